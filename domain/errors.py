@@ -1,0 +1,73 @@
+"""Domain refusals: a rule said no.
+
+A :class:`Refusal` names the rule (a stable ``code`` scripts can match on), the field at
+fault, a message in Vietnamese for officials and, where one exists, the legal basis. The
+workflow turns it into a non-retryable Temporal ``ApplicationError`` whose ``type`` is the
+code, so the same refusal reads the same in the CLI, the UI and the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RefusalCode:
+    """Stable names of refusals. Never rename one: scripts and histories depend on them."""
+
+    WRONG_STAGE = "WrongStage"
+    WRONG_AUTHORITY = "WrongAuthority"
+    WRONG_JURISDICTION = "WrongJurisdiction"
+    FOUR_EYES = "FourEyesViolation"
+    SUPPORT_OVER_CAP = "SupportOverCap"
+    SUPPORT_OVER_REQUEST = "SupportOverRequest"
+    COUNTERPART_TOO_LOW = "CounterpartTooLow"
+    ADVANCE_NOT_ALLOWED = "AdvanceNotAllowed"
+    ADVANCE_OVER_LIMIT = "AdvanceOverLimit"
+    PAID_OVER_APPROVED = "PaidOverApproved"
+    PAYMENTS_ON_HOLD = "PaymentsOnHold"
+    INVALID_FIELD = "InvalidField"
+    DUPLICATE = "Duplicate"
+    NO_RULE_PACK = "NoRulePack"
+
+    ALL = (
+        WRONG_STAGE,
+        WRONG_AUTHORITY,
+        WRONG_JURISDICTION,
+        FOUR_EYES,
+        SUPPORT_OVER_CAP,
+        SUPPORT_OVER_REQUEST,
+        COUNTERPART_TOO_LOW,
+        ADVANCE_NOT_ALLOWED,
+        ADVANCE_OVER_LIMIT,
+        PAID_OVER_APPROVED,
+        PAYMENTS_ON_HOLD,
+        INVALID_FIELD,
+        DUPLICATE,
+        NO_RULE_PACK,
+    )
+
+
+@dataclass(frozen=True)
+class Refusal(Exception):
+    """A business rule refused an action. Nothing was changed."""
+
+    code: str
+    message: str
+    field: str | None = None
+    legal_basis: str | None = None
+
+    def __str__(self) -> str:
+        parts = [f"[{self.code}] {self.message}"]
+        if self.field:
+            parts.append(f"trường: {self.field}")
+        if self.legal_basis:
+            parts.append(f"căn cứ: {self.legal_basis}")
+        return " — ".join(parts)
+
+    def as_details(self) -> dict[str, str | None]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "field": self.field,
+            "legal_basis": self.legal_basis,
+        }

@@ -1,0 +1,65 @@
+"""Money in whole đồng.
+
+VND has no minor unit, so every amount is an ``int`` of đồng. Rates are integer basis points
+(10 000 bp = 100 %). The one rounding rule of the project lives here: a rate applied to an
+amount is rounded *down* to the whole đồng (``floor``), so state support can never exceed the
+rate by a fraction. Floats are refused wherever money enters.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+
+BP_PER_WHOLE = 10_000
+"""Basis points in 100 %."""
+
+
+def _reject_float(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("số tiền phải là số nguyên đồng, không phải true/false")
+    if isinstance(value, float):
+        raise ValueError("số tiền phải là số nguyên đồng (không dùng số thực)")
+    if isinstance(value, str):
+        text = value.strip().replace(".", "").replace(",", "").replace(" ", "")
+        if not text.isdigit():
+            raise ValueError("số tiền phải là số nguyên đồng")
+        return int(text)
+    return value
+
+
+Dong = Annotated[int, BeforeValidator(_reject_float), Field(ge=0, strict=False)]
+"""A non-negative amount of whole đồng."""
+
+BasisPoints = Annotated[int, Field(ge=0, le=BP_PER_WHOLE)]
+"""A rate from 0 to 100 % in basis points."""
+
+
+def apply_rate(amount: int, rate_bp: int) -> int:
+    """``amount × rate`` rounded down to the whole đồng."""
+    if amount < 0 or not 0 <= rate_bp <= BP_PER_WHOLE:
+        raise ValueError("amount must be >= 0 and rate within 0..10000 bp")
+    return amount * rate_bp // BP_PER_WHOLE
+
+
+def capped(amount: int, cap: int | None) -> int:
+    """``min(amount, cap)``; ``None`` means no cap."""
+    return amount if cap is None else min(amount, cap)
+
+
+def max_support(eligible_cost: int, rate_bp: int, cap: int | None) -> int:
+    """Support allowed for an item: ``min(floor(cost × rate), cap)``."""
+    return capped(apply_rate(eligible_cost, rate_bp), cap)
+
+
+def format_dong(amount: int) -> str:
+    """``1234567`` → ``"1.234.567 đ"`` (Vietnamese thousands separator)."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{abs(amount):,}".replace(",", ".") + " đ"
+
+
+def format_bp(rate_bp: int) -> str:
+    """``7000`` → ``"70 %"``, ``1250`` → ``"12,5 %"``."""
+    whole, rest = divmod(rate_bp, 100)
+    return f"{whole} %" if rest == 0 else f"{whole},{rest:02d}".rstrip("0") + " %"

@@ -1,0 +1,7 @@
+"""Shared fixtures: a real PostgreSQL (embedded by default) and real Temporal servers.
+
+``KHUYENCONG_TEST_DATABASE_URL`` points the suite at an existing PostgreSQL instead of the
+embedded one; each session then works in a fresh database of its own.
+"""
+
+pytest_plugins = ["tests.support.postgres", "tests.support.temporal"]

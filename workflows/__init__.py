@@ -1,0 +1,1 @@
+"""Temporal workflows. One module per workflow, its contract beside it."""

@@ -1,0 +1,412 @@
+"""Contract of ``DeAnWorkflow``: its input, result, state and every message payload.
+
+Pure pydantic (no Temporal import) so the admin tool, the starter, the activities and the
+tests share it. Every payload is one model argument; new fields must get defaults so that
+running đề án survive upgrades. Every official action carries the acting official
+(:class:`~domain.model.Actor`) into the history.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain.authority import AdjustmentKind
+from domain.deadlines import Deadline
+from domain.model import Actor, DeAnDossier
+from domain.money import BasisPoints, Dong
+from domain.rules import RulePack
+from domain.stages import Action, Stage
+
+DECISION_NUMBER = re.compile(r"^\d{1,6}/[0-9A-ZĐ\-]{2,30}$")
+"""Số văn bản: ``427/QĐ-UBND``, ``1234/QĐ-BCT``, ``15/2019/HĐ-KC``."""
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _decision_number(value: str) -> str:
+    value = value.strip()
+    if not DECISION_NUMBER.match(value.upper()):
+        raise ValueError("số văn bản phải có dạng «số/ký hiệu», ví dụ 427/QĐ-UBND")
+    return value
+
+
+class DeAnCommand(_Model):
+    """Fields every official action has."""
+
+    actor: Actor
+    note: str = Field(default="", max_length=2000)
+
+
+# --- start -------------------------------------------------------------------------------
+
+
+class DeAnInput(_Model):
+    """Start of a đề án: its registration by the implementing unit."""
+
+    dossier: DeAnDossier
+    registered_by: Actor
+    registered_on: date | None = Field(
+        default=None, description="Ngày đăng ký; default: the workflow's start day in Vietnam"
+    )
+    rule_packs: list[RulePack] = Field(
+        default_factory=list,
+        description="Packs that may apply; empty: loaded by an activity at start",
+    )
+    resume: DeAnState | None = Field(
+        default=None, description="State carried across continue-as-new; None on a new đề án"
+    )
+
+
+class DeAnResult(_Model):
+    de_an_id: str
+    stage: Stage
+    approved_support: int
+    advanced: int
+    paid: int
+    refunded: int
+
+
+# --- official actions (updates) ------------------------------------------------------------
+
+
+class DeAnResubmit(DeAnCommand):
+    dossier: DeAnDossier
+
+
+class AppraisalVerdict(StrEnum):
+    PASS = "pass"
+    RETURN = "return"
+    FAIL = "fail"
+
+    @property
+    def label(self) -> str:
+        return {"pass": "đạt", "return": "trả lại bổ sung hồ sơ", "fail": "không đạt"}[self]
+
+
+class DeAnAppraise(DeAnCommand):
+    verdict: AppraisalVerdict
+    appraised_on: date
+    minutes_number: str = Field(min_length=1, max_length=60, description="Số biên bản thẩm định")
+    by_council: bool = Field(default=False, description="Qua hội đồng thẩm định")
+    reason: str = Field(default="", max_length=2000, description="Required unless the verdict is pass")
+
+
+class DeAnApprove(DeAnCommand):
+    decision_number: str
+    decision_date: date
+    signer: str = Field(min_length=1, max_length=200, description="Người ký quyết định")
+    approved_support: Dong
+
+    _n = field_validator("decision_number")(_decision_number)
+
+
+class DeAnReject(DeAnCommand):
+    decision_number: str
+    decision_date: date
+    reason: str = Field(min_length=1, max_length=2000)
+
+    _n = field_validator("decision_number")(_decision_number)
+
+
+class DeAnSignContract(DeAnCommand):
+    contract_number: str
+    signed_on: date
+    contracted_support: Dong
+    via_bidding: bool = False
+
+    _n = field_validator("contract_number")(_decision_number)
+
+
+class DeAnReportProgress(DeAnCommand):
+    month: str = Field(description="YYYY-MM")
+    investment_done_bp: BasisPoints = Field(description="Share of the investment done, in bp")
+    spent_cost: Dong
+    reported_on: date
+
+    @field_validator("month")
+    @classmethod
+    def _month(cls, value: str) -> str:
+        if not MONTH.match(value):
+            raise ValueError("tháng báo cáo phải có dạng YYYY-MM")
+        return value
+
+
+class DeAnConfirmProgress(DeAnCommand):
+    month: str
+    confirmed_on: date
+
+    _m = field_validator("month")(DeAnReportProgress._month.__func__)  # type: ignore[attr-defined]
+
+
+class DeAnRecordVisit(DeAnCommand):
+    visited_on: date
+    minutes_number: str = Field(min_length=1, max_length=60)
+    findings: list[str] = Field(default_factory=list)
+    hold_payments: bool = Field(default=False, description="Findings put payments on hold")
+
+
+class DeAnResolveFindings(DeAnCommand):
+    resolved_on: date
+
+
+class DeAnRequestAdvance(DeAnCommand):
+    amount: Dong
+    requested_on: date
+
+
+class DeAnPayAdvance(DeAnCommand):
+    request_no: int = Field(ge=1)
+    paid_on: date
+    voucher_number: str = Field(min_length=1, max_length=60, description="Số chứng từ chi")
+
+
+class DeAnAdjust(DeAnCommand):
+    kind: AdjustmentKind
+    decision_number: str
+    decision_date: date
+    description: str = Field(min_length=1, max_length=2000)
+    new_support: Dong | None = Field(
+        default=None, description="Required for increase_support and decrease_support"
+    )
+
+    _n = field_validator("decision_number")(_decision_number)
+
+
+class DeAnStop(DeAnCommand):
+    decision_number: str
+    decision_date: date
+    reason: str = Field(min_length=1, max_length=2000)
+    force_majeure: bool = False
+
+    _n = field_validator("decision_number")(_decision_number)
+
+
+class DeAnAccept(DeAnCommand):
+    minutes_number: str = Field(min_length=1, max_length=60, description="Số biên bản nghiệm thu")
+    accepted_on: date
+    accepted_cost: Dong = Field(description="Chi phí hợp lệ được nghiệm thu")
+    accepted_volume_bp: BasisPoints = Field(description="Khối lượng hoàn thành, bp of plan")
+    force_majeure: bool = False
+
+
+class DeAnSubmitSettlementDossier(DeAnCommand):
+    submitted_on: date
+
+
+class DeAnSettle(DeAnCommand):
+    settlement_number: str = Field(min_length=1, max_length=60, description="Số biên bản quyết toán")
+    settled_on: date
+    disallowed_cost: Dong = Field(default=0, description="Chi phí không được quyết toán")
+
+
+class DeAnPaySettlement(DeAnCommand):
+    paid_on: date
+    voucher_number: str = Field(min_length=1, max_length=60)
+
+
+class DeAnRecordRefund(DeAnCommand):
+    refunded_on: date
+    amount: Dong
+    voucher_number: str = Field(min_length=1, max_length=60)
+
+
+class DeAnActionResult(_Model):
+    """What an accepted action answers: the new stage and money, and a sentence for people."""
+
+    de_an_id: str
+    action: Action
+    stage: Stage
+    stage_label: str
+    message: str
+    approved_support: int
+    advanced: int
+    paid: int
+
+
+# --- state ---------------------------------------------------------------------------------
+
+
+class DeAnAppraisalRecord(_Model):
+    round: str = Field(description="co_so | bo | tinh")
+    verdict: AppraisalVerdict
+    official_id: str
+    appraised_on: date
+    minutes_number: str
+
+
+class DeAnDecisionRecord(_Model):
+    number: str
+    date: date
+    signer: str
+    official_id: str
+
+
+class DeAnAdvance(_Model):
+    no: int
+    amount: int
+    requested_on: date
+    requested_by: str
+    paid_on: date | None = None
+    paid_by: str | None = None
+    voucher_number: str | None = None
+
+
+class DeAnProgress(_Model):
+    month: str
+    investment_done_bp: int
+    spent_cost: int
+    reported_on: date
+    confirmed_by: str | None = None
+
+
+class DeAnSettlementRecord(_Model):
+    number: str
+    settled_on: date
+    settled_by: str
+    eligible_cost: int
+    rate_bp: int
+    cap: int | None
+    final_support: int
+    payout: int
+    refund_owed: int
+
+
+class DeAnTimelineEntry(_Model):
+    at: datetime
+    action: Action
+    stage: Stage
+    actor: str | None = None
+    summary: str
+
+
+class DeAnState(_Model):
+    """Everything the workflow knows. Queries return it; continue-as-new carries it."""
+
+    de_an_id: str
+    dossier: DeAnDossier
+    stage: Stage = Stage.REGISTERED
+    seq: int = Field(default=0, description="Steps applied so far; orders the read model")
+    registered_by: Actor
+    registered_on: date
+    rule_packs: list[RulePack] = Field(default_factory=list)
+    rule_pack_id: str | None = Field(default=None, description="Pack fixed at approval")
+    appraisals: list[DeAnAppraisalRecord] = Field(default_factory=list)
+    approval: DeAnDecisionRecord | None = None
+    approved_support: int = 0
+    contract_number: str | None = None
+    contract_signed_on: date | None = None
+    contracted_support: int = 0
+    progress: list[DeAnProgress] = Field(default_factory=list)
+    open_findings: list[str] = Field(default_factory=list)
+    payments_on_hold: bool = False
+    advances: list[DeAnAdvance] = Field(default_factory=list)
+    budget_year: int = Field(default=0, description="Plan year, or the extension year")
+    stopped: bool = False
+    force_majeure: bool = False
+    accepted_on: date | None = None
+    accepted_cost: int = 0
+    accepted_volume_bp: int = 0
+    accepted_by: str | None = None
+    settlement_dossier_on: date | None = None
+    settlement: DeAnSettlementRecord | None = None
+    paid_settlement: int = 0
+    refunded: int = 0
+    missed_deadlines: list[str] = Field(default_factory=list, description="Deadline keys missed")
+    timeline: list[DeAnTimelineEntry] = Field(default_factory=list)
+    applied_update_ids: list[str] = Field(
+        default_factory=list, description="Update IDs applied, kept across continue-as-new"
+    )
+
+    @property
+    def advanced(self) -> int:
+        return sum(a.amount for a in self.advances if a.paid_on is not None)
+
+    @property
+    def paid(self) -> int:
+        """All money out: paid advances plus the settlement payout."""
+        return self.advanced + self.paid_settlement
+
+    @property
+    def overdue(self) -> bool:
+        return bool(self.missed_deadlines) and not self.stage.terminal
+
+
+class DeAnSnapshot(_Model):
+    """The read-model row of a đề án as of one step."""
+
+    de_an_id: str
+    workflow_id: str
+    seq: int
+    code: str
+    title: str
+    level: str
+    province: str
+    district: str | None
+    commune: str | None
+    content_area: str
+    support_item: str
+    beneficiary_name: str
+    beneficiary_type: str
+    plan_year: int
+    stage: Stage
+    requested_support: int
+    approved_support: int
+    contracted_support: int
+    advanced: int
+    paid: int
+    refund_owed: int
+    refunded: int
+    payments_on_hold: bool
+    overdue: bool
+    rule_pack_id: str | None
+
+
+class PaymentKind(StrEnum):
+    ADVANCE = "advance"
+    SETTLEMENT = "settlement"
+    REFUND = "refund"
+
+
+class DeAnPayment(_Model):
+    """Money that moves: an advance or settlement paid out, or a refund received."""
+
+    key: str = Field(description="Idempotency key from business identity: {de_an}:payment:...")
+    kind: PaymentKind
+    amount: int = Field(gt=0)
+    paid_on: date
+    voucher_number: str
+
+
+class DeAnStep(_Model):
+    """One applied step, as the activities persist it (one transaction)."""
+
+    key: str = Field(description="Idempotency key from business identity: {de_an}:{action}:{ref}")
+    de_an_id: str
+    action: Action
+    stage_from: Stage
+    stage_to: Stage
+    actor: Actor | None = None
+    occurred_at: datetime
+    business_date: date
+    decision_number: str | None = None
+    summary: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    snapshot: DeAnSnapshot
+    payment: DeAnPayment | None = None
+    deadline: Deadline | None = None
+
+
+class DeAnRulePackQuery(_Model):
+    level: str
+    province: str
+
+
+DeAnInput.model_rebuild()
