@@ -186,9 +186,7 @@ def check_jurisdiction(actor: Actor, dossier: DeAnDossier) -> None:
 def check_authority(actor: Actor, action: Action, dossier: DeAnDossier, stage: Stage) -> None:
     """Role, then jurisdiction, for every action but adjustments (see check_adjust_authority)."""
     if action is Action.APPROVE or action is Action.REJECT or action is Action.STOP:
-        basis = (
-            BASIS_APPROVAL_NATIONAL if dossier.level is Level.QUOC_GIA else BASIS_APPROVAL_LOCAL
-        )
+        basis = BASIS_APPROVAL_NATIONAL if dossier.level is Level.QUOC_GIA else BASIS_APPROVAL_LOCAL
     else:
         basis = BASIS_PROCESS
     check_role(actor, roles_for(action, dossier, stage), action, dossier, basis)

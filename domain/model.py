@@ -191,7 +191,9 @@ class DeAnDossier(Frozen):
     cost_lines: list[CostLine] = Field(min_length=1)
     requested_support: Dong
     counterpart_funds: Dong
-    group_project: bool = Field(default=False, description="Đề án lập theo nhóm (TT 36/2013 Điều 11.4)")
+    group_project: bool = Field(
+        default=False, description="Đề án lập theo nhóm (TT 36/2013 Điều 11.4)"
+    )
 
     @field_validator("code")
     @classmethod

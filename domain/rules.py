@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.money import BasisPoints, Dong, max_support
 from domain.model import Level
+from domain.money import BasisPoints, Dong, max_support
 
 SHIPPED_PACK_DIR = Path(__file__).parent / "rulepacks"
 

@@ -96,7 +96,9 @@ class DeAnAppraise(DeAnCommand):
     appraised_on: date
     minutes_number: str = Field(min_length=1, max_length=60, description="Số biên bản thẩm định")
     by_council: bool = Field(default=False, description="Qua hội đồng thẩm định")
-    reason: str = Field(default="", max_length=2000, description="Required unless the verdict is pass")
+    reason: str = Field(
+        default="", max_length=2000, description="Required unless the verdict is pass"
+    )
 
 
 class DeAnApprove(DeAnCommand):
@@ -202,7 +204,9 @@ class DeAnSubmitSettlementDossier(DeAnCommand):
 
 
 class DeAnSettle(DeAnCommand):
-    settlement_number: str = Field(min_length=1, max_length=60, description="Số biên bản quyết toán")
+    settlement_number: str = Field(
+        min_length=1, max_length=60, description="Số biên bản quyết toán"
+    )
     settled_on: date
     disallowed_cost: Dong = Field(default=0, description="Chi phí không được quyết toán")
 
@@ -324,6 +328,11 @@ class DeAnState(_Model):
     applied_update_ids: list[str] = Field(
         default_factory=list, description="Update IDs applied, kept across continue-as-new"
     )
+    step_keys: list[str] = Field(
+        default_factory=list, description="Idempotency keys of the steps applied"
+    )
+    resolutions: int = Field(default=0, description="Findings resolved so far")
+    returns: int = Field(default=0, description="Times the dossier was returned for supplement")
 
     @property
     def advanced(self) -> int:

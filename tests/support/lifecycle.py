@@ -1,0 +1,193 @@
+"""Officials, dossiers and a driver that takes a đề án through its life in a test.
+
+Dates are taken from the server's clock (``today``), because the workflow refuses paper
+dates in the future: a test works on any day it runs, and time-skipping moves ``today`` on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.deadlines import vn_date
+from domain.model import (
+    Actor,
+    Beneficiary,
+    BeneficiaryType,
+    ContentArea,
+    CostLine,
+    DeAnDossier,
+    Level,
+    Role,
+    Schedule,
+    workflow_id_for,
+)
+from workflows.de_an import DeAnWorkflow
+from workflows.de_an_contract import DeAnActionResult, DeAnInput, DeAnState
+
+BG = "Bắc Giang"
+
+
+def official(official_id: str, role: Role, province: str | None = BG, name: str = "") -> Actor:
+    organisations = {
+        Role.TRUNG_TAM: f"Trung tâm Khuyến công tỉnh {province}",
+        Role.SO_CONG_THUONG: f"Sở Công Thương tỉnh {province}",
+        Role.UBND_TINH: f"UBND tỉnh {province}",
+        Role.CUC: "Cục Đổi mới sáng tạo, Chuyển đổi xanh và Khuyến công",
+        Role.BO_TRUONG: "Văn phòng Bộ Công Thương",
+        Role.TAI_CHINH: f"Kế toán — {province or 'Cục'}",
+    }
+    return Actor(
+        official_id=official_id,
+        full_name=name or f"Cán bộ {official_id}",
+        role=role,
+        organisation=organisations[role],
+        province=province,
+    )
+
+
+TRUNG_TAM = official("tt-bg-1", Role.TRUNG_TAM, name="Nguyễn Văn An")
+SO = official("so-bg-1", Role.SO_CONG_THUONG, name="Trần Thị Bình")
+SO_2 = official("so-bg-2", Role.SO_CONG_THUONG, name="Đỗ Văn Giang")
+SO_BAC_NINH = official("so-bn-1", Role.SO_CONG_THUONG, province="Bắc Ninh")
+UBND = official("ubnd-bg-1", Role.UBND_TINH, name="Hoàng Văn Em")
+UBND_BAC_NINH = official("ubnd-bn-1", Role.UBND_TINH, province="Bắc Ninh")
+CUC = official("cuc-1", Role.CUC, province=None, name="Lê Văn Cường")
+BO_TRUONG = official("bt-1", Role.BO_TRUONG, province=None, name="Phạm Minh Đức")
+KE_TOAN_BG = official("kt-bg-1", Role.TAI_CHINH, name="Vũ Thị Hoa")
+KE_TOAN_CUC = official("kt-cuc-1", Role.TAI_CHINH, province=None, name="Ngô Thị Lan")
+
+
+def new_code(prefix: str = "T") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
+
+
+def make_dossier(
+    today: date,
+    *,
+    level: Level = Level.DIA_PHUONG,
+    support_item: str = "machinery",
+    content_area: ContentArea = ContentArea.MO_HINH_MAY_MOC,
+    cost: int = 600_000_000,
+    requested_support: int = 200_000_000,
+    code: str | None = None,
+    **overrides: Any,
+) -> DeAnDossier:
+    fields: dict[str, Any] = dict(
+        code=code or new_code("QG" if level is Level.QUOC_GIA else "DP"),
+        title="Hỗ trợ ứng dụng máy ép gạch không nung",
+        level=level,
+        province=BG,
+        district="Yên Dũng",
+        content_area=content_area,
+        support_item=support_item,
+        beneficiary=Beneficiary(
+            name="HTX Vật liệu xây dựng Tiến Phong",
+            type=BeneficiaryType.HOP_TAC_XA,
+            tax_code="2400123456",
+        ),
+        implementing_unit="Trung tâm Khuyến công và Xúc tiến thương mại tỉnh Bắc Giang",
+        plan_year=today.year,
+        schedule=Schedule(start=today, end=date(today.year, 12, 31)),
+        cost_lines=[
+            CostLine(description="Máy ép gạch thủy lực", amount=cost - 50_000_000),
+            CostLine(description="Lắp đặt, chạy thử", amount=50_000_000),
+        ],
+        requested_support=requested_support,
+        counterpart_funds=cost - requested_support,
+    )
+    fields.update(overrides)
+    return DeAnDossier(**fields)
+
+
+async def today_of(env: WorkflowEnvironment) -> date:
+    return vn_date(await env.get_current_time())
+
+
+class Driver:
+    """Sends officials' updates to one đề án and reads it back."""
+
+    def __init__(self, client: Client, handle: WorkflowHandle[DeAnWorkflow, Any]) -> None:
+        self.client = client
+        self.handle = handle
+
+    @classmethod
+    async def register(
+        cls, client: Client, task_queue: str, dossier: DeAnDossier, registered_on: date
+    ) -> Driver:
+        handle = await client.start_workflow(
+            DeAnWorkflow.run,
+            DeAnInput(dossier=dossier, registered_by=TRUNG_TAM, registered_on=registered_on),
+            id=workflow_id_for(dossier.code),
+            task_queue=task_queue,
+        )
+        return cls(client, handle)
+
+    async def act(
+        self, update: str, payload: dict[str, Any], update_id: str | None = None
+    ) -> DeAnActionResult:
+        return await self.handle.execute_update(
+            update, payload, id=update_id, result_type=DeAnActionResult
+        )
+
+    async def state(self) -> DeAnState:
+        return await self.handle.query(DeAnWorkflow.state)
+
+
+def appraisal(
+    actor: Actor, on: date, verdict: str = "pass", minutes: str = "BB-01"
+) -> dict[str, Any]:
+    return {
+        "actor": actor,
+        "verdict": verdict,
+        "appraised_on": on,
+        "minutes_number": minutes,
+        "reason": "" if verdict == "pass" else "Thiếu báo giá thiết bị",
+    }
+
+
+def approval(actor: Actor, on: date, support: int, number: str = "427/QĐ-UBND") -> dict[str, Any]:
+    return {
+        "actor": actor,
+        "decision_number": number,
+        "decision_date": on,
+        "signer": actor.full_name,
+        "approved_support": support,
+    }
+
+
+def contract(actor: Actor, on: date, support: int, number: str = "15/HĐ-KC") -> dict[str, Any]:
+    return {
+        "actor": actor,
+        "contract_number": number,
+        "signed_on": on,
+        "contracted_support": support,
+    }
+
+
+async def approved_provincial(
+    client: Client, task_queue: str, today: date, **dossier_overrides: Any
+) -> Driver:
+    """A provincial đề án up to an approval of its requested support."""
+    dossier = make_dossier(today, **dossier_overrides)
+    d = await Driver.register(client, task_queue, dossier, today)
+    await d.act("appraise", appraisal(SO, today))
+    await d.act("approve", approval(UBND, today, dossier.requested_support))
+    return d
+
+
+async def contracted_provincial(
+    client: Client, task_queue: str, today: date, **dossier_overrides: Any
+) -> Driver:
+    d = await approved_provincial(client, task_queue, today, **dossier_overrides)
+    state = await d.state()
+    await d.act("sign_contract", contract(SO, today, state.approved_support))
+    return d
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)

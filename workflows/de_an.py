@@ -1,0 +1,438 @@
+"""``DeAnWorkflow``: the whole life of one đề án khuyến công, from registration to closing.
+
+One workflow per đề án, for a year or more; the workflow ID is the business ID
+(``de-an/BG-2019-DP-01``). The workflow holds the truth about the đề án; every step it applies
+is persisted to PostgreSQL by an activity (event, read model, detail row: one transaction,
+idempotent by a key built from business identity). The rules live in the pure module
+:mod:`workflows.de_an_decisions`, which the validators and the handlers share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.deadlines import vn_date
+    from domain.errors import Refusal
+    from domain.money import format_dong
+    from domain.rules import RulePack
+    from domain.stages import Action, Stage
+    from workflows import de_an_decisions as rules
+    from workflows.de_an_contract import (
+        DeAnAccept,
+        DeAnActionResult,
+        DeAnAdjust,
+        DeAnAppraise,
+        DeAnApprove,
+        DeAnCommand,
+        DeAnConfirmProgress,
+        DeAnInput,
+        DeAnPayAdvance,
+        DeAnPaySettlement,
+        DeAnRecordRefund,
+        DeAnRecordVisit,
+        DeAnReject,
+        DeAnReportProgress,
+        DeAnRequestAdvance,
+        DeAnResolveFindings,
+        DeAnResubmit,
+        DeAnResult,
+        DeAnRulePackQuery,
+        DeAnSettle,
+        DeAnSignContract,
+        DeAnState,
+        DeAnStop,
+        DeAnSubmitSettlementDossier,
+        DeAnTimelineEntry,
+    )
+
+# Activities are called by name: importing their modules here would pull asyncpg into the
+# workflow sandbox (asyncpg #1292 segfaults) and tie the workflow to the worker's code.
+RECORD_STEP = "record_step"
+RECORD_PAYMENT = "record_payment"
+RECORD_MISSED_DEADLINE = "record_missed_deadline"
+LOAD_RULE_PACKS = "load_rule_packs"
+
+# A database write takes milliseconds; an attempt that has not finished in 10 s is retried
+# (a dead worker is noticed after this long). Transient errors retry without limit: a step
+# the workflow has decided must reach PostgreSQL, and the idempotency key makes retries safe.
+PERSIST_TIMEOUT = timedelta(seconds=10)
+PERSIST_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["InvalidStep"],
+)
+
+
+def refusal_error(refusal: Refusal) -> ApplicationError:
+    """A refusal as Temporal sees it: non-retryable, typed by the rule's stable code."""
+    return ApplicationError(
+        str(refusal), refusal.as_details(), type=refusal.code, non_retryable=True
+    )
+
+
+@workflow.defn(name="DeAnWorkflow")
+class DeAnWorkflow:
+    """One đề án khuyến công.
+
+    Started by ``starter.py`` (or the admin tool) when the implementing unit registers it.
+
+    Updates (each with a validator that refuses before anything enters history):
+
+    - ``resubmit``: Trung tâm Khuyến công, after a return for supplement
+    - ``appraise``: Sở Công Thương (cơ sở / provincial), then the Cục (national, cấp Bộ)
+    - ``approve``, ``reject``: the Minister's office (national) or UBND tỉnh (provincial)
+    - ``sign_contract``: the Cục (national) or the Sở (provincial)
+    - ``report_progress``: Trung tâm, monthly; ``confirm_progress``: the Sở
+    - ``record_visit``, ``resolve_findings``: the Sở (and the Cục for national)
+    - ``request_advance``: Trung tâm; ``pay_advance``: finance
+    - ``adjust``: the decider the kind of adjustment requires (TT 36/2013 Điều 11)
+    - ``stop``: the approver
+    - ``accept``: the Sở (base acceptance)
+    - ``submit_settlement_dossier``: Trung tâm
+    - ``settle``: the Cục (national) or the Sở (provincial)
+    - ``pay_settlement``, ``record_refund``: finance
+
+    Queries: ``state`` (everything), ``timeline`` (who did what, when).
+
+    Timers: the monthly progress report, the settlement dossier and the settlement deadline;
+    a missed one is recorded as an event and a notification row.
+    """
+
+    @workflow.init
+    def __init__(self, input: DeAnInput) -> None:
+        # Handlers may run before run() starts, so all state is set here.
+        if input.resume is not None:
+            self._state = input.resume
+        else:
+            registered_on = input.registered_on or vn_date(workflow.now())
+            self._state = rules.initial_state(
+                input.dossier, input.registered_by, registered_on, list(input.rule_packs)
+            )
+        self._registered = input.resume is not None
+        self._lock = asyncio.Lock()
+        self._version = 0
+
+    # --- main loop ------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: DeAnInput) -> DeAnResult:
+        if not self._registered:
+            await self._register()
+        while not self._state.stage.terminal:
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    DeAnInput(
+                        dossier=self._state.dossier,
+                        registered_by=self._state.registered_by,
+                        resume=self._state,
+                    )
+                )
+            await self._wait_for_change_or_deadline()
+            await self._record_missed_deadlines()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        state = self._state
+        return DeAnResult(
+            de_an_id=state.de_an_id,
+            stage=state.stage,
+            approved_support=state.approved_support,
+            advanced=state.advanced,
+            paid=state.paid,
+            refunded=state.refunded,
+        )
+
+    async def _register(self) -> None:
+        async with self._lock:
+            if not self._state.rule_packs:
+                dossier = self._state.dossier
+                packs = await workflow.execute_activity(
+                    LOAD_RULE_PACKS,
+                    DeAnRulePackQuery(level=dossier.level.value, province=dossier.province),
+                    result_type=list[RulePack],
+                    start_to_close_timeout=PERSIST_TIMEOUT,
+                    retry_policy=PERSIST_RETRY,
+                    summary="Nạp bộ quy tắc (mức hỗ trợ, tạm ứng, thời hạn)",
+                )
+                self._state.rule_packs = packs
+            try:
+                outcome = rules.decide_register(self._state, workflow.now())
+            except Refusal as refusal:
+                raise refusal_error(refusal) from None
+            await self._persist(outcome)
+            self._apply(outcome, None)
+            self._registered = True
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        pending = rules.pending_deadlines(self._state)
+        version = self._version
+        if not pending:
+            await workflow.wait_condition(lambda: self._version != version)
+            return
+        wait = pending[0].missed_at - workflow.now()
+        if wait <= timedelta(0):
+            return
+        try:
+            await workflow.wait_condition(
+                lambda: self._version != version,
+                timeout=wait,
+                timeout_summary=pending[0].describe(),
+            )
+        except TimeoutError:
+            pass
+
+    async def _record_missed_deadlines(self) -> None:
+        async with self._lock:
+            for deadline in rules.due_deadlines(self._state, workflow.now()):
+                outcome = rules.decide_deadline_missed(self._state, deadline, workflow.now())
+                await self._persist(outcome)
+                self._apply(outcome, None)
+
+    # --- shared machinery of the handlers --------------------------------------------------
+
+    def _check(self, action: Action, command: DeAnCommand) -> None:
+        """Validator body: run the rules on the current state and throw the outcome away."""
+        info = workflow.current_update_info()
+        if info is not None and info.id in self._state.applied_update_ids:
+            return  # a repeat of an update applied in an earlier run: the handler answers it
+        try:
+            rules.decide(self._state, action, command, workflow.now())
+        except Refusal as refusal:
+            raise refusal_error(refusal) from None
+
+    async def _act(self, action: Action, command: DeAnCommand) -> DeAnActionResult:
+        info = workflow.current_update_info()
+        update_id = info.id if info is not None else None
+        if update_id is not None and update_id in self._state.applied_update_ids:
+            return self._already_applied(action)
+        await workflow.wait_condition(lambda: self._registered)
+        async with self._lock:
+            # Decide again: another handler may have changed the state while this one waited.
+            try:
+                outcome = rules.decide(self._state, action, command, workflow.now())
+            except Refusal as refusal:
+                raise refusal_error(refusal) from None
+            await self._persist(outcome)
+            self._apply(outcome, update_id)
+        return outcome.result()
+
+    async def _persist(self, outcome: rules.Outcome) -> None:
+        step = outcome.step
+        if step.payment is not None:
+            name = RECORD_PAYMENT
+        elif step.deadline is not None:
+            name = RECORD_MISSED_DEADLINE
+        else:
+            name = RECORD_STEP
+        await workflow.execute_activity(
+            name,
+            step,
+            result_type=bool,
+            start_to_close_timeout=PERSIST_TIMEOUT,
+            retry_policy=PERSIST_RETRY,
+            summary=step.summary[:200],
+        )
+
+    def _apply(self, outcome: rules.Outcome, update_id: str | None) -> None:
+        self._state = outcome.state
+        if update_id is not None:
+            self._state.applied_update_ids.append(update_id)
+        self._version += 1
+        workflow.set_current_details(self._details())
+
+    def _already_applied(self, action: Action) -> DeAnActionResult:
+        state = self._state
+        return DeAnActionResult(
+            de_an_id=state.de_an_id,
+            action=action,
+            stage=state.stage,
+            stage_label=state.stage.label,
+            message="thao tác này đã được ghi nhận trước đó (trùng mã cập nhật)",
+            approved_support=state.approved_support,
+            advanced=state.advanced,
+            paid=state.paid,
+        )
+
+    def _details(self) -> str:
+        state = self._state
+        pending = rules.pending_deadlines(state)
+        lines = [
+            f"**{state.dossier.code}** — {state.dossier.title}",
+            f"Giai đoạn: **{state.stage.label}**",
+            f"Phê duyệt: {format_dong(state.approved_support)} · "
+            f"Đã tạm ứng: {format_dong(state.advanced)} · Đã chi: {format_dong(state.paid)}",
+        ]
+        if pending:
+            lines.append(f"Hạn tiếp theo: {pending[0].describe()}")
+        if state.missed_deadlines:
+            lines.append(f"Quá hạn: {len(state.missed_deadlines)}")
+        if state.payments_on_hold:
+            lines.append("Chi trả đang tạm dừng theo kiến nghị kiểm tra")
+        return "\n\n".join(lines)
+
+    # --- queries ----------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> DeAnState:
+        return self._state
+
+    @workflow.query
+    def timeline(self) -> list[DeAnTimelineEntry]:
+        return self._state.timeline
+
+    # --- updates: one per official action ---------------------------------------------------
+
+    @workflow.update
+    async def resubmit(self, command: DeAnResubmit) -> DeAnActionResult:
+        return await self._act(Action.RESUBMIT, command)
+
+    @resubmit.validator
+    def _resubmit(self, command: DeAnResubmit) -> None:
+        self._check(Action.RESUBMIT, command)
+
+    @workflow.update
+    async def appraise(self, command: DeAnAppraise) -> DeAnActionResult:
+        return await self._act(Action.APPRAISE, command)
+
+    @appraise.validator
+    def _appraise(self, command: DeAnAppraise) -> None:
+        self._check(Action.APPRAISE, command)
+
+    @workflow.update
+    async def approve(self, command: DeAnApprove) -> DeAnActionResult:
+        return await self._act(Action.APPROVE, command)
+
+    @approve.validator
+    def _approve(self, command: DeAnApprove) -> None:
+        self._check(Action.APPROVE, command)
+
+    @workflow.update
+    async def reject(self, command: DeAnReject) -> DeAnActionResult:
+        return await self._act(Action.REJECT, command)
+
+    @reject.validator
+    def _reject(self, command: DeAnReject) -> None:
+        self._check(Action.REJECT, command)
+
+    @workflow.update
+    async def sign_contract(self, command: DeAnSignContract) -> DeAnActionResult:
+        return await self._act(Action.SIGN_CONTRACT, command)
+
+    @sign_contract.validator
+    def _sign_contract(self, command: DeAnSignContract) -> None:
+        self._check(Action.SIGN_CONTRACT, command)
+
+    @workflow.update
+    async def report_progress(self, command: DeAnReportProgress) -> DeAnActionResult:
+        return await self._act(Action.REPORT_PROGRESS, command)
+
+    @report_progress.validator
+    def _report_progress(self, command: DeAnReportProgress) -> None:
+        self._check(Action.REPORT_PROGRESS, command)
+
+    @workflow.update
+    async def confirm_progress(self, command: DeAnConfirmProgress) -> DeAnActionResult:
+        return await self._act(Action.CONFIRM_PROGRESS, command)
+
+    @confirm_progress.validator
+    def _confirm_progress(self, command: DeAnConfirmProgress) -> None:
+        self._check(Action.CONFIRM_PROGRESS, command)
+
+    @workflow.update
+    async def record_visit(self, command: DeAnRecordVisit) -> DeAnActionResult:
+        return await self._act(Action.RECORD_VISIT, command)
+
+    @record_visit.validator
+    def _record_visit(self, command: DeAnRecordVisit) -> None:
+        self._check(Action.RECORD_VISIT, command)
+
+    @workflow.update
+    async def resolve_findings(self, command: DeAnResolveFindings) -> DeAnActionResult:
+        return await self._act(Action.RESOLVE_FINDINGS, command)
+
+    @resolve_findings.validator
+    def _resolve_findings(self, command: DeAnResolveFindings) -> None:
+        self._check(Action.RESOLVE_FINDINGS, command)
+
+    @workflow.update
+    async def request_advance(self, command: DeAnRequestAdvance) -> DeAnActionResult:
+        return await self._act(Action.REQUEST_ADVANCE, command)
+
+    @request_advance.validator
+    def _request_advance(self, command: DeAnRequestAdvance) -> None:
+        self._check(Action.REQUEST_ADVANCE, command)
+
+    @workflow.update
+    async def pay_advance(self, command: DeAnPayAdvance) -> DeAnActionResult:
+        return await self._act(Action.PAY_ADVANCE, command)
+
+    @pay_advance.validator
+    def _pay_advance(self, command: DeAnPayAdvance) -> None:
+        self._check(Action.PAY_ADVANCE, command)
+
+    @workflow.update
+    async def adjust(self, command: DeAnAdjust) -> DeAnActionResult:
+        return await self._act(Action.ADJUST, command)
+
+    @adjust.validator
+    def _adjust(self, command: DeAnAdjust) -> None:
+        self._check(Action.ADJUST, command)
+
+    @workflow.update
+    async def stop(self, command: DeAnStop) -> DeAnActionResult:
+        return await self._act(Action.STOP, command)
+
+    @stop.validator
+    def _stop(self, command: DeAnStop) -> None:
+        self._check(Action.STOP, command)
+
+    @workflow.update
+    async def accept(self, command: DeAnAccept) -> DeAnActionResult:
+        return await self._act(Action.ACCEPT, command)
+
+    @accept.validator
+    def _accept(self, command: DeAnAccept) -> None:
+        self._check(Action.ACCEPT, command)
+
+    @workflow.update
+    async def submit_settlement_dossier(
+        self, command: DeAnSubmitSettlementDossier
+    ) -> DeAnActionResult:
+        return await self._act(Action.SUBMIT_SETTLEMENT_DOSSIER, command)
+
+    @submit_settlement_dossier.validator
+    def _submit_settlement_dossier(self, command: DeAnSubmitSettlementDossier) -> None:
+        self._check(Action.SUBMIT_SETTLEMENT_DOSSIER, command)
+
+    @workflow.update
+    async def settle(self, command: DeAnSettle) -> DeAnActionResult:
+        return await self._act(Action.SETTLE, command)
+
+    @settle.validator
+    def _settle(self, command: DeAnSettle) -> None:
+        self._check(Action.SETTLE, command)
+
+    @workflow.update
+    async def pay_settlement(self, command: DeAnPaySettlement) -> DeAnActionResult:
+        return await self._act(Action.PAY_SETTLEMENT, command)
+
+    @pay_settlement.validator
+    def _pay_settlement(self, command: DeAnPaySettlement) -> None:
+        self._check(Action.PAY_SETTLEMENT, command)
+
+    @workflow.update
+    async def record_refund(self, command: DeAnRecordRefund) -> DeAnActionResult:
+        return await self._act(Action.RECORD_REFUND, command)
+
+    @record_refund.validator
+    def _record_refund(self, command: DeAnRecordRefund) -> None:
+        self._check(Action.RECORD_REFUND, command)
+
+
+__all__ = ["DeAnWorkflow", "Stage"]
