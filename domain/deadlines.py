@@ -51,7 +51,9 @@ class Deadline(BaseModel):
 
 
 def vn_date(at: datetime) -> date:
-    """The calendar day in Vietnam at instant ``at``."""
+    """The calendar day in Vietnam at instant ``at`` (which must carry its time zone)."""
+    if at.tzinfo is None:
+        raise ValueError("vn_date needs an aware datetime: a naive one has no instant")
     return at.astimezone(VN_TZ).date()
 
 

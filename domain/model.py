@@ -132,7 +132,7 @@ class Actor(Frozen):
         return f"{self.full_name} ({self.organisation})"
 
 
-TAX_CODE = re.compile(r"^\d{10}(-\d{3})?$|^\d{12}$")
+TAX_CODE = re.compile(r"[0-9]{10}(-[0-9]{3})?|[0-9]{12}")
 
 
 class Beneficiary(Frozen):
@@ -145,7 +145,7 @@ class Beneficiary(Frozen):
     @field_validator("tax_code")
     @classmethod
     def _tax_code_shape(cls, value: str) -> str:
-        if not TAX_CODE.match(value):
+        if not TAX_CODE.fullmatch(value):
             raise ValueError("mã số thuế phải có 10 chữ số, dạng 10-3 chữ số, hoặc 12 chữ số")
         return value
 
@@ -169,7 +169,7 @@ class Schedule(Frozen):
         return self
 
 
-DE_AN_CODE = re.compile(r"^[A-Z0-9][A-Z0-9\-]{2,40}$")
+DE_AN_CODE = re.compile(r"[A-Z0-9][A-Z0-9\-]{2,40}")
 
 
 class DeAnDossier(Frozen):
@@ -198,7 +198,7 @@ class DeAnDossier(Frozen):
     @field_validator("code")
     @classmethod
     def _code_shape(cls, value: str) -> str:
-        if not DE_AN_CODE.match(value):
+        if not DE_AN_CODE.fullmatch(value):
             raise ValueError("mã đề án chỉ gồm chữ in hoa không dấu, số và '-', 3–41 ký tự")
         return value
 
@@ -220,8 +220,11 @@ class DeAnDossier(Frozen):
             raise ValueError(
                 "vốn đối ứng (counterpart_funds) phải bù đủ tổng chi phí trừ kinh phí hỗ trợ"
             )
-        if self.schedule.start.year > self.plan_year + 1 or self.schedule.end.year < self.plan_year:
-            raise ValueError("tiến độ (schedule) phải nằm trong năm kế hoạch (plan_year)")
+        if not self.schedule.start.year == self.schedule.end.year == self.plan_year:
+            raise ValueError(
+                f"tiến độ (schedule) phải nằm trong năm kế hoạch {self.plan_year}; gia hạn sang "
+                "năm sau là một điều chỉnh (TT 36/2013/TT-BCT Điều 11)"
+            )
         return self
 
     @property

@@ -8,6 +8,7 @@ rate by a fraction. Floats are refused wherever money enters.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
@@ -16,16 +17,23 @@ BP_PER_WHOLE = 10_000
 """Basis points in 100 %."""
 
 
+WHOLE_DONG_TEXT = re.compile(r"[0-9]+|[0-9]{1,3}(\.[0-9]{3})+|[0-9]{1,3}( [0-9]{3})+")
+"""Digits, or digits grouped by thousands with '.' (as Vietnamese writes them) or spaces."""
+
+
 def _reject_float(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("số tiền phải là số nguyên đồng, không phải true/false")
     if isinstance(value, float):
         raise ValueError("số tiền phải là số nguyên đồng (không dùng số thực)")
     if isinstance(value, str):
-        text = value.strip().replace(".", "").replace(",", "").replace(" ", "")
-        if not text.isdigit():
-            raise ValueError("số tiền phải là số nguyên đồng")
-        return int(text)
+        text = value.strip()
+        if not WHOLE_DONG_TEXT.fullmatch(text):
+            raise ValueError(
+                "số tiền phải là số nguyên đồng, chỉ gồm chữ số, có thể nhóm nghìn bằng dấu chấm "
+                "(1.000.000); không có phần thập phân"
+            )
+        return int(text.replace(".", "").replace(" ", ""))
     return value
 
 

@@ -6,7 +6,9 @@ dates in the future: a test works on any day it runs, and time-skipping moves ``
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -125,7 +127,18 @@ class Driver:
             id=workflow_id_for(dossier.code),
             task_queue=task_queue,
         )
-        return cls(client, handle)
+        driver = cls(client, handle)
+        await driver.until(lambda state: state.seq >= 1)  # the registration step is applied
+        return driver
+
+    async def until(
+        self, predicate: Callable[[DeAnState], bool], timeout: float = 10.0
+    ) -> DeAnState:
+        """Poll the state query until ``predicate`` holds: a condition, not a guess of time."""
+        async with asyncio.timeout(timeout):
+            while not predicate(state := await self.state()):
+                await asyncio.sleep(0.02)
+        return state
 
     async def act(
         self, update: str, payload: dict[str, Any], update_id: str | None = None

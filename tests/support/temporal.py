@@ -19,7 +19,6 @@ from contextlib import asynccontextmanager
 import asyncpg
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -27,6 +26,7 @@ from activities.notifications import DeAnNotificationActivities
 from activities.payments import DeAnPaymentActivities
 from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
+from khuyencong.converter import data_converter
 from workflows.de_an import DeAnWorkflow
 
 
@@ -41,7 +41,7 @@ def _binary(name: str) -> str:
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     try:
         yield env
@@ -53,7 +53,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         dev_server_log_level="error",
     )
     try:
