@@ -22,7 +22,7 @@ from domain.money import BasisPoints, Dong
 from domain.rules import RulePack
 from domain.stages import Action, Stage
 
-DECISION_NUMBER = re.compile(r"^\d{1,6}/[0-9A-ZĐ\-]{2,30}$")
+DECISION_NUMBER = re.compile(r"^\d{1,6}/([0-9]{4}/)?[0-9A-ZĐ\-]{2,30}$")
 """Số văn bản: ``427/QĐ-UBND``, ``1234/QĐ-BCT``, ``15/2019/HĐ-KC``."""
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 

@@ -10,9 +10,9 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.deadlines import vn_date
@@ -113,6 +113,9 @@ async def today_of(env: WorkflowEnvironment) -> date:
 class Driver:
     """Sends officials' updates to one đề án and reads it back."""
 
+    started: ClassVar[list[WorkflowHandle[DeAnWorkflow, Any]]] = []
+    """Every đề án a test started, so the fixture can end those still running."""
+
     def __init__(self, client: Client, handle: WorkflowHandle[DeAnWorkflow, Any]) -> None:
         self.client = client
         self.handle = handle
@@ -127,6 +130,7 @@ class Driver:
             id=workflow_id_for(dossier.code),
             task_queue=task_queue,
         )
+        cls.started.append(handle)
         driver = cls(client, handle)
         await driver.until(lambda state: state.seq >= 1)  # the registration step is applied
         return driver
@@ -204,3 +208,13 @@ async def contracted_provincial(
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+async def end_started_workflows() -> None:
+    """Terminate the đề án a test left running: their timers would otherwise wake workflow
+    tasks that no worker polls, and the time-skipping server does not skip past pending work."""
+    while Driver.started:
+        handle = Driver.started.pop()
+        description = await handle.describe()
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            await handle.terminate("test finished")

@@ -3,11 +3,8 @@ real PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
-import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import Level
@@ -29,14 +26,6 @@ from tests.support.lifecycle import (
     make_dossier,
     today_of,
 )
-from tests.support.temporal import new_task_queue, run_worker
-
-
-@pytest_asyncio.fixture
-async def tq(ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> AsyncIterator[str]:
-    task_queue = new_task_queue()
-    async with run_worker(ts_env.client, db_pool, task_queue):
-        yield task_queue
 
 
 async def test_a_provincial_de_an_goes_from_registration_to_closing(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-import asyncpg
 import pytest
-import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -33,14 +30,6 @@ from tests.support.lifecycle import (
     official,
     today_of,
 )
-from tests.support.temporal import new_task_queue, run_worker
-
-
-@pytest_asyncio.fixture
-async def tq(ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> AsyncIterator[str]:
-    task_queue = new_task_queue()
-    async with run_worker(ts_env.client, db_pool, task_queue):
-        yield task_queue
 
 
 async def refused(d: Driver, update: str, payload: dict[str, Any]) -> ApplicationError:

@@ -1,0 +1,557 @@
+"""The one write path of a step: read-model row, event, detail row, in the caller's transaction.
+
+Exactly-once comes from the database, not from Temporal: the event is inserted with
+``ON CONFLICT (idempotency_key) DO NOTHING`` and the detail row is written only when the
+event was new, so an activity that committed and then crashed (and is retried) writes
+nothing the second time. The read-model row moves only forwards: a snapshot replaces it only
+when its ``seq`` is higher than the stored one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+from typing import Any
+
+import asyncpg
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.stages import Action
+from workflows.de_an_contract import DeAnStep
+
+log = structlog.get_logger(__name__)
+
+# --- statements ------------------------------------------------------------------------------
+
+UPSERT_DE_AN = """
+INSERT INTO de_an (
+    de_an_id, workflow_id, seq, code, title, level, province, district, commune,
+    content_area, support_item, beneficiary_name, beneficiary_type, plan_year, stage,
+    requested_support, approved_support, contracted_support, advanced, paid,
+    refund_owed, refunded, payments_on_hold, overdue, rule_pack_id,
+    created_at, updated_at
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9,
+    $10, $11, $12, $13, $14, $15,
+    $16, $17, $18, $19, $20,
+    $21, $22, $23, $24, $25,
+    $26, $26
+)
+ON CONFLICT (de_an_id) DO UPDATE SET
+    workflow_id        = EXCLUDED.workflow_id,
+    seq                = EXCLUDED.seq,
+    code               = EXCLUDED.code,
+    title              = EXCLUDED.title,
+    level              = EXCLUDED.level,
+    province           = EXCLUDED.province,
+    district           = EXCLUDED.district,
+    commune            = EXCLUDED.commune,
+    content_area       = EXCLUDED.content_area,
+    support_item       = EXCLUDED.support_item,
+    beneficiary_name   = EXCLUDED.beneficiary_name,
+    beneficiary_type   = EXCLUDED.beneficiary_type,
+    plan_year          = EXCLUDED.plan_year,
+    stage              = EXCLUDED.stage,
+    requested_support  = EXCLUDED.requested_support,
+    approved_support   = EXCLUDED.approved_support,
+    contracted_support = EXCLUDED.contracted_support,
+    advanced           = EXCLUDED.advanced,
+    paid               = EXCLUDED.paid,
+    refund_owed        = EXCLUDED.refund_owed,
+    refunded           = EXCLUDED.refunded,
+    payments_on_hold   = EXCLUDED.payments_on_hold,
+    overdue            = EXCLUDED.overdue,
+    rule_pack_id       = EXCLUDED.rule_pack_id,
+    updated_at         = EXCLUDED.updated_at
+WHERE de_an.seq < EXCLUDED.seq
+"""
+
+INSERT_EVENT = """
+INSERT INTO de_an_event (
+    idempotency_key, de_an_id, seq, action, stage_from, stage_to,
+    actor_official_id, actor_name, actor_role, actor_organisation, actor_province,
+    occurred_at, business_date, decision_number, summary, details
+) VALUES (
+    $1, $2, $3, $4, $5, $6,
+    $7, $8, $9, $10, $11,
+    $12, $13, $14, $15, $16
+)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id
+"""
+
+INSERT_APPRAISAL = """
+INSERT INTO appraisal (
+    idempotency_key, de_an_id, round, verdict, minutes_number, by_council,
+    appraised_on, official_id, reason
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+INSERT_DECISION = """
+INSERT INTO decision (
+    idempotency_key, de_an_id, kind, number, decision_date, signer, official_id, amount, details
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+INSERT_CONTRACT = """
+INSERT INTO contract (
+    idempotency_key, de_an_id, number, signed_on, contracted_support, via_bidding, official_id
+) VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+INSERT_PROGRESS_REPORT = """
+INSERT INTO progress_report (
+    idempotency_key, de_an_id, month, investment_done_bp, spent_cost, reported_on, reported_by
+) VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+# Sets the confirmation once; a repeated confirmation of the same month changes nothing.
+CONFIRM_PROGRESS_REPORT = """
+UPDATE progress_report
+SET confirmed_by = $3,
+    confirmed_on = $4,
+    confirm_key  = $5
+WHERE de_an_id = $1
+  AND month = $2
+  AND confirmed_by IS NULL
+"""
+
+INSERT_MONITORING_VISIT = """
+INSERT INTO monitoring_visit (
+    idempotency_key, de_an_id, visited_on, minutes_number, findings, hold_payments, official_id
+) VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+# The request number comes from the step when the workflow gives one, else it is the next
+# number for the đề án (steps of one đề án are written one after another).
+INSERT_ADVANCE_REQUEST = """
+INSERT INTO advance_request (
+    idempotency_key, de_an_id, request_no, amount, requested_on, requested_by
+) VALUES (
+    $1, $2,
+    COALESCE($3::integer,
+             (SELECT COALESCE(max(request_no), 0) + 1 FROM advance_request WHERE de_an_id = $2)),
+    $4, $5, $6
+)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+INSERT_PAYMENT = """
+INSERT INTO payment (
+    idempotency_key, event_key, de_an_id, kind, amount, paid_on, voucher_number, official_id
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT DO NOTHING
+"""
+
+INSERT_ACCEPTANCE = """
+INSERT INTO acceptance (
+    idempotency_key, de_an_id, minutes_number, accepted_on, accepted_cost,
+    accepted_volume_bp, force_majeure, official_id
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+INSERT_SETTLEMENT = """
+INSERT INTO settlement (
+    idempotency_key, de_an_id, number, settled_on, disallowed_cost, eligible_cost, rate_bp,
+    cap, final_support, payout, refund_owed, official_id
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+INSERT_NOTIFICATION = """
+INSERT INTO notification (
+    idempotency_key, de_an_id, kind, deadline_kind, ref, due_date, citation, message, created_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+# --- which activity writes which action --------------------------------------------------------
+
+PAYMENT_ACTIONS: dict[Action, str] = {
+    Action.PAY_ADVANCE: "advance",
+    Action.PAY_SETTLEMENT: "settlement",
+    Action.RECORD_REFUND: "refund",
+}
+"""Actions that move money, and the payment kind each one carries."""
+
+DEADLINE_ACTIONS = frozenset({Action.DEADLINE_MISSED})
+
+RECORD_ACTIONS = frozenset(Action) - set(PAYMENT_ACTIONS) - DEADLINE_ACTIONS
+"""Everything else: written by ``record_step``."""
+
+EVENT_ONLY_ACTIONS = frozenset(
+    {
+        Action.REGISTER,
+        Action.RESUBMIT,
+        Action.RESOLVE_FINDINGS,
+        Action.SUBMIT_SETTLEMENT_DOSSIER,
+    }
+)
+
+DECISION_KINDS: dict[Action, str] = {
+    Action.APPROVE: "approve",
+    Action.REJECT: "reject",
+    Action.ADJUST: "adjust",
+    Action.STOP: "stop",
+}
+
+
+class InvalidStepError(ValueError):
+    """The step cannot be stored: a bug in the caller, retrying will not help."""
+
+
+# --- the write path ------------------------------------------------------------------------------
+
+
+async def write_step(conn: Any, step: DeAnStep) -> bool:
+    """Write ``step`` inside the caller's transaction; True when its event was new.
+
+    ``conn`` must come from :func:`khuyencong.db.create_pool` (jsonb codec). Raises
+    :class:`InvalidStepError` for a step that lacks what its action needs.
+    """
+    validate_step(step)
+    detail = detail_statement(step)  # parse before writing anything
+    await conn.execute(UPSERT_DE_AN, *_snapshot_args(step))
+    event_id = await conn.fetchval(INSERT_EVENT, *_event_args(step))
+    if event_id is None:
+        return False
+    if detail is not None:
+        sql, args = detail
+        await conn.execute(sql, *args)
+    return True
+
+
+def validate_step(step: DeAnStep) -> None:
+    if step.snapshot.de_an_id != step.de_an_id:
+        raise InvalidStepError(
+            f"step {step.key}: snapshot of {step.snapshot.de_an_id!r}, step of {step.de_an_id!r}"
+        )
+    if step.action in PAYMENT_ACTIONS:
+        if step.payment is None:
+            raise InvalidStepError(f"step {step.key}: {step.action.value} carries no payment")
+        if step.payment.kind.value != PAYMENT_ACTIONS[step.action]:
+            raise InvalidStepError(
+                f"step {step.key}: {step.action.value} carries a {step.payment.kind.value} payment"
+            )
+    if step.action in DEADLINE_ACTIONS and step.deadline is None:
+        raise InvalidStepError(f"step {step.key}: {step.action.value} carries no deadline")
+
+
+def _snapshot_args(step: DeAnStep) -> tuple[Any, ...]:
+    s = step.snapshot
+    return (
+        s.de_an_id,
+        s.workflow_id,
+        s.seq,
+        s.code,
+        s.title,
+        s.level,
+        s.province,
+        s.district,
+        s.commune,
+        s.content_area,
+        s.support_item,
+        s.beneficiary_name,
+        s.beneficiary_type,
+        s.plan_year,
+        s.stage.value,
+        s.requested_support,
+        s.approved_support,
+        s.contracted_support,
+        s.advanced,
+        s.paid,
+        s.refund_owed,
+        s.refunded,
+        s.payments_on_hold,
+        s.overdue,
+        s.rule_pack_id,
+        step.occurred_at,
+    )
+
+
+def _event_args(step: DeAnStep) -> tuple[Any, ...]:
+    actor = step.actor
+    return (
+        step.key,
+        step.de_an_id,
+        step.snapshot.seq,
+        step.action.value,
+        step.stage_from.value,
+        step.stage_to.value,
+        actor.official_id if actor else None,
+        actor.full_name if actor else None,
+        actor.role.value if actor else None,
+        actor.organisation if actor else None,
+        actor.province if actor else None,
+        step.occurred_at,
+        step.business_date,
+        step.decision_number,
+        step.summary,
+        step.details,
+    )
+
+
+# --- detail rows ---------------------------------------------------------------------------------
+
+
+class _Details:
+    """Typed reads from ``step.details`` (JSON: dates are ISO strings)."""
+
+    def __init__(self, step: DeAnStep) -> None:
+        self._step = step
+        self._d = step.details
+
+    def _get(self, key: str) -> Any:
+        if key not in self._d or self._d[key] is None:
+            raise InvalidStepError(f"step {self._step.key}: details lack {key!r}")
+        return self._d[key]
+
+    def text(self, key: str) -> str:
+        return str(self._get(key))
+
+    def opt_text(self, key: str) -> str | None:
+        value = self._d.get(key)
+        return None if value is None else str(value)
+
+    def number(self, key: str) -> int:
+        return self._int(key, self._get(key))
+
+    def opt_number(self, key: str) -> int | None:
+        value = self._d.get(key)
+        return None if value is None else self._int(key, value)
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self._d.get(key, default)
+        if not isinstance(value, bool):
+            raise InvalidStepError(f"step {self._step.key}: {key!r} is not true/false")
+        return value
+
+    def day(self, key: str) -> date:
+        value = self._get(key)
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise InvalidStepError(f"step {self._step.key}: {key!r} is not a date") from exc
+
+    def _int(self, key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise InvalidStepError(f"step {self._step.key}: {key!r} is not a whole number")
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise InvalidStepError(f"step {self._step.key}: {key!r} is not a whole number") from exc
+
+
+def appraisal_round(step: DeAnStep) -> str:
+    """co_so (Sở) then bo (Cục) for national đề án; tinh for provincial ones."""
+    if step.snapshot.level != "quoc_gia":
+        return "tinh"
+    return "co_so" if step.stage_from.value == "registered" else "bo"
+
+
+def detail_statement(step: DeAnStep) -> tuple[str, tuple[Any, ...]] | None:
+    """The detail row a step writes, as ``(sql, args)``; None for event-only actions."""
+    action, key, de_an = step.action, step.key, step.de_an_id
+    d = _Details(step)
+    official = step.actor.official_id if step.actor else None
+
+    if action in EVENT_ONLY_ACTIONS:
+        return None
+    if action is Action.APPRAISE:
+        return INSERT_APPRAISAL, (
+            key,
+            de_an,
+            d.opt_text("round") or appraisal_round(step),
+            d.text("verdict"),
+            d.text("minutes_number"),
+            d.flag("by_council"),
+            d.day("appraised_on"),
+            official,
+            d.opt_text("reason") or "",
+        )
+    if action in DECISION_KINDS:
+        amount = {
+            Action.APPROVE: d.opt_number("approved_support"),
+            Action.ADJUST: d.opt_number("new_support"),
+        }.get(action)
+        signer = d.opt_text("signer") or (step.actor.full_name if step.actor else None)
+        return INSERT_DECISION, (
+            key,
+            de_an,
+            DECISION_KINDS[action],
+            step.decision_number or d.text("decision_number"),
+            d.day("decision_date"),
+            signer,
+            official,
+            amount,
+            step.details,
+        )
+    if action is Action.SIGN_CONTRACT:
+        return INSERT_CONTRACT, (
+            key,
+            de_an,
+            step.decision_number or d.text("contract_number"),
+            d.day("signed_on"),
+            d.number("contracted_support"),
+            d.flag("via_bidding"),
+            official,
+        )
+    if action is Action.REPORT_PROGRESS:
+        return INSERT_PROGRESS_REPORT, (
+            key,
+            de_an,
+            d.text("month"),
+            d.number("investment_done_bp"),
+            d.number("spent_cost"),
+            d.day("reported_on"),
+            official,
+        )
+    if action is Action.CONFIRM_PROGRESS:
+        return CONFIRM_PROGRESS_REPORT, (
+            de_an,
+            d.text("month"),
+            official or "",
+            d.day("confirmed_on"),
+            key,
+        )
+    if action is Action.RECORD_VISIT:
+        findings = step.details.get("findings") or []
+        if not isinstance(findings, list):
+            raise InvalidStepError(f"step {key}: 'findings' is not a list")
+        return INSERT_MONITORING_VISIT, (
+            key,
+            de_an,
+            d.day("visited_on"),
+            d.text("minutes_number"),
+            findings,
+            d.flag("hold_payments"),
+            official,
+        )
+    if action is Action.REQUEST_ADVANCE:
+        return INSERT_ADVANCE_REQUEST, (
+            key,
+            de_an,
+            d.opt_number("request_no"),
+            d.number("amount"),
+            d.day("requested_on"),
+            official,
+        )
+    if action in PAYMENT_ACTIONS:
+        payment = step.payment
+        if payment is None:
+            raise InvalidStepError(f"step {key}: {action.value} carries no payment")
+        return INSERT_PAYMENT, (
+            payment.key,
+            key,
+            de_an,
+            payment.kind.value,
+            payment.amount,
+            payment.paid_on,
+            payment.voucher_number,
+            official,
+        )
+    if action is Action.ACCEPT:
+        return INSERT_ACCEPTANCE, (
+            key,
+            de_an,
+            d.text("minutes_number"),
+            d.day("accepted_on"),
+            d.number("accepted_cost"),
+            d.number("accepted_volume_bp"),
+            d.flag("force_majeure"),
+            official,
+        )
+    if action is Action.SETTLE:
+        return INSERT_SETTLEMENT, (
+            key,
+            de_an,
+            d.text("settlement_number"),
+            d.day("settled_on"),
+            d.opt_number("disallowed_cost") or 0,
+            d.number("eligible_cost"),
+            d.number("rate_bp"),
+            d.opt_number("cap"),
+            d.number("final_support"),
+            d.number("payout"),
+            d.number("refund_owed"),
+            official,
+        )
+    if action is Action.DEADLINE_MISSED:
+        deadline = step.deadline
+        if deadline is None:
+            raise InvalidStepError(f"step {key}: {action.value} carries no deadline")
+        return INSERT_NOTIFICATION, (
+            key,
+            de_an,
+            "deadline_missed",
+            deadline.kind.value,
+            deadline.ref,
+            deadline.due_date,
+            deadline.citation,
+            step.summary or deadline.describe(),
+            step.occurred_at,
+        )
+    raise InvalidStepError(f"step {key}: no detail mapping for action {action.value}")
+
+
+# --- shared by the activities --------------------------------------------------------------------
+
+
+def invalid_step(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidStep", non_retryable=True)
+
+
+def require_action(step: DeAnStep, allowed: Collection[Action], activity_name: str) -> None:
+    """Refuse (non-retryable) a step that belongs to another activity."""
+    if step.action not in allowed:
+        raise invalid_step(
+            f"{activity_name} does not write {step.action.value} steps (step {step.key})"
+        )
+
+
+async def record_in_transaction(pool: Any, step: DeAnStep) -> bool:
+    """``write_step`` in a transaction of its own, with logging and error mapping.
+
+    A step the database refuses by a constraint (CHECK, foreign key, unique) is a bug that a
+    retry cannot fix: it fails the activity without retries (type ``ConstraintViolation``).
+    Every other database error (connection lost, timeout, serialisation) propagates and
+    Temporal retries the activity.
+    """
+    bound = log.bind(
+        de_an_id=step.de_an_id, key=step.key, action=step.action.value, attempt=attempt()
+    )
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            new = await write_step(conn, step)
+    except InvalidStepError as exc:
+        bound.error("step refused", error=str(exc))
+        raise invalid_step(str(exc)) from exc
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        constraint = getattr(exc, "constraint_name", None)
+        bound.error("step violates a constraint", constraint=constraint, error=str(exc))
+        raise ApplicationError(
+            f"step {step.key} violates {constraint or 'a constraint'}: {exc}",
+            constraint,
+            type="ConstraintViolation",
+            non_retryable=True,
+        ) from exc
+    if new:
+        bound.info("step recorded", seq=step.snapshot.seq, stage=step.stage_to.value)
+    else:
+        bound.info("step already recorded")
+    return new
+
+
+def attempt() -> int:
+    """The activity attempt number, or 0 outside an activity (direct calls in tests)."""
+    return activity.info().attempt if activity.in_activity() else 0
