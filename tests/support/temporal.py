@@ -10,6 +10,7 @@ a fresh task queue for the duration of a test.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import uuid
@@ -18,6 +19,9 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest_asyncio
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -85,3 +89,15 @@ async def run_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Asy
     )
     async with worker:
         yield worker
+
+
+async def wait_for_poller(client: Client, task_queue: str, timeout: float = 30.0) -> None:
+    """Wait until a worker polls ``task_queue`` (a worker in another process starts later)."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    async with asyncio.timeout(timeout):
+        while not (await client.workflow_service.describe_task_queue(request)).pollers:
+            await asyncio.sleep(0.1)

@@ -1,0 +1,107 @@
+"""The one Temporal client factory.
+
+Every process connects through :func:`connect` so the data converter is always the project's
+pydantic converter (:data:`khuyencong.converter.data_converter`: int đồng, dates and enums
+readable in the CLI and the UI; malformed update payloads refused as ``InvalidField``), and TLS,
+API key and metrics come from :class:`~khuyencong.settings.Settings` the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import TLSConfig
+
+from khuyencong.converter import data_converter
+from khuyencong.settings import Settings, StartupError, env_name
+
+_runtime: Runtime | None = None
+_runtime_bind: str | None = None
+
+
+class TemporalUnreachable(StartupError):
+    """The Temporal frontend did not answer."""
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TLS from files; ``False`` when TLS is off, ``True`` for TLS with the system roots."""
+    if not settings.tls_enabled:
+        return False
+    if not any((settings.tls_cert_path, settings.tls_server_ca_path, settings.tls_server_name)):
+        return True
+    return TLSConfig(
+        server_root_ca_cert=_read(settings.tls_server_ca_path),
+        domain=settings.tls_server_name,
+        client_cert=_read(settings.tls_cert_path),
+        client_private_key=_read(settings.tls_key_path),
+    )
+
+
+def _read(path: Path | None) -> bytes | None:
+    return None if path is None else path.read_bytes()
+
+
+def runtime_for(settings: Settings) -> Runtime | None:
+    """The process's Runtime with a Prometheus endpoint, when ``metrics_bind`` is set.
+
+    A process has one Runtime: the first call creates it, later calls reuse it.
+    """
+    global _runtime, _runtime_bind
+    if settings.metrics_bind is None:
+        return _runtime
+    if _runtime is None:
+        _runtime = Runtime(
+            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_bind))
+        )
+        _runtime_bind = settings.metrics_bind
+    elif _runtime_bind != settings.metrics_bind:
+        raise StartupError(
+            f"{env_name('metrics_bind')}: this process already serves metrics on "
+            f"{_runtime_bind}; one metrics endpoint per process"
+        )
+    return _runtime
+
+
+async def connect(
+    settings: Settings, *, connect_timeout: timedelta = timedelta(seconds=10)
+) -> Client:
+    """Connect to Temporal as configured. Raises :class:`TemporalUnreachable` with a short
+    message (address, namespace, cause and the variable to check) instead of a trace."""
+    api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.namespace,
+            api_key=api_key,
+            tls=tls_config(settings),
+            data_converter=data_converter,
+            runtime=runtime_for(settings),
+            connect_timeout=connect_timeout,
+        )
+    except RuntimeError as exc:
+        raise TemporalUnreachable(
+            f"cannot reach Temporal at {settings.temporal_address} (namespace "
+            f"{settings.namespace!r}, TLS {'on' if settings.tls_enabled else 'off'}): "
+            f"{_cause(exc)}. Is the server running? Check {env_name('temporal_address')}"
+            + (" and the TLS settings" if settings.tls_enabled else "")
+            + "; for a local server run `khuyencong dev`."
+        ) from None
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc)
+    for marker, short in (
+        ("ConnectionRefused", "connection refused"),
+        ("Connection refused", "connection refused"),
+        ("dns error", "unknown host"),
+        ("failed to lookup address", "unknown host"),
+        ("timed out", "timed out"),
+        ("InvalidCertificate", "server certificate not trusted"),
+        ("certificate", "TLS certificate problem"),
+    ):
+        if marker in text:
+            return short
+    return text.removeprefix("Failed client connect: ")[:300]

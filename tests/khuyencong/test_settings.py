@@ -1,0 +1,211 @@
+"""Settings from KHUYENCONG_* variables, and the client factory that uses them."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from temporalio.service import TLSConfig
+
+from khuyencong.client import TemporalUnreachable, connect, tls_config
+from khuyencong.settings import Settings, SettingsError
+
+
+def problems_of(env: dict[str, str]) -> dict[str, str]:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    return dict(caught.value.problems)
+
+
+def test_nothing_set_gives_the_local_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({})
+    assert settings.temporal_address == "127.0.0.1:7233"
+    assert settings.namespace == "default"
+    assert settings.task_queue == "khuyen-cong"
+    assert settings.database_url is None
+    assert settings.data_dir == tmp_path / ".khuyencong"
+    assert settings.pg_data_dir == tmp_path / ".khuyencong" / "pgdata"
+    assert settings.log_format == "console"
+    assert settings.graceful_shutdown_seconds == 30
+    assert settings.metrics_bind is None
+    assert settings.tls_enabled is False
+
+
+def test_every_variable_is_read(tmp_path: Path):
+    cert, key, ca = (tmp_path / name for name in ("client.pem", "client.key", "ca.pem"))
+    for path in (cert, key, ca):
+        path.write_text("PEM")
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    settings = Settings.from_env(
+        {
+            "KHUYENCONG_TEMPORAL_ADDRESS": "temporal.example.vn:7233",
+            "KHUYENCONG_NAMESPACE": "khuyencong.bg",
+            "KHUYENCONG_TASK_QUEUE": "kc-bac-giang",
+            "KHUYENCONG_TLS_CERT_PATH": str(cert),
+            "KHUYENCONG_TLS_KEY_PATH": str(key),
+            "KHUYENCONG_TLS_SERVER_CA_PATH": str(ca),
+            "KHUYENCONG_TLS_SERVER_NAME": "temporal.example.vn",
+            "KHUYENCONG_API_KEY": "secret-key",
+            "KHUYENCONG_DATABASE_URL": "postgresql://kc:pw@db:5432/khuyencong",
+            "KHUYENCONG_DATA_DIR": str(tmp_path / "state"),
+            "KHUYENCONG_RULE_PACK_DIR": str(packs),
+            "KHUYENCONG_LOG_FORMAT": "JSON",
+            "KHUYENCONG_LOG_LEVEL": "debug",
+            "KHUYENCONG_MAX_CONCURRENT_ACTIVITIES": "20",
+            "KHUYENCONG_MAX_CONCURRENT_WORKFLOW_TASKS": "10",
+            "KHUYENCONG_MAX_CACHED_WORKFLOWS": "500",
+            "KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS": "45",
+            "KHUYENCONG_METRICS_BIND": "127.0.0.1:9464",
+        }
+    )
+    assert settings.temporal_address == "temporal.example.vn:7233"
+    assert settings.namespace == "khuyencong.bg"
+    assert settings.task_queue == "kc-bac-giang"
+    assert settings.tls_cert_path == cert and settings.tls_key_path == key
+    assert settings.tls_server_ca_path == ca
+    assert settings.api_key is not None and settings.api_key.get_secret_value() == "secret-key"
+    assert settings.database_url_value == "postgresql://kc:pw@db:5432/khuyencong"
+    assert settings.data_dir == tmp_path / "state"
+    assert settings.rule_pack_dirs == (packs,)
+    assert (settings.log_format, settings.log_level) == ("json", "DEBUG")
+    assert settings.max_concurrent_activities == 20
+    assert settings.max_concurrent_workflow_tasks == 10
+    assert settings.max_cached_workflows == 500
+    assert settings.graceful_shutdown_seconds == 45
+    assert settings.metrics_bind == "127.0.0.1:9464"
+    assert settings.tls_enabled is True
+
+
+def test_secrets_stay_out_of_the_printed_settings():
+    settings = Settings.from_env(
+        {
+            "KHUYENCONG_API_KEY": "secret-key",
+            "KHUYENCONG_DATABASE_URL": "postgresql://kc:hunter2@db/khuyencong",
+        }
+    )
+    assert "secret-key" not in repr(settings)
+    assert "hunter2" not in repr(settings)
+
+
+def test_empty_variables_count_as_unset():
+    settings = Settings.from_env({"KHUYENCONG_DATABASE_URL": "", "KHUYENCONG_TASK_QUEUE": "  "})
+    assert settings.database_url is None
+    assert settings.task_queue == "khuyen-cong"
+
+
+def test_options_override_the_environment(tmp_path: Path):
+    settings = Settings.from_env(
+        {"KHUYENCONG_DATA_DIR": "/somewhere/else"}, data_dir=tmp_path, task_queue=None
+    )
+    assert settings.data_dir == tmp_path
+    assert settings.task_queue == "khuyen-cong"
+
+
+def test_an_invalid_log_format_is_refused_naming_the_variable_and_the_value():
+    problems = problems_of({"KHUYENCONG_LOG_FORMAT": "xml"})
+    assert list(problems) == ["KHUYENCONG_LOG_FORMAT"]
+    assert "console" in problems["KHUYENCONG_LOG_FORMAT"]
+    assert "'xml'" in problems["KHUYENCONG_LOG_FORMAT"]
+
+
+def test_a_missing_tls_file_is_refused_naming_the_variable(tmp_path: Path):
+    missing = tmp_path / "nope.pem"
+    problems = problems_of({"KHUYENCONG_TLS_SERVER_CA_PATH": str(missing)})
+    assert "file not found" in problems["KHUYENCONG_TLS_SERVER_CA_PATH"]
+    assert str(missing) in problems["KHUYENCONG_TLS_SERVER_CA_PATH"]
+
+
+def test_a_client_certificate_without_its_key_is_refused(tmp_path: Path):
+    cert = tmp_path / "client.pem"
+    cert.write_text("PEM")
+    problems = problems_of({"KHUYENCONG_TLS_CERT_PATH": str(cert)})
+    assert "KHUYENCONG_TLS_KEY_PATH" in problems
+    assert "together" in problems["KHUYENCONG_TLS_KEY_PATH"]
+
+
+def test_a_missing_rule_pack_folder_is_refused(tmp_path: Path):
+    problems = problems_of({"KHUYENCONG_RULE_PACK_DIR": str(tmp_path / "missing")})
+    assert "folder not found" in problems["KHUYENCONG_RULE_PACK_DIR"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("KHUYENCONG_TEMPORAL_ADDRESS", "localhost"),
+        ("KHUYENCONG_TEMPORAL_ADDRESS", "localhost:99999"),
+        ("KHUYENCONG_METRICS_BIND", "9464"),
+        ("KHUYENCONG_MAX_CONCURRENT_ACTIVITIES", "many"),
+        ("KHUYENCONG_MAX_CONCURRENT_ACTIVITIES", "0"),
+        ("KHUYENCONG_MAX_CACHED_WORKFLOWS", "-1"),
+        ("KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS", "soon"),
+        ("KHUYENCONG_LOG_LEVEL", "chatty"),
+    ],
+)
+def test_an_invalid_value_is_refused_naming_its_variable(variable: str, value: str):
+    problems = problems_of({variable: value})
+    assert list(problems) == [variable]
+    assert repr(value) in problems[variable]
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused_without_echoing_it():
+    problems = problems_of({"KHUYENCONG_DATABASE_URL": "mysql://root:hunter2@db/kc"})
+    assert "postgresql://" in problems["KHUYENCONG_DATABASE_URL"]
+    assert "hunter2" not in problems["KHUYENCONG_DATABASE_URL"]
+
+
+def test_every_bad_variable_is_reported_at_once():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(
+            {"KHUYENCONG_LOG_FORMAT": "xml", "KHUYENCONG_MAX_CACHED_WORKFLOWS": "lots"}
+        )
+    message = str(caught.value)
+    assert "KHUYENCONG_LOG_FORMAT" in message
+    assert "KHUYENCONG_MAX_CACHED_WORKFLOWS" in message
+
+
+def test_tls_is_off_by_default_and_read_from_files_when_configured(tmp_path: Path):
+    assert tls_config(Settings.from_env({})) is False
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(b"CA")
+    cert = tmp_path / "c.pem"
+    cert.write_bytes(b"CERT")
+    key = tmp_path / "c.key"
+    key.write_bytes(b"KEY")
+    config = tls_config(
+        Settings.from_env(
+            {
+                "KHUYENCONG_TLS_SERVER_CA_PATH": str(ca),
+                "KHUYENCONG_TLS_CERT_PATH": str(cert),
+                "KHUYENCONG_TLS_KEY_PATH": str(key),
+                "KHUYENCONG_TLS_SERVER_NAME": "temporal.example.vn",
+            }
+        )
+    )
+    assert isinstance(config, TLSConfig)
+    assert config.server_root_ca_cert == b"CA"
+    assert (config.client_cert, config.client_private_key) == (b"CERT", b"KEY")
+    assert config.domain == "temporal.example.vn"
+
+
+def test_an_api_key_alone_turns_on_tls_with_the_system_roots():
+    assert tls_config(Settings.from_env({"KHUYENCONG_API_KEY": "k"})) is True
+    assert (
+        tls_config(Settings.from_env({"KHUYENCONG_API_KEY": "k", "KHUYENCONG_TLS": "0"})) is False
+    )
+
+
+async def test_an_unreachable_server_gives_one_readable_sentence():
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings.from_env({"KHUYENCONG_TEMPORAL_ADDRESS": f"127.0.0.1:{port}"})
+    with pytest.raises(TemporalUnreachable) as caught:
+        await connect(settings)
+    message = str(caught.value)
+    assert f"127.0.0.1:{port}" in message
+    assert "connection refused" in message
+    assert "KHUYENCONG_TEMPORAL_ADDRESS" in message
+    assert "\n" not in message

@@ -1,0 +1,149 @@
+"""The production worker (``worker.build_worker``) on the real dev server and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+from temporalio.client import WorkflowUpdateStage
+from temporalio.testing import WorkflowEnvironment
+
+import worker
+from domain.stages import Stage
+from khuyencong.settings import Settings
+from tests.support.lifecycle import (
+    KE_TOAN_BG,
+    SO,
+    TRUNG_TAM,
+    Driver,
+    contracted_provincial,
+    today_of,
+)
+from tests.support.temporal import new_task_queue, wait_for_poller
+from workflows.de_an_contract import DeAnActionResult
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def settings_for(env: WorkflowEnvironment, task_queue: str, pg_url: str) -> Settings:
+    return Settings.from_env(
+        {},
+        temporal_address=env.client.service_client.config.target_host,
+        task_queue=task_queue,
+        database_url=pg_url,
+    )
+
+
+async def settle(d: Driver) -> None:
+    """Advance 70M, accept 100M of training, settle: 30M left to pay."""
+    today = (await d.state()).registered_on
+    await d.act(
+        "request_advance", {"actor": TRUNG_TAM, "amount": 70_000_000, "requested_on": today}
+    )
+    await d.act(
+        "pay_advance",
+        {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "A1"},
+    )
+    await d.act(
+        "accept",
+        {
+            "actor": SO,
+            "minutes_number": "NT-1",
+            "accepted_on": today,
+            "accepted_cost": 100_000_000,
+            "accepted_volume_bp": 10000,
+        },
+    )
+    await d.act("settle", {"actor": SO, "settlement_number": "QT-1", "settled_on": today})
+
+
+async def test_the_worker_carries_a_de_an_to_closing_on_the_dev_server(
+    dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool, pg_url: str
+) -> None:
+    task_queue = new_task_queue()
+    w = worker.build_worker(dev_env.client, db_pool, settings_for(dev_env, task_queue, pg_url))
+    async with w:
+        today = await today_of(dev_env)
+        d = await contracted_provincial(
+            dev_env.client,
+            task_queue,
+            today,
+            support_item="training",
+            cost=100_000_000,
+            requested_support=100_000_000,
+        )
+        await settle(d)
+        closed = await d.act(
+            "pay_settlement", {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "C"}
+        )
+        assert closed.stage is Stage.CLOSED
+        assert (await d.handle.result()).paid == 100_000_000
+    row = await db_pool.fetchrow(
+        "SELECT stage, paid FROM de_an WHERE de_an_id = $1", d.handle.id.removeprefix("de-an/")
+    )
+    assert dict(row) == {"stage": "closed", "paid": 100_000_000}
+
+
+async def test_a_worker_killed_in_the_middle_of_settlement_pays_exactly_once(
+    dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool, pg_url: str
+) -> None:
+    task_queue = new_task_queue()
+    settings = settings_for(dev_env, task_queue, pg_url)
+    env = {
+        **os.environ,
+        "KHUYENCONG_TEMPORAL_ADDRESS": settings.temporal_address,
+        "KHUYENCONG_TASK_QUEUE": task_queue,
+        "KHUYENCONG_DATABASE_URL": pg_url,
+        "KHUYENCONG_LOG_LEVEL": "WARNING",
+    }
+    doomed = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.crashing_worker"], cwd=REPO, env=env
+    )
+    try:
+        await wait_for_poller(dev_env.client, task_queue)
+        today = await today_of(dev_env)
+        d = await contracted_provincial(
+            dev_env.client,
+            task_queue,
+            today,
+            support_item="training",
+            cost=100_000_000,
+            requested_support=100_000_000,
+        )
+        de_an_id = d.handle.id.removeprefix("de-an/")
+        await settle(d)
+        paying = await d.handle.start_update(
+            "pay_settlement",
+            {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "C-1"},
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=DeAnActionResult,
+        )
+        assert await asyncio.to_thread(doomed.wait, 60) == 137
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+
+    # The payment committed before the crash; the workflow has not heard of it.
+    payments = "SELECT kind, amount FROM payment WHERE de_an_id = $1 AND kind = 'settlement'"
+    assert [tuple(r) for r in await db_pool.fetch(payments, de_an_id)] == [
+        ("settlement", 30_000_000)
+    ]
+    async with worker.build_worker(dev_env.client, db_pool, settings):  # the restart
+        result = await paying.result()
+        assert result.stage is Stage.CLOSED
+        assert (await d.handle.result()).paid == 100_000_000
+
+    assert [tuple(r) for r in await db_pool.fetch(payments, de_an_id)] == [
+        ("settlement", 30_000_000)
+    ]
+    events = await db_pool.fetchval(
+        "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND action = 'pay_settlement'",
+        de_an_id,
+    )
+    assert events == 1
+    row = await db_pool.fetchrow("SELECT stage, paid FROM de_an WHERE de_an_id = $1", de_an_id)
+    assert dict(row) == {"stage": "closed", "paid": 100_000_000}

@@ -1,0 +1,192 @@
+"""The worker: ``DeAnWorkflow`` and its activities on one task queue.
+
+``python worker.py`` (or ``khuyencong worker``) reads ``KHUYENCONG_*`` settings, opens the
+PostgreSQL pool (the configured database, or an embedded server in ``<data_dir>/pgdata``),
+applies pending migrations, connects to Temporal and polls until SIGTERM or SIGINT; then it
+stops polling and gives running activities ``KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS`` to finish.
+
+asyncpg is imported here and in ``activities/`` only, never in a module that defines a
+workflow (asyncpg #1292).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.notifications import DeAnNotificationActivities
+from activities.payments import DeAnPaymentActivities
+from activities.records import DeAnRecordActivities
+from activities.rule_packs import RulePackActivities
+from khuyencong.client import connect
+from khuyencong.devstack import database_url
+from khuyencong.logging import ActivityContextInterceptor, configure_logging
+from khuyencong.settings import Settings, StartupError
+from workflows.de_an import DeAnWorkflow
+
+log = structlog.get_logger(__name__)
+
+
+def build_worker(client: Client, pool: Any, settings: Settings) -> Worker:
+    """The production worker on ``settings.task_queue``: tuning, shutdown grace and the
+    activity logging context from settings. Tests reuse it with their own client and pool."""
+    records = DeAnRecordActivities(pool)
+    payments = DeAnPaymentActivities(pool)
+    notifications = DeAnNotificationActivities(pool)
+    rule_packs = RulePackActivities(settings.rule_pack_dirs)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[DeAnWorkflow],
+        activities=[
+            records.record_step,
+            payments.record_payment,
+            notifications.record_missed_deadline,
+            rule_packs.load_rule_packs,
+        ],
+        interceptors=[ActivityContextInterceptor()],
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_pool(settings: Settings) -> AsyncIterator[Any]:
+    """A migrated asyncpg pool on ``settings.database_url``, or on an embedded PostgreSQL in
+    ``<data_dir>/pgdata`` when no URL is set. Closes (and stops) what it opened."""
+    from khuyencong.db import create_pool, ensure_database
+    from migrations import apply_migrations
+
+    async with database_url(settings) as url:
+        try:
+            await ensure_database(url)
+            pool = await create_pool(url)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot reach PostgreSQL ({exc}); check KHUYENCONG_DATABASE_URL"
+            ) from None
+        try:
+            applied = await apply_migrations(pool)
+            log.info("database ready", migrations_applied=applied)
+            yield pool
+        finally:
+            await pool.close()
+
+
+def install_stop_signals(stop: asyncio.Event) -> list[signal.Signals]:
+    """Set ``stop`` on SIGTERM / SIGINT. Returns the signals installed (none off the main
+    thread or where the loop cannot)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        installed.append(sig)
+    return installed
+
+
+def remove_stop_signals(signals: list[signal.Signals]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in signals:
+        loop.remove_signal_handler(sig)
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    pool: Any = None,
+    client: Client | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the worker until ``stop`` is set (default: until SIGTERM / SIGINT).
+
+    Opens and closes the pool and the client unless they are given; applies migrations
+    either way. Returns after a graceful shutdown; raises if the worker fails.
+    """
+    own_signals: list[signal.Signals] = []
+    if stop is None:
+        stop = asyncio.Event()
+        own_signals = install_stop_signals(stop)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            if client is None:
+                client = await connect(settings)  # first: fails fast, before PostgreSQL starts
+            if pool is None:
+                pool = await stack.enter_async_context(open_pool(settings))
+            else:
+                from migrations import apply_migrations
+
+                await apply_migrations(pool)
+            worker = build_worker(client, pool, settings)
+            await _run_until(worker, stop, settings)
+    finally:
+        remove_stop_signals(own_signals)
+
+
+async def _run_until(worker: Worker, stop: asyncio.Event, settings: Settings) -> None:
+    running = asyncio.create_task(worker.run(), name="temporal-worker")
+    stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+    log.info(
+        "worker running",
+        task_queue=settings.task_queue,
+        namespace=settings.namespace,
+        address=settings.temporal_address,
+    )
+    try:
+        done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        stopping.cancel()
+        await _shutdown(worker, running, settings)
+        raise
+    stopping.cancel()
+    if running in done:
+        running.result()  # the worker stopped by itself: raise its error
+        return
+    await _shutdown(worker, running, settings)
+
+
+async def _shutdown(worker: Worker, running: asyncio.Task[None], settings: Settings) -> None:
+    log.info("worker stopping", graceful_shutdown_seconds=settings.graceful_shutdown_seconds)
+    await worker.shutdown()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    log.info("worker stopped")
+
+
+async def _main(settings: Settings) -> None:
+    try:
+        await run_worker(settings)
+    finally:
+        await asyncio.sleep(0.5)  # sdk-python #300: let the core finish before exit
+
+
+def main() -> None:
+    """Entry point of ``python worker.py`` and ``khuyencong worker``."""
+    try:
+        settings = Settings.from_env()
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(2)
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        asyncio.run(_main(settings))
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
