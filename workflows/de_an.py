@@ -113,7 +113,11 @@ class DeAnWorkflow:
         else:
             registered_on = input.registered_on or vn_date(workflow.now())
             self._state = rules.initial_state(
-                input.dossier, input.registered_by, registered_on, list(input.rule_packs)
+                input.dossier,
+                input.registered_by,
+                registered_on,
+                list(input.rule_packs),
+                entered_at=workflow.info().start_time,
             )
         self._registered = input.resume is not None
         self._lock = asyncio.Lock()

@@ -300,6 +300,11 @@ class DeAnState(_Model):
     seq: int = Field(default=0, description="Steps applied so far; orders the read model")
     registered_by: Actor
     registered_on: date
+    entered_at: datetime | None = Field(
+        default=None,
+        description="When the đề án entered Khuyến công Flow; deadlines due before it are "
+        "history the engine did not watch (backfilled paper records) and are not flagged",
+    )
     rule_packs: list[RulePack] = Field(default_factory=list)
     rule_pack_id: str | None = Field(default=None, description="Pack fixed at approval")
     appraisals: list[DeAnAppraisalRecord] = Field(default_factory=list)

@@ -298,13 +298,18 @@ def _key(state: DeAnState, *parts: object) -> str:
 
 
 def initial_state(
-    dossier: DeAnDossier, registered_by: Actor, registered_on: date, packs: list[RulePack]
+    dossier: DeAnDossier,
+    registered_by: Actor,
+    registered_on: date,
+    packs: list[RulePack],
+    entered_at: datetime | None = None,
 ) -> DeAnState:
     return DeAnState(
         de_an_id=dossier.code,
         dossier=dossier,
         registered_by=registered_by,
         registered_on=registered_on,
+        entered_at=entered_at,
         rule_packs=packs,
         budget_year=dossier.plan_year,
     )
@@ -1197,7 +1202,10 @@ def decide_record_refund(state: DeAnState, cmd: DeAnRecordRefund, now: datetime)
 
 
 def pending_deadlines(state: DeAnState) -> list[Deadline]:
-    """Deadlines that are still open (not met, not yet recorded as missed), earliest first."""
+    """Deadlines that are still open (not met, not yet recorded as missed), earliest first.
+
+    A deadline that had passed before the đề án entered the system (a paper record typed in
+    later) is not flagged: the engine reports only what it could have watched."""
     if state.rule_pack_id is None or state.stage.terminal:
         return []
     rules = fixed_pack(state).deadlines
@@ -1214,7 +1222,12 @@ def pending_deadlines(state: DeAnState) -> list[Deadline]:
     if state.stage in (Stage.IN_PROGRESS, Stage.STOPPED, Stage.ACCEPTED):
         found.append(settlement_deadline(state.budget_year, rules))
     missed = set(state.missed_deadlines)
-    return sorted((d for d in found if d.key not in missed), key=lambda d: d.missed_at)
+    watched = [
+        d
+        for d in found
+        if d.key not in missed and (state.entered_at is None or d.missed_at > state.entered_at)
+    ]
+    return sorted(watched, key=lambda d: d.missed_at)
 
 
 def due_deadlines(state: DeAnState, now: datetime) -> list[Deadline]:

@@ -308,3 +308,15 @@ def test_nothing_left_to_pay_or_refund_closes_at_settlement() -> None:
         ).state.stage
         is Stage.CLOSED
     )
+
+
+def test_deadlines_that_passed_before_the_de_an_entered_the_system_are_not_flagged() -> None:
+    paper = contracted("training", cost=100_000_000, support=100_000_000)  # contract of 10/6/2019
+    entered_2026 = paper.model_copy(update={"entered_at": datetime(2026, 11, 26, tzinfo=UTC)})
+    entered_2019 = paper.model_copy(update={"entered_at": datetime(2019, 1, 15, tzinfo=UTC)})
+
+    assert rules.pending_deadlines(entered_2026) == []
+    assert rules.due_deadlines(entered_2026, datetime(2026, 12, 1, tzinfo=UTC)) == []
+    watched = rules.pending_deadlines(entered_2019)
+    assert [d.ref for d in watched][:2] == ["2019-06", "2019-07"]
+    assert watched[-1].key == "settlement:2019"

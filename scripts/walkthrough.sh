@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Take the demo's BG-2019-DP-01 from registration to closing with the Temporal CLI, one
+# official's action per command. Run it while `bash scripts/dev.sh` is up (another terminal).
+# KHUYENCONG_TEMPORAL_ADDRESS (default 127.0.0.1:7233) and DE_AN (default BG-2019-DP-01)
+# choose the server and the đề án.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ADDRESS="${KHUYENCONG_TEMPORAL_ADDRESS:-127.0.0.1:7233}"
+DE_AN="${DE_AN:-BG-2019-DP-01}"
+
+# The officials who act (in production they come from the officials register).
+TT='{"official_id":"BG-TTKC-012","full_name":"Nguyễn Thị Thu Hà","role":"trung_tam","organisation":"Trung tâm Khuyến công và Xúc tiến thương mại tỉnh Bắc Giang","province":"Bắc Giang"}'
+SO='{"official_id":"BG-SCT-003","full_name":"Trần Văn Minh","role":"so_cong_thuong","organisation":"Sở Công Thương tỉnh Bắc Giang","province":"Bắc Giang"}'
+UBND='{"official_id":"BG-UBND-001","full_name":"Lê Ánh Dương","role":"ubnd_tinh","organisation":"UBND tỉnh Bắc Giang","province":"Bắc Giang"}'
+KT='{"official_id":"BG-KT-007","full_name":"Vũ Thị Hạnh","role":"tai_chinh","organisation":"Phòng Kế hoạch – Tài chính, Sở Công Thương Bắc Giang","province":"Bắc Giang"}'
+
+act() {  # act UPDATE-NAME JSON-INPUT
+    echo "== $1"
+    .venv/bin/temporal workflow update execute --address "$ADDRESS" \
+        --workflow-id "de-an/$DE_AN" --name "$1" --input "$2" --output json
+}
+
+act appraise         "{\"actor\":$SO,\"verdict\":\"pass\",\"appraised_on\":\"2019-02-20\",\"minutes_number\":\"12/BB-HĐTĐ\",\"by_council\":true}"
+act approve          "{\"actor\":$UBND,\"decision_number\":\"427/QĐ-UBND\",\"decision_date\":\"2019-03-09\",\"signer\":\"Lê Ánh Dương\",\"approved_support\":150000000}"
+act sign_contract    "{\"actor\":$SO,\"contract_number\":\"05/2019/HĐ-KC\",\"signed_on\":\"2019-03-20\",\"contracted_support\":150000000}"
+act report_progress  "{\"actor\":$TT,\"month\":\"2019-06\",\"investment_done_bp\":7500,\"spent_cost\":290000000,\"reported_on\":\"2019-06-20\"}"
+act confirm_progress "{\"actor\":$SO,\"month\":\"2019-06\",\"confirmed_on\":\"2019-06-22\"}"
+act request_advance  "{\"actor\":$TT,\"amount\":105000000,\"requested_on\":\"2019-06-24\"}"
+act pay_advance      "{\"actor\":$KT,\"request_no\":1,\"paid_on\":\"2019-06-28\",\"voucher_number\":\"UNC-0412\"}"
+act accept           "{\"actor\":$SO,\"minutes_number\":\"31/BB-NT\",\"accepted_on\":\"2019-10-30\",\"accepted_cost\":372000000,\"accepted_volume_bp\":10000}"
+act submit_settlement_dossier "{\"actor\":$TT,\"submitted_on\":\"2019-11-08\"}"
+act settle           "{\"actor\":$SO,\"settlement_number\":\"44/BB-QT\",\"settled_on\":\"2019-12-10\"}"
+act pay_settlement   "{\"actor\":$KT,\"paid_on\":\"2019-12-16\",\"voucher_number\":\"UNC-0977\"}"
