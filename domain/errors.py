@@ -28,6 +28,7 @@ class RefusalCode:
     INVALID_FIELD = "InvalidField"
     DUPLICATE = "Duplicate"
     NO_RULE_PACK = "NoRulePack"
+    INACTIVE_OFFICIAL = "InactiveOfficial"
 
     ALL = (
         WRONG_STAGE,
@@ -44,6 +45,7 @@ class RefusalCode:
         INVALID_FIELD,
         DUPLICATE,
         NO_RULE_PACK,
+        INACTIVE_OFFICIAL,
     )
 
 

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         DeAnCommand,
         DeAnConfirmProgress,
         DeAnInput,
+        DeAnOfficialDeactivated,
         DeAnPayAdvance,
         DeAnPaySettlement,
         DeAnRecordRefund,
@@ -98,6 +99,8 @@ class DeAnWorkflow:
     - ``submit_settlement_dossier``: Trung tâm
     - ``settle``: the Cục (national) or the Sở (provincial)
     - ``pay_settlement``, ``record_refund``: finance
+
+    Signals: ``official_deactivated`` from the officials register (admin tool).
 
     Queries: ``state`` (everything), ``timeline`` (who did what, when).
 
@@ -279,6 +282,15 @@ class DeAnWorkflow:
         if state.payments_on_hold:
             lines.append("Chi trả đang tạm dừng theo kiến nghị kiểm tra")
         return "\n\n".join(lines)
+
+    # --- signals ----------------------------------------------------------------------------
+
+    @workflow.signal
+    def official_deactivated(self, notice: DeAnOfficialDeactivated) -> None:
+        """Fire-and-forget from the officials register: from now on this official's actions
+        are refused. Kept in the state, so it survives continue-as-new."""
+        if notice.official_id not in self._state.deactivated_officials:
+            self._state.deactivated_officials.append(notice.official_id)
 
     # --- queries ----------------------------------------------------------------------------
 

@@ -222,6 +222,14 @@ class DeAnRecordRefund(DeAnCommand):
     voucher_number: str = Field(min_length=1, max_length=60)
 
 
+class DeAnOfficialDeactivated(_Model):
+    """Signal: an official left or lost their authority; they can no longer act on this đề án."""
+
+    official_id: str = Field(min_length=1, max_length=64)
+    deactivated_on: date
+    reason: str = Field(default="", max_length=500)
+
+
 class DeAnActionResult(_Model):
     """What an accepted action answers: the new stage and money, and a sentence for people."""
 
@@ -337,6 +345,9 @@ class DeAnState(_Model):
         default_factory=list, description="Idempotency keys of the steps applied"
     )
     resolutions: int = Field(default=0, description="Findings resolved so far")
+    deactivated_officials: list[str] = Field(
+        default_factory=list, description="Officials who may no longer act (signalled)"
+    )
     returns: int = Field(default=0, description="Times the dossier was returned for supplement")
 
     @property

@@ -1276,7 +1276,17 @@ DECIDERS: dict[Action, Callable[[DeAnState, Any, datetime], Outcome]] = {
 }
 
 
+def check_active(state: DeAnState, actor: Actor) -> None:
+    if actor.official_id in state.deactivated_officials:
+        raise refuse(
+            RefusalCode.INACTIVE_OFFICIAL,
+            f"{actor.full_name} ({actor.official_id}) đã bị vô hiệu hoá, không được thao tác",
+            "actor.official_id",
+        )
+
+
 def decide(state: DeAnState, action: Action, command: DeAnCommand, now: datetime) -> Outcome:
+    check_active(state, command.actor)
     return DECIDERS[action](state, command, now)
 
 

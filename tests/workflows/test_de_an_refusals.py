@@ -314,3 +314,12 @@ async def test_the_minister_alone_can_raise_national_support(
     assert "Điều 11" in refusal_details(error)["legal_basis"]
     result = await d.act("adjust", {"actor": BO_TRUONG, **raise_support})
     assert result.approved_support == 300_000_000
+
+
+async def test_a_deactivated_official_can_do_nothing(ts_env: WorkflowEnvironment, tq: str) -> None:
+    d, today = await registered(ts_env, tq)
+    await d.handle.signal(
+        "official_deactivated", {"official_id": SO.official_id, "deactivated_on": today}
+    )
+    error = await refused(d, "appraise", appraisal(SO, today))
+    assert (error.type, refusal_details(error)["field"]) == ("InactiveOfficial", "actor.official_id")
