@@ -322,4 +322,7 @@ async def test_a_deactivated_official_can_do_nothing(ts_env: WorkflowEnvironment
         "official_deactivated", {"official_id": SO.official_id, "deactivated_on": today}
     )
     error = await refused(d, "appraise", appraisal(SO, today))
-    assert (error.type, refusal_details(error)["field"]) == ("InactiveOfficial", "actor.official_id")
+    assert (error.type, refusal_details(error)["field"]) == (
+        "InactiveOfficial",
+        "actor.official_id",
+    )
