@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from domain.authority import (
     BASIS_APPROVAL_LOCAL,
@@ -30,7 +30,6 @@ from domain.authority import (
 )
 from domain.deadlines import (
     Deadline,
-    month_key,
     parse_month,
     progress_report_deadline,
     report_months,
@@ -1252,8 +1251,6 @@ def decide_deadline_missed(state: DeAnState, deadline: Deadline, now: datetime) 
 
 # --- dispatch -------------------------------------------------------------------------------
 
-C = TypeVar("C", bound=DeAnCommand)
-
 DECIDERS: dict[Action, Callable[[DeAnState, Any, datetime], Outcome]] = {
     Action.RESUBMIT: decide_resubmit,
     Action.APPRAISE: decide_appraise,
@@ -1288,7 +1285,3 @@ def check_active(state: DeAnState, actor: Actor) -> None:
 def decide(state: DeAnState, action: Action, command: DeAnCommand, now: datetime) -> Outcome:
     check_active(state, command.actor)
     return DECIDERS[action](state, command, now)
-
-
-def report_month_of(day: date) -> str:
-    return month_key(day)
