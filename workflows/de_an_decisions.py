@@ -140,6 +140,17 @@ def check_business_date(state: DeAnState, value: date, field: str, now: datetime
         )
 
 
+def begin(
+    state: DeAnState, action: Action, cmd: DeAnCommand, on: date, field: str, now: datetime
+) -> Stage:
+    """The checks every official action starts with: stage, role and jurisdiction, and the
+    date of its paper. Returns the stage the action leads to."""
+    target = check_stage(state, action)
+    check_authority(cmd.actor, action, state.dossier, state.stage)
+    check_business_date(state, on, field, now)
+    return target
+
+
 def check_not_duplicate(state: DeAnState, key: str, what: str) -> None:
     if key in state.step_keys:
         raise refuse(RefusalCode.DUPLICATE, f"{what} đã được ghi nhận trước đó", None)
@@ -524,9 +535,7 @@ def decide_reject(state: DeAnState, cmd: DeAnReject, now: datetime) -> Outcome:
 
 
 def decide_sign_contract(state: DeAnState, cmd: DeAnSignContract, now: datetime) -> Outcome:
-    target = check_stage(state, Action.SIGN_CONTRACT)
-    check_authority(cmd.actor, Action.SIGN_CONTRACT, state.dossier, state.stage)
-    check_business_date(state, cmd.signed_on, "signed_on", now)
+    target = begin(state, Action.SIGN_CONTRACT, cmd, cmd.signed_on, "signed_on", now)
     assert state.approval is not None
     if cmd.signed_on < state.approval.date:
         raise refuse(
@@ -565,9 +574,7 @@ def decide_sign_contract(state: DeAnState, cmd: DeAnSignContract, now: datetime)
 
 
 def decide_report_progress(state: DeAnState, cmd: DeAnReportProgress, now: datetime) -> Outcome:
-    target = check_stage(state, Action.REPORT_PROGRESS)
-    check_authority(cmd.actor, Action.REPORT_PROGRESS, state.dossier, state.stage)
-    check_business_date(state, cmd.reported_on, "reported_on", now)
+    target = begin(state, Action.REPORT_PROGRESS, cmd, cmd.reported_on, "reported_on", now)
     assert state.contract_signed_on is not None
     if parse_month(cmd.month) < state.contract_signed_on.replace(day=1):
         raise refuse(
@@ -614,9 +621,7 @@ def decide_report_progress(state: DeAnState, cmd: DeAnReportProgress, now: datet
 
 
 def decide_confirm_progress(state: DeAnState, cmd: DeAnConfirmProgress, now: datetime) -> Outcome:
-    target = check_stage(state, Action.CONFIRM_PROGRESS)
-    check_authority(cmd.actor, Action.CONFIRM_PROGRESS, state.dossier, state.stage)
-    check_business_date(state, cmd.confirmed_on, "confirmed_on", now)
+    target = begin(state, Action.CONFIRM_PROGRESS, cmd, cmd.confirmed_on, "confirmed_on", now)
     after = state.model_copy(deep=True)
     report = next((p for p in after.progress if p.month == cmd.month), None)
     if report is None:
@@ -644,9 +649,7 @@ def decide_confirm_progress(state: DeAnState, cmd: DeAnConfirmProgress, now: dat
 
 
 def decide_record_visit(state: DeAnState, cmd: DeAnRecordVisit, now: datetime) -> Outcome:
-    target = check_stage(state, Action.RECORD_VISIT)
-    check_authority(cmd.actor, Action.RECORD_VISIT, state.dossier, state.stage)
-    check_business_date(state, cmd.visited_on, "visited_on", now)
+    target = begin(state, Action.RECORD_VISIT, cmd, cmd.visited_on, "visited_on", now)
     findings = [f.strip() for f in cmd.findings if f.strip()]
     if cmd.hold_payments and not findings:
         raise refuse(
@@ -678,9 +681,7 @@ def decide_record_visit(state: DeAnState, cmd: DeAnRecordVisit, now: datetime) -
 
 
 def decide_resolve_findings(state: DeAnState, cmd: DeAnResolveFindings, now: datetime) -> Outcome:
-    target = check_stage(state, Action.RESOLVE_FINDINGS)
-    check_authority(cmd.actor, Action.RESOLVE_FINDINGS, state.dossier, state.stage)
-    check_business_date(state, cmd.resolved_on, "resolved_on", now)
+    target = begin(state, Action.RESOLVE_FINDINGS, cmd, cmd.resolved_on, "resolved_on", now)
     if not state.open_findings and not state.payments_on_hold:
         raise refuse(RefusalCode.INVALID_FIELD, "không có kiến nghị nào đang mở", None)
     after = state.model_copy(deep=True)
@@ -746,9 +747,7 @@ def check_advance_allowed(state: DeAnState) -> None:
 
 
 def decide_request_advance(state: DeAnState, cmd: DeAnRequestAdvance, now: datetime) -> Outcome:
-    target = check_stage(state, Action.REQUEST_ADVANCE)
-    check_authority(cmd.actor, Action.REQUEST_ADVANCE, state.dossier, state.stage)
-    check_business_date(state, cmd.requested_on, "requested_on", now)
+    target = begin(state, Action.REQUEST_ADVANCE, cmd, cmd.requested_on, "requested_on", now)
     if cmd.amount <= 0:
         raise refuse(RefusalCode.INVALID_FIELD, "số tiền tạm ứng phải lớn hơn 0", "amount")
     if any(a.paid_on is None for a in state.advances):
@@ -816,9 +815,7 @@ def _check_payer(state: DeAnState, actor: Actor, others: list[str]) -> None:
 
 
 def decide_pay_advance(state: DeAnState, cmd: DeAnPayAdvance, now: datetime) -> Outcome:
-    target = check_stage(state, Action.PAY_ADVANCE)
-    check_authority(cmd.actor, Action.PAY_ADVANCE, state.dossier, state.stage)
-    check_business_date(state, cmd.paid_on, "paid_on", now)
+    target = begin(state, Action.PAY_ADVANCE, cmd, cmd.paid_on, "paid_on", now)
     request = next((a for a in state.advances if a.no == cmd.request_no), None)
     if request is None:
         raise refuse(
@@ -942,9 +939,7 @@ def decide_adjust(state: DeAnState, cmd: DeAnAdjust, now: datetime) -> Outcome:
 
 
 def decide_stop(state: DeAnState, cmd: DeAnStop, now: datetime) -> Outcome:
-    target = check_stage(state, Action.STOP)
-    check_authority(cmd.actor, Action.STOP, state.dossier, state.stage)
-    check_business_date(state, cmd.decision_date, "decision_date", now)
+    target = begin(state, Action.STOP, cmd, cmd.decision_date, "decision_date", now)
     after = state.model_copy(deep=True)
     after.stage = target
     after.stopped = True
@@ -968,9 +963,7 @@ def decide_stop(state: DeAnState, cmd: DeAnStop, now: datetime) -> Outcome:
 
 
 def decide_accept(state: DeAnState, cmd: DeAnAccept, now: datetime) -> Outcome:
-    target = check_stage(state, Action.ACCEPT)
-    check_authority(cmd.actor, Action.ACCEPT, state.dossier, state.stage)
-    check_business_date(state, cmd.accepted_on, "accepted_on", now)
+    target = begin(state, Action.ACCEPT, cmd, cmd.accepted_on, "accepted_on", now)
     partial_allowed = state.stopped or cmd.force_majeure
     if cmd.accepted_volume_bp < BP_PER_WHOLE and not partial_allowed:
         raise refuse(
@@ -1007,9 +1000,9 @@ def decide_accept(state: DeAnState, cmd: DeAnAccept, now: datetime) -> Outcome:
 def decide_submit_settlement_dossier(
     state: DeAnState, cmd: DeAnSubmitSettlementDossier, now: datetime
 ) -> Outcome:
-    target = check_stage(state, Action.SUBMIT_SETTLEMENT_DOSSIER)
-    check_authority(cmd.actor, Action.SUBMIT_SETTLEMENT_DOSSIER, state.dossier, state.stage)
-    check_business_date(state, cmd.submitted_on, "submitted_on", now)
+    target = begin(
+        state, Action.SUBMIT_SETTLEMENT_DOSSIER, cmd, cmd.submitted_on, "submitted_on", now
+    )
     if state.settlement_dossier_on is not None:
         raise refuse(
             RefusalCode.DUPLICATE,
@@ -1067,9 +1060,7 @@ def settlement_figures(
 
 
 def decide_settle(state: DeAnState, cmd: DeAnSettle, now: datetime) -> Outcome:
-    target = check_stage(state, Action.SETTLE)
-    check_authority(cmd.actor, Action.SETTLE, state.dossier, state.stage)
-    check_business_date(state, cmd.settled_on, "settled_on", now)
+    target = begin(state, Action.SETTLE, cmd, cmd.settled_on, "settled_on", now)
     if any(a.paid_on is None for a in state.advances):
         raise refuse(
             RefusalCode.INVALID_FIELD,
@@ -1119,9 +1110,7 @@ def decide_settle(state: DeAnState, cmd: DeAnSettle, now: datetime) -> Outcome:
 
 
 def decide_pay_settlement(state: DeAnState, cmd: DeAnPaySettlement, now: datetime) -> Outcome:
-    target = check_stage(state, Action.PAY_SETTLEMENT)
-    check_authority(cmd.actor, Action.PAY_SETTLEMENT, state.dossier, state.stage)
-    check_business_date(state, cmd.paid_on, "paid_on", now)
+    target = begin(state, Action.PAY_SETTLEMENT, cmd, cmd.paid_on, "paid_on", now)
     assert state.settlement is not None
     if state.settlement.payout <= 0:
         raise refuse(
@@ -1162,9 +1151,7 @@ def decide_pay_settlement(state: DeAnState, cmd: DeAnPaySettlement, now: datetim
 
 
 def decide_record_refund(state: DeAnState, cmd: DeAnRecordRefund, now: datetime) -> Outcome:
-    target = check_stage(state, Action.RECORD_REFUND)
-    check_authority(cmd.actor, Action.RECORD_REFUND, state.dossier, state.stage)
-    check_business_date(state, cmd.refunded_on, "refunded_on", now)
+    target = begin(state, Action.RECORD_REFUND, cmd, cmd.refunded_on, "refunded_on", now)
     assert state.settlement is not None
     owed = state.settlement.refund_owed
     if owed <= 0 or cmd.amount != owed:
