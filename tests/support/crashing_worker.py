@@ -28,7 +28,7 @@ class PaymentsThatDieAfterCommit(DeAnPaymentActivities):
         return written
 
 
-worker.DeAnPaymentActivities = PaymentsThatDieAfterCommit  # type: ignore[misc]
+setattr(worker, "DeAnPaymentActivities", PaymentsThatDieAfterCommit)  # noqa: B010
 
 if __name__ == "__main__":
     asyncio.run(worker.run_worker(Settings.from_env()))

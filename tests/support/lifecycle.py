@@ -147,9 +147,10 @@ class Driver:
     async def act(
         self, update: str, payload: dict[str, Any], update_id: str | None = None
     ) -> DeAnActionResult:
-        return await self.handle.execute_update(
+        result: DeAnActionResult = await self.handle.execute_update(
             update, payload, id=update_id, result_type=DeAnActionResult
         )
+        return result
 
     async def state(self) -> DeAnState:
         return await self.handle.query(DeAnWorkflow.state)

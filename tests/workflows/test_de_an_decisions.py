@@ -4,12 +4,14 @@ the money invariants (paid ≤ approved, advances ≤ ceiling, exact settlement)
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import Refusal
+from domain.model import Level
 from domain.money import apply_rate
 from domain.rules import load_packs
 from domain.stages import Action, Stage
@@ -35,13 +37,8 @@ NOW = datetime(2019, 6, 10, 3, 0, tzinfo=UTC)
 PACKS = load_packs()
 
 
-def registered(**dossier: object) -> DeAnState:
-    state = rules.initial_state(
-        make_dossier(TODAY, **dossier),
-        TRUNG_TAM,
-        date(2019, 1, 15),
-        PACKS,  # type: ignore[arg-type]
-    )
+def registered(**dossier: Any) -> DeAnState:
+    state = rules.initial_state(make_dossier(TODAY, **dossier), TRUNG_TAM, date(2019, 1, 15), PACKS)
     return rules.decide_register(state, NOW).state
 
 
@@ -98,8 +95,8 @@ def test_the_approval_fixes_the_rule_pack_in_force_on_the_decision_date() -> Non
 
     state = rules.initial_state(
         make_dossier(
-            date(2018, 3, 1), level="quoc_gia", cost=600_000_000, requested_support=250_000_000
-        ),  # type: ignore[arg-type]
+            date(2018, 3, 1), level=Level.QUOC_GIA, cost=600_000_000, requested_support=250_000_000
+        ),
         TRUNG_TAM,
         date(2018, 1, 15),
         PACKS,

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import Level, Role
+from domain.stages import Action
 from tests.support.lifecycle import (
     BO_TRUONG,
     CUC,
@@ -292,7 +293,7 @@ async def test_a_repeated_update_id_is_applied_once(ts_env: WorkflowEnvironment,
     first = await d.act("sign_contract", payload, update_id="sign-1")
     again = await d.act("sign_contract", payload, update_id="sign-1")
     assert first == again
-    assert [e.action for e in (await d.state()).timeline].count("sign_contract") == 1
+    assert [e.action for e in (await d.state()).timeline].count(Action.SIGN_CONTRACT) == 1
 
 
 async def test_the_minister_alone_can_raise_national_support(
