@@ -55,6 +55,7 @@ from domain.model import Actor, DeAnDossier, Level, workflow_id_for
 from domain.money import format_dong
 from domain.rules import RulePack, load_packs, packs_for
 from khuyencong.client import connect
+from khuyencong.search_attributes import start_attributes, tax_code_hash_key
 from khuyencong.settings import Settings, StartupError
 from workflows.de_an_contract import DeAnInput
 
@@ -411,6 +412,12 @@ def static_summary(dossier: DeAnDossier) -> str:
     return head + title + tail
 
 
+def mask_tax_code(tax_code: str) -> str:
+    """``024072001583`` → ``••••••••1583``: a household business's tax code is a personal ID
+    number; the UI shows its last four digits only (the full code is in the encrypted input)."""
+    return "•" * (len(tax_code) - 4) + tax_code[-4:]
+
+
 def static_details(entry: RegistrationEntry) -> str:
     """Markdown shown in the UI's User Metadata tab."""
     d = entry.dossier
@@ -423,7 +430,7 @@ def static_details(entry: RegistrationEntry) -> str:
             f"- Nội dung: {d.content_area.value}. {d.content_area.label}",
             f"- Hạng mục hỗ trợ: `{d.support_item}`",
             f"- Đơn vị thụ hưởng: {d.beneficiary.name} ({d.beneficiary.type.label}, "
-            f"MST {d.beneficiary.tax_code})",
+            f"MST {mask_tax_code(d.beneficiary.tax_code)})",
             f"- Địa điểm: {place}",
             f"- Đơn vị thực hiện: {d.implementing_unit}",
             f"- Năm kế hoạch: {d.plan_year}; tiến độ {d.schedule.start:%d/%m/%Y} – "
@@ -441,10 +448,16 @@ async def register_all(
     entries: Sequence[RegistrationEntry],
     *,
     concurrency: int = 8,
+    hash_key: bytes | None = None,
 ) -> RegisterReport:
     """Start one ``DeAnWorkflow`` per entry; an ID that exists (running or closed) is
-    counted as existing and left alone. Other failures are reported per đề án."""
+    counted as existing and left alone. Other failures are reported per đề án.
+
+    Each starts with its search attributes (:mod:`khuyencong.search_attributes`), which must
+    be registered on the namespace (``khuyencong search-attributes register``)."""
     semaphore = asyncio.Semaphore(concurrency)
+    if hash_key is None:  # KcTaxCodeHash only with a key (KHUYENCONG_TAX_CODE_HASH_KEY)
+        hash_key = tax_code_hash_key()
 
     async def start(entry: RegistrationEntry) -> tuple[str, str | None]:
         async with semaphore:
@@ -458,6 +471,7 @@ async def register_all(
                     id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                     static_summary=static_summary(entry.dossier),
                     static_details=static_details(entry),
+                    search_attributes=start_attributes(entry.dossier, hash_key=hash_key),
                 )
             except WorkflowAlreadyStartedError:
                 return "existing", None

@@ -2,7 +2,8 @@
 
 Every process connects through :func:`connect` so the data converter is always the project's
 pydantic converter (:data:`khuyencong.converter.data_converter`: int đồng, dates and enums
-readable in the CLI and the UI; malformed update payloads refused as ``InvalidField``), and TLS,
+readable in the CLI and the UI; malformed update payloads refused as ``InvalidField``),
+encrypting payloads with the configured codec keys (:mod:`khuyencong.codec`), and TLS,
 API key and metrics come from :class:`~khuyencong.settings.Settings` the same way everywhere.
 """
 
@@ -11,14 +12,20 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import structlog
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
-from khuyencong.converter import data_converter
+from khuyencong.codec import CodecKeys, EncryptionCodec
+from khuyencong.converter import converter_with, data_converter
 from khuyencong.settings import Settings, StartupError, env_name
 
+log = structlog.get_logger(__name__)
+
 _runtime: Runtime | None = None
+_warned_clear = False
 _runtime_bind: str | None = None
 
 
@@ -65,19 +72,41 @@ def runtime_for(settings: Settings) -> Runtime | None:
     return _runtime
 
 
+def project_converter(codec_keys: CodecKeys | None = None) -> DataConverter:
+    """The project converter, encrypting with ``codec_keys`` or, when None, with the keys of
+    ``KHUYENCONG_CODEC_KEYS`` / ``KHUYENCONG_CODEC_KEYS_FILE`` (none set: payloads in clear,
+    and a warning)."""
+    keys = codec_keys if codec_keys is not None else CodecKeys.from_env()
+    if keys is None:
+        global _warned_clear
+        if not _warned_clear:
+            _warned_clear = True
+            log.warning(
+                "payloads are not encrypted: set KHUYENCONG_CODEC_KEYS (see khuyencong.codec)"
+            )
+        return data_converter
+    return converter_with(EncryptionCodec(keys))
+
+
 async def connect(
-    settings: Settings, *, connect_timeout: timedelta = timedelta(seconds=10)
+    settings: Settings,
+    *,
+    connect_timeout: timedelta = timedelta(seconds=10),
+    codec_keys: CodecKeys | None = None,
 ) -> Client:
     """Connect to Temporal as configured. Raises :class:`TemporalUnreachable` with a short
-    message (address, namespace, cause and the variable to check) instead of a trace."""
+    message (address, namespace, cause and the variable to check) instead of a trace.
+
+    Payloads are encrypted with ``codec_keys``, or the configured keys (:func:`project_converter`)."""
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    converter = project_converter(codec_keys)
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.namespace,
             api_key=api_key,
             tls=tls_config(settings),
-            data_converter=data_converter,
+            data_converter=converter,
             runtime=runtime_for(settings),
             connect_timeout=connect_timeout,
         )

@@ -9,13 +9,18 @@ passes such a failure through untouched, so the update is rejected before it ent
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import temporalio.api.common.v1
 from pydantic import ValidationError
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import DataConverter
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 from temporalio.exceptions import ApplicationError
 
 from domain.errors import RefusalCode
@@ -57,4 +62,18 @@ class KhuyenCongPayloadConverter(PydanticPayloadConverter):
 
 
 data_converter = DataConverter(payload_converter_class=KhuyenCongPayloadConverter)
-"""Set on every Client and Replayer of the project."""
+"""Set on every Client and Replayer of the project (with a codec: :func:`converter_with`)."""
+
+
+def converter_with(codec: PayloadCodec | None) -> DataConverter:
+    """The project converter, encrypting through ``codec`` (:mod:`khuyencong.codec`).
+
+    With a codec, failure messages and stack traces are encoded too (they can quote data),
+    so only their type stays in clear. ``None``: :data:`data_converter`, payloads in clear."""
+    if codec is None:
+        return data_converter
+    return dataclasses.replace(
+        data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )

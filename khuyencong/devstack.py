@@ -34,6 +34,13 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
 from khuyencong.client import TemporalUnreachable, connect
+from khuyencong.codec import KEYS_FILE_ENV, CodecKeys, new_key
+from khuyencong.search_attributes import (
+    TAX_CODE_HASH_KEY_FILE_ENV,
+    dev_server_args,
+    register_search_attributes,
+    tax_code_hash_key,
+)
 from khuyencong.settings import Settings, StartupError
 
 log = structlog.get_logger(__name__)
@@ -42,6 +49,8 @@ HOST = "127.0.0.1"
 NAMESPACE = "default"
 SERVER_LOG = "temporal-server.log"
 SERVER_PID = "temporal-server.pid"
+CODEC_KEYS_FILE = "codec-keys"
+TAX_CODE_HASH_KEY_FILE = "tax-code-hash-key"
 
 
 class PortInUse(StartupError):
@@ -143,10 +152,15 @@ class TemporalDevServer:
 
 
 async def start_temporal_dev_server(
-    data_dir: Path, *, port: int = 7233, ui_port: int | None = 8233
+    data_dir: Path,
+    *,
+    port: int = 7233,
+    ui_port: int | None = 8233,
+    codec_endpoint: str | None = None,
 ) -> TemporalDevServer:
-    """Start ``temporal server start-dev`` with its state in ``data_dir``. Does not wait for
-    it to answer: see :func:`wait_for_temporal`."""
+    """Start ``temporal server start-dev`` with its state in ``data_dir``, the project's
+    search attributes registered and, with ``codec_endpoint``, the UI decoding payloads
+    through that codec server. Does not wait for it to answer: see :func:`wait_for_temporal`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     ports = {"--port": port} | ({"--ui-port": ui_port} if ui_port is not None else {})
     check_ports(ports, data_dir)
@@ -165,6 +179,9 @@ async def start_temporal_dev_server(
         NAMESPACE,
     ]
     args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"] if ui_port else ["--headless"]
+    if ui_port and codec_endpoint:
+        args += ["--ui-codec-endpoint", codec_endpoint]
+    args += dev_server_args()  # --search-attribute KcStage=Keyword ...
     log_path = data_dir / SERVER_LOG
     with log_path.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(
@@ -187,6 +204,7 @@ async def wait_for_temporal(
     *,
     timeout: float = 60,
     stop: asyncio.Event | None = None,
+    codec_keys: CodecKeys | None = None,
 ) -> Client:
     """Connect once the frontend answers and the namespace exists (polling, bounded)."""
     deadline = time.monotonic() + timeout
@@ -200,7 +218,7 @@ async def wait_for_temporal(
                 f"last lines of {server.log_path}:\n{server.log_tail()}"
             )
         try:
-            client = await connect(settings)
+            client = await connect(settings, codec_keys=codec_keys)
             await client.workflow_service.describe_namespace(
                 DescribeNamespaceRequest(namespace=settings.namespace)
             )
@@ -280,8 +298,12 @@ def temporal_cli_command() -> str:
     return binary
 
 
-def appraise_command(port: int = 7233, workflow_id: str = "de-an/BG-2019-DP-01") -> str:
+def appraise_command(
+    port: int = 7233, workflow_id: str = "de-an/BG-2019-DP-01", codec_url: str | None = None
+) -> str:
     address = [] if port == 7233 else ["--address", f"{HOST}:{port}"]
+    if codec_url:
+        address += ["--codec-endpoint", codec_url]
     payload = json.dumps(appraise_example(), ensure_ascii=False)
     parts = [
         temporal_cli_command(),
@@ -298,7 +320,13 @@ def appraise_command(port: int = 7233, workflow_id: str = "de-an/BG-2019-DP-01")
     return " ".join(shlex.quote(p) for p in parts) + " " + shlex.quote(payload)
 
 
-def banner(server: TemporalDevServer, report: Any | None, database: str) -> str:
+def banner(
+    server: TemporalDevServer,
+    report: Any | None,
+    database: str,
+    codec_url: str | None = None,
+    exports: list[str] | None = None,
+) -> str:
     lines = [
         "",
         "Khuyến công Flow — dev stack running",
@@ -306,6 +334,12 @@ def banner(server: TemporalDevServer, report: Any | None, database: str) -> str:
     ]
     if server.ui_url:
         lines.append(f"  Web UI     {server.ui_url}")
+        lines.append(
+            '             find: KcStage="registered" AND KcDistrict="Lục Ngạn" '
+            "(more queries in the README)"
+        )
+    if codec_url:
+        lines.append(f"  Codec      {codec_url} (payloads are encrypted; the UI decodes here)")
     lines.append(f"  Database   {database}")
     if report is not None:
         lines.append(f"  Demo       Bắc Giang 2019: {report.describe()}")
@@ -317,12 +351,75 @@ def banner(server: TemporalDevServer, report: Any | None, database: str) -> str:
         "",
         "Appraise the first đề án (Sở Công Thương Bắc Giang, pass):",
         "",
-        "  " + appraise_command(server.port),
+        "  " + appraise_command(server.port, codec_url=codec_url),
         "",
         "Ctrl-C stops the worker, PostgreSQL and the dev server.",
         "",
     ]
+    if exports:
+        lines[-2:-2] = [
+            "Other terminals (khuyencong commands, the admin tool) need the same keys:",
+            "",
+            *(f"  {line}" for line in exports),
+            "",
+        ]
     return "\n".join(lines)
+
+
+# --- secrets of the dev stack --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DevSecrets:
+    """Payload keys and the tax-code hash key of the dev stack, and where they come from."""
+
+    codec_keys: CodecKeys
+    codec_keys_file: Path | None
+    tax_code_hash_key: bytes
+    tax_code_hash_key_file: Path | None
+
+    def exports(self) -> list[str]:
+        """Shell lines that give another terminal (CLI, admin tool) the same keys."""
+        lines = []
+        if self.codec_keys_file is not None:
+            lines.append(f"export {KEYS_FILE_ENV}={shlex.quote(str(self.codec_keys_file))}")
+        if self.tax_code_hash_key_file is not None:
+            lines.append(
+                f"export {TAX_CODE_HASH_KEY_FILE_ENV}="
+                f"{shlex.quote(str(self.tax_code_hash_key_file))}"
+            )
+        return lines
+
+
+def dev_secrets(data_dir: Path) -> DevSecrets:
+    """The configured keys (``KHUYENCONG_CODEC_KEYS``, ``KHUYENCONG_TAX_CODE_HASH_KEY`` or
+    their ``_FILE`` forms), else keys generated once into ``data_dir`` (mode 0600): the dev
+    stack always encrypts payloads, and its demo is searchable by tax-code hash."""
+    import secrets
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    keys = CodecKeys.from_env()
+    keys_file: Path | None = None
+    if keys is None:
+        keys_file = data_dir / CODEC_KEYS_FILE
+        if not keys_file.exists():
+            _write_secret(keys_file, new_key("dev1") + "\n")
+        keys = CodecKeys.from_file(keys_file)
+    hash_key = tax_code_hash_key()
+    hash_file: Path | None = None
+    if hash_key is None:
+        hash_file = data_dir / TAX_CODE_HASH_KEY_FILE
+        if not hash_file.exists():
+            _write_secret(hash_file, secrets.token_urlsafe(32) + "\n")
+        hash_key = tax_code_hash_key({TAX_CODE_HASH_KEY_FILE_ENV: str(hash_file)})
+        assert hash_key is not None
+    return DevSecrets(keys, keys_file, hash_key, hash_file)
+
+
+def _write_secret(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 # --- khuyencong dev ----------------------------------------------------------------------
@@ -333,11 +430,18 @@ async def run_dev(
     *,
     port: int = 7233,
     ui_port: int | None = 8233,
+    codec_port: int | None = None,
     seed: bool = True,
     stop: asyncio.Event | None = None,
     echo: Callable[[str], None] = print,
 ) -> None:
-    """Run the whole local stack until ``stop`` is set (default: SIGTERM / SIGINT)."""
+    """Run the whole local stack until ``stop`` is set (default: SIGTERM / SIGINT).
+
+    Payloads are encrypted (:func:`dev_secrets`); a codec server on ``codec_port`` (default:
+    the UI port + 1, so 8234) lets the UI, and the CLI with ``--codec-endpoint``, show them
+    in clear."""
+    if codec_port is None:
+        codec_port = ui_port + 1 if ui_port else port + 1001
     from starter import demo_entries, register_all
     from worker import install_stop_signals, remove_stop_signals, run_worker
 
@@ -350,9 +454,32 @@ async def run_dev(
     )
     try:
         async with contextlib.AsyncExitStack() as stack:
-            server = await start_temporal_dev_server(settings.data_dir, port=port, ui_port=ui_port)
+            from khuyencong.codec import EncryptionCodec
+            from khuyencong.codec_server import CodecServer
+
+            dev_keys = dev_secrets(settings.data_dir)
+            if not port_free(codec_port):
+                raise PortInUse(
+                    f"port {codec_port} on {HOST} is already in use (codec server); "
+                    "stop what uses it or choose another"
+                )
+            ui_origins = [f"http://{h}:{ui_port}" for h in (HOST, "localhost")] if ui_port else []
+            codec = CodecServer(
+                EncryptionCodec(dev_keys.codec_keys),
+                host=HOST,
+                port=codec_port,
+                allowed_origins=ui_origins,
+            ).start()
+            stack.callback(codec.stop)
+            server = await start_temporal_dev_server(
+                settings.data_dir, port=port, ui_port=ui_port, codec_endpoint=codec.url
+            )
             stack.push_async_callback(server.stop)
-            client = await wait_for_temporal(settings, server, stop=stop)
+            client = await wait_for_temporal(
+                settings, server, stop=stop, codec_keys=dev_keys.codec_keys
+            )
+            # start-dev registered them; a data dir from an older version may lack some.
+            await register_search_attributes(client)
 
             from khuyencong.db import create_pool, ensure_database
 
@@ -367,14 +494,19 @@ async def run_dev(
             try:
                 report = None
                 if seed and not stop.is_set():
-                    report = await register_all(client, settings.task_queue, demo_entries())
+                    report = await register_all(
+                        client,
+                        settings.task_queue,
+                        demo_entries(),
+                        hash_key=dev_keys.tax_code_hash_key,
+                    )
                 database = (
                     "KHUYENCONG_DATABASE_URL"
                     if settings.database_url is not None
                     else f"embedded PostgreSQL in {settings.pg_data_dir}"
                 )
                 if not stop.is_set() and not worker.done():
-                    echo(banner(server, report, database))
+                    echo(banner(server, report, database, codec.url, dev_keys.exports()))
                 await _wait_stop_or_worker(stop, worker)
             finally:
                 stop.set()

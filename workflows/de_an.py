@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.money import format_dong
     from domain.rules import RulePack
     from domain.stages import Action, Stage
+    from khuyencong import search_attributes as sa
     from workflows import de_an_decisions as rules
     from workflows.de_an_contract import (
         DeAnAccept,
@@ -58,6 +59,11 @@ RECORD_STEP = "record_step"
 RECORD_PAYMENT = "record_payment"
 RECORD_MISSED_DEADLINE = "record_missed_deadline"
 LOAD_RULE_PACKS = "load_rule_packs"
+
+SEARCH_ATTRIBUTES_PATCH = "search-attributes-v1"
+"""Patch of the search-attribute upserts (docs/upgrading-workflows.md). Đề án started before
+it replay without upserts; those started after it record a marker and upsert. Deprecate it
+(``workflow.deprecate_patch``) once every đề án started before it has closed."""
 
 # A database write takes milliseconds; an attempt that has not finished in 10 s is retried
 # (a dead worker is noticed after this long). Transient errors retry without limit: a step
@@ -132,14 +138,19 @@ class DeAnWorkflow:
     async def run(self, input: DeAnInput) -> DeAnResult:
         if not self._registered:
             await self._register()
+        else:
+            workflow.set_current_details(self._details())  # a run continued as new
         while not self._state.stage.terminal:
-            if workflow.info().is_continue_as_new_suggested():
+            if self._history_is_long(input):
+                # Carry the whole state (applied update IDs included) into a fresh history,
+                # once no handler is half-way: an update that waited on the lock finishes here.
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     DeAnInput(
                         dossier=self._state.dossier,
                         registered_by=self._state.registered_by,
                         resume=self._state,
+                        history_event_limit=input.history_event_limit,
                     )
                 )
             await self._wait_for_change_or_deadline()
@@ -154,6 +165,16 @@ class DeAnWorkflow:
             paid=state.paid,
             refunded=state.refunded,
         )
+
+    @staticmethod
+    def _history_is_long(input: DeAnInput) -> bool:
+        """The server suggests continue-as-new (~4K events or ~4 MB), or the history passed
+        the input's own limit (tests use a small one)."""
+        info = workflow.info()
+        if info.is_continue_as_new_suggested():
+            return True
+        limit = input.history_event_limit
+        return limit is not None and info.get_current_history_length() >= limit
 
     async def _register(self) -> None:
         async with self._lock:
@@ -189,7 +210,7 @@ class DeAnWorkflow:
             await workflow.wait_condition(
                 lambda: self._version != version,
                 timeout=wait,
-                timeout_summary=pending[0].describe(),
+                timeout_summary=rules.deadline_summary(pending[0]),
             )
         except TimeoutError:
             pass
@@ -247,11 +268,31 @@ class DeAnWorkflow:
         )
 
     def _apply(self, outcome: rules.Outcome, update_id: str | None) -> None:
+        before = self._state
         self._state = outcome.state
         if update_id is not None:
             self._state.applied_update_ids.append(update_id)
         self._version += 1
         workflow.set_current_details(self._details())
+        if self._indexes_search_attributes():
+            self._index(before)
+
+    @staticmethod
+    def _indexes_search_attributes() -> bool:
+        """The one place the patch is asked (see :data:`SEARCH_ATTRIBUTES_PATCH`)."""
+        return workflow.patched(SEARCH_ATTRIBUTES_PATCH)
+
+    def _index(self, before: DeAnState) -> None:
+        """Upsert the search attributes that this step changed (stage, approved support,
+        overdue; the dossier's place after a resubmission). A resubmission that changes the
+        beneficiary's tax code unsets ``KcTaxCodeHash``: only the starter knows the hash key,
+        and a stale hash would find the đề án under the wrong beneficiary."""
+        wanted = sa.state_values(self._state)
+        if before.dossier.beneficiary.tax_code != self._state.dossier.beneficiary.tax_code:
+            wanted[sa.KC_TAX_CODE_HASH] = None
+        updates = sa.changes(workflow.info().typed_search_attributes, wanted)
+        if updates:
+            workflow.upsert_search_attributes(updates)
 
     def _already_applied(self, action: Action) -> DeAnActionResult:
         state = self._state
@@ -276,7 +317,7 @@ class DeAnWorkflow:
             f"Đã tạm ứng: {format_dong(state.advanced)} · Đã chi: {format_dong(state.paid)}",
         ]
         if pending:
-            lines.append(f"Hạn tiếp theo: {pending[0].describe()}")
+            lines.append(f"Hạn tiếp theo: {rules.deadline_summary(pending[0])}")
         if state.missed_deadlines:
             lines.append(f"Quá hạn: {len(state.missed_deadlines)}")
         if state.payments_on_hold:

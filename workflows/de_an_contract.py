@@ -63,6 +63,12 @@ class DeAnInput(_Model):
     resume: DeAnState | None = Field(
         default=None, description="State carried across continue-as-new; None on a new đề án"
     )
+    history_event_limit: int | None = Field(
+        default=None,
+        ge=100,
+        description="Continue as new once the history has this many events; None: when the "
+        "server suggests it (~4K events or ~4 MB). Carried to the next run",
+    )
 
 
 class DeAnResult(_Model):

@@ -30,6 +30,7 @@ from domain.authority import (
 )
 from domain.deadlines import (
     Deadline,
+    DeadlineKind,
     parse_month,
     progress_report_deadline,
     report_months,
@@ -1214,6 +1215,17 @@ def pending_deadlines(state: DeAnState) -> list[Deadline]:
         if d.key not in missed and (state.entered_at is None or d.missed_at > state.entered_at)
     ]
     return sorted(watched, key=lambda d: d.missed_at)
+
+
+def deadline_summary(deadline: Deadline) -> str:
+    """A deadline as the event history and the UI show it (the timer's summary):
+    «Hạn nộp hồ sơ quyết toán: 15/12/2019», «Hạn báo cáo tiến độ tháng 06/2019: 24/06/2019»."""
+    due = f"{deadline.due_date:%d/%m/%Y}"
+    if deadline.kind is DeadlineKind.PROGRESS_REPORT:
+        return f"{deadline.kind.label} {parse_month(deadline.ref):%m/%Y}: {due}"
+    if deadline.kind is DeadlineKind.SETTLEMENT:
+        return f"{deadline.kind.label} kinh phí năm {deadline.ref}: {due}"
+    return f"{deadline.kind.label}: {due}"
 
 
 def due_deadlines(state: DeAnState, now: datetime) -> list[Deadline]:

@@ -1,0 +1,385 @@
+"""Real lifecycles whose histories are committed under ``tests/histories`` and replayed in CI.
+
+Each scenario drives one đề án through the production worker (real activities on a real
+PostgreSQL) on the time-skipping server, the way officials would: through the starter, with
+update IDs built from business identity (``{de_an}:{action}:{ref}``), including the refusals
+that officials meet. ``python -m tests.support.record_histories`` records them;
+``tests/workflows/test_de_an_replay.py`` replays every recorded file against the current code.
+
+The scenarios:
+
+- ``provincial-closed``: a provincial đề án from registration to closing, with a refusal
+  (payments on hold after a visit with findings), an adjustment (change of site) and a
+  settlement payout;
+- ``national-closed``: national đề án, Sở then Cục appraisal, Minister's approval, a support
+  decrease refused to the Minister and decided by the Cục, a refusal (provincial finance
+  cannot pay national money), closing;
+- ``provincial-stopped``: stopped by UBND tỉnh after an advance, partial acceptance,
+  settlement with a refund owed, refund recorded;
+- ``provincial-deadline-missed``: contracted for next year's plan, the first monthly report
+  is missed (the timer fires months later), then the report is filed late;
+- ``returned-rejected``: returned for supplement, resubmitted, appraised and not approved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any
+
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import PayloadCodec
+from temporalio.testing import WorkflowEnvironment
+
+from domain.model import Level, workflow_id_for
+from tests.support.lifecycle import (
+    BO_TRUONG,
+    CUC,
+    KE_TOAN_BG,
+    KE_TOAN_CUC,
+    SO,
+    SO_2,
+    TRUNG_TAM,
+    UBND,
+    Driver,
+    appraisal,
+    approval,
+    contract,
+    make_dossier,
+    today_of,
+)
+from workflows.de_an_decisions import pending_deadlines
+
+Scenario = Callable[[WorkflowEnvironment, str, str], Awaitable[Driver]]
+"""``(env, task_queue, tag)``: ``tag`` is appended to the đề án code (unique IDs per run)."""
+
+
+async def start(client: Client, task_queue: str, dossier: Any, registered_on: date) -> Driver:
+    """Register through the starter (static summary and details, as in production)."""
+    from starter import RegistrationEntry, register_all
+
+    entry = RegistrationEntry(dossier=dossier, registered_by=TRUNG_TAM, registered_on=registered_on)
+    report = await register_all(client, task_queue, [entry])
+    assert report.started == [workflow_id_for(dossier.code)], report.describe()
+    handle = client.get_workflow_handle(workflow_id_for(dossier.code))
+    Driver.started.append(handle)
+    driver = Driver(client, handle)
+    await driver.until(lambda state: state.seq >= 1)
+    return driver
+
+
+async def act(d: Driver, update: str, ref: str, payload: dict[str, Any]) -> Any:
+    return await d.act(update, payload, update_id=f"{d.handle.id}:{update}:{ref}")
+
+
+async def refused(d: Driver, update: str, ref: str, payload: dict[str, Any]) -> str:
+    """Send an update that the workflow must refuse; return the refusal's type."""
+    try:
+        await act(d, update, ref, payload)
+    except Exception as exc:
+        cause = getattr(exc, "cause", None)
+        return str(getattr(cause, "type", type(exc).__name__))
+    raise AssertionError(f"{update} was accepted, a refusal was expected")
+
+
+async def provincial_closed(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
+    today = await today_of(env)
+    dossier = make_dossier(
+        today,
+        code=f"BG-DP-HIST-01{tag}",
+        commune="Tiến Dũng",
+        cost=600_000_000,
+        requested_support=200_000_000,
+    )
+    d = await start(env.client, tq, dossier, today)
+    await act(d, "appraise", "BB-01", appraisal(SO, today, minutes="BB-01"))
+    await act(d, "approve", "427", approval(UBND, today, 200_000_000))
+    await act(d, "sign_contract", "15", contract(SO, today, 200_000_000))
+    month = f"{today:%Y-%m}"
+    await act(
+        d,
+        "report_progress",
+        month,
+        {
+            "actor": TRUNG_TAM,
+            "month": month,
+            "investment_done_bp": 8000,
+            "spent_cost": 480_000_000,
+            "reported_on": today,
+        },
+    )
+    await act(d, "confirm_progress", month, {"actor": SO_2, "month": month, "confirmed_on": today})
+    await act(
+        d,
+        "record_visit",
+        "KT-1",
+        {
+            "actor": SO,
+            "visited_on": today,
+            "minutes_number": "KT-1",
+            "findings": ["Chưa lắp biển công trình khuyến công"],
+            "hold_payments": True,
+        },
+    )
+    await act(
+        d,
+        "request_advance",
+        "1",
+        {"actor": TRUNG_TAM, "amount": 140_000_000, "requested_on": today},
+    )
+    pay = {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "UNC-01"}
+    assert await refused(d, "pay_advance", "1-on-hold", pay) == "PaymentsOnHold"
+    await act(d, "resolve_findings", "1", {"actor": SO, "resolved_on": today})
+    await act(d, "pay_advance", "1", pay)
+    await act(
+        d,
+        "adjust",
+        "78",
+        {
+            "actor": SO,
+            "kind": "change_site",
+            "decision_number": "78/QĐ-SCT",
+            "decision_date": today,
+            "description": "Chuyển xưởng sang thôn bên cạnh trong cùng xã",
+        },
+    )
+    await act(
+        d,
+        "accept",
+        "NT-01",
+        {
+            "actor": SO,
+            "minutes_number": "NT-01",
+            "accepted_on": today,
+            "accepted_cost": 580_000_000,
+            "accepted_volume_bp": 10000,
+        },
+    )
+    await act(d, "submit_settlement_dossier", "1", {"actor": TRUNG_TAM, "submitted_on": today})
+    await act(
+        d, "settle", "QT-01", {"actor": SO, "settlement_number": "QT-01", "settled_on": today}
+    )
+    await act(
+        d,
+        "pay_settlement",
+        "UNC-02",
+        {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "UNC-02"},
+    )
+    await d.handle.result()
+    return d
+
+
+async def national_closed(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
+    today = await today_of(env)
+    dossier = make_dossier(
+        today,
+        code=f"QG-HIST-01{tag}",
+        level=Level.QUOC_GIA,
+        cost=700_000_000,
+        requested_support=300_000_000,
+        counterpart_funds=450_000_000,
+    )
+    d = await start(env.client, tq, dossier, today)
+    await act(d, "appraise", "co_so", appraisal(SO, today, minutes="BB-CS-01"))
+    await act(d, "appraise", "bo", appraisal(CUC, today, minutes="BB-BO-01"))
+    await act(d, "approve", "1234", approval(BO_TRUONG, today, 300_000_000, number="1234/QĐ-BCT"))
+    decrease = {
+        "actor": BO_TRUONG,
+        "kind": "decrease_support",
+        "decision_number": "1300/QĐ-CĐM",
+        "decision_date": today,
+        "description": "Điều chỉnh giảm theo dự toán được giao",
+        "new_support": 280_000_000,
+    }
+    # A decrease is the Cục's to decide (TT 36/2013 Điều 11), not the Minister's.
+    assert await refused(d, "adjust", "1300-bt", decrease) == "WrongAuthority"
+    await act(d, "adjust", "1300", {**decrease, "actor": CUC})
+    await act(d, "sign_contract", "20", contract(CUC, today, 280_000_000, number="20/HĐ-KCQG"))
+    await act(
+        d,
+        "accept",
+        "NT-QG",
+        {
+            "actor": SO,
+            "minutes_number": "NT-QG",
+            "accepted_on": today,
+            "accepted_cost": 700_000_000,
+            "accepted_volume_bp": 10000,
+        },
+    )
+    await act(
+        d, "settle", "QT-QG", {"actor": CUC, "settlement_number": "QT-QG", "settled_on": today}
+    )
+    pay = {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "C-1"}
+    assert await refused(d, "pay_settlement", "C-1-tinh", pay) == "WrongJurisdiction"
+    await act(d, "pay_settlement", "C-1", {**pay, "actor": KE_TOAN_CUC})
+    await d.handle.result()
+    return d
+
+
+async def provincial_stopped(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
+    today = await today_of(env)
+    dossier = make_dossier(
+        today,
+        code=f"BG-DP-HIST-02{tag}",
+        support_item="training",
+        cost=100_000_000,
+        requested_support=100_000_000,
+        district="Lục Ngạn",
+        title="Đào tạo nghề chế biến vải thiều sấy",
+    )
+    d = await start(env.client, tq, dossier, today)
+    await act(d, "appraise", "BB-02", appraisal(SO, today, minutes="BB-02"))
+    await act(d, "approve", "500", approval(UBND, today, 100_000_000, number="500/QĐ-UBND"))
+    await act(d, "sign_contract", "16", contract(SO, today, 100_000_000, number="16/HĐ-KC"))
+    await act(
+        d, "request_advance", "1", {"actor": TRUNG_TAM, "amount": 70_000_000, "requested_on": today}
+    )
+    await act(
+        d,
+        "pay_advance",
+        "1",
+        {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "A1"},
+    )
+    await act(
+        d,
+        "stop",
+        "900",
+        {
+            "actor": UBND,
+            "decision_number": "900/QĐ-UBND",
+            "decision_date": today,
+            "reason": "Đơn vị thụ hưởng không bố trí được học viên",
+        },
+    )
+    await act(
+        d,
+        "accept",
+        "NT-2",
+        {
+            "actor": SO,
+            "minutes_number": "NT-2",
+            "accepted_on": today,
+            "accepted_cost": 40_000_000,
+            "accepted_volume_bp": 4000,
+        },
+    )
+    await act(d, "settle", "QT-2", {"actor": SO, "settlement_number": "QT-2", "settled_on": today})
+    await act(
+        d,
+        "record_refund",
+        "NT-01",
+        {
+            "actor": KE_TOAN_BG,
+            "refunded_on": today,
+            "amount": 30_000_000,
+            "voucher_number": "NT-01",
+        },
+    )
+    await d.handle.result()
+    return d
+
+
+async def provincial_deadline_missed(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
+    today = await today_of(env)
+    year = today.year + 1
+    dossier = make_dossier(
+        today,
+        code=f"BG-DP-HIST-03{tag}",
+        plan_year=year,
+        schedule={"start": date(year, 1, 1), "end": date(year, 12, 31)},
+        district="Hiệp Hòa",
+    )
+    d = await start(env.client, tq, dossier, today)
+    await act(d, "appraise", "BB-03", appraisal(SO, today, minutes="BB-03"))
+    await act(d, "approve", "600", approval(UBND, today, 200_000_000, number="600/QĐ-UBND"))
+    await act(d, "sign_contract", "17", contract(SO, today, 200_000_000, number="17/HĐ-KC"))
+    first = pending_deadlines(await d.state())[0]
+    await _skip_past(env, first.missed_at)
+    await d.until(lambda s: first.key in s.missed_deadlines)
+    late = await today_of(env)
+    await act(
+        d,
+        "report_progress",
+        first.ref,
+        {
+            "actor": TRUNG_TAM,
+            "month": first.ref,
+            "investment_done_bp": 1000,
+            "spent_cost": 60_000_000,
+            "reported_on": late,
+        },
+    )
+    await d.handle.terminate("recorded: the history ends here")
+    return d
+
+
+async def returned_rejected(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
+    today = await today_of(env)
+    dossier = make_dossier(today, code=f"BG-DP-HIST-04{tag}", district="Yên Thế")
+    d = await start(env.client, tq, dossier, today)
+    returned = appraisal(SO, today, verdict="return", minutes="BB-04")
+    await act(d, "appraise", "BB-04", returned)
+    amended = dossier.model_copy(update={"title": f"{dossier.title} (hồ sơ bổ sung)"})
+    await act(d, "resubmit", "1", {"actor": TRUNG_TAM, "dossier": amended})
+    await act(d, "appraise", "BB-05", appraisal(SO, today, minutes="BB-05"))
+    await act(
+        d,
+        "reject",
+        "428",
+        {
+            "actor": UBND,
+            "decision_number": "428/QĐ-UBND",
+            "decision_date": today,
+            "reason": "Không đủ nguồn kinh phí năm kế hoạch",
+        },
+    )
+    await d.handle.result()
+    return d
+
+
+async def _skip_past(env: WorkflowEnvironment, moment: datetime) -> None:
+    await env.sleep(moment - await env.get_current_time())
+    await env.sleep(1)
+
+
+def payloads_in(message: Message) -> list[Payload]:
+    """Every payload anywhere in a proto message (events, failures, maps), in order."""
+    found: list[Payload] = []
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            items = list(value.values())
+        elif field.is_repeated:
+            items = list(value)
+        else:
+            items = [value]
+        for item in items:
+            if isinstance(item, Payload):
+                found.append(item)
+            elif isinstance(item, Message):
+                found.extend(payloads_in(item))
+    return found
+
+
+async def payload_texts(history: WorkflowHistory, codec: PayloadCodec | None) -> list[str]:
+    """The data of every payload of ``history`` as text, decrypted by ``codec`` when given."""
+    texts: list[str] = []
+    for event in history.events:
+        payloads = payloads_in(event)
+        if codec is not None:
+            payloads = await codec.decode(payloads)
+        texts.extend(p.data.decode("utf-8", "replace") for p in payloads)
+    return texts
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "provincial-closed": provincial_closed,
+    "national-closed": national_closed,
+    "provincial-stopped": provincial_stopped,
+    "provincial-deadline-missed": provincial_deadline_missed,
+    "returned-rejected": returned_rejected,
+}

@@ -1,0 +1,159 @@
+"""Recorded histories of real lifecycles replay against the current ``DeAnWorkflow``.
+
+``tests/histories/v0``: recorded before search attributes were upserted and before payloads
+were encrypted (the code of the first release); ``tests/histories/v1``: recorded after the
+``search-attributes-v1`` patch, with payloads encrypted by the suite's test keys. A change to
+the workflow that would break a running đề án fails here (see docs/upgrading-workflows.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.workflow import NondeterminismError
+
+from tests.support.histories import SCENARIOS, payload_texts, payloads_in
+from tests.support.lifecycle import Driver
+from tests.support.temporal import suite_data_converter
+from workflows.de_an import SEARCH_ATTRIBUTES_PATCH, DeAnWorkflow
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+RECORDED = sorted(HISTORIES.glob("*/*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(f"{path.parent.name}/{path.stem}", path.read_text("utf-8"))
+
+
+def replayer(**kwargs: object) -> Replayer:
+    # The data converter of production (with the codec): the v1 payloads are encrypted.
+    return Replayer(workflows=[DeAnWorkflow], data_converter=suite_data_converter(), **kwargs)  # type: ignore[arg-type]
+
+
+def event_types(path: Path) -> list[str]:
+    return [e["eventType"] for e in json.loads(path.read_text("utf-8"))["events"]]
+
+
+def test_every_scenario_is_recorded_before_and_after_the_patch() -> None:
+    for version in ("v0", "v1"):
+        recorded = {p.stem for p in (HISTORIES / version).glob("*.json")}
+        assert recorded == set(SCENARIOS), version
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=lambda p: f"{p.parent.name}/{p.stem}")
+async def test_a_recorded_history_replays_against_the_current_code(path: Path) -> None:
+    await replayer().replay_workflow(load(path))
+
+
+async def texts_of(path: Path) -> str:
+    return "\n".join(await payload_texts(load(path), suite_data_converter().payload_codec))
+
+
+@pytest.mark.parametrize("version", ["v0", "v1"])
+async def test_the_histories_cover_refusals_adjustments_a_stop_and_a_missed_deadline(
+    version: str,
+) -> None:
+    paths = sorted((HISTORIES / version).glob("*.json"))
+    raw = {p.stem: p.read_text("utf-8") for p in paths}
+    text = {p.stem: await texts_of(p) for p in paths}
+    joined = "\n".join(text.values())
+    for action in ("adjust", "stop", "reject", "resubmit", "record_refund", "pay_settlement"):
+        assert f'"action":"{action}"' in joined, action
+    assert '"action":"deadline_missed"' in text["provincial-deadline-missed"]
+    assert "EVENT_TYPE_TIMER_FIRED" in raw["provincial-deadline-missed"]
+    assert '"level":"quoc_gia"' in text["national-closed"]
+    assert '"level":"dia_phuong"' in text["provincial-closed"]
+    # Refusals the officials met: the refused update never reaches the history (its ID is
+    # absent), the accepted one that follows does.
+    assert "pay_advance:1-on-hold" not in raw["provincial-closed"]
+    assert "de-an/BG-DP-HIST-01:pay_advance:1" in raw["provincial-closed"]
+    assert "adjust:1300-bt" not in raw["national-closed"]
+    assert "de-an/QG-HIST-01:adjust:1300" in raw["national-closed"]
+
+
+def payload_texts_plain(path: Path) -> list[str]:
+    return [p.data.decode("utf-8", "replace") for e in load(path).events for p in payloads_in(e)]
+
+
+def test_histories_after_the_patch_carry_its_marker_and_upserts() -> None:
+    for path in HISTORIES.glob("v1/*.json"):
+        types = event_types(path)
+        assert types.count("EVENT_TYPE_MARKER_RECORDED") == 1, path
+        assert "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES" in types, path
+        assert SEARCH_ATTRIBUTES_PATCH in "".join(payload_texts_plain(path))
+    for path in HISTORIES.glob("v0/*.json"):
+        assert "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES" not in event_types(path)
+
+
+async def test_upserting_without_the_patch_would_break_the_de_an_already_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the replay suite is for: the same change made without ``workflow.patched`` is
+    nondeterministic for every đề án started before it."""
+    monkeypatch.setattr(DeAnWorkflow, "_indexes_search_attributes", staticmethod(lambda: True))
+    unguarded = replayer(workflow_runner=UnsandboxedWorkflowRunner())
+    with pytest.raises(NondeterminismError, match="UpsertWorkflowSearchAttributes"):
+        await unguarded.replay_workflow(load(HISTORIES / "v0" / "provincial-closed.json"))
+
+
+async def test_removing_the_upserts_would_break_the_de_an_started_after_the_patch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(DeAnWorkflow, "_indexes_search_attributes", staticmethod(lambda: False))
+    reverted = replayer(workflow_runner=UnsandboxedWorkflowRunner())
+    with pytest.raises(NondeterminismError):
+        await reverted.replay_workflow(load(HISTORIES / "v1" / "national-closed.json"))
+
+
+async def test_deprecating_the_patch_keeps_the_patched_histories_and_retires_the_older(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Step 4 of docs/upgrading-workflows.md, checked before anyone relies on it."""
+
+    def deprecated() -> bool:
+        workflow.deprecate_patch(SEARCH_ATTRIBUTES_PATCH)
+        return True
+
+    monkeypatch.setattr(DeAnWorkflow, "_indexes_search_attributes", staticmethod(deprecated))
+    next_step = replayer(workflow_runner=UnsandboxedWorkflowRunner())
+    for path in sorted(HISTORIES.glob("v1/*.json")):
+        await next_step.replay_workflow(load(path))
+    with pytest.raises(NondeterminismError):
+        await next_step.replay_workflow(load(HISTORIES / "v0" / "returned-rejected.json"))
+
+
+async def test_a_history_recorded_now_replays_and_reads_like_a_story(
+    ts_env: WorkflowEnvironment, tq: str
+) -> None:
+    """The scenarios still run against the current code (so the recorder works), and the
+    fresh history replays, with a Vietnamese summary on every activity and timer."""
+    d: Driver = await SCENARIOS["provincial-closed"](ts_env, tq, "-NOW")
+    history = await d.handle.fetch_history()
+    await replayer().replay_workflow(history)
+
+    converter = ts_env.client.data_converter
+    summaries: dict[str, list[str]] = {"activity": [], "timer": []}
+    for event in history.events:
+        if not event.user_metadata.HasField("summary"):
+            continue
+        [text] = await converter.decode([event.user_metadata.summary], [str])
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            summaries["activity"].append(text)
+        elif event.HasField("timer_started_event_attributes"):
+            summaries["timer"].append(text)
+    scheduled = [
+        e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
+    assert len(summaries["activity"]) == len(scheduled) and len(summaries["timer"]) == len(timers)
+    assert "Sở Công Thương thẩm định: đạt" in summaries["activity"]
+    assert any(s.startswith("Phê duyệt theo Quyết định 427/QĐ-UBND") for s in summaries["activity"])
+    assert any(s.startswith("Hạn nộp hồ sơ quyết toán: ") for s in summaries["timer"])
+    assert any(s.startswith("Hạn báo cáo tiến độ tháng ") for s in summaries["timer"])
+    assert summaries["activity"][-1].startswith("Chi trả quyết toán 60.000.000 đ")
