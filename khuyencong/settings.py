@@ -29,6 +29,10 @@ Variable                               Meaning (default)
 ``KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS``      Time running activities get on shutdown (30)
 ``KHUYENCONG_METRICS_BIND``            ``host:port`` of a Prometheus endpoint, e.g.
                                        ``127.0.0.1:9464`` (unset: no metrics endpoint)
+``KHUYENCONG_UI_URL``                  Temporal Web UI the admin tool links to
+                                       (``http://127.0.0.1:8233``)
+``KHUYENCONG_OFFICIAL_ID``             The official the admin tool acts as; ``--as``
+                                       overrides it (unset)
 =====================================  =========================================================
 
 Empty variables count as unset.
@@ -115,6 +119,11 @@ class Settings(BaseModel):
     graceful_shutdown_seconds: float = Field(default=30, ge=0, le=3600)
     metrics_bind: str | None = None
 
+    ui_url: str = Field(default="http://127.0.0.1:8233", description="Temporal Web UI base URL")
+    official_id: str | None = Field(
+        default=None, max_length=64, description="Acting official of the admin tool"
+    )
+
     @field_validator("temporal_address")
     @classmethod
     def _address(cls, value: str) -> str:
@@ -124,6 +133,14 @@ class Settings(BaseModel):
     @classmethod
     def _metrics(cls, value: str | None) -> str | None:
         return None if value is None else _host_port(value.strip(), "127.0.0.1:9464")
+
+    @field_validator("ui_url")
+    @classmethod
+    def _ui_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")) or value.endswith("://"):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8233")
+        return value
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

@@ -1,0 +1,873 @@
+"""``AdminClient``: the typed async client every internal tool uses to act on đề án.
+
+It reads PostgreSQL (the officials register, the ``de_an`` read model, the event log, the
+``de_an_inbox`` view) and talks to Temporal (start a đề án, send one update per action, query
+its state, signal a deactivated official). It decides nothing: the workflow's validators are
+the one choke point, and a refusal comes back as :class:`~khuyencong.admin.errors.ActionRefused`
+with the rule's stable type, message, field and legal basis.
+
+Usage::
+
+    async with AdminClient.open(settings) as admin:
+        actor = await admin.acting("BG-SCT-003")          # refuses unknown / inactive
+        outcome = await admin.appraise("BG-2019-DP-01", DeAnAppraise(actor=actor, ...))
+        for item in await admin.inbox(actor):
+            ...
+
+Every update is sent with a meaningful update ID, ``{code}:{action}:{ref}`` where ``ref`` is
+the business reference (decision, minutes or voucher number, month, date), the official and a
+short hash of the payload: resending the same command (a retry after a lost answer) is applied
+once; a different command is judged by the workflow.
+
+The read model is written by the workflow's activity *before* an update returns, so the next
+``show`` or ``inbox`` reflects an action as soon as its method returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import ValidationError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.deadlines import Deadline, DeadlineKind, vn_date
+from domain.errors import Refusal, RefusalCode
+from domain.model import CENTRAL_ROLES, Actor, DeAnDossier, Role, workflow_id_for
+from domain.rules import province_key
+from domain.stages import Action, Stage
+from khuyencong.admin import sql
+from khuyencong.admin.errors import ActionRefused, BadInput, NotFound
+from khuyencong.admin.inbox import OpenDeAn, cli_command, waiting_actions
+from khuyencong.admin.models import (
+    ActionOutcome,
+    BatchItem,
+    BatchOutcome,
+    BatchVerdict,
+    DeactivationReport,
+    DeadlineView,
+    DeAnFilter,
+    DeAnRow,
+    DeAnView,
+    InboxAction,
+    InboxItem,
+    Official,
+    OfficialIn,
+    Page,
+    RegisterResult,
+    TimelineEvent,
+)
+from khuyencong.settings import Settings
+from workflows.de_an_contract import (
+    DeAnAccept,
+    DeAnActionResult,
+    DeAnAdjust,
+    DeAnAppraise,
+    DeAnApprove,
+    DeAnCommand,
+    DeAnConfirmProgress,
+    DeAnOfficialDeactivated,
+    DeAnPayAdvance,
+    DeAnPaySettlement,
+    DeAnRecordRefund,
+    DeAnRecordVisit,
+    DeAnReject,
+    DeAnReportProgress,
+    DeAnRequestAdvance,
+    DeAnResolveFindings,
+    DeAnResubmit,
+    DeAnSettle,
+    DeAnSignContract,
+    DeAnState,
+    DeAnStop,
+    DeAnSubmitSettlementDossier,
+)
+from workflows.de_an_decisions import check_registration, pending_deadlines
+
+DE_AN_WORKFLOW = "DeAnWorkflow"
+STATE_QUERY = "state"
+DEACTIVATED_SIGNAL = "official_deactivated"
+
+COMMANDS: dict[Action, type[DeAnCommand]] = {
+    Action.RESUBMIT: DeAnResubmit,
+    Action.APPRAISE: DeAnAppraise,
+    Action.APPROVE: DeAnApprove,
+    Action.REJECT: DeAnReject,
+    Action.SIGN_CONTRACT: DeAnSignContract,
+    Action.REPORT_PROGRESS: DeAnReportProgress,
+    Action.CONFIRM_PROGRESS: DeAnConfirmProgress,
+    Action.RECORD_VISIT: DeAnRecordVisit,
+    Action.RESOLVE_FINDINGS: DeAnResolveFindings,
+    Action.REQUEST_ADVANCE: DeAnRequestAdvance,
+    Action.PAY_ADVANCE: DeAnPayAdvance,
+    Action.ADJUST: DeAnAdjust,
+    Action.STOP: DeAnStop,
+    Action.ACCEPT: DeAnAccept,
+    Action.SUBMIT_SETTLEMENT_DOSSIER: DeAnSubmitSettlementDossier,
+    Action.SETTLE: DeAnSettle,
+    Action.PAY_SETTLEMENT: DeAnPaySettlement,
+    Action.RECORD_REFUND: DeAnRecordRefund,
+}
+"""Every action the workflow takes as an update, and its payload model."""
+
+_BUSINESS_REF: dict[Action, str] = {
+    Action.APPRAISE: "minutes_number",
+    Action.APPROVE: "decision_number",
+    Action.REJECT: "decision_number",
+    Action.SIGN_CONTRACT: "contract_number",
+    Action.REPORT_PROGRESS: "month",
+    Action.CONFIRM_PROGRESS: "month",
+    Action.RECORD_VISIT: "minutes_number",
+    Action.PAY_ADVANCE: "request_no",
+    Action.ADJUST: "decision_number",
+    Action.STOP: "decision_number",
+    Action.ACCEPT: "minutes_number",
+    Action.SUBMIT_SETTLEMENT_DOSSIER: "submitted_on",
+    Action.SETTLE: "settlement_number",
+    Action.PAY_SETTLEMENT: "voucher_number",
+    Action.RECORD_REFUND: "voucher_number",
+}
+"""The payload field that names the paper behind an action (decision, minutes, voucher...)."""
+
+SEQUENCED = frozenset({Action.RESUBMIT, Action.RESOLVE_FINDINGS, Action.REQUEST_ADVANCE})
+"""Actions with no paper number of their own: their reference is their ordinal on the đề án
+(the 2nd advance request, the 1st resubmission), counted in the event log."""
+
+QUERY_TIMEOUT = timedelta(seconds=5)
+REGISTRATION_TIMEOUT = 30.0
+
+
+def normalise_code(code: str) -> str:
+    """``de-an/bg-2019-dp-01`` → ``BG-2019-DP-01``."""
+    code = code.strip()
+    if code.startswith("de-an/"):
+        code = code[len("de-an/") :]
+    return code.upper()
+
+
+def update_id_for(
+    code: str, action: Action, command: DeAnCommand, ordinal: int | None = None
+) -> str:
+    """``{code}:{action}:{ref}``; ref = the paper's number (or the action's ordinal on the
+    đề án, for actions without one), the acting official and a hash of the payload.
+
+    The same command sent twice (a retry after a lost answer) has the same ID and is applied
+    once; a corrected command (same paper, other figures) gets another ID and is judged by the
+    workflow (which refuses a second use of the same paper)."""
+    payload = command.model_dump(mode="json")
+    digest = hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()[:8]
+    field = _BUSINESS_REF.get(action)
+    business = str(payload.get(field, "")) if field else ("" if ordinal is None else str(ordinal))
+    parts = [p for p in (business, command.actor.official_id, digest) if p]
+    return f"{code}:{action.value}:{':'.join(parts)}"
+
+
+def ui_url_for(settings_ui_url: str, namespace: str, workflow_id: str) -> str:
+    return (
+        f"{settings_ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/"
+        f"{quote(workflow_id, safe='')}"
+    )
+
+
+def local_codec_keys(settings: Settings) -> Any:
+    """The payload keys: ``KHUYENCONG_CODEC_KEYS`` / ``_FILE`` when set; otherwise, next to a
+    local ``khuyencong dev`` stack (no database URL), the keys it generated in its data
+    folder, so the admin tool reads what the dev worker encrypts. None: the environment's
+    keys (or none) as every client."""
+    from khuyencong.codec import CodecKeys
+    from khuyencong.devstack import CODEC_KEYS_FILE
+
+    keys = CodecKeys.from_env()
+    if keys is None and settings.database_url is None:
+        path = settings.data_dir / CODEC_KEYS_FILE
+        if path.is_file():
+            keys = CodecKeys.from_file(path)
+    return keys
+
+
+def _refusal(refusal: Refusal) -> ActionRefused:
+    return ActionRefused.of(refusal.code, refusal.message, refusal.field, refusal.legal_basis)
+
+
+class AdminClient:
+    """Officials, đề án and their actions, over a Temporal client and an asyncpg pool."""
+
+    def __init__(
+        self,
+        client: Client,
+        pool: Any,
+        *,
+        task_queue: str,
+        ui_url: str = "http://127.0.0.1:8233",
+        concurrency: int = 8,
+    ) -> None:
+        self.client = client
+        self.pool = pool
+        self.task_queue = task_queue
+        self.ui_url = ui_url
+        self.concurrency = concurrency
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, settings: Settings) -> AsyncIterator[AdminClient]:
+        """Connect to Temporal and PostgreSQL as ``settings`` say (the embedded PostgreSQL of
+        ``khuyencong dev`` when no database URL is set); apply pending migrations."""
+        from khuyencong.client import connect
+        from khuyencong.db import create_pool, ensure_database
+        from khuyencong.devstack import database_url
+        from khuyencong.settings import StartupError
+        from migrations import apply_migrations
+
+        client = await connect(settings, codec_keys=local_codec_keys(settings))
+        async with database_url(settings) as url:
+            try:
+                await ensure_database(url)
+                pool = await create_pool(url, min_size=1, max_size=4)
+            except OSError as exc:
+                raise StartupError(
+                    f"cannot reach PostgreSQL ({exc}); check KHUYENCONG_DATABASE_URL"
+                ) from None
+            try:
+                await apply_migrations(pool)
+                yield cls(client, pool, task_queue=settings.task_queue, ui_url=settings.ui_url)
+            finally:
+                await pool.close()
+
+    @property
+    def namespace(self) -> str:
+        return self.client.namespace
+
+    def ui_link(self, workflow_id: str) -> str:
+        return ui_url_for(self.ui_url, self.namespace, workflow_id)
+
+    # --- officials ----------------------------------------------------------------------
+
+    async def add_official(self, official: OfficialIn) -> Official:
+        try:
+            row = await self.pool.fetchrow(
+                sql.INSERT_OFFICIAL,
+                official.id,
+                official.full_name,
+                official.organisation,
+                official.role.value,
+                official.province,
+            )
+        except Exception as exc:  # asyncpg.UniqueViolationError, without importing asyncpg
+            if type(exc).__name__ == "UniqueViolationError":
+                raise BadInput(f"mã cán bộ {official.id} đã có trong danh sách") from None
+            raise
+        return _official(row)
+
+    async def get_official(self, official_id: str) -> Official:
+        row = await self.pool.fetchrow(sql.SELECT_OFFICIAL, official_id.strip())
+        if row is None:
+            raise NotFound(f"không có cán bộ mã {official_id}")
+        return _official(row)
+
+    async def list_officials(
+        self,
+        *,
+        role: Role | None = None,
+        province: str | None = None,
+        include_inactive: bool = False,
+    ) -> list[Official]:
+        rows = await self.pool.fetch(
+            sql.LIST_OFFICIALS, role.value if role else None, include_inactive
+        )
+        officials = [_official(r) for r in rows]
+        if province is not None:
+            key = province_key(province)
+            officials = [o for o in officials if province_key(o.province or "") == key]
+        return officials
+
+    async def acting(self, official_id: str) -> Actor:
+        """The official who acts, as every action carries them. Refuses an unknown official
+        (:class:`NotFound`) and an inactive one (``InactiveOfficial``)."""
+        official = await self.get_official(official_id)
+        if not official.active:
+            raise ActionRefused.of(
+                RefusalCode.INACTIVE_OFFICIAL,
+                f"{official.full_name} ({official.id}) đã bị vô hiệu hoá"
+                + (f" ngày {official.deactivated_at:%d/%m/%Y}" if official.deactivated_at else "")
+                + ", không được thao tác",
+                "actor.official_id",
+            )
+        return official.as_actor()
+
+    async def update_official(self, official_id: str, **changes: Any) -> Official:
+        """Change an active official's name, organisation, role or province (a transfer).
+        The history keeps who they were when they acted; four-eyes follows the person."""
+        current = await self.get_official(official_id)
+        if not current.active:
+            raise ActionRefused.of(
+                RefusalCode.INACTIVE_OFFICIAL,
+                f"{current.full_name} ({current.id}) đã bị vô hiệu hoá, không sửa được",
+                "id",
+            )
+        unknown = set(changes) - {"full_name", "organisation", "role", "province"}
+        if unknown:
+            raise BadInput(f"không sửa được: {', '.join(sorted(unknown))}")
+        merged = {
+            "id": current.id,
+            "full_name": current.full_name,
+            "organisation": current.organisation,
+            "role": current.role,
+            "province": current.province,
+            **changes,
+        }
+        try:
+            wanted = OfficialIn.model_validate(merged)
+        except ValidationError as exc:
+            raise BadInput.from_validation(exc, "thông tin cán bộ") from None
+        row = await self.pool.fetchrow(
+            sql.UPDATE_OFFICIAL,
+            wanted.id,
+            wanted.full_name,
+            wanted.organisation,
+            wanted.role.value,
+            wanted.province,
+        )
+        return _official(row)
+
+    async def deactivate_official(
+        self, official_id: str, *, reason: str = "", on: date | None = None
+    ) -> DeactivationReport:
+        """Deactivate in the register, then signal ``official_deactivated`` to every open
+        đề án, so the workflows refuse the official whatever client they use."""
+        row = await self.pool.fetchrow(sql.DEACTIVATE_OFFICIAL, official_id.strip(), reason)
+        if row is None:
+            raise NotFound(f"không có cán bộ mã {official_id}")
+        official = _official(row)
+        notice = DeAnOfficialDeactivated(
+            official_id=official.id,
+            deactivated_on=on or vn_date(official.deactivated_at or datetime.now().astimezone()),
+            reason=reason[:500],
+        )
+        workflow_ids = [r["workflow_id"] for r in await self.pool.fetch(sql.OPEN_WORKFLOWS)]
+        semaphore = asyncio.Semaphore(self.concurrency * 2)
+
+        async def tell(workflow_id: str) -> bool:
+            async with semaphore:
+                try:
+                    await self.client.get_workflow_handle(workflow_id).signal(
+                        DEACTIVATED_SIGNAL, notice
+                    )
+                except RPCError as exc:
+                    if exc.status == RPCStatusCode.NOT_FOUND:
+                        return False
+                    raise
+                return True
+
+        told = await asyncio.gather(*(tell(w) for w in workflow_ids))
+        return DeactivationReport(
+            official=official,
+            signalled=[w for w, ok in zip(workflow_ids, told, strict=True) if ok],
+            skipped=[w for w, ok in zip(workflow_ids, told, strict=True) if not ok],
+        )
+
+    # --- reading đề án ------------------------------------------------------------------
+
+    async def row(self, code: str) -> DeAnRow | None:
+        found = await self.pool.fetchrow(sql.SELECT_DE_AN, normalise_code(code))
+        return None if found is None else _de_an_row(found)
+
+    async def list_de_an(self, search: DeAnFilter | None = None) -> Page:
+        search = search or DeAnFilter()
+        where: list[str] = []
+        args: list[Any] = []
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if search.year is not None:
+            where.append(f"plan_year = {arg(search.year)}")
+        if search.level is not None:
+            where.append(f"level = {arg(search.level)}")
+        if search.province is not None:
+            names = await self._province_names(search.province)
+            where.append(f"province = ANY({arg(names)}::text[])")
+        if search.district is not None:
+            where.append(f"lower(district) = lower({arg(search.district.strip())})")
+        if search.content_area is not None:
+            where.append(f"content_area = {arg(search.content_area.strip())}")
+        if search.stage:
+            where.append(f"stage = ANY({arg([s.value for s in search.stage])}::text[])")
+        if search.overdue is not None:
+            where.append(f"overdue = {arg(search.overdue)}")
+        if search.text:
+            pattern = "%" + _escape_like(search.text.strip()) + "%"
+            p = arg(pattern)
+            where.append(f"(code ILIKE {p} OR title ILIKE {p} OR beneficiary_name ILIKE {p})")
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        total = await self.pool.fetchval(f"SELECT count(*) FROM de_an {clause}", *args)
+        order = ", ".join(_order(key) for key in search.sort) + ", de_an_id"
+        limit, offset = arg(search.page_size), arg((search.page - 1) * search.page_size)
+        rows = await self.pool.fetch(
+            f"{sql.SELECT_DE_AN_COLUMNS} {clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+            *args,
+        )
+        return Page(
+            items=[_de_an_row(r) for r in rows],
+            total=int(total),
+            page=search.page,
+            page_size=search.page_size,
+        )
+
+    async def show(self, code: str) -> DeAnView:
+        """Stage, money, deadlines (asked of the workflow), timeline and the UI link."""
+        code = normalise_code(code)
+        row = await self.row(code)
+        if row is None:
+            raise NotFound(f"không có đề án {code}")
+        events = await self.pool.fetch(sql.SELECT_TIMELINE, code)
+        missed = [
+            DeadlineView(
+                kind=r["deadline_kind"] or "",
+                label=_deadline_label(r["deadline_kind"]),
+                ref=r["ref"] or "",
+                due_date=r["due_date"],
+                citation=r["citation"] or "",
+                missed=True,
+            )
+            for r in await self.pool.fetch(sql.SELECT_MISSED_DEADLINES, code)
+            if r["due_date"] is not None
+        ]
+        deadlines: list[DeadlineView] | None = []
+        note: str | None = None
+        if not row.stage.terminal:
+            try:
+                state = await self.state(code)
+                deadlines = [DeadlineView.of(d) for d in pending_deadlines(state)]
+            except (RPCError, WorkflowQueryFailedError) as exc:
+                deadlines = None
+                note = f"không hỏi được thời hạn từ workflow (worker có đang chạy?): {exc}"
+        return DeAnView(
+            row=row,
+            timeline=[_timeline_event(e) for e in events],
+            deadlines=deadlines,
+            missed_deadlines=missed,
+            deadlines_note=note,
+            ui_url=self.ui_link(row.workflow_id),
+        )
+
+    async def state(self, code: str) -> DeAnState:
+        """The workflow's whole state (query ``state``; needs a running worker)."""
+        handle = self.client.get_workflow_handle(workflow_id_for(normalise_code(code)))
+        state: DeAnState = await handle.query(
+            STATE_QUERY, result_type=DeAnState, rpc_timeout=QUERY_TIMEOUT
+        )
+        return state
+
+    async def pending_deadlines(self, code: str) -> list[Deadline]:
+        return pending_deadlines(await self.state(code))
+
+    async def inbox(
+        self, actor: Actor, *, include_optional: bool = False, today: date | None = None
+    ) -> list[InboxItem]:
+        """What waits for ``actor`` (role and jurisdiction), oldest first. See
+        :mod:`khuyencong.admin.inbox` for the rules; ``include_optional`` also lists the
+        discretionary actions (adjust, stop, visit, advance request)."""
+        today = today or vn_date(datetime.now().astimezone())
+        if actor.province and actor.role not in CENTRAL_ROLES:
+            names = await self._province_names(actor.province)
+            rows = await self.pool.fetch(sql.INBOX_IN_PROVINCES, names)
+        else:
+            rows = await self.pool.fetch(sql.INBOX_ALL)
+        items: list[InboxItem] = []
+        for r in rows:
+            open_de_an = OpenDeAn.from_row(r)
+            actions = waiting_actions(open_de_an, actor, today, include_optional=include_optional)
+            if not actions:
+                continue
+            stage = Stage(r["stage"])
+            items.append(
+                InboxItem(
+                    code=r["code"],
+                    workflow_id=r["workflow_id"],
+                    title=r["title"],
+                    level=r["level"],
+                    province=r["province"],
+                    stage=stage,
+                    stage_label=stage.label,
+                    actions=[
+                        InboxAction(action=a, label=a.label, command=cli_command(a, r["code"]))
+                        for a in actions
+                    ],
+                    waiting_since=r["waiting_since"],
+                    overdue=r["overdue"],
+                    payments_on_hold=r["payments_on_hold"],
+                    approved_support=r["approved_support"],
+                    paid=r["paid"],
+                )
+            )
+        return items
+
+    # --- acting -------------------------------------------------------------------------
+
+    async def register(
+        self, actor: Actor, dossier: DeAnDossier, registered_on: date | None = None
+    ) -> RegisterResult:
+        """Start the đề án's workflow (its registration by the implementing unit) and wait
+        until the registration is recorded. A code registered before is left alone
+        (``existing``); a code whose registration was refused may be registered again."""
+        from starter import RegistrationEntry, static_details, static_summary
+
+        try:
+            check_registration(dossier, actor)  # the workflow's own rule, answered at once
+        except Refusal as refusal:
+            raise _refusal(refusal) from None
+        entry = RegistrationEntry(dossier=dossier, registered_by=actor, registered_on=registered_on)
+        status = "started"
+        try:
+            handle: WorkflowHandle[Any, Any] = await self.client.start_workflow(
+                DE_AN_WORKFLOW,
+                entry.to_input(),
+                id=entry.workflow_id,
+                task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                static_summary=static_summary(dossier),
+                static_details=static_details(entry),
+            )
+        except WorkflowAlreadyStartedError:
+            status = "existing"
+            handle = self.client.get_workflow_handle(entry.workflow_id)
+        state = await self._registered(handle)
+        message = (
+            f"Đã đăng ký đề án {dossier.code}"
+            if status == "started"
+            else f"Đề án {dossier.code} đã được đăng ký trước đó; không đăng ký lại"
+        )
+        return RegisterResult(
+            code=dossier.code,
+            workflow_id=entry.workflow_id,
+            status=status,
+            stage=state.stage,
+            stage_label=state.stage.label,
+            message=message,
+        )
+
+    async def _registered(self, handle: WorkflowHandle[Any, Any]) -> DeAnState:
+        """Wait until the registration step is applied (and so in the read model), or turn
+        the workflow's failure (a refused registration) into :class:`ActionRefused`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REGISTRATION_TIMEOUT
+        while True:
+            description = await handle.describe()
+            if description.status not in (None, WorkflowExecutionStatus.RUNNING):
+                if description.status == WorkflowExecutionStatus.FAILED:
+                    try:
+                        await handle.result()
+                    except WorkflowFailureError as failure:
+                        if isinstance(failure.cause, ApplicationError):
+                            raise ActionRefused.from_application_error(failure.cause) from None
+                        raise
+                state: DeAnState = await handle.query(
+                    STATE_QUERY, result_type=DeAnState, rpc_timeout=QUERY_TIMEOUT
+                )
+                return state
+            try:
+                state = await handle.query(
+                    STATE_QUERY, result_type=DeAnState, rpc_timeout=QUERY_TIMEOUT
+                )
+                if state.seq >= 1:
+                    return state
+            except (RPCError, WorkflowQueryFailedError):
+                pass
+            if loop.time() > deadline:
+                raise TimeoutError(
+                    f"{handle.id}: the registration was not recorded within "
+                    f"{REGISTRATION_TIMEOUT:.0f} s; is a worker running on {self.task_queue}?"
+                )
+            await asyncio.sleep(0.05)
+
+    async def act(self, code: str, action: Action, command: DeAnCommand) -> ActionOutcome:
+        """Send ``command`` as the update ``action`` of đề án ``code``."""
+        expected = COMMANDS.get(action)
+        if expected is None:
+            raise BadInput(f"«{action.value}» không phải một thao tác gửi tới đề án")
+        if not isinstance(command, expected):
+            raise BadInput(f"«{action.value}» nhận {expected.__name__}")
+        code = normalise_code(code)
+        ordinal = None
+        if action in SEQUENCED:
+            done = await self.pool.fetchval(sql.COUNT_ACTIONS, code, action.value)
+            ordinal = int(done or 0) + 1
+        update_id = update_id_for(code, action, command, ordinal)
+        handle = self.client.get_workflow_handle(workflow_id_for(code))
+        try:
+            result: DeAnActionResult = await handle.execute_update(
+                action.value, command, id=update_id, result_type=DeAnActionResult
+            )
+        except WorkflowUpdateFailedError as failure:
+            raise ActionRefused.from_update_failure(failure) from None
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            row = await self.row(code)
+            if row is None:
+                raise NotFound(f"không có đề án {code}") from None
+            raise ActionRefused.of(
+                RefusalCode.WRONG_STAGE,
+                f"đề án {code} đã kết thúc («{row.stage.label}»), không thể «{action.label}»",
+                "stage",
+            ) from None
+        return ActionOutcome(update_id=update_id, result=result)
+
+    async def resubmit(self, code: str, command: DeAnResubmit) -> ActionOutcome:
+        return await self.act(code, Action.RESUBMIT, command)
+
+    async def appraise(self, code: str, command: DeAnAppraise) -> ActionOutcome:
+        return await self.act(code, Action.APPRAISE, command)
+
+    async def approve(self, code: str, command: DeAnApprove) -> ActionOutcome:
+        return await self.act(code, Action.APPROVE, command)
+
+    async def reject(self, code: str, command: DeAnReject) -> ActionOutcome:
+        return await self.act(code, Action.REJECT, command)
+
+    async def sign_contract(self, code: str, command: DeAnSignContract) -> ActionOutcome:
+        return await self.act(code, Action.SIGN_CONTRACT, command)
+
+    async def report_progress(self, code: str, command: DeAnReportProgress) -> ActionOutcome:
+        return await self.act(code, Action.REPORT_PROGRESS, command)
+
+    async def confirm_progress(self, code: str, command: DeAnConfirmProgress) -> ActionOutcome:
+        return await self.act(code, Action.CONFIRM_PROGRESS, command)
+
+    async def record_visit(self, code: str, command: DeAnRecordVisit) -> ActionOutcome:
+        return await self.act(code, Action.RECORD_VISIT, command)
+
+    async def resolve_findings(self, code: str, command: DeAnResolveFindings) -> ActionOutcome:
+        return await self.act(code, Action.RESOLVE_FINDINGS, command)
+
+    async def request_advance(self, code: str, command: DeAnRequestAdvance) -> ActionOutcome:
+        return await self.act(code, Action.REQUEST_ADVANCE, command)
+
+    async def pay_advance(self, code: str, command: DeAnPayAdvance) -> ActionOutcome:
+        return await self.act(code, Action.PAY_ADVANCE, command)
+
+    async def adjust(self, code: str, command: DeAnAdjust) -> ActionOutcome:
+        return await self.act(code, Action.ADJUST, command)
+
+    async def stop(self, code: str, command: DeAnStop) -> ActionOutcome:
+        return await self.act(code, Action.STOP, command)
+
+    async def accept(self, code: str, command: DeAnAccept) -> ActionOutcome:
+        return await self.act(code, Action.ACCEPT, command)
+
+    async def submit_settlement_dossier(
+        self, code: str, command: DeAnSubmitSettlementDossier
+    ) -> ActionOutcome:
+        return await self.act(code, Action.SUBMIT_SETTLEMENT_DOSSIER, command)
+
+    async def settle(self, code: str, command: DeAnSettle) -> ActionOutcome:
+        return await self.act(code, Action.SETTLE, command)
+
+    async def pay_settlement(self, code: str, command: DeAnPaySettlement) -> ActionOutcome:
+        return await self.act(code, Action.PAY_SETTLEMENT, command)
+
+    async def record_refund(self, code: str, command: DeAnRecordRefund) -> ActionOutcome:
+        return await self.act(code, Action.RECORD_REFUND, command)
+
+    async def batch_decide(
+        self,
+        actor: Actor,
+        *,
+        decision_number: str,
+        decision_date: date,
+        signer: str,
+        items: Sequence[BatchItem],
+    ) -> list[BatchOutcome]:
+        """One decision (``427/QĐ-UBND`` of a date) approving or rejecting a list of đề án.
+
+        Every item is checked first (codes known, payloads valid): a bad item stops the batch
+        before anything is sent (:class:`BadInput`). Then each item is sent on its own; the
+        workflow refuses some (reported with their refusal), the rest go through."""
+        if not items:
+            raise BadInput("danh sách đề án của quyết định trống")
+        codes = [normalise_code(i.code) for i in items]
+        duplicates = sorted({c for c in codes if codes.count(c) > 1})
+        if duplicates:
+            raise BadInput(f"đề án lặp lại trong quyết định: {', '.join(duplicates)}")
+        rows = {
+            r["de_an_id"]: r["requested_support"]
+            for r in await self.pool.fetch(sql.SELECT_REQUESTED, codes)
+        }
+        unknown = [c for c in codes if c not in rows]
+        if unknown:
+            raise BadInput(f"không có đề án: {', '.join(unknown)}; không gửi đề án nào")
+        commands: list[tuple[str, Action, DeAnCommand]] = []
+        problems: list[tuple[str, str]] = []
+        for code, item in zip(codes, items, strict=True):
+            try:
+                if item.verdict is BatchVerdict.APPROVE:
+                    amount = item.approved_support
+                    command: DeAnCommand = DeAnApprove(
+                        actor=actor,
+                        decision_number=decision_number,
+                        decision_date=decision_date,
+                        signer=signer,
+                        approved_support=rows[code] if amount is None else amount,
+                        note=item.note,
+                    )
+                    commands.append((code, Action.APPROVE, command))
+                else:
+                    command = DeAnReject(
+                        actor=actor,
+                        decision_number=decision_number,
+                        decision_date=decision_date,
+                        reason=item.reason,
+                        note=item.note,
+                    )
+                    commands.append((code, Action.REJECT, command))
+            except ValidationError as exc:
+                for field, message in BadInput.from_validation(exc).problems:
+                    problems.append((f"{code}.{field}", message))
+        if problems:
+            raise BadInput("quyết định có đề án không hợp lệ; không gửi đề án nào", problems)
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def send(code: str, action: Action, command: DeAnCommand) -> BatchOutcome:
+            verdict = BatchVerdict.APPROVE if action is Action.APPROVE else BatchVerdict.REJECT
+            async with semaphore:
+                try:
+                    outcome = await self.act(code, action, command)
+                except ActionRefused as refused:
+                    return BatchOutcome(
+                        code=code, verdict=verdict, status="refused", refusal=refused.info
+                    )
+            return BatchOutcome(code=code, verdict=verdict, status="done", outcome=outcome)
+
+        return list(await asyncio.gather(*(send(*c) for c in commands)))
+
+    # --- helpers ------------------------------------------------------------------------
+
+    async def _province_names(self, province: str) -> list[str]:
+        """Provinces as the read model spells them that match ``province`` (case, accents
+        and 'tỉnh' aside)."""
+        key = province_key(province)
+        names = [r["province"] for r in await self.pool.fetch(sql.DISTINCT_PROVINCES)]
+        return [n for n in names if province_key(n) == key] or [province]
+
+
+# --- row mapping -----------------------------------------------------------------------------
+
+_ORDER_COLUMNS = {
+    "code": "code",
+    "year": "plan_year",
+    "stage": "stage",
+    "province": "province",
+    "approved": "approved_support",
+    "paid": "paid",
+    "updated": "updated_at",
+    "created": "created_at",
+}
+
+
+def _order(key: str) -> str:
+    descending = key.startswith("-")
+    column = _ORDER_COLUMNS[key.removeprefix("-")]
+    return f"{column} {'DESC' if descending else 'ASC'}"
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _official(row: Mapping[str, Any]) -> Official:
+    role = Role(row["role"])
+    return Official(
+        id=row["id"],
+        full_name=row["full_name"],
+        organisation=row["organisation"],
+        role=role,
+        role_label=role.label,
+        province=row["province"],
+        active=row["active"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        deactivated_at=row["deactivated_at"],
+        deactivation_reason=row["deactivation_reason"],
+    )
+
+
+def _de_an_row(row: Mapping[str, Any]) -> DeAnRow:
+    stage = Stage(row["stage"])
+    return DeAnRow(
+        de_an_id=row["de_an_id"],
+        workflow_id=row["workflow_id"],
+        code=row["code"],
+        title=row["title"],
+        level=row["level"],
+        province=row["province"],
+        district=row["district"],
+        commune=row["commune"],
+        content_area=row["content_area"],
+        support_item=row["support_item"],
+        beneficiary_name=row["beneficiary_name"],
+        plan_year=row["plan_year"],
+        stage=stage,
+        stage_label=stage.label,
+        requested_support=row["requested_support"],
+        approved_support=row["approved_support"],
+        contracted_support=row["contracted_support"],
+        advanced=row["advanced"],
+        paid=row["paid"],
+        remaining=max(0, row["approved_support"] - row["paid"]),
+        refund_owed=row["refund_owed"],
+        refunded=row["refunded"],
+        payments_on_hold=row["payments_on_hold"],
+        overdue=row["overdue"],
+        rule_pack_id=row["rule_pack_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _timeline_event(row: Mapping[str, Any]) -> TimelineEvent:
+    try:
+        label = Action(row["action"]).label
+    except ValueError:
+        label = row["action"]
+    return TimelineEvent(
+        seq=row["seq"],
+        occurred_at=row["occurred_at"],
+        business_date=row["business_date"],
+        action=row["action"],
+        action_label=label,
+        stage_from=row["stage_from"],
+        stage_to=row["stage_to"],
+        actor_official_id=row["actor_official_id"],
+        actor_name=row["actor_name"],
+        actor_role=row["actor_role"],
+        actor_organisation=row["actor_organisation"],
+        decision_number=row["decision_number"],
+        summary=row["summary"],
+    )
+
+
+def _deadline_label(kind: str | None) -> str:
+    try:
+        return DeadlineKind(kind or "").label
+    except ValueError:
+        return kind or "Thời hạn"

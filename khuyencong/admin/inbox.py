@@ -1,0 +1,174 @@
+"""What waits for an official: pure rules over one open đề án of the read model.
+
+An action waits for an official when, at the đề án's current stage,
+
+1. the lifecycle allows it (:func:`domain.stages.allowed_actions`);
+2. the official's role may take it (:func:`domain.authority.roles_for`, and for an adjustment
+   any kind's deciders, :func:`domain.authority.adjustment_deciders`) and the đề án is in
+   their jurisdiction (:func:`domain.authority.check_jurisdiction`);
+3. what the read model knows makes it possible now (an advance to pay needs an open request;
+   a report to confirm needs an unconfirmed report; ...);
+4. four-eyes does not exclude the official (they did not register or appraise what they
+   would approve, nor approve, request or settle what they would pay);
+5. it is *due*: the step the lifecycle expects next. Discretionary actions (adjust, stop,
+   monitoring visit, advance request) are possible at any time but never "wait"; ``--all``
+   lists them too.
+
+The workflow stays the judge: this only decides what to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from domain.authority import AdjustmentKind, adjustment_deciders, check_jurisdiction, roles_for
+from domain.deadlines import month_key
+from domain.errors import Refusal
+from domain.model import Actor, DeAnDossier, Level, Role
+from domain.stages import Action, Stage, allowed_actions
+
+DISCRETIONARY = frozenset({Action.ADJUST, Action.STOP, Action.RECORD_VISIT, Action.REQUEST_ADVANCE})
+"""Possible at any time in their stages, never waiting for anyone."""
+
+
+@dataclass(frozen=True)
+class OpenDeAn:
+    """What the inbox knows of one open đề án (a row of the ``de_an_inbox`` view)."""
+
+    code: str
+    level: Level
+    province: str
+    stage: Stage
+    group_project: bool = False
+    registered_by: frozenset[str] = field(default_factory=frozenset)
+    appraised_by: frozenset[str] = field(default_factory=frozenset)
+    approved_by: frozenset[str] = field(default_factory=frozenset)
+    settled_by: frozenset[str] = field(default_factory=frozenset)
+    last_requested_by: str | None = None
+    open_requests: int = 0
+    settlement_dossier_submitted: bool = False
+    unconfirmed_reports: bool = False
+    reported_months: frozenset[str] = field(default_factory=frozenset)
+    open_findings: bool = False
+    refund_owed: int = 0
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> OpenDeAn:
+        def ids(name: str) -> frozenset[str]:
+            return frozenset(row[name] or ())
+
+        return cls(
+            code=row["code"],
+            level=Level(row["level"]),
+            province=row["province"],
+            stage=Stage(row["stage"]),
+            group_project=bool(row["group_project"]),
+            registered_by=ids("registered_by"),
+            appraised_by=ids("appraised_by"),
+            approved_by=ids("approved_by"),
+            settled_by=ids("settled_by"),
+            last_requested_by=row["last_requested_by"],
+            open_requests=int(row["open_requests"]),
+            settlement_dossier_submitted=bool(row["settlement_dossier_submitted"]),
+            unconfirmed_reports=bool(row["unconfirmed_reports"]),
+            reported_months=frozenset(row["reported_months"] or ()),
+            open_findings=bool(row["open_findings"]),
+            refund_owed=int(row["refund_owed"]),
+        )
+
+    def jurisdiction(self) -> DeAnDossier:
+        """The dossier fields the authority rules read (level, province, group project)."""
+        fields: dict[str, Any] = {
+            "level": self.level,
+            "province": self.province,
+            "group_project": self.group_project,
+        }
+        return DeAnDossier.model_construct(**fields)
+
+
+def roles_allowed(action: Action, item: OpenDeAn) -> frozenset[Role]:
+    dossier = item.jurisdiction()
+    if action is Action.ADJUST:
+        roles: frozenset[Role] = frozenset()
+        for kind in AdjustmentKind:
+            roles |= adjustment_deciders(kind, dossier)
+        return roles
+    return roles_for(action, dossier, item.stage)
+
+
+def possible(action: Action, item: OpenDeAn) -> bool:
+    """Whether what the read model knows lets the action happen now."""
+    if action is Action.PAY_ADVANCE:
+        return item.open_requests > 0
+    if action is Action.REQUEST_ADVANCE:
+        return item.open_requests == 0
+    if action is Action.CONFIRM_PROGRESS:
+        return item.unconfirmed_reports
+    if action is Action.RESOLVE_FINDINGS:
+        return item.open_findings
+    if action is Action.SUBMIT_SETTLEMENT_DOSSIER:
+        return not item.settlement_dossier_submitted
+    if action is Action.PAY_SETTLEMENT:
+        return item.refund_owed == 0
+    if action is Action.RECORD_REFUND:
+        return item.refund_owed > 0
+    return True
+
+
+def due(action: Action, item: OpenDeAn, today: date) -> bool:
+    """Whether the lifecycle expects the action now (rather than merely allowing it)."""
+    if action in DISCRETIONARY:
+        return False
+    if action is Action.REPORT_PROGRESS:
+        return month_key(today) not in item.reported_months
+    if action is Action.SETTLE:
+        return item.settlement_dossier_submitted
+    return True
+
+
+def four_eyes_excludes(action: Action, item: OpenDeAn, official_id: str) -> bool:
+    """The same exclusions the workflow applies (workflows.de_an_decisions)."""
+    if action is Action.APPRAISE:
+        earlier = item.registered_by
+    elif action is Action.APPROVE:
+        earlier = item.registered_by | item.appraised_by
+    elif action is Action.PAY_ADVANCE:
+        earlier = item.approved_by | {item.last_requested_by or ""}
+    elif action is Action.PAY_SETTLEMENT:
+        earlier = item.approved_by | item.settled_by
+    else:
+        return False
+    return official_id in earlier
+
+
+def waiting_actions(
+    item: OpenDeAn, actor: Actor, today: date, *, include_optional: bool = False
+) -> list[Action]:
+    """The actions of ``item`` that wait for ``actor`` (all it may take, with
+    ``include_optional``), in lifecycle order."""
+    if item.stage.terminal:
+        return []
+    try:
+        check_jurisdiction(actor, item.jurisdiction())
+    except Refusal:
+        return []
+    found: list[Action] = []
+    for action in allowed_actions(item.stage):
+        if actor.role not in roles_allowed(action, item):
+            continue
+        if not possible(action, item):
+            continue
+        if not include_optional and not due(action, item, today):
+            continue
+        if four_eyes_excludes(action, item, actor.official_id):
+            continue
+        if action not in found:
+            found.append(action)
+    return found
+
+
+def cli_command(action: Action, code: str) -> str:
+    return f"khuyencong de-an {action.value.replace('_', '-')} {code}"

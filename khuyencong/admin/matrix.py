@@ -1,0 +1,296 @@
+"""The role × action matrix as a bilingual document, generated from the code.
+
+``docs/officials.md`` is the output of :func:`render_officials_doc` (``khuyencong officials
+matrix > docs/officials.md``); a test fails when the file and the code disagree, so the
+document officials read is the rule the workflow enforces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from domain.authority import (
+    BASIS_ADJUST,
+    BASIS_APPROVAL_LOCAL,
+    BASIS_APPROVAL_NATIONAL,
+    BASIS_PROCESS,
+    AdjustmentKind,
+    adjustment_deciders,
+    appraisers,
+    roles_for,
+)
+from domain.model import (
+    CENTRAL_ROLES,
+    Beneficiary,
+    BeneficiaryType,
+    ContentArea,
+    CostLine,
+    DeAnDossier,
+    Level,
+    Role,
+    Schedule,
+)
+from domain.stages import Action, Stage
+
+ROLE_EN: dict[Role, str] = {
+    Role.TRUNG_TAM: "Industrial-promotion centre (implementing unit)",
+    Role.SO_CONG_THUONG: "Provincial Department of Industry and Trade",
+    Role.CUC: "MOIT agency (Cục)",
+    Role.BO_TRUONG: "Minister of Industry and Trade",
+    Role.UBND_TINH: "Chairman of the provincial People's Committee",
+    Role.TAI_CHINH: "Finance / accounting",
+}
+
+ROLE_SHORT: dict[Role, str] = {
+    Role.TRUNG_TAM: "Trung tâm",
+    Role.SO_CONG_THUONG: "Sở Công Thương",
+    Role.CUC: "Cục",
+    Role.BO_TRUONG: "Bộ trưởng",
+    Role.UBND_TINH: "Chủ tịch UBND tỉnh",
+    Role.TAI_CHINH: "Tài chính",
+}
+
+ACTION_EN: dict[Action, str] = {
+    Action.REGISTER: "Register",
+    Action.RESUBMIT: "Resubmit the supplemented dossier",
+    Action.APPRAISE: "Appraise",
+    Action.APPROVE: "Approve",
+    Action.REJECT: "Reject (not selected)",
+    Action.SIGN_CONTRACT: "Sign the contract",
+    Action.REPORT_PROGRESS: "Report monthly progress",
+    Action.CONFIRM_PROGRESS: "Confirm a progress report",
+    Action.RECORD_VISIT: "Record a monitoring visit",
+    Action.RESOLVE_FINDINGS: "Resolve the visit's findings",
+    Action.REQUEST_ADVANCE: "Request an advance",
+    Action.PAY_ADVANCE: "Pay an advance",
+    Action.ADJUST: "Adjust",
+    Action.STOP: "Stop",
+    Action.ACCEPT: "Base acceptance",
+    Action.SUBMIT_SETTLEMENT_DOSSIER: "Submit the settlement dossier",
+    Action.SETTLE: "Settle",
+    Action.PAY_SETTLEMENT: "Pay the settlement",
+    Action.RECORD_REFUND: "Record a refund",
+    Action.DEADLINE_MISSED: "Deadline missed (system)",
+}
+
+ADJUSTMENT_EN: dict[AdjustmentKind, str] = {
+    AdjustmentKind.INCREASE_SUPPORT: "Higher total support",
+    AdjustmentKind.CHANGE_ACTIVITY: "Change of activity",
+    AdjustmentKind.EXTEND_NEXT_YEAR: "Extension into the next year",
+    AdjustmentKind.CHANGE_SITE: "Change of site",
+    AdjustmentKind.CHANGE_BENEFICIARY: "Change of beneficiary",
+    AdjustmentKind.CHANGE_PARTNER: "Change of partner",
+    AdjustmentKind.CHANGE_TIMING: "Change of timing within the year",
+    AdjustmentKind.DECREASE_SUPPORT: "Lower support",
+}
+
+ACTIONS_IN_DOC = [a for a in Action if a is not Action.DEADLINE_MISSED]
+
+
+def sample_dossier(level: Level, *, group_project: bool = False) -> DeAnDossier:
+    """A dossier whose only meaningful fields are level and group_project (what the
+    authority rules read)."""
+    return DeAnDossier(
+        code="DOC-SAMPLE",
+        title="—",
+        level=level,
+        province="—",
+        content_area=ContentArea.MO_HINH_MAY_MOC,
+        support_item="machinery",
+        beneficiary=Beneficiary(name="—", type=BeneficiaryType.HOP_TAC_XA, tax_code="0000000000"),
+        implementing_unit="—",
+        plan_year=2020,
+        schedule=Schedule(start=date(2020, 1, 1), end=date(2020, 12, 31)),
+        cost_lines=[CostLine(description="—", amount=1)],
+        requested_support=0,
+        counterpart_funds=1,
+        group_project=group_project,
+    )
+
+
+def _roles(roles: Iterable[Role]) -> str:
+    chosen = [r for r in Role if r in set(roles)]
+    if not chosen:
+        return "—"
+    return ", ".join(f"{ROLE_SHORT[r]} (`{r.value}`)" for r in chosen)
+
+
+def _command(action: Action) -> str:
+    if action is Action.REGISTER:
+        return "de-an register"
+    return f"de-an {action.value.replace('_', '-')}"
+
+
+def _cell(action: Action, level: Level, stage: Stage) -> str:
+    return _roles(roles_for(action, sample_dossier(level), stage))
+
+
+def matrix_rows() -> list[tuple[str, str, str, str]]:
+    """``(Vietnamese, English, national, provincial)`` for every action, appraisals by round."""
+    rows: list[tuple[str, str, str, str]] = []
+    for action in ACTIONS_IN_DOC:
+        vi = f"{action.label} (`{_command(action)}`)"
+        en = ACTION_EN[action]
+        if action is Action.APPRAISE:
+            base = Stage.REGISTERED
+            rows.append(
+                (
+                    f"Thẩm định cấp cơ sở / cấp tỉnh (`{_command(action)}`, giai đoạn "
+                    f"`{base.value}`)",
+                    "Base (provincial) appraisal",
+                    _roles(appraisers(base, Level.QUOC_GIA)),
+                    _roles(appraisers(base, Level.DIA_PHUONG)),
+                )
+            )
+            second = Stage.BASE_APPRAISED
+            rows.append(
+                (
+                    f"Thẩm định cấp Bộ (`{_command(action)}`, giai đoạn `{second.value}`)",
+                    "Ministry appraisal",
+                    _roles(appraisers(second, Level.QUOC_GIA)),
+                    "— (một cấp thẩm định / one appraisal)",
+                )
+            )
+            continue
+        if action is Action.ADJUST:
+            rows.append((vi, en, "theo loại, xem dưới / by kind, see below", "theo loại / by kind"))
+            continue
+        rows.append(
+            (
+                vi,
+                en,
+                _cell(action, Level.QUOC_GIA, Stage.REGISTERED),
+                _cell(action, Level.DIA_PHUONG, Stage.REGISTERED),
+            )
+        )
+    return rows
+
+
+def adjustment_rows() -> list[tuple[str, str, str, str, str, str]]:
+    """``(kind, Vietnamese, English, national, national group project, provincial)``."""
+    national = sample_dossier(Level.QUOC_GIA)
+    group = sample_dossier(Level.QUOC_GIA, group_project=True)
+    local = sample_dossier(Level.DIA_PHUONG)
+    return [
+        (
+            kind.value,
+            kind.label,
+            ADJUSTMENT_EN[kind],
+            _roles(adjustment_deciders(kind, national)),
+            _roles(adjustment_deciders(kind, group)),
+            _roles(adjustment_deciders(kind, local)),
+        )
+        for kind in AdjustmentKind
+    ]
+
+
+def _table(header: list[str], rows: Iterable[Iterable[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def render_officials_doc() -> str:
+    """The Markdown of ``docs/officials.md``."""
+    central = ", ".join(f"`{r.value}`" for r in Role if r in CENTRAL_ROLES)
+    lines = [
+        "# Cán bộ và thẩm quyền — Officials and authority",
+        "",
+        "<!-- Generated from domain.authority by `khuyencong officials matrix > "
+        "docs/officials.md`. Do not edit by hand: "
+        "tests/khuyencong/admin/test_officials_doc.py fails when this file and the code "
+        "differ. -->",
+        "",
+        "Mỗi thao tác trên đề án do một cán bộ trong danh sách cán bộ thực hiện "
+        "(`khuyencong officials add`), chọn bằng `--as MÃ_CÁN_BỘ` hoặc biến "
+        "`KHUYENCONG_OFFICIAL_ID`. Workflow của đề án kiểm tra vai trò, địa bàn, nguyên tắc bốn "
+        "mắt và tình trạng của cán bộ trước khi ghi nhận: không công cụ nào bỏ qua được.",
+        "",
+        "Every action on a đề án is taken by an official of the register (`khuyencong officials "
+        "add`), chosen with `--as OFFICIAL_ID` or `KHUYENCONG_OFFICIAL_ID`. The đề án's "
+        "workflow checks role, jurisdiction, four-eyes and the official's status before it "
+        "records anything: no tool can bypass it.",
+        "",
+        "## Vai trò — Roles",
+        "",
+        *_table(
+            ["`role`", "Vai trò", "Role", "Tỉnh — province"],
+            (
+                (
+                    f"`{role.value}`",
+                    role.label,
+                    ROLE_EN[role],
+                    "không có / none"
+                    if role in CENTRAL_ROLES
+                    else "tuỳ chọn / optional (trống: tài chính của Cục / empty: the agency's)"
+                    if role is Role.TAI_CHINH
+                    else "bắt buộc / required",
+                )
+                for role in Role
+            ),
+        ),
+        "",
+        "## Ai được làm gì — Who may do what",
+        "",
+        f"Căn cứ chung / general basis: {BASIS_PROCESS}. Phê duyệt, không phê duyệt, ngừng "
+        f"thực hiện / approval, rejection, stop: {BASIS_APPROVAL_NATIONAL} (quốc gia / "
+        f"national); {BASIS_APPROVAL_LOCAL} (địa phương / provincial).",
+        "",
+        *_table(
+            ["Thao tác (lệnh)", "Action", "Quốc gia — national", "Địa phương — provincial"],
+            matrix_rows(),
+        ),
+        "",
+        f"## Điều chỉnh — Adjustments ({BASIS_ADJUST})",
+        "",
+        "`khuyencong de-an adjust CODE --kind KIND ...`",
+        "",
+        *_table(
+            [
+                "`kind`",
+                "Nội dung",
+                "Kind",
+                "Quốc gia — national",
+                "Quốc gia, đề án nhóm — national group project",
+                "Địa phương — provincial",
+            ],
+            adjustment_rows(),
+        ),
+        "",
+        "## Địa bàn — Jurisdiction",
+        "",
+        f"- Vai trò của Bộ ({central}) không gắn với tỉnh và chỉ có thẩm quyền với đề án quốc "
+        f"gia theo bảng trên. — Ministry roles ({central}) have no province; the table gives "
+        "them national đề án only.",
+        "- Trung tâm, Sở Công Thương, UBND tỉnh và tài chính tỉnh chỉ thao tác trên đề án của "
+        "tỉnh mình (so sánh tên tỉnh không phân biệt hoa thường, dấu và chữ «tỉnh»). — The "
+        "centre, the Sở, the UBND and provincial finance act only on their own province's đề án "
+        "(names compared without case, accents or the word «tỉnh»).",
+        "- Đề án quốc gia do tài chính của Cục chi trả (cán bộ `tai_chinh` không ghi tỉnh); "
+        "tài chính tỉnh không chi đề án quốc gia. — National đề án are paid by the agency's "
+        "finance (`tai_chinh` with no province); provincial finance cannot pay them.",
+        "- Từ chối / refused as `WrongJurisdiction` (field `actor.province`); sai vai trò / "
+        "wrong role: `WrongAuthority` (field `actor.role`).",
+        "",
+        "## Nguyên tắc bốn mắt — Four-eyes",
+        "",
+        "- Người đăng ký không thẩm định; người đăng ký hoặc thẩm định không phê duyệt. — Who "
+        "registered does not appraise; who registered or appraised does not approve.",
+        "- Người phê duyệt, người đề nghị tạm ứng và người quyết toán không chi tiền của đề án "
+        "đó. — Who approved, requested the advance or settled does not pay it.",
+        "- Áp dụng theo người (mã cán bộ), kể cả khi cán bộ chuyển vai trò "
+        "(`khuyencong officials update`). — It follows the person (official ID), also after a "
+        "change of role.",
+        "- Từ chối / refused as `FourEyesViolation` (field `actor.official_id`).",
+        "",
+        "## Vô hiệu hoá — Deactivation",
+        "",
+        "`khuyencong officials deactivate ID --reason ...` đánh dấu cán bộ ngừng hoạt động và "
+        "báo (signal `official_deactivated`) cho mọi đề án đang mở; từ đó mọi thao tác của cán "
+        "bộ này bị từ chối (`InactiveOfficial`), dù gửi từ công cụ nào. — marks the official "
+        "inactive and signals every open đề án; from then on their actions are refused "
+        "(`InactiveOfficial`), whatever tool sends them.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,313 @@
+"""What the admin client returns: officials, đề án rows and views, inbox items, outcomes.
+
+Plain pydantic models, so a script gets them as JSON (``model_dump(mode="json")``) and the CLI
+prints them as tables. Stage and action labels are in Vietnamese.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from domain.deadlines import Deadline
+from domain.model import CENTRAL_ROLES, Actor, Role
+from domain.money import Dong
+from domain.stages import Action, Stage
+from workflows.de_an_contract import DeAnActionResult
+
+OFFICIAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- officials -------------------------------------------------------------------------------
+
+
+class OfficialIn(_Model):
+    """A new official, or the new role/organisation/jurisdiction of one (``officials add``)."""
+
+    id: str = Field(pattern=OFFICIAL_ID_PATTERN, description="Mã cán bộ, e.g. BG-SCT-003")
+    full_name: str = Field(min_length=1, max_length=200)
+    organisation: str = Field(min_length=1, max_length=200)
+    role: Role
+    province: str | None = Field(default=None, max_length=100)
+
+    @field_validator("full_name", "organisation", "province")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None
+
+    @model_validator(mode="after")
+    def _fits_actor(self) -> OfficialIn:
+        # The same rules as the Actor every action carries: checked once, here.
+        self.as_actor()
+        return self
+
+    def as_actor(self) -> Actor:
+        return Actor(
+            official_id=self.id,
+            full_name=self.full_name,
+            role=self.role,
+            organisation=self.organisation,
+            province=self.province,
+        )
+
+
+class Official(_Model):
+    id: str
+    full_name: str
+    organisation: str
+    role: Role
+    role_label: str
+    province: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    deactivated_at: datetime | None = None
+    deactivation_reason: str = ""
+
+    @property
+    def central(self) -> bool:
+        return self.role in CENTRAL_ROLES
+
+    def as_actor(self) -> Actor:
+        return Actor(
+            official_id=self.id,
+            full_name=self.full_name,
+            role=self.role,
+            organisation=self.organisation,
+            province=self.province,
+        )
+
+
+class DeactivationReport(_Model):
+    official: Official
+    signalled: list[str] = Field(description="Open đề án told (workflow IDs)")
+    skipped: list[str] = Field(
+        default_factory=list, description="Đề án whose workflow was no longer running"
+    )
+
+
+# --- đề án -----------------------------------------------------------------------------------
+
+
+class DeAnRow(_Model):
+    """One row of the read model, as lists show it."""
+
+    de_an_id: str
+    workflow_id: str
+    code: str
+    title: str
+    level: str
+    province: str
+    district: str | None
+    commune: str | None
+    content_area: str
+    support_item: str
+    beneficiary_name: str
+    plan_year: int
+    stage: Stage
+    stage_label: str
+    requested_support: int
+    approved_support: int
+    contracted_support: int
+    advanced: int
+    paid: int
+    remaining: int = Field(description="Approved support not paid yet")
+    refund_owed: int
+    refunded: int
+    payments_on_hold: bool
+    overdue: bool
+    rule_pack_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Page(_Model):
+    items: list[DeAnRow]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+class SortKey(StrEnum):
+    CODE = "code"
+    YEAR = "year"
+    STAGE = "stage"
+    PROVINCE = "province"
+    APPROVED = "approved"
+    PAID = "paid"
+    UPDATED = "updated"
+    CREATED = "created"
+
+
+class DeAnFilter(_Model):
+    """Search of the read model. Every criterion is optional; they combine with AND."""
+
+    year: int | None = None
+    level: str | None = Field(default=None, pattern=r"^(quoc_gia|dia_phuong)$")
+    province: str | None = None
+    district: str | None = None
+    content_area: str | None = None
+    stage: list[Stage] = Field(default_factory=list)
+    overdue: bool | None = None
+    text: str | None = Field(default=None, description="In code, title or beneficiary")
+    sort: list[str] = Field(
+        default_factory=lambda: ["code"],
+        description="Keys of SortKey; a leading '-' sorts descending",
+    )
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=20, ge=1, le=500)
+
+    @field_validator("sort")
+    @classmethod
+    def _sort_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            name = key.removeprefix("-")
+            if name not in {k.value for k in SortKey}:
+                choices = ", ".join(k.value for k in SortKey)
+                raise ValueError(f"khoá sắp xếp «{key}» không có; chọn: {choices} (thêm - để giảm)")
+        return value or ["code"]
+
+
+class TimelineEvent(_Model):
+    seq: int
+    occurred_at: datetime
+    business_date: date
+    action: str
+    action_label: str
+    stage_from: str
+    stage_to: str
+    actor_official_id: str | None
+    actor_name: str | None
+    actor_role: str | None
+    actor_organisation: str | None
+    decision_number: str | None
+    summary: str
+
+
+class DeadlineView(_Model):
+    kind: str
+    label: str
+    ref: str
+    due_date: date
+    citation: str
+    missed: bool = False
+
+    @classmethod
+    def of(cls, deadline: Deadline, missed: bool = False) -> DeadlineView:
+        return cls(
+            kind=deadline.kind.value,
+            label=deadline.kind.label,
+            ref=deadline.ref,
+            due_date=deadline.due_date,
+            citation=deadline.citation,
+            missed=missed,
+        )
+
+
+class DeAnView(_Model):
+    """Everything ``show`` prints about one đề án."""
+
+    row: DeAnRow
+    timeline: list[TimelineEvent]
+    deadlines: list[DeadlineView] | None = Field(
+        description="Open deadlines from the workflow; None when it could not be asked"
+    )
+    missed_deadlines: list[DeadlineView] = Field(default_factory=list)
+    deadlines_note: str | None = None
+    ui_url: str
+
+
+# --- inbox -----------------------------------------------------------------------------------
+
+
+class InboxAction(_Model):
+    action: Action
+    label: str
+    command: str = Field(description="The CLI command that takes this action")
+
+
+class InboxItem(_Model):
+    code: str
+    workflow_id: str
+    title: str
+    level: str
+    province: str
+    stage: Stage
+    stage_label: str
+    actions: list[InboxAction]
+    waiting_since: datetime
+    overdue: bool
+    payments_on_hold: bool
+    approved_support: int
+    paid: int
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+class RegisterResult(_Model):
+    code: str
+    workflow_id: str
+    status: str = Field(description="started | existing")
+    stage: Stage
+    stage_label: str
+    message: str
+
+
+class ActionOutcome(_Model):
+    """An accepted action: the workflow's answer and the update ID it was sent with."""
+
+    update_id: str
+    result: DeAnActionResult
+    repeated: bool = Field(
+        default=False, description="The same update ID had been applied before: nothing new"
+    )
+
+
+class RefusalInfo(_Model):
+    """Why an action was refused: the stable type, the rule's message, field and basis."""
+
+    type: str
+    rule: str = Field(description="The rule's name in Vietnamese")
+    message: str
+    field: str | None = None
+    legal_basis: str | None = None
+    problems: list[dict[str, Any]] = Field(
+        default_factory=list, description="Every field at fault (InvalidField)"
+    )
+
+
+class BatchVerdict(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class BatchItem(_Model):
+    code: str = Field(min_length=1)
+    verdict: BatchVerdict = BatchVerdict.APPROVE
+    approved_support: Dong | None = Field(
+        default=None, description="Default: the support requested (read model)"
+    )
+    reason: str = Field(default="", max_length=2000, description="Required to reject")
+    note: str = Field(default="", max_length=2000)
+
+
+class BatchOutcome(_Model):
+    code: str
+    verdict: BatchVerdict
+    status: str = Field(description="done | repeated | refused")
+    outcome: ActionOutcome | None = None
+    refusal: RefusalInfo | None = None

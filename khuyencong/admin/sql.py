@@ -1,0 +1,84 @@
+"""The admin client's SQL: the officials register, the read model, the inbox view."""
+
+from __future__ import annotations
+
+OFFICIAL_COLUMNS = """
+    id, full_name, organisation, role, province, active, created_at, updated_at,
+    deactivated_at, deactivation_reason
+"""
+
+INSERT_OFFICIAL = f"""
+INSERT INTO officials (id, full_name, organisation, role, province)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING {OFFICIAL_COLUMNS}
+"""
+
+SELECT_OFFICIAL = f"SELECT {OFFICIAL_COLUMNS} FROM officials WHERE id = $1"
+
+LIST_OFFICIALS = f"""
+SELECT {OFFICIAL_COLUMNS} FROM officials
+WHERE ($1::text IS NULL OR role = $1) AND (active OR $2)
+ORDER BY role, province NULLS FIRST, id
+"""
+
+UPDATE_OFFICIAL = f"""
+UPDATE officials
+SET full_name = $2, organisation = $3, role = $4, province = $5, updated_at = now()
+WHERE id = $1 AND active
+RETURNING {OFFICIAL_COLUMNS}
+"""
+
+# Deactivating twice keeps the first date; the signals are sent again (they are idempotent).
+DEACTIVATE_OFFICIAL = f"""
+UPDATE officials
+SET active = false,
+    deactivated_at = COALESCE(deactivated_at, now()),
+    deactivation_reason = CASE WHEN active THEN $2 ELSE deactivation_reason END,
+    updated_at = now()
+WHERE id = $1
+RETURNING {OFFICIAL_COLUMNS}
+"""
+
+OPEN_WORKFLOWS = """
+SELECT workflow_id FROM de_an WHERE stage NOT IN ('closed', 'rejected') ORDER BY de_an_id
+"""
+
+DE_AN_COLUMNS = """
+    de_an_id, workflow_id, code, title, level, province, district, commune, content_area,
+    support_item, beneficiary_name, plan_year, stage, requested_support, approved_support,
+    contracted_support, advanced, paid, refund_owed, refunded, payments_on_hold, overdue,
+    rule_pack_id, created_at, updated_at
+"""
+
+SELECT_DE_AN_COLUMNS = f"SELECT {DE_AN_COLUMNS} FROM de_an"
+
+SELECT_DE_AN = f"{SELECT_DE_AN_COLUMNS} WHERE de_an_id = $1"
+
+SELECT_REQUESTED = "SELECT de_an_id, requested_support FROM de_an WHERE de_an_id = ANY($1::text[])"
+
+DISTINCT_PROVINCES = "SELECT DISTINCT province FROM de_an"
+
+SELECT_TIMELINE = """
+SELECT seq, occurred_at, business_date, action, stage_from, stage_to, actor_official_id,
+       actor_name, actor_role, actor_organisation, decision_number, summary
+FROM de_an_event
+WHERE de_an_id = $1
+ORDER BY seq, id
+"""
+
+SELECT_MISSED_DEADLINES = """
+SELECT deadline_kind, ref, due_date, citation
+FROM notification
+WHERE de_an_id = $1 AND kind = 'deadline_missed'
+ORDER BY due_date, id
+"""
+
+INBOX_ALL = "SELECT * FROM de_an_inbox ORDER BY waiting_since, code"
+
+# Provincial officials see their province's đề án; finance of a province may not act on
+# national ones, but the rules decide that (a province's Sở supervises national đề án there).
+INBOX_IN_PROVINCES = """
+SELECT * FROM de_an_inbox WHERE province = ANY($1::text[]) ORDER BY waiting_since, code
+"""
+
+COUNT_ACTIONS = "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND action = $2"

@@ -1,0 +1,145 @@
+"""The inbox: what waits for an official's role and jurisdiction, from the read model.
+
+The rules are checked on :class:`OpenDeAn` values directly; ordering, the overdue flag and
+the view's derived columns on rows written through the activities' own write path."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from activities._sql import write_step
+from domain.model import Actor, Level, Role
+from domain.stages import Action, Stage
+from khuyencong.admin.client import AdminClient
+from khuyencong.admin.inbox import OpenDeAn, waiting_actions
+from tests.support.factories import make_actor, make_deadline, make_dossier, make_step, unique_code
+
+DAY = date(2019, 6, 10)
+BG, BN = "Bắc Giang", "Bắc Ninh"
+
+SO = make_actor(Role.SO_CONG_THUONG, official_id="so-1")
+SO_BN = make_actor(Role.SO_CONG_THUONG, province=BN, official_id="so-bn")
+UBND = make_actor(Role.UBND_TINH, official_id="ubnd-1")
+TT = make_actor(Role.TRUNG_TAM, official_id="tt-1")
+KT = make_actor(Role.TAI_CHINH, official_id="kt-1")
+KT_TW = make_actor(Role.TAI_CHINH, province=None, official_id="kt-tw")
+CUC = make_actor(Role.CUC, official_id="cuc-1")
+BT = make_actor(Role.BO_TRUONG, official_id="bt-1")
+
+
+def open_de_an(stage: Stage, level: Level = Level.DIA_PHUONG, **fields: Any) -> OpenDeAn:
+    return OpenDeAn(code="DP-1", level=level, province=BG, stage=stage, **fields)
+
+
+def waiting(item: OpenDeAn, actor: Actor, **kw: Any) -> list[str]:
+    return [a.value for a in waiting_actions(item, actor, DAY, **kw)]
+
+
+def test_a_registered_provincial_de_an_waits_for_the_so_of_its_province_only() -> None:
+    item = open_de_an(Stage.REGISTERED, registered_by=frozenset({"tt-1"}))
+    assert waiting(item, SO) == ["appraise"]
+    assert [waiting(item, a) for a in (SO_BN, UBND, TT, KT, CUC, BT)] == [[]] * 6
+
+
+def test_a_national_de_an_is_appraised_by_the_so_then_by_the_cuc() -> None:
+    registered = open_de_an(Stage.REGISTERED, Level.QUOC_GIA)
+    assert (waiting(registered, SO), waiting(registered, CUC)) == (["appraise"], [])
+    base = replace(registered, stage=Stage.BASE_APPRAISED)
+    assert (waiting(base, SO), waiting(base, CUC)) == ([], ["appraise"])
+    appraised = replace(registered, stage=Stage.APPRAISED)
+    assert (waiting(appraised, BT), waiting(appraised, UBND)) == (["approve", "reject"], [])
+
+
+def test_whoever_appraised_does_not_find_the_approval_in_their_inbox() -> None:
+    item = open_de_an(Stage.APPRAISED, appraised_by=frozenset({"ubnd-1"}))
+    assert waiting(item, UBND) == ["reject"]
+
+
+def test_the_monthly_report_waits_until_this_month_is_reported() -> None:
+    item = open_de_an(Stage.IN_PROGRESS)
+    assert waiting(item, TT) == ["report_progress"]
+    assert waiting(item, TT, include_optional=True) == ["report_progress", "request_advance"]
+    reported = replace(item, reported_months=frozenset({"2019-06"}))
+    assert waiting(reported, TT) == []
+
+
+def test_the_so_confirms_reports_and_resolves_findings_only_when_there_are_some() -> None:
+    item = open_de_an(Stage.IN_PROGRESS)
+    assert waiting(item, SO) == ["accept"]
+    busy = replace(item, unconfirmed_reports=True, open_findings=True)
+    assert waiting(busy, SO) == ["confirm_progress", "resolve_findings", "accept"]
+    assert waiting(busy, SO, include_optional=True) == [
+        "confirm_progress",
+        "record_visit",
+        "resolve_findings",
+        "adjust",
+        "accept",
+    ]
+
+
+def test_an_advance_waits_for_finance_but_not_for_whoever_requested_or_approved_it() -> None:
+    item = open_de_an(Stage.IN_PROGRESS, open_requests=1, last_requested_by="tt-1")
+    assert waiting(item, KT) == ["pay_advance"]
+    assert waiting(replace(item, approved_by=frozenset({"kt-1"})), KT) == []
+    national = replace(item, level=Level.QUOC_GIA)
+    assert (waiting(national, KT), waiting(national, KT_TW)) == ([], ["pay_advance"])
+
+
+@pytest.mark.parametrize(("refund_owed", "expected"), [(0, "pay_settlement"), (5, "record_refund")])
+def test_a_settlement_waits_for_its_payout_or_its_refund(refund_owed: int, expected: str) -> None:
+    item = open_de_an(Stage.SETTLED, refund_owed=refund_owed)
+    assert waiting(item, KT) == [expected]
+
+
+def test_settlement_waits_for_the_dossier_and_the_dossier_for_the_centre() -> None:
+    item = open_de_an(Stage.ACCEPTED)
+    assert (waiting(item, TT), waiting(item, SO)) == (["submit_settlement_dossier"], [])
+    submitted = replace(item, settlement_dossier_submitted=True)
+    assert (waiting(submitted, TT), waiting(submitted, SO)) == ([], ["settle"])
+
+
+async def test_the_inbox_lists_the_oldest_first_flags_the_overdue_and_ignores_missed_deadlines(
+    db_pool: asyncpg.Pool,
+) -> None:
+    """Three đề án written by the activities' write path: the one waiting longest comes
+    first; a missed deadline flags a đề án without resetting how long it has waited."""
+    base = datetime(2019, 3, 1, 2, 0, tzinfo=UTC)
+    province = f"Tỉnh Thử {unique_code('P')}"  # a province of its own: no other test's rows
+    so = make_actor(Role.SO_CONG_THUONG, province=province, official_id="so-inbox")
+    codes = [unique_code("INBOX") for _ in range(3)]
+    old, new, late = (make_dossier(code=c, province=province) for c in codes)
+    async with db_pool.acquire() as conn, conn.transaction():
+        for dossier, days in ((new, 5), (old, 0)):
+            step = make_step(Action.REGISTER, dossier=dossier, occurred_at=base + timedelta(days))
+            await write_step(conn, step)
+        contracted = make_step(
+            Action.REGISTER,  # a đề án entered in progress (a paper record typed in)
+            dossier=late,
+            stage_to=Stage.IN_PROGRESS,
+            occurred_at=base + timedelta(days=1),
+        )
+        await write_step(conn, contracted)
+        missed = make_step(
+            Action.DEADLINE_MISSED,
+            dossier=late,
+            seq=2,
+            deadline=make_deadline(),
+            snapshot={"overdue": True},
+            occurred_at=base + timedelta(days=90),
+        )
+        await write_step(conn, missed)
+    admin = AdminClient(client=None, pool=db_pool, task_queue="unused")  # type: ignore[arg-type]
+    items = await admin.inbox(so, today=DAY)
+    assert [(i.code, [a.action.value for a in i.actions], i.overdue) for i in items] == [
+        (old.code, ["appraise"], False),
+        (late.code, ["accept"], True),
+        (new.code, ["appraise"], False),
+    ]
+    assert items[1].waiting_since == base + timedelta(days=1)  # not the missed deadline
+    assert items[1].actions[0].command == f"khuyencong de-an accept {late.code}"
+    assert all(i.code not in codes for i in await admin.inbox(SO_BN, today=DAY))
