@@ -1,0 +1,253 @@
+"""``khuyencong plan ...``: annual plans from the command line.
+
+- ``template FILE.xlsx|FILE.csv``: the spreadsheet template with Vietnamese headers
+- ``import FILE --province --level --year --envelope``: validate every row, start the plan
+  if needed and register its đề án (the same file twice creates nothing twice)
+- ``decide PLAN_ID --number --date --signer ...``: one decision approving the plan's đề án
+- ``status PLAN_ID``: the plan's items, decisions and checkpoints
+- ``report --from 2014 --to 2018 [--province] [--level] [--export FILE.xlsx|csv]``
+- ``load-history``: the Bắc Giang 2014–2018 scenario (166 đề án) into the database
+- ``simulate``: a whole plan year in the time-skipping server, printing the checkpoints
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from domain.model import Actor, Level, Role
+from domain.money import format_dong
+
+plans_app = typer.Typer(
+    name="plan",
+    help="Annual khuyến công plans: import, decision, progress, reports, simulation.",
+    no_args_is_help=True,
+)
+
+
+def _cli() -> Any:
+    from khuyencong import cli
+
+    return cli
+
+
+@plans_app.command()
+def template(file: Annotated[Path, typer.Argument(help="Where to write (.xlsx or .csv).")]) -> None:
+    """Write the plan spreadsheet template (Vietnamese headers, one example row)."""
+    from khuyencong.plans.importer import read_sheet, write_csv, write_xlsx
+
+    example = Path(__file__).with_name("template.csv")
+    sheet = read_sheet(example)
+    rows = [["" if v is None else str(v) for v in cells] for _, cells in sheet.rows]
+    (write_xlsx if file.suffix.lower() == ".xlsx" else write_csv)(file, rows, sheet.header)
+    typer.echo(f"đã ghi mẫu kế hoạch: {file}")
+
+
+@plans_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="The plan spreadsheet (.xlsx or .csv).")],
+    province: Annotated[str, typer.Option(help="Province of the plan.")],
+    year: Annotated[int, typer.Option(help="Plan year.")],
+    envelope: Annotated[str, typer.Option(help="Budget envelope, whole đồng (5.000.000.000).")],
+    level: Annotated[Level, typer.Option(help="dia_phuong or quoc_gia.")] = Level.DIA_PHUONG,
+    intake_closes: Annotated[
+        str | None, typer.Option(help="Last intake day YYYY-MM-DD (default by level).")
+    ] = None,
+) -> None:
+    """Validate every row (errors: row, column, reason; nothing imported), then register."""
+    from domain.rules import load_packs
+    from khuyencong.client import connect
+    from khuyencong.plans.importer import load_plan_file
+    from khuyencong.plans.service import ensure_plan, import_entries
+    from khuyencong.settings import StartupError
+    from workflows.plan_contract import PlanConfig
+
+    cli = _cli()
+    settings = cli._settings()
+    config = PlanConfig.with_defaults(
+        province,
+        level,
+        year,
+        int(envelope.replace(".", "").replace(" ", "")),
+        date.fromisoformat(intake_closes) if intake_closes else None,
+    )
+    try:
+        entries, digest = load_plan_file(
+            file, config, rule_packs=load_packs(settings.rule_pack_dirs)
+        )
+    except StartupError as exc:
+        raise cli._fail(str(exc)) from None
+
+    async def run() -> Any:
+        client = await connect(settings)
+        handle = await ensure_plan(client, settings.task_queue, config)
+        return handle.id, await import_entries(handle, entries, digest)
+
+    plan_id, result = cli._run(run)
+    for item in result.items:
+        mark = "đã có" if item.already else ("nhận" if item.accepted else "TỪ CHỐI")
+        typer.echo(f"  {mark:<8} {item.code} {item.message}")
+    typer.echo(f"{plan_id}: {result.accepted}/{len(result.items)} đề án trong kế hoạch")
+    if result.accepted < len(result.items):
+        raise typer.Exit(1)
+
+
+@plans_app.command()
+def decide(
+    plan_id: Annotated[str, typer.Argument(help="ke-hoach/{level}/{province}/{year}")],
+    number: Annotated[str, typer.Option(help="Decision number, e.g. 427/QĐ-UBND.")],
+    on: Annotated[str, typer.Option("--date", help="Decision date YYYY-MM-DD.")],
+    signer: Annotated[str, typer.Option(help="Who signs.")],
+    official_id: Annotated[str, typer.Option(help="The signing official's ID.")],
+    organisation: Annotated[str, typer.Option(help="The signer's organisation.")],
+    province: Annotated[str | None, typer.Option(help="Signer's province (UBND tỉnh).")] = None,
+    codes: Annotated[
+        list[str] | None, typer.Option("--code", help="Only these đề án (default: all waiting).")
+    ] = None,
+) -> None:
+    """One decision approving the plan's đề án at their requested support."""
+    from khuyencong.client import connect
+    from khuyencong.plans.service import decide as send
+    from khuyencong.plans.service import plan_state
+    from workflows.plan_contract import ItemStatus, PlanDecision, PlanDecisionItem
+
+    cli = _cli()
+    settings = cli._settings()
+    role = Role.BO_TRUONG if plan_id.startswith("ke-hoach/quoc_gia") else Role.UBND_TINH
+    actor = Actor(
+        official_id=official_id,
+        full_name=signer,
+        role=role,
+        organisation=organisation,
+        province=None if role is Role.BO_TRUONG else province,
+    )
+
+    async def run() -> Any:
+        client = await connect(settings)
+        handle = client.get_workflow_handle(plan_id)
+        state = await plan_state(handle)
+        chosen = codes or [
+            i.code for i in state.items if i.status in (ItemStatus.REGISTERED, ItemStatus.REFUSED)
+        ]
+        decision = PlanDecision(
+            decision_number=number,
+            decision_date=date.fromisoformat(on),
+            signer=signer,
+            actor=actor,
+            items=[PlanDecisionItem(code=c) for c in chosen],
+        )
+        return await send(handle, decision)
+
+    result = cli._run(run)
+    for item in result.items:
+        why = f" [{item.error_type}] {item.message}" if item.error_type else ""
+        typer.echo(
+            f"  {item.status.label:<22} {item.code} {format_dong(item.approved_support)}{why}"
+        )
+    typer.echo(f"đã cam kết {format_dong(result.committed)} / {format_dong(result.envelope)}")
+
+
+@plans_app.command()
+def status(
+    plan_id: Annotated[str, typer.Argument(help="ke-hoach/{level}/{province}/{year}")],
+) -> None:
+    """The plan's đề án, decisions and checkpoints so far."""
+    from khuyencong.client import connect
+    from khuyencong.plans.service import plan_state
+    from workflows import plan_rules
+
+    cli = _cli()
+    settings = cli._settings()
+
+    async def run() -> Any:
+        return await plan_state((await connect(settings)).get_workflow_handle(plan_id))
+
+    state = cli._run(run)
+    typer.echo(
+        f"{state.plan_id}: {len(state.items)} đề án, đã cam kết "
+        f"{format_dong(plan_rules.committed(state))} / {format_dong(state.config.envelope)}"
+    )
+    for item in state.items:
+        typer.echo(f"  {item.status.label:<24} {item.code} {item.title}")
+    for c in state.checkpoints:
+        typer.echo(
+            f"  mốc {c.label} ({c.on:%d/%m/%Y}): hoàn thành {c.done_count}/{c.approved_count}, "
+            f"chậm {len(c.behind)}, chưa quyết toán {len(c.unsettled)}"
+        )
+
+
+@plans_app.command()
+def report(
+    first: Annotated[int, typer.Option("--from", help="First year.")],
+    last: Annotated[int, typer.Option("--to", help="Last year.")],
+    province: Annotated[str | None, typer.Option(help="Only this province.")] = None,
+    level: Annotated[Level | None, typer.Option(help="Only this level.")] = None,
+    export: Annotated[Path | None, typer.Option(help="Also write .xlsx or .csv.")] = None,
+) -> None:
+    """Numbers and money by level, province, district, content area, beneficiary type and
+    stage; counterpart funds per đồng of support; completion at the plans' checkpoints."""
+    from khuyencong.plans import reports
+    from worker import open_pool
+
+    cli = _cli()
+    settings = cli._settings()
+
+    async def run() -> Any:
+        async with open_pool(settings) as pool:
+            return await reports.build_report(
+                pool, first, last, province=province, level=level.value if level else None
+            )
+
+    result = cli._run(run)
+    reports.print_report(result)
+    if export is not None:
+        reports.export(result, export)
+        typer.echo(f"đã xuất báo cáo: {export}")
+
+
+@plans_app.command("load-history")
+def load_history() -> None:
+    """Load the Bắc Giang 2014–2018 scenario (166 đề án) into the read model."""
+    from khuyencong.plans.generator import bac_giang_2014_2018
+    from khuyencong.plans.generator import load_history as load
+    from worker import open_pool
+
+    cli = _cli()
+    settings = cli._settings()
+
+    async def run() -> int:
+        async with open_pool(settings) as pool:
+            return await load(pool, bac_giang_2014_2018())
+
+    added = cli._run(run)
+    typer.echo(f"đã nạp {added} đề án mới (Bắc Giang 2014–2018: 166 đề án)")
+
+
+@plans_app.command()
+def simulate(
+    count: Annotated[int, typer.Option(help="Đề án in the plan.")] = 10,
+    late: Annotated[int, typer.Option(help="Đề án that never finish.")] = 1,
+    under: Annotated[int, typer.Option(help="Đề án settled for half their cost.")] = 1,
+    envelope: Annotated[
+        str | None, typer.Option(help="Envelope in đồng (default: all requested support).")
+    ] = None,
+    province: Annotated[str, typer.Option(help="Province.")] = "Bắc Giang",
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic đề án.")] = 2019,
+) -> None:
+    """Run a whole plan year in the time-skipping server and print its checkpoints."""
+    from khuyencong.plans.simulate import Scenario, run_standalone
+
+    cli = _cli()
+    cli._settings()
+    scenario = Scenario(
+        province=province,
+        count=count,
+        late=late,
+        under=under,
+        seed=seed,
+        envelope=int(envelope.replace(".", "")) if envelope else None,
+    )
+    cli._run(lambda: run_standalone(scenario))

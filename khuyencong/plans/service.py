@@ -1,0 +1,69 @@
+"""Client-side operations on plans: start one, import a spreadsheet into it, decide, read it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+
+from workflows.plan_contract import (
+    PlanConfig,
+    PlanDecision,
+    PlanDecisionResult,
+    PlanInput,
+    PlanRegister,
+    PlanRegisterResult,
+    PlanRegistration,
+    PlanResult,
+    PlanState,
+)
+
+PLAN_WORKFLOW = "KeHoachWorkflow"
+
+
+async def ensure_plan(
+    client: Client, task_queue: str, config: PlanConfig, *, workflow_id: str | None = None
+) -> WorkflowHandle[Any, Any]:
+    """Start the plan, or attach to the running one with the same ID (its configuration wins)."""
+    return await client.start_workflow(
+        PLAN_WORKFLOW,
+        PlanInput(config=config),
+        id=workflow_id or config.plan_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        result_type=PlanResult,
+        static_summary=(
+            f"Kế hoạch khuyến công năm {config.year} — {config.level.label}, tỉnh {config.province}"
+        ),
+    )
+
+
+async def import_entries(
+    handle: WorkflowHandle[Any, Any], entries: Sequence[PlanRegistration], digest: str
+) -> PlanRegisterResult:
+    """Register the validated rows; the update ID is the file's digest, so importing the same
+    file again answers the first import's result and changes nothing."""
+    result: PlanRegisterResult = await handle.execute_update(
+        "register",
+        PlanRegister(entries=list(entries)),
+        id=f"import:{digest}",
+        result_type=PlanRegisterResult,
+    )
+    return result
+
+
+async def decide(handle: WorkflowHandle[Any, Any], decision: PlanDecision) -> PlanDecisionResult:
+    result: PlanDecisionResult = await handle.execute_update(
+        "decide",
+        decision,
+        id=f"decision:{decision.decision_number}",
+        result_type=PlanDecisionResult,
+    )
+    return result
+
+
+async def plan_state(handle: WorkflowHandle[Any, Any]) -> PlanState:
+    state: PlanState = await handle.query("state", result_type=PlanState)
+    return state

@@ -1,0 +1,369 @@
+"""Simulate a whole plan year in the time-skipping server: registration, appraisal, the plan's
+decision, contracts, monthly progress reports, acceptance, settlement, and the deadlines in
+between, then print where the plan stood at each checkpoint.
+
+For planners: change the envelope, the checkpoints or how many đề án finish late, and see the
+effect before the year starts. ``khuyencong plan simulate`` runs it with its own time-skipping
+server and embedded PostgreSQL; the tests run :func:`simulate_year` on theirs.
+
+The year simulated is the one after the server's current year (the engine refuses paper dates
+in the future, and a time-skipping server can only move forward).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from temporalio.client import Client
+
+from domain.deadlines import VN_TZ, vn_date
+from domain.model import Actor, Level, Role, workflow_id_for
+from domain.money import format_dong
+from khuyencong.plans.generator import CENTRE, generate
+from khuyencong.plans.service import ensure_plan, import_entries
+from workflows.de_an_contract import DeAnActionResult
+from workflows.plan_contract import (
+    CheckpointRecord,
+    ItemStatus,
+    PlanConfig,
+    PlanDecision,
+    PlanDecisionItem,
+    PlanDecisionResult,
+    PlanRegistration,
+    PlanResult,
+    default_checkpoints,
+)
+
+Sleep = Callable[[timedelta], Awaitable[None]]
+Now = Callable[[], Awaitable[datetime]]
+
+
+def officials(province: str) -> dict[str, Actor]:
+    def actor(official_id: str, name: str, role: Role, organisation: str) -> Actor:
+        return Actor(
+            official_id=official_id,
+            full_name=name,
+            role=role,
+            organisation=organisation,
+            province=province,
+        )
+
+    return {
+        "trung_tam": actor("sim-tt-1", "Nguyễn Thị Thu Hà", Role.TRUNG_TAM, CENTRE),
+        "so": actor("sim-so-1", "Trần Văn Bình", Role.SO_CONG_THUONG, f"Sở Công Thương {province}"),
+        "ubnd": actor("sim-ubnd-1", "Lê Văn Chung", Role.UBND_TINH, f"UBND tỉnh {province}"),
+        "ke_toan": actor(
+            "sim-kt-1", "Vũ Thị Hạnh", Role.TAI_CHINH, f"Kế toán Sở Công Thương {province}"
+        ),
+    }
+
+
+@dataclass
+class Scenario:
+    province: str = "Bắc Giang"
+    count: int = 5
+    late: int = 1
+    """Đề án that never finish: they miss the 22 January settlement deadline."""
+    under: int = 1
+    """Đề án accepted at half their cost: settled for less, the rest released."""
+    envelope: int | None = None
+    """Default: the sum of the requested support (everything fits)."""
+    seed: int = 2019
+    decision_number: str = "427/QĐ-UBND"
+    completion_day: tuple[int, int] = (11, 10)
+    """When the on-time đề án are accepted (month, day): before the 30/11 target."""
+
+
+@dataclass
+class Simulation:
+    config: PlanConfig
+    entries: list[PlanRegistration]
+    result: PlanResult | None = None
+    log: list[str] = field(default_factory=list)
+    late_codes: list[str] = field(default_factory=list)
+
+
+async def simulate_year(
+    client: Client,
+    task_queue: str,
+    scenario: Scenario,
+    *,
+    sleep: Sleep,
+    now: Now,
+    workflow_id: str | None = None,
+) -> Simulation:
+    """Run the year; ``sleep`` moves the server's clock (``env.sleep``), ``now`` reads it."""
+    today = vn_date(await now())
+    year = today.year + 1
+    people = officials(scenario.province)
+    entries = generate(
+        scenario.seed,
+        year=year,
+        level=Level.DIA_PHUONG,
+        count=scenario.count,
+        province=scenario.province,
+        content_areas=["3"],  # machinery and models: progress, acceptance, settlement
+        code_prefix=f"SIM-{year}-{scenario.seed}",
+        registered_on=today,
+    )
+    entries = [e.model_copy(update={"registered_by": people["trung_tam"]}) for e in entries]
+    envelope = scenario.envelope or sum(e.dossier.requested_support for e in entries)
+    config = PlanConfig(
+        province=scenario.province,
+        level=Level.DIA_PHUONG,
+        year=year,
+        envelope=envelope,
+        intake_closes_on=max(date(year - 1, 12, 31), today),
+        checkpoints=default_checkpoints(year),
+    )
+    sim = Simulation(config=config, entries=entries)
+    codes = [e.dossier.code for e in entries]
+    late = codes[: scenario.late]
+    under = codes[scenario.late : scenario.late + scenario.under]
+    sim.late_codes = late
+
+    async def at(day: date) -> None:
+        target = datetime.combine(day, time(9), tzinfo=VN_TZ)
+        wait = target - await now()
+        if wait > timedelta(0):
+            await sleep(wait)
+
+    async def act(code: str, update: str, payload: dict[str, Any]) -> DeAnActionResult | None:
+        handle = client.get_workflow_handle(workflow_id_for(code))
+        try:
+            answer: DeAnActionResult = await handle.execute_update(
+                update, payload, result_type=DeAnActionResult
+            )
+            return answer
+        except Exception as exc:  # a refusal is part of the story: log it and go on
+            cause = getattr(exc, "cause", None) or exc
+            sim.log.append(f"{code} {update}: {cause}")
+            return None
+
+    handle = await ensure_plan(client, task_queue, config, workflow_id=workflow_id)
+    registered = await import_entries(handle, entries, f"simulation-{year}-{scenario.seed}")
+    sim.log.append(f"{today:%d/%m/%Y}: {registered.accepted} đề án đăng ký vào kế hoạch")
+
+    appraised_on = date(year, 1, 15)
+    await at(appraised_on)
+    for code in codes:
+        await act(
+            code,
+            "appraise",
+            {
+                "actor": people["so"],
+                "verdict": "pass",
+                "appraised_on": appraised_on,
+                "minutes_number": "BB-TĐ-01",
+            },
+        )
+
+    decided_on = date(year, 3, 9)
+    await at(decided_on)
+    decision = await handle.execute_update(
+        "decide",
+        PlanDecision(
+            decision_number=scenario.decision_number,
+            decision_date=decided_on,
+            signer=people["ubnd"].full_name,
+            actor=people["ubnd"],
+            items=[PlanDecisionItem(code=c) for c in codes],
+        ),
+        result_type=PlanDecisionResult,
+    )
+    approved = [i.code for i in decision.items if i.status is ItemStatus.APPROVED]
+    sim.log.append(
+        f"{decided_on:%d/%m/%Y}: QĐ {scenario.decision_number} phê duyệt {len(approved)}/{len(codes)} đề án"
+    )
+
+    signed_on = date(year, 3, 20)
+    await at(signed_on)
+    support = {e.dossier.code: e.dossier.requested_support for e in entries}
+    eligible = {e.dossier.code: e.dossier.eligible_cost for e in entries}
+    for n, code in enumerate(approved):
+        await act(
+            code,
+            "sign_contract",
+            {
+                "actor": people["so"],
+                "contract_number": f"{n + 1}/HĐ-KC",
+                "signed_on": signed_on,
+                "contracted_support": support[code],
+            },
+        )
+
+    month_done, day_done = scenario.completion_day
+    for month in range(3, 13):
+        report_on = date(year, month, 20)
+        await at(report_on)
+        for code in approved:
+            if code not in late and month > month_done - 1:
+                continue  # accepted by then
+            share = min(10_000, (month - 2) * 1_250)
+            await act(
+                code,
+                "report_progress",
+                {
+                    "actor": people["trung_tam"],
+                    "month": f"{year}-{month:02d}",
+                    "investment_done_bp": share,
+                    "spent_cost": eligible[code] * share // 10_000,
+                    "reported_on": report_on,
+                },
+            )
+        if month == month_done:
+            accepted_on = date(year, month, day_done)
+            for code in approved:
+                if code in late:
+                    continue
+                cost = eligible[code] // 2 if code in under else eligible[code]
+                await act(
+                    code,
+                    "accept",
+                    {
+                        "actor": people["so"],
+                        "minutes_number": "BB-NT-01",
+                        "accepted_on": accepted_on,
+                        "accepted_cost": cost,
+                        "accepted_volume_bp": 10_000,
+                    },
+                )
+                await act(
+                    code,
+                    "submit_settlement_dossier",
+                    {"actor": people["trung_tam"], "submitted_on": report_on},
+                )
+            sim.log.append(f"{accepted_on:%d/%m/%Y}: nghiệm thu {len(approved) - len(late)} đề án")
+
+    settled_on = date(year, 12, 10)
+    await at(settled_on)
+    for code in approved:
+        if code in late:
+            continue
+        settled = await act(
+            code,
+            "settle",
+            {"actor": people["so"], "settlement_number": "QT-01", "settled_on": settled_on},
+        )
+        if settled is not None and settled.stage.value == "settled":
+            await act(
+                code,
+                "pay_settlement",
+                {"actor": people["ke_toan"], "paid_on": settled_on, "voucher_number": "UNC-01"},
+            )
+    sim.log.append(f"{settled_on:%d/%m/%Y}: quyết toán {len(approved) - len(late)} đề án")
+
+    await at(config.checkpoints[-1].on)
+    sim.result = await handle.result()
+    return sim
+
+
+def print_simulation(sim: Simulation, out: Any = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out or sys.stdout, width=None if out is None else 220)
+    config = sim.config
+    console.print(
+        f"[bold]Mô phỏng kế hoạch khuyến công năm {config.year}[/bold] — tỉnh {config.province}, "
+        f"{len(sim.entries)} đề án, kinh phí {format_dong(config.envelope)}"
+    )
+    for line in sim.log:
+        console.print(f"  {line}")
+    if sim.result is None:
+        return
+    table = Table(title="Các mốc kiểm điểm", title_justify="left")
+    for name in (
+        "Mốc",
+        "Ngày",
+        "Hoàn thành",
+        "Theo giai đoạn",
+        "Đã cam kết",
+        "Đã chi",
+        "Giải phóng",
+        "Chậm / chưa quyết toán",
+    ):
+        table.add_column(name)
+    for c in sim.result.checkpoints:
+        table.add_row(*checkpoint_cells(c))
+    console.print(table)
+    console.print(
+        f"Cuối kỳ: đã cam kết {format_dong(sim.result.committed)}, giải phóng "
+        f"{format_dong(sim.result.released)} / {format_dong(sim.result.envelope)}"
+    )
+
+
+def checkpoint_cells(c: CheckpointRecord) -> list[str]:
+    behind = ", ".join(f"{b.code}" for b in c.behind) or "—"
+    if c.unsettled:
+        behind += f" | chưa quyết toán: {', '.join(c.unsettled)}"
+    return [
+        c.label,
+        f"{c.on:%d/%m/%Y}",
+        f"{c.done_count}/{c.approved_count} ({c.done_bp / 100:g} %)",
+        ", ".join(f"{k}: {v}" for k, v in c.counts_by_stage.items()),
+        format_dong(c.committed),
+        format_dong(c.paid),
+        format_dong(sum(r.amount for r in c.released_now)),
+        behind,
+    ]
+
+
+async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
+    """Time-skipping server, embedded PostgreSQL and a worker of our own, for the CLI."""
+    import asyncio
+    import os
+    import shutil
+    import tempfile
+    import uuid
+    from pathlib import Path
+
+    from temporalio.testing import WorkflowEnvironment
+
+    from khuyencong.converter import data_converter
+    from khuyencong.db import create_pool, ensure_database
+    from khuyencong.embedded_pg import start_embedded
+    from khuyencong.settings import Settings
+    from migrations import apply_migrations
+    from worker import build_worker
+
+    binary = os.path.join(sys.prefix, "bin", "temporal-test-server")
+    parent = Path(tempfile.mkdtemp(prefix="kc-sim-"))
+    pg = start_embedded(parent / "data", keep=False, delete_on_stop=True)
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary, data_converter=data_converter
+    )
+    try:
+        try:
+            from khuyencong.search_attributes import register_search_attributes
+
+            await register_search_attributes(env.client)
+        except ImportError:
+            pass
+        url = pg.url("kc_simulation")
+        await ensure_database(url)
+        pool = await create_pool(url, min_size=1, max_size=5)
+        try:
+            await apply_migrations(pool)
+            task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
+            settings = Settings.from_env({}, task_queue=task_queue, database_url=url)
+            async with build_worker(env.client, pool, settings):
+                sim = await simulate_year(
+                    env.client, task_queue, scenario, sleep=env.sleep, now=env.get_current_time
+                )
+        finally:
+            await pool.close()
+    finally:
+        await env.shutdown()
+        pg.stop()
+        shutil.rmtree(parent, ignore_errors=True)
+        await asyncio.sleep(0.5)  # sdk-python #300
+    print_simulation(sim, out)
+    return sim
+
+
+__all__ = ["Scenario", "Simulation", "print_simulation", "run_standalone", "simulate_year"]

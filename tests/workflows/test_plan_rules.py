@@ -1,0 +1,220 @@
+"""The plan's pure rules: intake window, envelope arithmetic (property tests), checkpoints."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.errors import Refusal
+from domain.model import Level, Role
+from domain.stages import Stage
+from tests.support.factories import make_actor, make_dossier
+from workflows import plan_rules as rules
+from workflows.plan_contract import (
+    ItemObservation,
+    ItemStatus,
+    PlanCheckpoint,
+    PlanConfig,
+    PlanDecision,
+    PlanDecisionItem,
+    PlanItem,
+    PlanState,
+    SendResult,
+    Verdict,
+    default_checkpoints,
+    plan_id_for,
+)
+
+NOW = datetime(2019, 7, 1, tzinfo=UTC)
+
+
+def config(envelope: int = 1_000, **kw: object) -> PlanConfig:
+    data: dict[str, object] = dict(
+        province="Bắc Giang",
+        level=Level.DIA_PHUONG,
+        year=2019,
+        envelope=envelope,
+        intake_closes_on=date(2018, 12, 31),
+        checkpoints=default_checkpoints(2019),
+    )
+    data.update(kw)
+    return PlanConfig.model_validate(data)
+
+
+def state_with(supports: list[int], envelope: int) -> PlanState:
+    state = rules.initial_state(config(envelope))
+    for n, support in enumerate(supports):
+        state.items.append(
+            PlanItem(
+                code=f"I{n}",
+                title="t",
+                content_area="3",
+                requested_support=support,
+                counterpart_funds=0,
+                registered_on=date(2018, 12, 1),
+            )
+        )
+    return state
+
+
+def decision(items: list[PlanDecisionItem], number: str = "1/QĐ-UBND") -> PlanDecision:
+    return PlanDecision(
+        decision_number=number,
+        decision_date=date(2019, 3, 9),
+        signer="Chủ tịch",
+        actor=make_actor(Role.UBND_TINH),
+        items=items,
+    )
+
+
+def test_the_plan_id_is_level_province_slug_and_year() -> None:
+    assert (
+        plan_id_for(Level.DIA_PHUONG, "tỉnh Bắc Giang", 2019)
+        == "ke-hoach/dia_phuong/bac-giang/2019"
+    )
+    assert config().plan_id == "ke-hoach/dia_phuong/bac-giang/2019"
+
+
+def test_the_intake_refuses_the_day_after_it_closes_and_names_the_closing_date() -> None:
+    rules.check_intake_open(config(), date(2018, 12, 31))
+    with pytest.raises(Refusal) as refused:
+        rules.check_intake_open(config(), date(2019, 1, 1))
+    assert refused.value.code == "IntakeClosed" and "31/12/2018" in refused.value.message
+
+
+def test_a_dossier_of_another_province_level_or_year_does_not_belong_in_the_plan() -> None:
+    plan = config()
+    assert rules.registration_problem(plan, make_dossier()) is None
+    assert rules.registration_problem(plan, make_dossier(province="Bắc Ninh"))
+    assert rules.registration_problem(
+        plan, make_dossier(level=Level.QUOC_GIA, support_item="machinery")
+    )
+
+
+def test_national_intake_closes_before_20_june_of_the_year_before_by_default() -> None:
+    national = PlanConfig.with_defaults("Bắc Giang", Level.QUOC_GIA, 2020, 10)
+    assert national.intake_closes_on == date(2019, 6, 19)
+    assert [c.on for c in national.checkpoints][-1] == date(2021, 1, 22)
+
+
+def test_an_approval_that_would_overspend_is_refused_before_it_is_sent() -> None:
+    state = state_with([600, 300, 200], envelope=1_000)
+    orders, refused = rules.screen_decision(
+        state, decision([PlanDecisionItem(code=c) for c in ("I0", "I1", "I2")])
+    )
+    assert [o.code for o in orders] == ["I0", "I1"]
+    assert [(r.code, r.error_type) for r in refused] == [("I2", "EnvelopeExceeded")]
+
+
+def test_a_decision_naming_an_item_outside_the_plan_is_refused_whole() -> None:
+    with pytest.raises(Refusal) as refused:
+        rules.check_decision(state_with([1], 10), decision([PlanDecisionItem(code="NOPE")]))
+    assert refused.value.code == "NotInPlan"
+
+
+def test_a_checkpoint_flags_approved_de_an_behind_the_expected_stage_or_overdue() -> None:
+    state = state_with([100, 100, 100], envelope=1_000)
+    for item in state.items:
+        item.status, item.committed = ItemStatus.APPROVED, 100
+    cp = PlanCheckpoint(key="mid", label="Giữa năm", on=date(2019, 6, 30), expect=Stage.IN_PROGRESS)
+    obs = [
+        ItemObservation(code="I0", stage=Stage.APPROVED, approved_support=100),
+        ItemObservation(code="I1", stage=Stage.IN_PROGRESS, approved_support=100, overdue=True),
+        ItemObservation(code="I2", stage=Stage.ACCEPTED, approved_support=100),
+    ]
+    record = rules.checkpoint_record(state, cp, obs, [], NOW)
+    assert [b.code for b in record.behind] == ["I0", "I1"]
+    assert (record.done_count, record.done_bp) == (1, 3333)
+    assert record.counts_by_stage == {"accepted": 1, "approved": 1, "in_progress": 1}
+
+
+# --- properties of the envelope ----------------------------------------------------------------
+
+supports = st.lists(st.integers(min_value=1, max_value=500), min_size=1, max_size=8)
+stages = st.sampled_from(list(Stage))
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[list[int], int, list[tuple]]:
+    amounts = draw(supports)
+    envelope = draw(st.integers(min_value=0, max_value=2_000))
+    steps = draw(
+        st.lists(
+            st.one_of(
+                st.tuples(
+                    st.just("decide"),
+                    st.lists(st.integers(0, len(amounts) - 1), unique=True, min_size=1),
+                    st.lists(st.booleans(), min_size=8, max_size=8),  # does the đề án accept
+                    st.lists(st.booleans(), min_size=8, max_size=8),  # approve or reject
+                ),
+                st.tuples(
+                    st.just("observe"),
+                    st.lists(
+                        st.tuples(st.integers(0, len(amounts) - 1), stages, st.integers(0, 600)),
+                        max_size=8,
+                    ),
+                ),
+            ),
+            max_size=12,
+        )
+    )
+    return amounts, envelope, steps
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios())
+def test_the_envelope_is_never_overspent_and_each_commitment_is_released_exactly_once(
+    scenario: tuple[list[int], int, list[tuple]],
+) -> None:
+    amounts, envelope, steps = scenario
+    state = state_with(amounts, envelope)
+    released: Counter[str] = Counter()
+    released_amount = 0
+    for n, step in enumerate(steps):
+        if step[0] == "decide":
+            _, picks, accepts, approves = step
+            items = [
+                PlanDecisionItem(
+                    code=f"I{i}",
+                    verdict=Verdict.APPROVE if approves[k % 8] else Verdict.REJECT,
+                )
+                for k, i in enumerate(picks)
+            ]
+            d = decision(items, number=f"{n + 1}/QĐ-UBND")
+            try:
+                rules.check_decision(state, d)
+            except Refusal:
+                continue
+            orders, refused = rules.screen_decision(state, d)
+            sent = [
+                SendResult(
+                    code=o.code,
+                    verdict=o.verdict,
+                    ok=accepts[k % 8],
+                    approved_support=o.approved_support,
+                    error_type=None if accepts[k % 8] else "WrongStage",
+                )
+                for k, o in enumerate(orders)
+            ]
+            state = rules.apply_decision(state, d, [*rules.results_of(sent), *refused])
+        else:
+            observations = [
+                ItemObservation(
+                    code=f"I{i}",
+                    stage=stage,
+                    final_support=min(final, amounts[i]) if stage is Stage.SETTLED else None,
+                )
+                for i, stage, final in step[1]
+            ]
+            state, releases = rules.observe(state, observations)
+            for r in releases:
+                released[r.code] += 1
+                released_amount += r.amount
+                assert 0 <= r.amount <= r.committed
+        assert 0 <= rules.committed(state) <= envelope
+        assert all(count == 1 for count in released.values())
+        assert released_amount == rules.released_total(state)

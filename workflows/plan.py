@@ -1,0 +1,322 @@
+"""``KeHoachWorkflow``: the annual khuyến công plan of one province, level and year.
+
+Workflow ID ``ke-hoach/{level}/{province-slug}/{year}`` (:func:`plan_id_for`). It lives from
+intake to the settlement deadline of the next year:
+
+- ``register`` (update): đề án enter the plan until the intake closes; each is started as its
+  own ``DeAnWorkflow`` by an activity (``starter.register_all``: idempotent by workflow ID);
+- ``decide`` (update): one decision approves or rejects many đề án. The plan refuses
+  approvals that would overspend its envelope; the others are sent to each đề án as its
+  ``approve`` / ``reject`` update by an activity, and each đề án's own rules give the verdict;
+- checkpoints (durable timers): the plan reads its đề án from the read model, releases what
+  settled or closed đề án did not use (once), and records counts, money and who is behind.
+
+The rules are in :mod:`workflows.plan_rules`. Activities are called by name: their module
+imports asyncpg, which must never enter a workflow module (asyncpg #1292).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.deadlines import vn_date
+    from domain.errors import Refusal
+    from domain.money import format_dong
+    from workflows import plan_rules as rules
+    from workflows.plan_contract import (
+        CheckpointRecord,
+        DecisionItemResult,
+        ItemObservation,
+        ItemStatus,
+        PlanCheckpoint,
+        PlanDecision,
+        PlanDecisionRecord,
+        PlanDecisionResult,
+        PlanInput,
+        PlanRegister,
+        PlanRegisterResult,
+        PlanResult,
+        PlanRow,
+        PlanState,
+        ReadItemsRequest,
+        RecordDecisionRequest,
+        RegisterVerdict,
+        SendDecisionRequest,
+        SendResult,
+        StartDeAnRequest,
+    )
+
+RECORD_PLAN = "record_plan"
+START_PLAN_DE_AN = "start_plan_de_an"
+SEND_PLAN_DECISION = "send_plan_decision"
+RECORD_PLAN_DECISION = "record_plan_decision"
+READ_PLAN_ITEMS = "read_plan_items"
+RECORD_PLAN_CHECKPOINT = "record_plan_checkpoint"
+
+PERSIST_TIMEOUT = timedelta(seconds=30)
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)
+SEND_TIMEOUT = timedelta(minutes=30)
+SEND_HEARTBEAT = timedelta(seconds=30)
+
+
+def refusal_error(refusal: Refusal) -> ApplicationError:
+    return ApplicationError(
+        str(refusal), refusal.as_details(), type=refusal.code, non_retryable=True
+    )
+
+
+@workflow.defn(name="KeHoachWorkflow")
+class KeHoachWorkflow:
+    """Kế hoạch khuyến công năm N of one province and level."""
+
+    @workflow.init
+    def __init__(self, input: PlanInput) -> None:
+        self._state = input.resume or rules.initial_state(input.config, workflow.info().workflow_id)
+        self._lock = asyncio.Lock()
+        self._ready = input.resume is not None
+
+    @workflow.run
+    async def run(self, input: PlanInput) -> PlanResult:
+        if not self._ready:
+            config = self._state.config
+            await workflow.execute_activity(
+                RECORD_PLAN,
+                PlanRow(
+                    plan_id=self._state.plan_id,
+                    province=config.province,
+                    level=config.level.value,
+                    year=config.year,
+                    envelope=config.envelope,
+                    intake_closes_on=config.intake_closes_on,
+                    checkpoints=config.checkpoints,
+                ),
+                result_type=bool,
+                start_to_close_timeout=PERSIST_TIMEOUT,
+                retry_policy=RETRY,
+                summary="Ghi kế hoạch",
+            )
+            self._ready = True
+            self._set_details()
+        while pending := rules.pending_checkpoints(self._state):
+            checkpoint = pending[0]
+            wait = rules.end_of_day(checkpoint.on) - workflow.now()
+            if wait > timedelta(0):
+                await workflow.sleep(wait, summary=f"{checkpoint.label} ({checkpoint.on:%d/%m/%Y})")
+            await self._record_checkpoint(checkpoint)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        state = self._state
+        return PlanResult(
+            plan_id=state.plan_id,
+            envelope=state.config.envelope,
+            committed=rules.committed(state),
+            released=rules.released_total(state),
+            approved=sum(1 for i in state.items if i.status is ItemStatus.APPROVED),
+            checkpoints=state.checkpoints,
+        )
+
+    # --- checkpoints ---------------------------------------------------------------------
+
+    async def _observe(self) -> list[ItemObservation]:
+        codes = [i.code for i in self._state.items if i.status is ItemStatus.APPROVED]
+        if not codes:
+            return []
+        seen: list[ItemObservation] = await workflow.execute_activity(
+            READ_PLAN_ITEMS,
+            ReadItemsRequest(plan_id=self._state.plan_id, codes=codes),
+            result_type=list[ItemObservation],
+            start_to_close_timeout=PERSIST_TIMEOUT,
+            retry_policy=RETRY,
+            summary=f"Đọc tiến độ {len(codes)} đề án",
+        )
+        return seen
+
+    async def _record_checkpoint(self, checkpoint: PlanCheckpoint) -> None:
+        async with self._lock:
+            observations = await self._observe()
+            after, releases = rules.observe(self._state, observations)
+            record = rules.checkpoint_record(
+                after, checkpoint, observations, releases, workflow.now()
+            )
+            await workflow.execute_activity(
+                RECORD_PLAN_CHECKPOINT,
+                record,
+                result_type=bool,
+                start_to_close_timeout=PERSIST_TIMEOUT,
+                retry_policy=RETRY,
+                summary=f"Ghi mốc {checkpoint.label}",
+            )
+            after.checkpoints.append(record)
+            self._state = after
+            self._set_details()
+
+    # --- intake --------------------------------------------------------------------------
+
+    @workflow.update
+    async def register(self, request: PlanRegister) -> PlanRegisterResult:
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._lock:
+            today = vn_date(workflow.now())
+            try:
+                rules.check_intake_open(self._state.config, today)
+            except Refusal as refusal:
+                raise refusal_error(refusal) from None
+            verdicts: dict[str, RegisterVerdict] = {}
+            to_start = []
+            for entry in request.entries:
+                code = entry.dossier.code
+                problem = rules.registration_problem(self._state.config, entry.dossier)
+                if problem:
+                    verdicts[code] = RegisterVerdict(
+                        code=code, accepted=False, error_type=rules.WRONG_PLAN, message=problem
+                    )
+                elif self._state.item(code) is not None or code in verdicts:
+                    verdicts[code] = RegisterVerdict(
+                        code=code, accepted=True, already=True, message="đã có trong kế hoạch"
+                    )
+                else:
+                    to_start.append(entry)
+                    verdicts[code] = RegisterVerdict(code=code, accepted=True)
+            if to_start:
+                started = await workflow.execute_activity(
+                    START_PLAN_DE_AN,
+                    StartDeAnRequest(plan_id=self._state.plan_id, entries=to_start),
+                    result_type=list[RegisterVerdict],
+                    start_to_close_timeout=timedelta(minutes=10),
+                    retry_policy=RETRY,
+                    summary=f"Khởi tạo {len(to_start)} đề án",
+                )
+                by_code = {v.code: v for v in started}
+                for entry in to_start:
+                    verdict = by_code[entry.dossier.code]
+                    verdicts[entry.dossier.code] = verdict
+                    if verdict.accepted:
+                        self._state.items.append(rules.new_item(entry, today))
+            self._set_details()
+            return PlanRegisterResult(plan_id=self._state.plan_id, items=list(verdicts.values()))
+
+    @register.validator
+    def _register(self, request: PlanRegister) -> None:
+        try:
+            rules.check_intake_open(self._state.config, vn_date(workflow.now()))
+        except Refusal as refusal:
+            raise refusal_error(refusal) from None
+
+    # --- the decision --------------------------------------------------------------------
+
+    @workflow.update
+    async def decide(self, decision: PlanDecision) -> PlanDecisionResult:
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._lock:
+            try:
+                rules.check_decision(self._state, decision)
+            except Refusal as refusal:
+                raise refusal_error(refusal) from None
+            orders, refused = rules.screen_decision(self._state, decision)
+            sent: list[SendResult] = []
+            if orders:
+                sent = await workflow.execute_activity(
+                    SEND_PLAN_DECISION,
+                    SendDecisionRequest(
+                        plan_id=self._state.plan_id,
+                        decision_number=decision.decision_number,
+                        decision_date=decision.decision_date,
+                        signer=decision.signer,
+                        actor=decision.actor,
+                        orders=orders,
+                    ),
+                    result_type=list[SendResult],
+                    start_to_close_timeout=SEND_TIMEOUT,
+                    heartbeat_timeout=SEND_HEARTBEAT,
+                    retry_policy=RETRY,
+                    summary=f"Gửi quyết định {decision.decision_number} tới {len(orders)} đề án",
+                )
+            order = {entry.code: n for n, entry in enumerate(decision.items)}
+            results: list[DecisionItemResult] = sorted(
+                [*rules.results_of(sent), *refused], key=lambda r: order[r.code]
+            )
+            await workflow.execute_activity(
+                RECORD_PLAN_DECISION,
+                RecordDecisionRequest(
+                    plan_id=self._state.plan_id,
+                    decision_number=decision.decision_number,
+                    decision_date=decision.decision_date,
+                    signer=decision.signer,
+                    official_id=decision.actor.official_id,
+                    items=results,
+                ),
+                result_type=bool,
+                start_to_close_timeout=PERSIST_TIMEOUT,
+                retry_policy=RETRY,
+                summary=f"Ghi quyết định {decision.decision_number}",
+            )
+            after = rules.apply_decision(self._state, decision, results)
+            after.decisions.append(
+                PlanDecisionRecord(
+                    number=decision.decision_number,
+                    date=decision.decision_date,
+                    signer=decision.signer,
+                    official_id=decision.actor.official_id,
+                    approved=sum(1 for r in results if r.status is ItemStatus.APPROVED),
+                    refused=sum(1 for r in results if r.status is ItemStatus.REFUSED),
+                    rejected=sum(1 for r in results if r.status is ItemStatus.REJECTED),
+                )
+            )
+            self._state = after
+            self._set_details()
+            return PlanDecisionResult(
+                plan_id=after.plan_id,
+                decision_number=decision.decision_number,
+                items=results,
+                committed=rules.committed(after),
+                envelope=after.config.envelope,
+            )
+
+    @decide.validator
+    def _decide(self, decision: PlanDecision) -> None:
+        try:
+            rules.check_decision(self._state, decision)
+        except Refusal as refusal:
+            raise refusal_error(refusal) from None
+
+    # --- queries -------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> PlanState:
+        return self._state
+
+    @workflow.query
+    def checkpoints(self) -> list[CheckpointRecord]:
+        return self._state.checkpoints
+
+    def _set_details(self) -> None:
+        state = self._state
+        config = state.config
+        approved = sum(1 for i in state.items if i.status is ItemStatus.APPROVED)
+        lines = [
+            f"**Kế hoạch khuyến công năm {config.year}** — {config.level.label}, "
+            f"tỉnh {config.province}",
+            f"Đăng ký: {len(state.items)} đề án (hạn {config.intake_closes_on:%d/%m/%Y}) · "
+            f"Phê duyệt: {approved}",
+            f"Kinh phí: đã cam kết {format_dong(rules.committed(state))} / "
+            f"{format_dong(config.envelope)}",
+        ]
+        if state.checkpoints:
+            last = state.checkpoints[-1]
+            lines.append(
+                f"Mốc gần nhất: {last.label} — hoàn thành {last.done_count}/"
+                f"{last.approved_count}, chậm {len(last.behind)}"
+            )
+        workflow.set_current_details("\n\n".join(lines))
+
+
+__all__ = ["KeHoachWorkflow"]

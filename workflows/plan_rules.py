@@ -1,0 +1,329 @@
+"""The plan's rules as pure functions: intake window, envelope, verdicts, checkpoints.
+
+No Temporal and no asyncpg: every rule is unit- and property-tested directly, and
+``KeHoachWorkflow`` only sequences them with its activities.
+
+Envelope arithmetic (all whole đồng):
+
+- an item's commitment is the support the decision approved for it;
+- ``committed`` = Σ commitments of approved items − Σ releases;
+- a decision reserves each approval in order; an approval that would take ``committed`` above
+  the envelope is refused by the plan (``EnvelopeExceeded``) and never sent; a đề án that
+  refuses its approval frees its reservation;
+- when an approved đề án is settled or closed (stopped, or settled for less), the difference
+  between its commitment and its final support is released, once (the item keeps the amount).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+
+from domain.deadlines import VN_TZ
+from domain.errors import Refusal
+from domain.model import DeAnDossier
+from domain.money import BP_PER_WHOLE, format_dong
+from domain.rules import province_key
+from domain.stages import Stage
+from workflows.plan_contract import (
+    BehindItem,
+    CheckpointRecord,
+    DecisionItemResult,
+    ItemObservation,
+    ItemStatus,
+    PlanCheckpoint,
+    PlanConfig,
+    PlanDecision,
+    PlanItem,
+    PlanRegistration,
+    PlanRelease,
+    PlanState,
+    SendOrder,
+    SendResult,
+    Verdict,
+)
+
+INTAKE_CLOSED = "IntakeClosed"
+ENVELOPE_EXCEEDED = "EnvelopeExceeded"
+NOT_IN_PLAN = "NotInPlan"
+WRONG_PLAN = "WrongPlan"
+ALREADY_DECIDED = "AlreadyDecided"
+
+STAGE_RANK: dict[Stage, int] = {
+    Stage.REGISTERED: 0,
+    Stage.RETURNED: 0,
+    Stage.BASE_APPRAISED: 1,
+    Stage.APPRAISED: 2,
+    Stage.REJECTED: 2,
+    Stage.APPROVED: 3,
+    Stage.IN_PROGRESS: 4,
+    Stage.STOPPED: 4,
+    Stage.ACCEPTED: 5,
+    Stage.SETTLED: 6,
+    Stage.CLOSED: 7,
+}
+FINAL_STAGES = frozenset({Stage.SETTLED, Stage.CLOSED})
+DONE_RANK = STAGE_RANK[Stage.ACCEPTED]
+"""A đề án counts as done once its work is accepted (nghiệm thu)."""
+
+
+def end_of_day(day: date) -> datetime:
+    """00:00 in Vietnam after ``day``: when a checkpoint 'as of ``day``' fires."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=VN_TZ)
+
+
+def initial_state(config: PlanConfig, plan_id: str | None = None) -> PlanState:
+    """``plan_id``: the workflow ID (default :attr:`PlanConfig.plan_id`)."""
+    return PlanState(plan_id=plan_id or config.plan_id, config=config)
+
+
+# --- intake ----------------------------------------------------------------------------------
+
+
+def check_intake_open(config: PlanConfig, today: date) -> None:
+    if today > config.intake_closes_on:
+        raise Refusal(
+            INTAKE_CLOSED,
+            f"đã hết hạn đăng ký vào kế hoạch năm {config.year}: hạn cuối "
+            f"{config.intake_closes_on:%d/%m/%Y}, hôm nay {today:%d/%m/%Y}",
+            "registered_on",
+        )
+
+
+def registration_problem(config: PlanConfig, dossier: DeAnDossier) -> str | None:
+    """Why a dossier does not belong in this plan, or None."""
+    if dossier.level is not config.level:
+        return f"đề án cấp {dossier.level.label}, kế hoạch cấp {config.level.label}"
+    if province_key(dossier.province) != province_key(config.province):
+        return f"đề án của tỉnh {dossier.province}, kế hoạch của tỉnh {config.province}"
+    if dossier.plan_year != config.year:
+        return f"đề án năm {dossier.plan_year}, kế hoạch năm {config.year}"
+    return None
+
+
+def new_item(entry: PlanRegistration, today: date) -> PlanItem:
+    d = entry.dossier
+    return PlanItem(
+        code=d.code,
+        title=d.title,
+        district=d.district,
+        content_area=d.content_area.value,
+        requested_support=d.requested_support,
+        counterpart_funds=d.counterpart_funds,
+        registered_on=entry.registered_on or today,
+    )
+
+
+# --- envelope --------------------------------------------------------------------------------
+
+
+def committed(state: PlanState) -> int:
+    return sum(
+        item.committed - (item.released or 0)
+        for item in state.items
+        if item.status is ItemStatus.APPROVED
+    )
+
+
+def released_total(state: PlanState) -> int:
+    return sum(item.released or 0 for item in state.items)
+
+
+def available(state: PlanState) -> int:
+    return state.config.envelope - committed(state)
+
+
+def check_decision(state: PlanState, decision: PlanDecision) -> None:
+    """Refusals of the whole decision (validator): unknown items, items decided earlier."""
+    for entry in decision.items:
+        item = state.item(entry.code)
+        if item is None:
+            raise Refusal(
+                NOT_IN_PLAN, f"đề án {entry.code} không có trong kế hoạch {state.plan_id}", "items"
+            )
+        if item.status in (ItemStatus.APPROVED, ItemStatus.REJECTED):
+            raise Refusal(
+                ALREADY_DECIDED,
+                f"đề án {entry.code} đã có quyết định {item.decision_number}",
+                "items",
+            )
+
+
+def screen_decision(
+    state: PlanState, decision: PlanDecision
+) -> tuple[list[SendOrder], list[DecisionItemResult]]:
+    """Reserve each approval in order; refuse those that would overspend the envelope.
+
+    Returns the orders to send and the items the plan itself refused."""
+    left = available(state)
+    orders: list[SendOrder] = []
+    refused: list[DecisionItemResult] = []
+    for entry in decision.items:
+        item = state.item(entry.code)
+        assert item is not None  # check_decision ran first
+        if entry.verdict is Verdict.REJECT:
+            orders.append(SendOrder(code=entry.code, verdict=Verdict.REJECT, reason=entry.reason))
+            continue
+        support = (
+            entry.approved_support if entry.approved_support is not None else item.requested_support
+        )
+        if support > left:
+            refused.append(
+                DecisionItemResult(
+                    code=entry.code,
+                    verdict=Verdict.APPROVE,
+                    status=ItemStatus.REFUSED,
+                    error_type=ENVELOPE_EXCEEDED,
+                    message=(
+                        f"phê duyệt {format_dong(support)} vượt kinh phí còn lại của kế hoạch "
+                        f"{format_dong(left)} (tổng {format_dong(state.config.envelope)})"
+                    ),
+                    refused_by_plan=True,
+                )
+            )
+            continue
+        left -= support
+        orders.append(SendOrder(code=entry.code, verdict=Verdict.APPROVE, approved_support=support))
+    return orders, refused
+
+
+def results_of(sent: Sequence[SendResult]) -> list[DecisionItemResult]:
+    out = []
+    for r in sent:
+        if r.ok:
+            status = ItemStatus.APPROVED if r.verdict is Verdict.APPROVE else ItemStatus.REJECTED
+        else:
+            status = ItemStatus.REFUSED
+        out.append(
+            DecisionItemResult(
+                code=r.code,
+                verdict=r.verdict,
+                status=status,
+                approved_support=r.approved_support if r.ok else 0,
+                error_type=r.error_type,
+                message=r.message,
+            )
+        )
+    return out
+
+
+def apply_decision(
+    state: PlanState, decision: PlanDecision, results: Iterable[DecisionItemResult]
+) -> PlanState:
+    after = state.model_copy(deep=True)
+    for result in results:
+        item = after.item(result.code)
+        if item is None:
+            continue
+        item.decision_number = decision.decision_number
+        item.status = result.status
+        item.error_type = result.error_type
+        item.message = result.message
+        item.committed = result.approved_support if result.status is ItemStatus.APPROVED else 0
+    return after
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+def final_support_of(obs: ItemObservation) -> int | None:
+    """The support the đề án finally receives, once it is settled or closed; else None."""
+    if obs.stage not in FINAL_STAGES:
+        return None
+    if obs.final_support is not None:
+        return obs.final_support
+    return max(obs.paid - obs.refund_owed, 0)  # closed without settlement: stopped before work
+
+
+def observe(
+    state: PlanState, observations: Iterable[ItemObservation]
+) -> tuple[PlanState, list[PlanRelease]]:
+    """Release, once, what settled or closed đề án did not use. Idempotent: observing the same
+    (or an older) state again releases nothing."""
+    after = state.model_copy(deep=True)
+    releases: list[PlanRelease] = []
+    for obs in observations:
+        item = after.item(obs.code)
+        if item is None or item.status is not ItemStatus.APPROVED or item.released is not None:
+            continue
+        final = final_support_of(obs)
+        if final is None:
+            continue
+        amount = max(item.committed - final, 0)
+        item.released = amount
+        item.final_support = final
+        releases.append(
+            PlanRelease(
+                code=item.code,
+                amount=amount,
+                committed=item.committed,
+                final_support=final,
+                stage=obs.stage,
+            )
+        )
+    return after, releases
+
+
+def checkpoint_record(
+    state: PlanState,
+    checkpoint: PlanCheckpoint,
+    observations: Sequence[ItemObservation],
+    releases: Sequence[PlanRelease],
+    now: datetime,
+) -> CheckpointRecord:
+    """Where the plan stood: counts by stage of its approved đề án, money, who is behind."""
+    approved_codes = {i.code for i in state.items if i.status is ItemStatus.APPROVED}
+    seen = [o for o in observations if o.code in approved_codes]
+    by_code = {o.code: o for o in seen}
+    expect = STAGE_RANK[checkpoint.expect]
+    behind: list[BehindItem] = []
+    for code in sorted(approved_codes):
+        obs = by_code.get(code)
+        if obs is None:
+            behind.append(BehindItem(code=code, stage=Stage.APPROVED, reason="chưa có dữ liệu"))
+            continue
+        reasons = []
+        if STAGE_RANK[obs.stage] < expect:
+            reasons.append(f"mới ở giai đoạn «{obs.stage.label}», cần «{checkpoint.expect.label}»")
+        if obs.overdue:
+            reasons.append("quá hạn báo cáo hoặc quyết toán")
+        if reasons:
+            behind.append(BehindItem(code=code, stage=obs.stage, reason="; ".join(reasons)))
+    done = sum(1 for o in seen if STAGE_RANK[o.stage] >= DONE_RANK)
+    total = len(approved_codes)
+    unsettled = (
+        sorted(
+            code
+            for code in approved_codes
+            if by_code.get(code) is None or by_code[code].stage not in FINAL_STAGES
+        )
+        if checkpoint.list_unsettled
+        else []
+    )
+    return CheckpointRecord(
+        plan_id=state.plan_id,
+        key=checkpoint.key,
+        label=checkpoint.label,
+        on=checkpoint.on,
+        kind=checkpoint.kind,
+        recorded_at=now,
+        approved_count=total,
+        done_count=done,
+        done_bp=(done * BP_PER_WHOLE // total) if total else 0,
+        counts_by_stage=dict(sorted(Counter(o.stage.value for o in seen).items())),
+        envelope=state.config.envelope,
+        committed=committed(state),
+        approved_support=sum(o.approved_support for o in seen),
+        advanced=sum(o.advanced for o in seen),
+        paid=sum(o.paid for o in seen),
+        refunded=sum(o.refunded for o in seen),
+        released_now=list(releases),
+        behind=behind,
+        unsettled=unsettled,
+    )
+
+
+def pending_checkpoints(state: PlanState) -> list[PlanCheckpoint]:
+    done = {c.key for c in state.checkpoints}
+    return sorted((c for c in state.config.checkpoints if c.key not in done), key=lambda c: c.on)
