@@ -25,13 +25,16 @@ from temporalio.worker import Worker
 
 from activities.notifications import DeAnNotificationActivities
 from activities.payments import DeAnPaymentActivities
+from activities.plans import PlanActivities
 from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
 from khuyencong.client import connect
 from khuyencong.devstack import database_url
 from khuyencong.logging import ActivityContextInterceptor, configure_logging
+from khuyencong.metrics import metrics_interceptors
 from khuyencong.settings import Settings, StartupError
 from workflows.de_an import DeAnWorkflow
+from workflows.plan import KeHoachWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -43,17 +46,19 @@ def build_worker(client: Client, pool: Any, settings: Settings) -> Worker:
     payments = DeAnPaymentActivities(pool)
     notifications = DeAnNotificationActivities(pool)
     rule_packs = RulePackActivities(settings.rule_pack_dirs)
+    plans = PlanActivities(pool, client)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[DeAnWorkflow],
+        workflows=[DeAnWorkflow, KeHoachWorkflow],
         activities=[
             records.record_step,
             payments.record_payment,
             notifications.record_missed_deadline,
             rule_packs.load_rule_packs,
+            *plans.all(),
         ],
-        interceptors=[ActivityContextInterceptor()],
+        interceptors=[ActivityContextInterceptor(), *metrics_interceptors()],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,

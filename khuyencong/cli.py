@@ -130,5 +130,18 @@ def register(
         raise typer.Exit(1)
 
 
+from khuyencong.cli_ops import add_commands as add_ops_commands  # noqa: E402
+
+add_ops_commands(app)  # search-attributes register|list, codec-server, codec-key, tax-code-hash
+
+from khuyencong.admin.cli import install as add_admin_commands  # noqa: E402
+
+add_admin_commands(app)  # officials, de-an, inbox
+
+from khuyencong.plans.cli import plans_app  # noqa: E402
+
+app.add_typer(plans_app, name="plan")  # template, import, decide, status, report, simulate
+
+
 def main() -> None:  # pragma: no cover - console script shim
     sys.exit(app())
