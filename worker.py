@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.notifications import DeAnNotificationActivities
+from activities.officials import OfficialsActivities
 from activities.payments import DeAnPaymentActivities
 from activities.plans import PlanActivities
 from activities.records import DeAnRecordActivities
@@ -56,6 +57,7 @@ def build_worker(client: Client, pool: Any, settings: Settings) -> Worker:
             payments.record_payment,
             notifications.record_missed_deadline,
             rule_packs.load_rule_packs,
+            OfficialsActivities(pool).load_inactive_officials,
             *plans.all(),
         ],
         interceptors=[ActivityContextInterceptor(), *metrics_interceptors()],

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         DeAnApprove,
         DeAnCommand,
         DeAnConfirmProgress,
+        DeAnInactiveOfficialsQuery,
         DeAnInput,
         DeAnOfficialDeactivated,
         DeAnPayAdvance,
@@ -59,11 +60,16 @@ RECORD_STEP = "record_step"
 RECORD_PAYMENT = "record_payment"
 RECORD_MISSED_DEADLINE = "record_missed_deadline"
 LOAD_RULE_PACKS = "load_rule_packs"
+LOAD_INACTIVE_OFFICIALS = "load_inactive_officials"
 
 SEARCH_ATTRIBUTES_PATCH = "search-attributes-v1"
 """Patch of the search-attribute upserts (docs/upgrading-workflows.md). Đề án started before
 it replay without upserts; those started after it record a marker and upsert. Deprecate it
 (``workflow.deprecate_patch``) once every đề án started before it has closed."""
+
+INACTIVE_OFFICIALS_PATCH = "inactive-officials-at-registration-v1"
+"""Patch of the read of deactivated officials at registration (histories recorded before it
+register without that activity)."""
 
 # A database write takes milliseconds; an attempt that has not finished in 10 s is retried
 # (a dead worker is noticed after this long). Transient errors retry without limit: a step
@@ -189,6 +195,19 @@ class DeAnWorkflow:
                     summary="Nạp bộ quy tắc (mức hỗ trợ, tạm ứng, thời hạn)",
                 )
                 self._state.rule_packs = packs
+            if workflow.patched(INACTIVE_OFFICIALS_PATCH):
+                # Deactivations before this đề án existed never reach it as signals.
+                inactive = await workflow.execute_activity(
+                    LOAD_INACTIVE_OFFICIALS,
+                    DeAnInactiveOfficialsQuery(de_an_id=self._state.de_an_id),
+                    result_type=list[str],
+                    start_to_close_timeout=PERSIST_TIMEOUT,
+                    retry_policy=PERSIST_RETRY,
+                    summary="Nạp danh sách cán bộ đã bị vô hiệu hoá",
+                )
+                for official_id in inactive:
+                    if official_id not in self._state.deactivated_officials:
+                        self._state.deactivated_officials.append(official_id)
             try:
                 outcome = rules.decide_register(self._state, workflow.now())
             except Refusal as refusal:

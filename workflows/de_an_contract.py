@@ -435,6 +435,10 @@ class DeAnStep(_Model):
     deadline: Deadline | None = None
 
 
+class DeAnInactiveOfficialsQuery(_Model):
+    de_an_id: str
+
+
 class DeAnRulePackQuery(_Model):
     level: str
     province: str

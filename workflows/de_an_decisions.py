@@ -334,6 +334,7 @@ def check_registration(dossier: DeAnDossier, actor: Actor) -> None:
 
 def decide_register(state: DeAnState, now: datetime) -> Outcome:
     dossier = state.dossier
+    check_active(state, state.registered_by)
     check_registration(dossier, state.registered_by)
     after = state.model_copy(deep=True)
     summary = (

@@ -28,8 +28,8 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 from khuyencong import metrics
-from khuyencong.codec import CodecKeys
 from khuyencong.cli import app
+from khuyencong.codec import CodecKeys
 from khuyencong.settings import Settings, env_name
 
 REPO = Path(__file__).resolve().parents[2]

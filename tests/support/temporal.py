@@ -28,6 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.notifications import DeAnNotificationActivities
+from activities.officials import OfficialsActivities
 from activities.payments import DeAnPaymentActivities
 from activities.plans import PlanActivities
 from activities.records import DeAnRecordActivities
@@ -120,6 +121,7 @@ async def run_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Asy
             payments.record_payment,
             notifications.record_missed_deadline,
             packs.load_rule_packs,
+            OfficialsActivities(pool).load_inactive_officials,
             *PlanActivities(pool, client).all(),
         ],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import asyncpg
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
@@ -28,6 +29,7 @@ from tests.support.lifecycle import (
     approved_provincial,
     contracted_provincial,
     make_dossier,
+    new_code,
     official,
     today_of,
 )
@@ -327,3 +329,22 @@ async def test_a_deactivated_official_can_do_nothing(ts_env: WorkflowEnvironment
         "InactiveOfficial",
         "actor.official_id",
     )
+
+
+async def test_an_official_deactivated_before_registration_can_do_nothing_on_it(
+    ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool, tq: str
+) -> None:
+    gone = official(f"so-gone-{new_code()}".lower(), Role.SO_CONG_THUONG)
+    await db_pool.execute(
+        "INSERT INTO officials (id, full_name, organisation, role, province, active, deactivated_at)"
+        " VALUES ($1, $2, $3, $4, $5, false, now())",
+        gone.official_id,
+        gone.full_name,
+        gone.organisation,
+        gone.role.value,
+        gone.province,
+    )
+    d, today = await registered(ts_env, tq)
+    assert gone.official_id in (await d.state()).deactivated_officials
+    error = await refused(d, "appraise", appraisal(gone, today))
+    assert error.type == "InactiveOfficial"

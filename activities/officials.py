@@ -1,0 +1,31 @@
+"""``load_inactive_officials``: who may no longer act, read when a đề án is registered.
+
+Officials deactivated later reach running đề án by the ``official_deactivated`` signal (sent
+by the admin tool); this read covers the đề án registered after the deactivation, so no client
+can act through an official the register has already switched off. It only reads, so a retry
+is harmless; its result enters the history once.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import structlog
+from temporalio import activity
+
+from workflows.de_an_contract import DeAnInactiveOfficialsQuery
+
+log = structlog.get_logger(__name__)
+
+INACTIVE_OFFICIALS = "SELECT id FROM officials WHERE NOT active ORDER BY id"
+
+
+class OfficialsActivities:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @activity.defn
+    async def load_inactive_officials(self, query: DeAnInactiveOfficialsQuery) -> list[str]:
+        rows = await self._pool.fetch(INACTIVE_OFFICIALS)
+        inactive = [row["id"] for row in rows]
+        log.info("inactive officials loaded", de_an_id=query.de_an_id, count=len(inactive))
+        return inactive
