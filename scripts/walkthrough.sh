@@ -14,9 +14,14 @@ SO='{"official_id":"BG-SCT-003","full_name":"Trần Văn Minh","role":"so_cong_t
 UBND='{"official_id":"BG-UBND-001","full_name":"Lê Ánh Dương","role":"ubnd_tinh","organisation":"UBND tỉnh Bắc Giang","province":"Bắc Giang"}'
 KT='{"official_id":"BG-KT-007","full_name":"Vũ Thị Hạnh","role":"tai_chinh","organisation":"Phòng Kế hoạch – Tài chính, Sở Công Thương Bắc Giang","province":"Bắc Giang"}'
 
+# Payloads are encrypted when codec keys are set: KHUYENCONG_CODEC_ENDPOINT (printed by
+# `khuyencong dev`, e.g. http://127.0.0.1:8234) lets the CLI show results in clear.
+CODEC=()
+if [ -n "${KHUYENCONG_CODEC_ENDPOINT:-}" ]; then CODEC=(--codec-endpoint "$KHUYENCONG_CODEC_ENDPOINT"); fi
+
 act() {  # act UPDATE-NAME JSON-INPUT
     echo "== $1"
-    .venv/bin/temporal workflow update execute --address "$ADDRESS" \
+    .venv/bin/temporal workflow update execute --address "$ADDRESS" "${CODEC[@]}" \
         --workflow-id "de-an/$DE_AN" --name "$1" --input "$2" --output json
 }
 

@@ -6,11 +6,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import asyncpg
+import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from domain.deadlines import DeadlineKind, vn_date
 from tests.support.lifecycle import SO, TRUNG_TAM, Driver, contracted_provincial, today_of
 from workflows.de_an_decisions import pending_deadlines
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def ts_env(own_ts_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """These tests move the clock: each gets a time-skipping server of its own."""
+    return own_ts_env
 
 
 async def next_year_de_an(ts_env: WorkflowEnvironment, tq: str) -> Driver:

@@ -34,8 +34,15 @@ from workflows.plan_contract import (
 )
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def ts_env(own_ts_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """These tests move the clock: each gets a time-skipping server of its own."""
+    return own_ts_env
+
+
 @pytest_asyncio.fixture(autouse=True)
-async def end_plans() -> AsyncIterator[None]:
+async def end_plans(tq: str) -> AsyncIterator[None]:
+    """End the plans while their worker still runs (this fixture is torn down before ``tq``)."""
     yield
     await PlanRun.end_all()
 

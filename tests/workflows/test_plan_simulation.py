@@ -6,6 +6,7 @@ import asyncio
 import io
 
 import asyncpg
+import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import workflow_id_for
@@ -13,6 +14,12 @@ from domain.stages import Stage
 from khuyencong.plans.simulate import Scenario, print_simulation, simulate_year
 from tests.workflows.plan_support import PlanRun
 from workflows.de_an_contract import DeAnState
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def ts_env(own_ts_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """These tests move the clock: each gets a time-skipping server of its own."""
+    return own_ts_env
 
 
 async def test_a_simulated_year_reaches_22_january_with_the_late_de_an_overdue_and_unsettled(
