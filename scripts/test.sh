@@ -10,6 +10,8 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy .
 
 status=0
 .venv/bin/pytest -q "$@" || status=$?

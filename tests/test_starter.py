@@ -47,13 +47,13 @@ def errors_of(excinfo: pytest.ExceptionInfo[EntriesInvalid]) -> list[tuple[int |
 # --- JSON --------------------------------------------------------------------------------
 
 
-def test_a_json_file_of_the_demo_reads_back_to_the_same_entries(tmp_path: Path):
+def test_a_json_file_of_the_demo_reads_back_to_the_same_entries(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(demo_rows(), ensure_ascii=False), encoding="utf-8")
     assert load_entries(path) == demo_entries()
 
 
-def test_registered_on_is_optional_in_a_row():
+def test_registered_on_is_optional_in_a_row() -> None:
     row = demo_rows()[0]
     del row["registered_on"]
     [entry] = parse_json(json.dumps([row]))
@@ -61,7 +61,7 @@ def test_registered_on_is_optional_in_a_row():
     assert entry.to_input().registered_on is None
 
 
-def test_every_bad_row_is_reported_with_its_row_and_field_and_none_is_accepted():
+def test_every_bad_row_is_reported_with_its_row_and_field_and_none_is_accepted() -> None:
     rows = demo_rows()[:4]
     rows[1]["dossier"]["beneficiary"]["tax_code"] = "12345"
     rows[3]["registered_by"]["role"] = "giam_doc"
@@ -82,7 +82,7 @@ def test_every_bad_row_is_reported_with_its_row_and_field_and_none_is_accepted()
     assert "row 4 (BG-2019-DP-04), dossier.title: required" in text
 
 
-def test_a_dossier_whose_money_does_not_add_up_is_reported_on_the_dossier():
+def test_a_dossier_whose_money_does_not_add_up_is_reported_on_the_dossier() -> None:
     rows = demo_rows()[:1]
     rows[0]["dossier"]["counterpart_funds"] = 0
     with pytest.raises(EntriesInvalid) as caught:
@@ -91,7 +91,7 @@ def test_a_dossier_whose_money_does_not_add_up_is_reported_on_the_dossier():
     assert "counterpart_funds" in caught.value.errors[0].message
 
 
-def test_money_given_as_a_float_is_refused():
+def test_money_given_as_a_float_is_refused() -> None:
     rows = demo_rows()[:1]
     rows[0]["dossier"]["requested_support"] = 150000000.0
     with pytest.raises(EntriesInvalid) as caught:
@@ -99,7 +99,7 @@ def test_money_given_as_a_float_is_refused():
     assert errors_of(caught) == [(1, "dossier.requested_support")]
 
 
-def test_a_code_used_twice_in_a_file_is_refused_on_the_second_row():
+def test_a_code_used_twice_in_a_file_is_refused_on_the_second_row() -> None:
     rows = demo_rows()[:3]
     rows[2]["dossier"]["code"] = rows[0]["dossier"]["code"]
     with pytest.raises(EntriesInvalid) as caught:
@@ -108,7 +108,7 @@ def test_a_code_used_twice_in_a_file_is_refused_on_the_second_row():
     assert "row 1" in caught.value.errors[0].message
 
 
-def test_a_support_item_unknown_to_the_rule_packs_is_refused():
+def test_a_support_item_unknown_to_the_rule_packs_is_refused() -> None:
     rows = demo_rows()[:2]
     rows[1]["dossier"]["support_item"] = "may_moc"
     with pytest.raises(EntriesInvalid) as caught:
@@ -117,7 +117,7 @@ def test_a_support_item_unknown_to_the_rule_packs_is_refused():
     assert "machinery" in caught.value.errors[0].message
 
 
-def test_a_file_that_is_not_a_list_or_not_json_is_refused_as_a_whole(tmp_path: Path):
+def test_a_file_that_is_not_a_list_or_not_json_is_refused_as_a_whole(tmp_path: Path) -> None:
     with pytest.raises(EntriesInvalid) as caught:
         parse_json(json.dumps(demo_rows()[0], ensure_ascii=False))
     assert errors_of(caught) == [(None, "")]
@@ -127,7 +127,7 @@ def test_a_file_that_is_not_a_list_or_not_json_is_refused_as_a_whole(tmp_path: P
         load_entries(broken)
 
 
-def test_a_row_that_is_not_an_object_is_refused():
+def test_a_row_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(EntriesInvalid) as caught:
         parse_json(json.dumps([demo_rows()[0], "BG-2019-DP-02"], ensure_ascii=False))
     assert errors_of(caught) == [(2, "")]
@@ -136,7 +136,7 @@ def test_a_row_that_is_not_an_object_is_refused():
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def test_the_csv_form_of_the_demo_reads_back_to_the_same_entries(tmp_path: Path):
+def test_the_csv_form_of_the_demo_reads_back_to_the_same_entries(tmp_path: Path) -> None:
     path = tmp_path / "plan.csv"
     path.write_text("\ufeff" + entries_to_csv(demo_entries()), encoding="utf-8")
     assert load_entries(path) == demo_entries()
@@ -155,7 +155,7 @@ def demo_csv_rows(n: int) -> list[dict[str, str]]:
     return list(reader)
 
 
-def test_csv_accepts_semicolons_dotted_amounts_and_vietnamese_yes_no():
+def test_csv_accepts_semicolons_dotted_amounts_and_vietnamese_yes_no() -> None:
     [row] = demo_csv_rows(1)
     row["requested_support"] = "150.000.000"
     row["group_project"] = "có"
@@ -166,7 +166,7 @@ def test_csv_accepts_semicolons_dotted_amounts_and_vietnamese_yes_no():
     assert entry.dossier.cost_lines[2].eligible is False
 
 
-def test_csv_errors_name_the_file_line_and_the_column():
+def test_csv_errors_name_the_file_line_and_the_column() -> None:
     rows = demo_csv_rows(3)
     rows[1]["beneficiary_tax_code"] = "abc"
     rows[2]["cost_2_amount"] = "hai trăm triệu"
@@ -181,7 +181,7 @@ def test_csv_errors_name_the_file_line_and_the_column():
     assert "province" in caught.value.errors[2].message
 
 
-def test_csv_cost_lines_may_skip_numbers_and_are_named_by_their_own_number():
+def test_csv_cost_lines_may_skip_numbers_and_are_named_by_their_own_number() -> None:
     [row] = demo_csv_rows(1)
     renamed = {k.replace("cost_2_", "cost_7_"): v for k, v in row.items()}
     renamed["cost_7_description"] = ""
@@ -190,7 +190,7 @@ def test_csv_cost_lines_may_skip_numbers_and_are_named_by_their_own_number():
     assert errors_of(caught) == [(2, "cost_7_description")]
 
 
-def test_an_unknown_csv_column_is_refused_before_any_row():
+def test_an_unknown_csv_column_is_refused_before_any_row() -> None:
     [row] = demo_csv_rows(1)
     row["ma_de_an"] = "x"
     with pytest.raises(EntriesInvalid) as caught:
@@ -198,7 +198,7 @@ def test_an_unknown_csv_column_is_refused_before_any_row():
     assert errors_of(caught) == [(1, "ma_de_an")]
 
 
-def test_blank_csv_lines_are_skipped_and_an_empty_file_is_refused():
+def test_blank_csv_lines_are_skipped_and_an_empty_file_is_refused() -> None:
     [row] = demo_csv_rows(1)
     assert len(parse_csv(csv_text([row]) + "\n;;;\n")) == 1
     with pytest.raises(EntriesInvalid):
@@ -212,7 +212,7 @@ def test_blank_csv_lines_are_skipped_and_an_empty_file_is_refused():
 
 def test_the_command_prints_every_error_and_starts_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     rows = demo_rows()[:3]
     rows[0]["dossier"]["plan_year"] = 1999
     rows[2]["registered_by"]["official_id"] = ""
@@ -230,7 +230,7 @@ def test_the_command_prints_every_error_and_starts_nothing(
 # --- static summary ----------------------------------------------------------------------
 
 
-def test_the_static_summary_names_code_title_and_support_in_dong():
+def test_the_static_summary_names_code_title_and_support_in_dong() -> None:
     entry = demo_entries()[0]
     assert static_summary(entry.dossier) == (
         "BG-2019-DP-01 · Ứng dụng máy móc thiết bị tiên tiến trong sản xuất bún, bánh phở "
@@ -238,7 +238,7 @@ def test_the_static_summary_names_code_title_and_support_in_dong():
     )
 
 
-def test_a_long_title_is_shortened_to_fit_the_servers_summary_limit():
+def test_a_long_title_is_shortened_to_fit_the_servers_summary_limit() -> None:
     dossier = demo_entries()[0].dossier.model_copy(update={"title": "Ứng dụng máy móc " * 30})
     summary = static_summary(dossier)
     assert len(json.dumps(summary, ensure_ascii=False).encode("utf-8")) <= 400
@@ -269,7 +269,7 @@ async def dev_worker(dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> Asy
 
 async def test_registering_twice_starts_each_de_an_once(
     dev_env: WorkflowEnvironment, dev_worker: str
-):
+) -> None:
     entries = fresh_codes(demo_entries())
     first = await register_all(dev_env.client, dev_worker, entries)
     assert first.started == [e.workflow_id for e in entries]
@@ -289,7 +289,9 @@ async def test_registering_twice_starts_each_de_an_once(
     assert await description.static_summary() == static_summary(entries[0].dossier)
 
 
-async def test_a_closed_de_an_is_not_started_again(dev_env: WorkflowEnvironment, dev_worker: str):
+async def test_a_closed_de_an_is_not_started_again(
+    dev_env: WorkflowEnvironment, dev_worker: str
+) -> None:
     [entry] = fresh_codes(demo_entries()[:1])
     assert (await register_all(dev_env.client, dev_worker, [entry])).started
     await dev_env.client.get_workflow_handle(entry.workflow_id).terminate("test")

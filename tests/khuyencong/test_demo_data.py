@@ -38,14 +38,14 @@ def entries() -> list[RegistrationEntry]:
     return demo_entries()
 
 
-def test_the_plan_has_23_provincial_and_2_national_de_an(entries: list[RegistrationEntry]):
+def test_the_plan_has_23_provincial_and_2_national_de_an(entries: list[RegistrationEntry]) -> None:
     levels = [e.dossier.level for e in entries]
     assert len(entries) == 25
     assert levels.count(Level.DIA_PHUONG) == 23
     assert levels.count(Level.QUOC_GIA) == 2
 
 
-def test_codes_run_from_dp_01_to_dp_23_and_qg_01_to_qg_02(entries: list[RegistrationEntry]):
+def test_codes_run_from_dp_01_to_dp_23_and_qg_01_to_qg_02(entries: list[RegistrationEntry]) -> None:
     expected = [f"BG-2019-DP-{n:02d}" for n in range(1, 24)] + ["BG-2019-QG-01", "BG-2019-QG-02"]
     assert [e.dossier.code for e in entries] == expected
     for entry in entries:
@@ -54,7 +54,7 @@ def test_codes_run_from_dp_01_to_dp_23_and_qg_01_to_qg_02(entries: list[Registra
         assert entry.workflow_id == f"de-an/{entry.dossier.code}"
 
 
-def test_every_entry_is_a_2019_de_an_of_bac_giang(entries: list[RegistrationEntry]):
+def test_every_entry_is_a_2019_de_an_of_bac_giang(entries: list[RegistrationEntry]) -> None:
     for entry in entries:
         d = entry.dossier
         assert d.province == "Bắc Giang"
@@ -67,13 +67,15 @@ def test_every_entry_is_a_2019_de_an_of_bac_giang(entries: list[RegistrationEntr
 
 def test_the_plan_covers_all_ten_districts_and_seven_content_areas(
     entries: list[RegistrationEntry],
-):
+) -> None:
     assert {e.dossier.district for e in entries} == DISTRICTS
     assert len({e.dossier.content_area for e in entries}) == 7
     assert ContentArea.HOP_TAC_QUOC_TE not in {e.dossier.content_area for e in entries}
 
 
-def test_every_entry_is_registered_by_the_provincial_centre(entries: list[RegistrationEntry]):
+def test_every_entry_is_registered_by_the_provincial_centre(
+    entries: list[RegistrationEntry],
+) -> None:
     for entry in entries:
         actor = entry.registered_by
         assert actor.role is Role.TRUNG_TAM
@@ -84,14 +86,16 @@ def test_every_entry_is_registered_by_the_provincial_centre(entries: list[Regist
 
 def test_beneficiaries_are_distinct_and_of_the_rural_industry_kinds(
     entries: list[RegistrationEntry],
-):
+) -> None:
     tax_codes = [e.dossier.beneficiary.tax_code for e in entries]
     assert len(set(tax_codes)) == len(tax_codes)
     kinds = {e.dossier.beneficiary.type.value for e in entries}
     assert {"doanh_nghiep", "hop_tac_xa", "ho_kinh_doanh"} <= kinds
 
 
-def test_every_requested_support_is_within_the_cap_of_its_item(entries: list[RegistrationEntry]):
+def test_every_requested_support_is_within_the_cap_of_its_item(
+    entries: list[RegistrationEntry],
+) -> None:
     packs = load_packs()
     for entry in entries:
         d = entry.dossier
@@ -109,14 +113,14 @@ def test_every_requested_support_is_within_the_cap_of_its_item(entries: list[Reg
 
 def test_the_national_de_an_are_machinery_for_concrete_pipes_and_unfired_bricks(
     entries: list[RegistrationEntry],
-):
+) -> None:
     national = [e.dossier for e in entries if e.dossier.level is Level.QUOC_GIA]
     assert all(d.support_item == "machinery" for d in national)
     assert "ống cống bê tông" in national[0].title
     assert "gạch không nung" in national[1].title
 
 
-def test_the_demo_passes_the_starters_validation_with_the_shipped_rule_packs():
+def test_the_demo_passes_the_starters_validation_with_the_shipped_rule_packs() -> None:
     text = (resources.files("khuyencong") / "demo" / "bac_giang_2019.json").read_text("utf-8")
     rows = list(enumerate(json.loads(text), start=1))
     assert len(validate_rows(rows, rule_packs=load_packs())) == 25
@@ -124,7 +128,7 @@ def test_the_demo_passes_the_starters_validation_with_the_shipped_rule_packs():
 
 def test_the_appraisal_example_is_a_valid_appraisal_by_the_so_cong_thuong_of_bac_giang(
     entries: list[RegistrationEntry],
-):
+) -> None:
     command = DeAnAppraise.model_validate(appraise_example())
     first = entries[0]
     assert command.actor.role is Role.SO_CONG_THUONG
@@ -134,7 +138,7 @@ def test_the_appraisal_example_is_a_valid_appraisal_by_the_so_cong_thuong_of_bac
     assert command.actor.official_id != first.registered_by.official_id
 
 
-def test_the_appraisal_command_is_ready_to_paste():
+def test_the_appraisal_command_is_ready_to_paste() -> None:
     words = shlex.split(appraise_command())
     assert words[1:4] == ["workflow", "update", "execute"]
     assert words[words.index("--workflow-id") + 1] == "de-an/BG-2019-DP-01"

@@ -18,7 +18,9 @@ def problems_of(env: dict[str, str]) -> dict[str, str]:
     return dict(caught.value.problems)
 
 
-def test_nothing_set_gives_the_local_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_nothing_set_gives_the_local_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     settings = Settings.from_env({})
     assert settings.temporal_address == "127.0.0.1:7233"
@@ -33,7 +35,7 @@ def test_nothing_set_gives_the_local_defaults(tmp_path: Path, monkeypatch: pytes
     assert settings.tls_enabled is False
 
 
-def test_every_variable_is_read(tmp_path: Path):
+def test_every_variable_is_read(tmp_path: Path) -> None:
     cert, key, ca = (tmp_path / name for name in ("client.pem", "client.key", "ca.pem"))
     for path in (cert, key, ca):
         path.write_text("PEM")
@@ -79,7 +81,7 @@ def test_every_variable_is_read(tmp_path: Path):
     assert settings.tls_enabled is True
 
 
-def test_secrets_stay_out_of_the_printed_settings():
+def test_secrets_stay_out_of_the_printed_settings() -> None:
     settings = Settings.from_env(
         {
             "KHUYENCONG_API_KEY": "secret-key",
@@ -90,13 +92,13 @@ def test_secrets_stay_out_of_the_printed_settings():
     assert "hunter2" not in repr(settings)
 
 
-def test_empty_variables_count_as_unset():
+def test_empty_variables_count_as_unset() -> None:
     settings = Settings.from_env({"KHUYENCONG_DATABASE_URL": "", "KHUYENCONG_TASK_QUEUE": "  "})
     assert settings.database_url is None
     assert settings.task_queue == "khuyen-cong"
 
 
-def test_options_override_the_environment(tmp_path: Path):
+def test_options_override_the_environment(tmp_path: Path) -> None:
     settings = Settings.from_env(
         {"KHUYENCONG_DATA_DIR": "/somewhere/else"}, data_dir=tmp_path, task_queue=None
     )
@@ -104,21 +106,21 @@ def test_options_override_the_environment(tmp_path: Path):
     assert settings.task_queue == "khuyen-cong"
 
 
-def test_an_invalid_log_format_is_refused_naming_the_variable_and_the_value():
+def test_an_invalid_log_format_is_refused_naming_the_variable_and_the_value() -> None:
     problems = problems_of({"KHUYENCONG_LOG_FORMAT": "xml"})
     assert list(problems) == ["KHUYENCONG_LOG_FORMAT"]
     assert "console" in problems["KHUYENCONG_LOG_FORMAT"]
     assert "'xml'" in problems["KHUYENCONG_LOG_FORMAT"]
 
 
-def test_a_missing_tls_file_is_refused_naming_the_variable(tmp_path: Path):
+def test_a_missing_tls_file_is_refused_naming_the_variable(tmp_path: Path) -> None:
     missing = tmp_path / "nope.pem"
     problems = problems_of({"KHUYENCONG_TLS_SERVER_CA_PATH": str(missing)})
     assert "file not found" in problems["KHUYENCONG_TLS_SERVER_CA_PATH"]
     assert str(missing) in problems["KHUYENCONG_TLS_SERVER_CA_PATH"]
 
 
-def test_a_client_certificate_without_its_key_is_refused(tmp_path: Path):
+def test_a_client_certificate_without_its_key_is_refused(tmp_path: Path) -> None:
     cert = tmp_path / "client.pem"
     cert.write_text("PEM")
     problems = problems_of({"KHUYENCONG_TLS_CERT_PATH": str(cert)})
@@ -126,7 +128,7 @@ def test_a_client_certificate_without_its_key_is_refused(tmp_path: Path):
     assert "together" in problems["KHUYENCONG_TLS_KEY_PATH"]
 
 
-def test_a_missing_rule_pack_folder_is_refused(tmp_path: Path):
+def test_a_missing_rule_pack_folder_is_refused(tmp_path: Path) -> None:
     problems = problems_of({"KHUYENCONG_RULE_PACK_DIR": str(tmp_path / "missing")})
     assert "folder not found" in problems["KHUYENCONG_RULE_PACK_DIR"]
 
@@ -144,19 +146,19 @@ def test_a_missing_rule_pack_folder_is_refused(tmp_path: Path):
         ("KHUYENCONG_LOG_LEVEL", "chatty"),
     ],
 )
-def test_an_invalid_value_is_refused_naming_its_variable(variable: str, value: str):
+def test_an_invalid_value_is_refused_naming_its_variable(variable: str, value: str) -> None:
     problems = problems_of({variable: value})
     assert list(problems) == [variable]
     assert repr(value) in problems[variable]
 
 
-def test_a_database_url_that_is_not_postgresql_is_refused_without_echoing_it():
+def test_a_database_url_that_is_not_postgresql_is_refused_without_echoing_it() -> None:
     problems = problems_of({"KHUYENCONG_DATABASE_URL": "mysql://root:hunter2@db/kc"})
     assert "postgresql://" in problems["KHUYENCONG_DATABASE_URL"]
     assert "hunter2" not in problems["KHUYENCONG_DATABASE_URL"]
 
 
-def test_every_bad_variable_is_reported_at_once():
+def test_every_bad_variable_is_reported_at_once() -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(
             {"KHUYENCONG_LOG_FORMAT": "xml", "KHUYENCONG_MAX_CACHED_WORKFLOWS": "lots"}
@@ -166,7 +168,7 @@ def test_every_bad_variable_is_reported_at_once():
     assert "KHUYENCONG_MAX_CACHED_WORKFLOWS" in message
 
 
-def test_tls_is_off_by_default_and_read_from_files_when_configured(tmp_path: Path):
+def test_tls_is_off_by_default_and_read_from_files_when_configured(tmp_path: Path) -> None:
     assert tls_config(Settings.from_env({})) is False
     ca = tmp_path / "ca.pem"
     ca.write_bytes(b"CA")
@@ -190,14 +192,14 @@ def test_tls_is_off_by_default_and_read_from_files_when_configured(tmp_path: Pat
     assert config.domain == "temporal.example.vn"
 
 
-def test_an_api_key_alone_turns_on_tls_with_the_system_roots():
+def test_an_api_key_alone_turns_on_tls_with_the_system_roots() -> None:
     assert tls_config(Settings.from_env({"KHUYENCONG_API_KEY": "k"})) is True
     assert (
         tls_config(Settings.from_env({"KHUYENCONG_API_KEY": "k", "KHUYENCONG_TLS": "0"})) is False
     )
 
 
-async def test_an_unreachable_server_gives_one_readable_sentence():
+async def test_an_unreachable_server_gives_one_readable_sentence() -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

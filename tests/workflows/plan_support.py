@@ -90,9 +90,10 @@ class PlanRun:
 
     async def appraise(self, code: str, on: date) -> DeAnActionResult:
         handle = self.client.get_workflow_handle(workflow_id_for(code))
-        return await handle.execute_update(
+        result: DeAnActionResult = await handle.execute_update(
             "appraise", appraisal(SO, on), result_type=DeAnActionResult
         )
+        return result
 
     async def decide(
         self, items: Sequence[PlanDecisionItem], on: date, number: str = "427/QĐ-UBND"

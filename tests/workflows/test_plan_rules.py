@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -139,7 +140,7 @@ stages = st.sampled_from(list(Stage))
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[list[int], int, list[tuple]]:
+def scenarios(draw: st.DrawFn) -> tuple[list[int], int, list[tuple[Any, ...]]]:
     amounts = draw(supports)
     envelope = draw(st.integers(min_value=0, max_value=2_000))
     steps = draw(
@@ -168,7 +169,7 @@ def scenarios(draw: st.DrawFn) -> tuple[list[int], int, list[tuple]]:
 @settings(max_examples=200, deadline=None)
 @given(scenarios())
 def test_the_envelope_is_never_overspent_and_each_commitment_is_released_exactly_once(
-    scenario: tuple[list[int], int, list[tuple]],
+    scenario: tuple[list[int], int, list[tuple[Any, ...]]],
 ) -> None:
     amounts, envelope, steps = scenario
     state = state_with(amounts, envelope)

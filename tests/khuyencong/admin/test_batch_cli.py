@@ -7,7 +7,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest_asyncio
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from domain.stages import Stage
 from tests.khuyencong.admin.conftest import BN, Cast, Cli, Stack, add_cast, suffix, today

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from domain.model import Level, Role
 from tests.khuyencong.admin.conftest import BG, Cli, Stack, suffix, today
