@@ -19,7 +19,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.model import workflow_id_for
 from starter import RegistrationEntry, register_all
@@ -259,7 +259,11 @@ class PlanActivities:
                 message=str(cause),
             )
         except RPCError as exc:
-            # Not found, or already closed (a rejected đề án): an answer, not a transient error.
+            # Any other RPC failure may hide an update that was applied (a lost answer): re-raise
+            # so the activity retries; the update ID makes the resend apply at most once.
+            if exc.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            # The đề án does not exist or has already closed: an answer, not a transient error.
             return SendResult(
                 code=order.code,
                 verdict=order.verdict,

@@ -289,6 +289,11 @@ class DeAnWorkflow:
     def _apply(self, outcome: rules.Outcome, update_id: str | None) -> None:
         before = self._state
         self._state = outcome.state
+        # A deactivation signalled while this step was being persisted landed on the state
+        # the step replaces: carry it over, or that official could act again.
+        for official_id in before.deactivated_officials:
+            if official_id not in self._state.deactivated_officials:
+                self._state.deactivated_officials.append(official_id)
         if update_id is not None:
             self._state.applied_update_ids.append(update_id)
         self._version += 1

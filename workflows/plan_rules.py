@@ -135,7 +135,16 @@ def available(state: PlanState) -> int:
 
 
 def check_decision(state: PlanState, decision: PlanDecision) -> None:
-    """Refusals of the whole decision (validator): unknown items, items decided earlier."""
+    """Refusals of the whole decision (validator): a decision number used before, unknown
+    items, items decided earlier. A refused item is decided again under a new number: each
+    decision is one paper, recorded once (its verdict rows are keyed by its number)."""
+    if any(record.number == decision.decision_number for record in state.decisions):
+        raise Refusal(
+            ALREADY_DECIDED,
+            f"quyết định {decision.decision_number} đã được ghi nhận; quyết định lại các đề án "
+            "bị từ chối cần một số quyết định mới",
+            "decision_number",
+        )
     for entry in decision.items:
         item = state.item(entry.code)
         if item is None:

@@ -22,6 +22,7 @@ from workflows.plan_contract import (
     PlanConfig,
     PlanDecision,
     PlanDecisionItem,
+    PlanDecisionRecord,
     PlanItem,
     PlanState,
     SendResult,
@@ -219,3 +220,22 @@ def test_the_envelope_is_never_overspent_and_each_commitment_is_released_exactly
         assert 0 <= rules.committed(state) <= envelope
         assert all(count == 1 for count in released.values())
         assert released_amount == rules.released_total(state)
+
+
+def test_a_decision_number_used_before_is_refused_so_each_paper_is_recorded_once() -> None:
+    state = state_with([100, 900], envelope=1_000)
+    state.decisions.append(
+        PlanDecisionRecord(
+            number="1/QĐ-UBND",
+            date=date(2019, 3, 9),
+            signer="Chủ tịch",
+            official_id="u",
+            approved=1,
+            refused=1,
+            rejected=0,
+        )
+    )
+    with pytest.raises(Refusal) as refusal:
+        rules.check_decision(state, decision([PlanDecisionItem(code="I1")]))
+    assert (refusal.value.code, refusal.value.field) == ("AlreadyDecided", "decision_number")
+    rules.check_decision(state, decision([PlanDecisionItem(code="I1")], number="2/QĐ-UBND"))

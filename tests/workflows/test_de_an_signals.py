@@ -1,0 +1,74 @@
+"""Signals that land while a handler waits on an activity are not lost."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from temporalio import activity
+from temporalio.client import WorkflowUpdateStage
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.notifications import DeAnNotificationActivities
+from activities.officials import OfficialsActivities
+from activities.payments import DeAnPaymentActivities
+from activities.records import DeAnRecordActivities
+from activities.rule_packs import RulePackActivities
+from domain.stages import Action
+from tests.support.lifecycle import SO, UBND, Driver, appraisal, make_dossier, today_of
+from tests.support.temporal import new_task_queue
+from workflows.de_an import DeAnWorkflow
+from workflows.de_an_contract import DeAnActionResult, DeAnStep
+
+
+class GatedRecords(DeAnRecordActivities):
+    """Holds the appraisal's write until the test opens the gate."""
+
+    gate: asyncio.Event
+
+    @activity.defn(name="record_step")
+    async def record_step(self, step: DeAnStep) -> bool:
+        if step.action is Action.APPRAISE:
+            await self.gate.wait()
+        return await super().record_step(step)
+
+
+async def test_a_deactivation_signalled_while_a_step_is_persisted_is_kept(
+    ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool
+) -> None:
+    records = GatedRecords(db_pool)
+    records.gate = asyncio.Event()
+    task_queue = new_task_queue()
+    worker = Worker(
+        ts_env.client,
+        task_queue=task_queue,
+        workflows=[DeAnWorkflow],
+        activities=[
+            records.record_step,
+            DeAnPaymentActivities(db_pool).record_payment,
+            DeAnNotificationActivities(db_pool).record_missed_deadline,
+            RulePackActivities().load_rule_packs,
+            OfficialsActivities(db_pool).load_inactive_officials,
+        ],
+    )
+    async with worker:
+        today = await today_of(ts_env)
+        d = await Driver.register(ts_env.client, task_queue, make_dossier(today), today)
+        appraising = await d.handle.start_update(
+            "appraise",
+            appraisal(SO, today),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=DeAnActionResult,
+        )
+        await d.handle.signal(
+            "official_deactivated", {"official_id": UBND.official_id, "deactivated_on": today}
+        )
+        await d.until(lambda s: UBND.official_id in s.deactivated_officials)
+        records.gate.set()
+        await appraising.result()
+
+        state = await d.state()
+        assert state.seq == 2  # registered, appraised
+        assert UBND.official_id in state.deactivated_officials
+        await d.handle.terminate("test finished")
