@@ -18,9 +18,9 @@ from khuyencong.settings import Settings
 from tests.support.lifecycle import (
     KE_TOAN_BG,
     SO,
-    TRUNG_TAM,
     Driver,
-    contracted_provincial,
+    contracted_training,
+    paid_advance,
     today_of,
 )
 from tests.support.temporal import new_task_queue, wait_for_poller
@@ -41,13 +41,7 @@ def settings_for(env: WorkflowEnvironment, task_queue: str, pg_url: str) -> Sett
 async def settle(d: Driver) -> None:
     """Advance 70M, accept 100M of training, settle: 30M left to pay."""
     today = (await d.state()).registered_on
-    await d.act(
-        "request_advance", {"actor": TRUNG_TAM, "amount": 70_000_000, "requested_on": today}
-    )
-    await d.act(
-        "pay_advance",
-        {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "A1"},
-    )
+    await paid_advance(d, today, 70_000_000)
     await d.act(
         "accept",
         {
@@ -68,14 +62,7 @@ async def test_the_worker_carries_a_de_an_to_closing_on_the_dev_server(
     w = worker.build_worker(dev_env.client, db_pool, settings_for(dev_env, task_queue, pg_url))
     async with w:
         today = await today_of(dev_env)
-        d = await contracted_provincial(
-            dev_env.client,
-            task_queue,
-            today,
-            support_item="training",
-            cost=100_000_000,
-            requested_support=100_000_000,
-        )
+        d = await contracted_training(dev_env.client, task_queue, today)
         await settle(d)
         closed = await d.act(
             "pay_settlement", {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "C"}
@@ -106,14 +93,7 @@ async def test_a_worker_killed_in_the_middle_of_settlement_pays_exactly_once(
     try:
         await wait_for_poller(dev_env.client, task_queue)
         today = await today_of(dev_env)
-        d = await contracted_provincial(
-            dev_env.client,
-            task_queue,
-            today,
-            support_item="training",
-            cost=100_000_000,
-            requested_support=100_000_000,
-        )
+        d = await contracted_training(dev_env.client, task_queue, today)
         de_an_id = d.handle.id.removeprefix("de-an/")
         await settle(d)
         paying = await d.handle.start_update(

@@ -219,3 +219,27 @@ async def end_started_workflows() -> None:
         description = await handle.describe()
         if description.status == WorkflowExecutionStatus.RUNNING:
             await handle.terminate("test finished")
+
+
+TRAINING = {"support_item": "training", "cost": 100_000_000, "requested_support": 100_000_000}
+"""A 100M training đề án, all of it supportable: advances up to 70 % on the contract."""
+
+
+async def contracted_training(client: Client, task_queue: str, today: date) -> Driver:
+    return await contracted_provincial(client, task_queue, today, **TRAINING)
+
+
+async def paid_advance(
+    d: Driver, today: date, amount: int, request_no: int = 1
+) -> DeAnActionResult:
+    """The Trung tâm requests an advance and finance pays it."""
+    await d.act("request_advance", {"actor": TRUNG_TAM, "amount": amount, "requested_on": today})
+    return await d.act(
+        "pay_advance",
+        {
+            "actor": KE_TOAN_BG,
+            "request_no": request_no,
+            "paid_on": today,
+            "voucher_number": f"A{request_no}",
+        },
+    )

@@ -23,7 +23,9 @@ from tests.support.lifecycle import (
     approval,
     contract,
     contracted_provincial,
+    contracted_training,
     make_dossier,
+    paid_advance,
     today_of,
 )
 
@@ -50,13 +52,7 @@ async def test_a_provincial_de_an_goes_from_registration_to_closing(
         },
     )
     await d.act("confirm_progress", {"actor": SO_2, "month": month, "confirmed_on": today})
-    await d.act(
-        "request_advance", {"actor": TRUNG_TAM, "amount": 140_000_000, "requested_on": today}
-    )
-    paid = await d.act(
-        "pay_advance",
-        {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "UNC-01"},
-    )
+    paid = await paid_advance(d, today, 140_000_000)
     assert paid.advanced == 140_000_000
     await d.act(
         "accept",
@@ -186,22 +182,9 @@ async def test_a_stopped_de_an_settles_its_accepted_volume_and_refunds_the_exces
     ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    d = await contracted_provincial(
-        ts_env.client,
-        tq,
-        today,
-        support_item="training",
-        cost=100_000_000,
-        requested_support=100_000_000,
-    )
+    d = await contracted_training(ts_env.client, tq, today)
     # training: up to 70 % on the contract (TT 36/2013 Điều 13 khoản 2 điểm a)
-    await d.act(
-        "request_advance", {"actor": TRUNG_TAM, "amount": 70_000_000, "requested_on": today}
-    )
-    await d.act(
-        "pay_advance",
-        {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "A1"},
-    )
+    await paid_advance(d, today, 70_000_000)
     stopped = await d.act(
         "stop",
         {
@@ -292,14 +275,7 @@ async def test_a_visit_with_findings_holds_payments_until_they_are_resolved(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    d = await contracted_provincial(
-        ts_env.client,
-        tq,
-        today,
-        support_item="training",
-        cost=100_000_000,
-        requested_support=100_000_000,
-    )
+    d = await contracted_training(ts_env.client, tq, today)
     await d.act(
         "record_visit",
         {

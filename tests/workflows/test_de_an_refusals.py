@@ -17,7 +17,6 @@ from domain.stages import Action
 from tests.support.lifecycle import (
     BO_TRUONG,
     CUC,
-    KE_TOAN_BG,
     SO,
     SO_BAC_NINH,
     TRUNG_TAM,
@@ -28,9 +27,11 @@ from tests.support.lifecycle import (
     approval,
     approved_provincial,
     contracted_provincial,
+    contracted_training,
     make_dossier,
     new_code,
     official,
+    paid_advance,
     today_of,
 )
 
@@ -139,14 +140,7 @@ async def test_whoever_appraised_cannot_approve(ts_env: WorkflowEnvironment, tq:
 
 async def test_whoever_approved_cannot_pay(ts_env: WorkflowEnvironment, tq: str) -> None:
     today = await today_of(ts_env)
-    d = await contracted_provincial(
-        ts_env.client,
-        tq,
-        today,
-        support_item="training",
-        cost=100_000_000,
-        requested_support=100_000_000,
-    )
+    d = await contracted_training(ts_env.client, tq, today)
     await d.act(
         "request_advance", {"actor": TRUNG_TAM, "amount": 10_000_000, "requested_on": today}
     )
@@ -206,14 +200,7 @@ async def test_advances_beyond_70_percent_of_the_contract_are_refused(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    d = await contracted_provincial(
-        ts_env.client,
-        tq,
-        today,
-        support_item="training",
-        cost=100_000_000,
-        requested_support=100_000_000,
-    )
+    d = await contracted_training(ts_env.client, tq, today)
     error = await refused(
         d, "request_advance", {"actor": TRUNG_TAM, "amount": 70_000_001, "requested_on": today}
     )
@@ -225,21 +212,8 @@ async def test_support_cannot_be_cut_below_what_was_already_paid(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    d = await contracted_provincial(
-        ts_env.client,
-        tq,
-        today,
-        support_item="training",
-        cost=100_000_000,
-        requested_support=100_000_000,
-    )
-    await d.act(
-        "request_advance", {"actor": TRUNG_TAM, "amount": 70_000_000, "requested_on": today}
-    )
-    await d.act(
-        "pay_advance",
-        {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "A"},
-    )
+    d = await contracted_training(ts_env.client, tq, today)
+    await paid_advance(d, today, 70_000_000)
     error = await refused(
         d,
         "adjust",
