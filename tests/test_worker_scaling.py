@@ -26,16 +26,10 @@ from tests.support.lifecycle import (
     today_of,
 )
 from tests.support.temporal import new_task_queue, wait_for_poller
+from tests.support.waiting import until
 
 REPO = Path(__file__).resolve().parent.parent
 DE_AN = 4
-
-
-async def until(condition: object, timeout: float = 30.0) -> None:
-    """Poll an async predicate until it holds."""
-    async with asyncio.timeout(timeout):
-        while not await condition():  # type: ignore[operator]
-            await asyncio.sleep(0.02)
 
 
 async def to_advance_request(d: Driver) -> None:

@@ -6,7 +6,6 @@ dates in the future: a test works on any day it runs, and time-skipping moves ``
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -28,6 +27,7 @@ from domain.model import (
     Schedule,
     workflow_id_for,
 )
+from tests.support.waiting import until
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import DeAnActionResult, DeAnInput, DeAnState
 
@@ -139,10 +139,14 @@ class Driver:
         self, predicate: Callable[[DeAnState], bool], timeout: float = 10.0
     ) -> DeAnState:
         """Poll the state query until ``predicate`` holds: a condition, not a guess of time."""
-        async with asyncio.timeout(timeout):
-            while not predicate(state := await self.state()):
-                await asyncio.sleep(0.02)
-        return state
+        seen: list[DeAnState] = []
+
+        async def holds() -> bool:
+            seen.append(await self.state())
+            return predicate(seen[-1])
+
+        await until(holds, timeout)
+        return seen[-1]
 
     async def act(
         self, update: str, payload: dict[str, Any], update_id: str | None = None

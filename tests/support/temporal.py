@@ -10,7 +10,6 @@ a fresh task queue for the duration of a test.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import uuid
@@ -36,6 +35,7 @@ from activities.rule_packs import RulePackActivities
 from khuyencong.codec import CodecKeys, EncryptionCodec
 from khuyencong.converter import converter_with, data_converter
 from khuyencong.search_attributes import ALL_KEYS, register_search_attributes
+from tests.support.waiting import until
 from workflows.de_an import DeAnWorkflow
 from workflows.plan import KeHoachWorkflow
 
@@ -152,6 +152,8 @@ async def wait_for_poller(client: Client, task_queue: str, timeout: float = 30.0
         task_queue=TaskQueue(name=task_queue),
         task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     )
-    async with asyncio.timeout(timeout):
-        while not (await client.workflow_service.describe_task_queue(request)).pollers:
-            await asyncio.sleep(0.1)
+
+    async def polled() -> bool:
+        return bool((await client.workflow_service.describe_task_queue(request)).pollers)
+
+    await until(polled, timeout, interval=0.1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from domain.stages import Stage
 from khuyencong.plans.importer import entries_to_rows, load_plan_file, write_xlsx
 from khuyencong.plans.service import ensure_plan, import_entries, plan_state
 from tests.support.lifecycle import TRUNG_TAM, UBND, today_of
+from tests.support.waiting import until
 from tests.workflows.plan_support import PlanRun, checkpoint, dossiers, plan_config
 from workflows.de_an_contract import DeAnActionResult, DeAnState
 from workflows.plan import KeHoachWorkflow
@@ -198,8 +198,10 @@ async def test_importing_the_same_spreadsheet_twice_creates_nothing_twice(
     state = await plan_state(handle)
     assert sorted(i.code for i in state.items) == sorted(run.codes)
     count = "SELECT count(*) FROM de_an_event WHERE de_an_id = ANY($1::text[]) AND action = $2"
-    async with asyncio.timeout(10):  # each đề án records its registration as it starts
-        while await db_pool.fetchval(count, run.codes, "register") < 3:
-            await asyncio.sleep(0.02)
+
+    async def all_registered() -> bool:  # each đề án records its registration as it starts
+        return bool(await db_pool.fetchval(count, run.codes, "register") == 3)
+
+    await until(all_registered)
     items = "SELECT count(*) FROM plan_item WHERE de_an_id = ANY($1::text[])"
     assert await db_pool.fetchval(items, run.codes) == 3
