@@ -2,8 +2,9 @@
 calls the plan makes to its đề án.
 
 Writes are idempotent by business keys (``{plan}:decision:{number}``,
-``{plan}:{code}:verdict:{number}``, ``{plan}:{code}:release``, ``{plan}:checkpoint:{key}``),
-inserted ``ON CONFLICT DO NOTHING``, one transaction per write.
+``{plan}:{code}:verdict:{number}``, ``{plan}:{code}:release``, ``{plan}:checkpoint:{key}``,
+``{plan}:{code}:commitment:{number}``), inserted ``ON CONFLICT DO NOTHING``, one transaction
+per write.
 
 The decision is sent from an activity because a workflow cannot catch a client error: each
 đề án answers its ``approve`` / ``reject`` update with its own verdict, and a refusal
@@ -27,9 +28,15 @@ from workflows.de_an_contract import DeAnActionResult, DeAnApprove, DeAnReject
 from workflows.plan_contract import (
     CheckpointRecord,
     ItemObservation,
+    PlanCommitmentAnswer,
+    PlanCommitmentChange,
+    PlanCommitmentRequest,
+    PlanCommitmentResult,
     PlanRow,
     ReadItemsRequest,
+    RecordCommitmentRequest,
     RecordDecisionRequest,
+    RecordReleaseRequest,
     RegisterVerdict,
     SendDecisionRequest,
     SendOrder,
@@ -93,16 +100,30 @@ RETURNING idempotency_key
 
 INSERT_RELEASE = """
 INSERT INTO plan_release (
-    idempotency_key, plan_id, de_an_id, amount, committed, final_support, stage, checkpoint_key
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    idempotency_key, plan_id, de_an_id, amount, committed, final_support, stage, checkpoint_key,
+    released_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT DO NOTHING
 """
 
+INSERT_COMMITMENT_CHANGE = """
+INSERT INTO plan_commitment_change (
+    idempotency_key, plan_id, de_an_id, decision_number, decision_date, committed_before,
+    committed_after
+) VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
 SEND_CONCURRENCY = 8
+PLAN_CLOSED = "PlanClosed"
 
 
 def update_id(code: str, verdict: Verdict, decision_number: str) -> str:
     return f"{code}:{verdict.value}:{decision_number}"
+
+
+def commitment_update_id(change: PlanCommitmentChange) -> str:
+    return f"{change.code}:commitment:{change.decision_number}"
 
 
 class PlanActivities:
@@ -122,6 +143,9 @@ class PlanActivities:
             self.record_plan_decision,
             self.read_plan_items,
             self.record_plan_checkpoint,
+            self.record_plan_commitment,
+            self.record_plan_release,
+            self.change_plan_commitment,
         ]
 
     @activity.defn
@@ -225,6 +249,7 @@ class PlanActivities:
                 signer=request.signer,
                 approved_support=order.approved_support,
                 note=f"Kế hoạch {request.plan_id}",
+                plan_id=request.plan_id,
             )
         else:
             command = DeAnReject(
@@ -357,8 +382,82 @@ class PlanActivities:
                     release.final_support,
                     release.stage.value,
                     record.key,
+                    record.recorded_at,
                 )
         return True
+
+    @activity.defn
+    async def record_plan_commitment(self, request: RecordCommitmentRequest) -> bool:
+        status = await self._pool.execute(
+            INSERT_COMMITMENT_CHANGE,
+            f"{request.plan_id}:{request.code}:commitment:{request.decision_number}",
+            request.plan_id,
+            request.code,
+            request.decision_number,
+            request.decision_date,
+            request.before,
+            request.after,
+        )
+        return bool(status.endswith(" 1"))
+
+    @activity.defn
+    async def record_plan_release(self, request: RecordReleaseRequest) -> bool:
+        release = request.release
+        status = await self._pool.execute(
+            INSERT_RELEASE,
+            f"{request.plan_id}:{release.code}:release",
+            request.plan_id,
+            release.code,
+            release.amount,
+            release.committed,
+            release.final_support,
+            release.stage.value,
+            None,
+            request.released_at,
+        )
+        return bool(status.endswith(" 1"))
+
+    @activity.defn
+    async def change_plan_commitment(self, request: PlanCommitmentRequest) -> PlanCommitmentAnswer:
+        """Called by a đề án's ``adjust`` handler: send ``change_commitment`` to its plan.
+
+        A refusal is returned as data (the đề án turns it into its own refusal). The update ID
+        is built from the đề án and the adjustment decision, so a retry changes nothing twice.
+        A plan that no longer runs (its year is over) cannot hold a raise."""
+        change = request.change
+        handle = self._client.get_workflow_handle(request.plan_id)
+        try:
+            result = await handle.execute_update(
+                "change_commitment",
+                change,
+                id=commitment_update_id(change),
+                result_type=PlanCommitmentResult,
+            )
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError):
+                details = cause.details[0] if cause.details else None
+                if not isinstance(details, dict):
+                    details = {}
+                return PlanCommitmentAnswer(
+                    ok=False,
+                    error_type=cause.type,
+                    message=details.get("message") or cause.message,
+                    field=details.get("field"),
+                    legal_basis=details.get("legal_basis"),
+                )
+            return PlanCommitmentAnswer(
+                ok=False, error_type=type(cause).__name__, message=str(cause)
+            )
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.NOT_FOUND:
+                raise  # transient, or an answer lost on the way: retry (the update ID dedupes)
+            return PlanCommitmentAnswer(
+                ok=False,
+                error_type=PLAN_CLOSED,
+                message=f"kế hoạch {request.plan_id} đã kết thúc, không nhận điều chỉnh kinh phí",
+            )
+        return PlanCommitmentAnswer(ok=True, result=result)
 
 
 __all__ = ["PlanActivities"]

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from domain.deadlines import vn_date
@@ -53,6 +53,12 @@ with workflow.unsafe.imports_passed_through():
         DeAnSubmitSettlementDossier,
         DeAnTimelineEntry,
     )
+    from workflows.plan_contract import (
+        PlanCommitmentAnswer,
+        PlanCommitmentChange,
+        PlanCommitmentRequest,
+        PlanDeAnFinished,
+    )
 
 # Activities are called by name: importing their modules here would pull asyncpg into the
 # workflow sandbox (asyncpg #1292 segfaults) and tie the workflow to the worker's code.
@@ -61,6 +67,7 @@ RECORD_PAYMENT = "record_payment"
 RECORD_MISSED_DEADLINE = "record_missed_deadline"
 LOAD_RULE_PACKS = "load_rule_packs"
 LOAD_INACTIVE_OFFICIALS = "load_inactive_officials"
+CHANGE_PLAN_COMMITMENT = "change_plan_commitment"
 
 SEARCH_ATTRIBUTES_PATCH = "search-attributes-v1"
 """Patch of the search-attribute upserts (docs/upgrading-workflows.md). Đề án started before
@@ -70,6 +77,15 @@ it replay without upserts; those started after it record a marker and upsert. De
 INACTIVE_OFFICIALS_PATCH = "inactive-officials-at-registration-v1"
 """Patch of the read of deactivated officials at registration (histories recorded before it
 register without that activity)."""
+
+PLAN_LINK_PATCH = "plan-link-v1"
+"""Patch of the calls to the plan that approved the đề án (its support adjustments ask the
+plan's envelope first; settling or closing signals the plan). Only đề án approved by a plan's
+decision after this code shipped carry ``plan_id``, so older histories never reach it."""
+
+PLAN_TIMEOUT = timedelta(minutes=2)
+"""The plan answers ``change_commitment`` once its lock is free: a decision being sent to many
+đề án may hold it for a while."""
 
 # A database write takes milliseconds; an attempt that has not finished in 10 s is retried
 # (a dead worker is noticed after this long). Transient errors retry without limit: a step
@@ -113,6 +129,10 @@ class DeAnWorkflow:
     - ``pay_settlement``, ``record_refund``: finance
 
     Signals: ``official_deactivated`` from the officials register (admin tool).
+
+    A đề án approved by a plan's decision (``KeHoachWorkflow``) asks that plan before its
+    support is raised or lowered (``change_commitment``, through an activity) and signals it
+    (``de_an_finished``) when it settles or closes.
 
     Queries: ``state`` (everything), ``timeline`` (who did what, when).
 
@@ -265,9 +285,47 @@ class DeAnWorkflow:
                 outcome = rules.decide(self._state, action, command, workflow.now())
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
+            before = self._state
+            change = rules.plan_commitment_change(before, outcome.state, command)
+            if change is not None and workflow.patched(PLAN_LINK_PATCH):
+                await self._change_plan_commitment(before, change)
             await self._persist(outcome)
             self._apply(outcome, update_id)
+            notice = rules.plan_finished_notice(before, self._state)
+            if notice is not None and workflow.patched(PLAN_LINK_PATCH):
+                await self._notify_plan(notice)
         return outcome.result()
+
+    async def _change_plan_commitment(self, state: DeAnState, change: PlanCommitmentChange) -> None:
+        """Ask the plan to move this đề án's commitment before the adjustment is applied: a
+        raise its envelope cannot hold refuses the adjustment, and nothing changes here."""
+        assert state.plan_id is not None
+        answer = await workflow.execute_activity(
+            CHANGE_PLAN_COMMITMENT,
+            PlanCommitmentRequest(plan_id=state.plan_id, change=change),
+            result_type=PlanCommitmentAnswer,
+            start_to_close_timeout=PLAN_TIMEOUT,
+            retry_policy=PERSIST_RETRY,
+            summary=f"Điều chỉnh cam kết trong kế hoạch: {format_dong(change.new_support)}",
+        )
+        if not answer.ok:
+            refusal = rules.plan_refusal(
+                answer.error_type, answer.message, answer.field, answer.legal_basis
+            )
+            raise refusal_error(refusal)
+
+    async def _notify_plan(self, notice: PlanDeAnFinished) -> None:
+        """Tell the plan this đề án settled or closed, so it releases what was not used now
+        rather than at its next checkpoint. A plan that has ended cannot be told; its last
+        checkpoint already read this đề án."""
+        plan_id = self._state.plan_id
+        assert plan_id is not None
+        try:
+            await workflow.get_external_workflow_handle(plan_id).signal("de_an_finished", notice)
+        except FailureError as err:
+            workflow.logger.warning(
+                "plan %s not told that %s finished: %s", plan_id, notice.code, err
+            )
 
     async def _persist(self, outcome: rules.Outcome) -> None:
         step = outcome.step

@@ -112,6 +112,11 @@ class DeAnApprove(DeAnCommand):
     decision_date: date
     signer: str = Field(min_length=1, max_length=200, description="Người ký quyết định")
     approved_support: Dong
+    plan_id: str | None = Field(
+        default=None,
+        description="The plan (KeHoachWorkflow ID) whose decision this is: its envelope holds "
+        "the commitment, so later support adjustments and the closing are reported to it",
+    )
 
     _n = field_validator("decision_number")(_decision_number)
 
@@ -321,6 +326,9 @@ class DeAnState(_Model):
     )
     rule_packs: list[RulePack] = Field(default_factory=list)
     rule_pack_id: str | None = Field(default=None, description="Pack fixed at approval")
+    plan_id: str | None = Field(
+        default=None, description="The plan whose decision approved it (None: approved alone)"
+    )
     appraisals: list[DeAnAppraisalRecord] = Field(default_factory=list)
     approval: DeAnDecisionRecord | None = None
     approved_support: int = 0

@@ -77,6 +77,7 @@ from workflows.de_an_contract import (
     DeAnTimelineEntry,
     PaymentKind,
 )
+from workflows.plan_contract import PlanCommitmentChange, PlanDeAnFinished
 
 BASIS_ADVANCE = "Thông tư 36/2013/TT-BCT Điều 13, 14"
 BASIS_SETTLEMENT = "Thông tư 36/2013/TT-BCT Điều 18"
@@ -489,6 +490,7 @@ def decide_approve(state: DeAnState, cmd: DeAnApprove, now: datetime) -> Outcome
     after.stage = target
     after.rule_pack_id = pack.id
     after.approved_support = cmd.approved_support
+    after.plan_id = cmd.plan_id
     after.approval = DeAnDecisionRecord(
         number=cmd.decision_number,
         date=cmd.decision_date,
@@ -1247,6 +1249,44 @@ def decide_deadline_missed(state: DeAnState, deadline: Deadline, now: datetime) 
         actor=None,
         deadline=deadline,
     )
+
+
+# --- the plan that approved the đề án -------------------------------------------------------
+
+PLAN_FINAL_STAGES = frozenset({Stage.SETTLED, Stage.CLOSED})
+
+
+def plan_commitment_change(
+    before: DeAnState, after: DeAnState, command: DeAnCommand
+) -> PlanCommitmentChange | None:
+    """The change an adjustment makes to the commitment in the plan's envelope, or None (no
+    plan, or the support did not move). The plan must accept it before the step is applied."""
+    if before.plan_id is None or not isinstance(command, DeAnAdjust):
+        return None
+    if after.approved_support == before.approved_support:
+        return None
+    return PlanCommitmentChange(
+        code=before.dossier.code,
+        decision_number=command.decision_number,
+        decision_date=command.decision_date,
+        new_support=after.approved_support,
+    )
+
+
+def plan_finished_notice(before: DeAnState, after: DeAnState) -> PlanDeAnFinished | None:
+    """What the plan is told when the đề án first reaches settled or closed: the support it
+    finally receives (its settlement, or what was paid out if it closed without one)."""
+    if after.plan_id is None or before.stage in PLAN_FINAL_STAGES:
+        return None
+    if after.stage not in PLAN_FINAL_STAGES:
+        return None
+    final = after.settlement.final_support if after.settlement is not None else after.paid
+    return PlanDeAnFinished(code=after.dossier.code, stage=after.stage, final_support=final)
+
+
+def plan_refusal(code: str | None, message: str, field: str | None, basis: str | None) -> Refusal:
+    """The plan's refusal of a commitment change, as the đề án's refusal of the adjustment."""
+    return Refusal(code or "PlanRefused", message, field or "new_support", basis)
 
 
 # --- dispatch -------------------------------------------------------------------------------

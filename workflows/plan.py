@@ -8,8 +8,14 @@ intake to the settlement deadline of the next year:
 - ``decide`` (update): one decision approves or rejects many đề án. The plan refuses
   approvals that would overspend its envelope; the others are sent to each đề án as its
   ``approve`` / ``reject`` update by an activity, and each đề án's own rules give the verdict;
+- ``change_commitment`` (update): an approved đề án whose support an adjustment decision
+  raises or lowers asks its plan first (from its own handler, through an activity); a raise
+  the envelope cannot hold is refused, and the đề án refuses the adjustment with it;
+- ``de_an_finished`` (signal): a đề án that settles or closes tells its plan, which releases
+  what it did not use at once;
 - checkpoints (durable timers): the plan reads its đề án from the read model, releases what
-  settled or closed đề án did not use (once), and records counts, money and who is behind.
+  settled or closed đề án did not use (once: a release already made on the signal is not
+  made again), and records counts, money and who is behind.
 
 The rules are in :mod:`workflows.plan_rules`. Activities are called by name: their module
 imports asyncpg, which must never enter a workflow module (asyncpg #1292).
@@ -35,6 +41,9 @@ with workflow.unsafe.imports_passed_through():
         ItemObservation,
         ItemStatus,
         PlanCheckpoint,
+        PlanCommitmentChange,
+        PlanCommitmentResult,
+        PlanDeAnFinished,
         PlanDecision,
         PlanDecisionRecord,
         PlanDecisionResult,
@@ -45,9 +54,12 @@ with workflow.unsafe.imports_passed_through():
         PlanRow,
         PlanState,
         ReadItemsRequest,
+        RecordCommitmentRequest,
         RecordDecisionRequest,
+        RecordReleaseRequest,
         RegisterVerdict,
         SendDecisionRequest,
+        SendOrder,
         SendResult,
         StartDeAnRequest,
     )
@@ -58,6 +70,12 @@ SEND_PLAN_DECISION = "send_plan_decision"
 RECORD_PLAN_DECISION = "record_plan_decision"
 READ_PLAN_ITEMS = "read_plan_items"
 RECORD_PLAN_CHECKPOINT = "record_plan_checkpoint"
+RECORD_PLAN_COMMITMENT = "record_plan_commitment"
+RECORD_PLAN_RELEASE = "record_plan_release"
+
+RESCREEN_PATCH = "plan-decision-rescreen-v1"
+"""Decisions recorded before it had one round; after it, the items the plan refused for the
+envelope are screened again when a đề án refused its approval and freed its reservation."""
 
 PERSIST_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(
@@ -77,13 +95,29 @@ def refusal_error(refusal: Refusal) -> ApplicationError:
 
 @workflow.defn(name="KeHoachWorkflow")
 class KeHoachWorkflow:
-    """Kế hoạch khuyến công năm N of one province and level."""
+    """Kế hoạch khuyến công năm N of one province and level.
+
+    Started by ``khuyencong plan import`` (or ``plan simulate``) for a province, level, year.
+
+    Updates (validators refuse before anything enters history):
+
+    - ``register``: Trung tâm Khuyến công, from the plan spreadsheet, until the intake closes
+    - ``decide``: the approver (UBND tỉnh or the Minister), one decision for many đề án
+    - ``change_commitment``: a đề án of the plan, from its ``adjust`` handler
+
+    Signals: ``de_an_finished`` from a đề án of the plan when it settles or closes.
+
+    Queries: ``state``, ``checkpoints``.
+
+    Timers: one per configured checkpoint (mid-year, completion target, year end, 22 January).
+    """
 
     @workflow.init
     def __init__(self, input: PlanInput) -> None:
         self._state = input.resume or rules.initial_state(input.config, workflow.info().workflow_id)
         self._lock = asyncio.Lock()
         self._ready = input.resume is not None
+        self._finished: list[PlanDeAnFinished] = []
 
     @workflow.run
     async def run(self, input: PlanInput) -> PlanResult:
@@ -110,10 +144,22 @@ class KeHoachWorkflow:
         while pending := rules.pending_checkpoints(self._state):
             checkpoint = pending[0]
             wait = rules.end_of_day(checkpoint.on) - workflow.now()
+            summary = f"{checkpoint.label} ({checkpoint.on:%d/%m/%Y})"
             if wait > timedelta(0):
-                await workflow.sleep(wait, summary=f"{checkpoint.label} ({checkpoint.on:%d/%m/%Y})")
+                # No patch needed over the plain timer this replaced: the wait starts the same
+                # timer, and only a ``de_an_finished`` signal (which older plans never got)
+                # ends it early (tests/histories/plans/v0 replays).
+                try:
+                    await workflow.wait_condition(
+                        lambda: bool(self._finished), timeout=wait, timeout_summary=summary
+                    )
+                except TimeoutError:
+                    pass
+                await self._release_finished()
+                continue  # a đề án finished before the checkpoint: wait for the rest
             await self._record_checkpoint(checkpoint)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._release_finished()
         state = self._state
         return PlanResult(
             plan_id=state.plan_id,
@@ -158,6 +204,26 @@ class KeHoachWorkflow:
             after.checkpoints.append(record)
             self._state = after
             self._set_details()
+
+    async def _release_finished(self) -> None:
+        """Release what the đề án that signalled they finished did not use, each once."""
+        while self._finished:
+            notice = self._finished.pop(0)
+            async with self._lock:
+                after, releases = rules.release_on_close(self._state, notice)
+                for release in releases:
+                    await workflow.execute_activity(
+                        RECORD_PLAN_RELEASE,
+                        RecordReleaseRequest(
+                            plan_id=self._state.plan_id, release=release, released_at=workflow.now()
+                        ),
+                        result_type=bool,
+                        start_to_close_timeout=PERSIST_TIMEOUT,
+                        retry_policy=RETRY,
+                        summary=f"Trả về kế hoạch {format_dong(release.amount)} của {release.code}",
+                    )
+                self._state = after
+                self._set_details()
 
     # --- intake --------------------------------------------------------------------------
 
@@ -223,23 +289,16 @@ class KeHoachWorkflow:
                 raise refusal_error(refusal) from None
             orders, refused = rules.screen_decision(self._state, decision)
             sent: list[SendResult] = []
-            if orders:
-                sent = await workflow.execute_activity(
-                    SEND_PLAN_DECISION,
-                    SendDecisionRequest(
-                        plan_id=self._state.plan_id,
-                        decision_number=decision.decision_number,
-                        decision_date=decision.decision_date,
-                        signer=decision.signer,
-                        actor=decision.actor,
-                        orders=orders,
-                    ),
-                    result_type=list[SendResult],
-                    start_to_close_timeout=SEND_TIMEOUT,
-                    heartbeat_timeout=SEND_HEARTBEAT,
-                    retry_policy=RETRY,
-                    summary=f"Gửi quyết định {decision.decision_number} tới {len(orders)} đề án",
-                )
+            round_no = 1
+            while orders:
+                sent += await self._send(decision, orders, round_no)
+                # A đề án that refused its approval freed its reservation: screen the items
+                # the plan refused again, in order (a next round of the same decision).
+                orders, refused_now = rules.screen_decision(self._state, decision, sent)
+                if orders and not workflow.patched(RESCREEN_PATCH):
+                    break  # recorded before re-screening: the first round's refusals stand
+                refused = refused_now
+                round_no += 1
             order = {entry.code: n for n, entry in enumerate(decision.items)}
             results: list[DecisionItemResult] = sorted(
                 [*rules.results_of(sent), *refused], key=lambda r: order[r.code]
@@ -281,12 +340,90 @@ class KeHoachWorkflow:
                 envelope=after.config.envelope,
             )
 
+    async def _send(
+        self, decision: PlanDecision, orders: list[SendOrder], round_no: int
+    ) -> list[SendResult]:
+        sent: list[SendResult] = await workflow.execute_activity(
+            SEND_PLAN_DECISION,
+            SendDecisionRequest(
+                plan_id=self._state.plan_id,
+                decision_number=decision.decision_number,
+                decision_date=decision.decision_date,
+                signer=decision.signer,
+                actor=decision.actor,
+                orders=orders,
+            ),
+            result_type=list[SendResult],
+            start_to_close_timeout=SEND_TIMEOUT,
+            heartbeat_timeout=SEND_HEARTBEAT,
+            retry_policy=RETRY,
+            summary=f"Gửi quyết định {decision.decision_number} tới {len(orders)} đề án"
+            + (f" (vòng {round_no})" if round_no > 1 else ""),
+        )
+        return sent
+
     @decide.validator
     def _decide(self, decision: PlanDecision) -> None:
         try:
             rules.check_decision(self._state, decision)
         except Refusal as refusal:
             raise refusal_error(refusal) from None
+
+    # --- the đề án's adjustments and closing ------------------------------------------------
+
+    @workflow.update
+    async def change_commitment(self, change: PlanCommitmentChange) -> PlanCommitmentResult:
+        """From a đề án's ``adjust`` handler (through an activity, update ID
+        ``{code}:commitment:{decision}``): move its commitment, or refuse a raise the
+        envelope cannot hold."""
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._lock:
+            try:
+                rules.check_commitment_change(self._state, change)
+            except Refusal as refusal:
+                raise refusal_error(refusal) from None
+            item = self._state.item(change.code)
+            assert item is not None
+            if change.decision_number not in item.commitment_decisions:
+                await workflow.execute_activity(
+                    RECORD_PLAN_COMMITMENT,
+                    RecordCommitmentRequest(
+                        plan_id=self._state.plan_id,
+                        code=change.code,
+                        decision_number=change.decision_number,
+                        decision_date=change.decision_date,
+                        before=item.committed,
+                        after=change.new_support,
+                    ),
+                    result_type=bool,
+                    start_to_close_timeout=PERSIST_TIMEOUT,
+                    retry_policy=RETRY,
+                    summary=f"Điều chỉnh cam kết {change.code} theo {change.decision_number}",
+                )
+            self._state = rules.apply_commitment_change(self._state, change)
+            self._set_details()
+            changed = self._state.item(change.code)
+            assert changed is not None
+            return PlanCommitmentResult(
+                plan_id=self._state.plan_id,
+                code=change.code,
+                committed=changed.committed,
+                plan_committed=rules.committed(self._state),
+                envelope=self._state.config.envelope,
+            )
+
+    @change_commitment.validator
+    def _change_commitment(self, change: PlanCommitmentChange) -> None:
+        try:
+            rules.check_commitment_change(self._state, change)
+        except Refusal as refusal:
+            raise refusal_error(refusal) from None
+
+    @workflow.signal
+    def de_an_finished(self, notice: PlanDeAnFinished) -> None:
+        """Fire-and-forget from a đề án of the plan when it settles or closes; the main loop
+        releases what it did not use (an activity cannot run in a signal handler's place)."""
+        self._finished.append(notice)
 
     # --- queries -------------------------------------------------------------------------
 

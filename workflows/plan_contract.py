@@ -241,6 +241,34 @@ class PlanDecision(_Model):
         return self
 
 
+class PlanCommitmentChange(_Model):
+    """Update ``change_commitment``, sent by a đề án of the plan (through an activity) when an
+    adjustment decision raises or lowers its support (TT 36/2013 Điều 11): the plan's
+    commitment follows, and an increase the envelope cannot hold is refused."""
+
+    code: str = Field(min_length=1, max_length=60)
+    decision_number: str
+    decision_date: date
+    new_support: Dong
+
+
+class PlanCommitmentResult(_Model):
+    plan_id: str
+    code: str
+    committed: int = Field(description="The đề án's commitment after the change")
+    plan_committed: int
+    envelope: int
+
+
+class PlanDeAnFinished(_Model):
+    """Signal ``de_an_finished``, sent by a đề án of the plan when it is settled or closed:
+    the plan releases what it did not use at once instead of at the next checkpoint."""
+
+    code: str
+    stage: Stage
+    final_support: int = Field(ge=0, description="What the đề án finally receives")
+
+
 class DecisionItemResult(_Model):
     code: str
     verdict: Verdict
@@ -318,6 +346,33 @@ class RecordDecisionRequest(_Model):
     items: list[DecisionItemResult]
 
 
+class PlanCommitmentRequest(_Model):
+    """What a đề án asks its plan's activity to send as ``change_commitment``."""
+
+    plan_id: str
+    change: PlanCommitmentChange
+
+
+class PlanCommitmentAnswer(_Model):
+    """The plan's answer, as data: a refusal is the đề án's refusal of the adjustment."""
+
+    ok: bool
+    error_type: str | None = None
+    message: str = ""
+    field: str | None = None
+    legal_basis: str | None = None
+    result: PlanCommitmentResult | None = None
+
+
+class RecordCommitmentRequest(_Model):
+    plan_id: str
+    code: str
+    decision_number: str
+    decision_date: date
+    before: int
+    after: int
+
+
 class ReadItemsRequest(_Model):
     plan_id: str
     codes: list[str]
@@ -357,6 +412,9 @@ class PlanItem(_Model):
         default=None, description="Released once, when the đề án is settled or closed"
     )
     final_support: int | None = None
+    commitment_decisions: list[str] = Field(
+        default_factory=list, description="Adjustment decisions that changed the commitment"
+    )
 
 
 class PlanRelease(_Model):
@@ -365,6 +423,12 @@ class PlanRelease(_Model):
     committed: int
     final_support: int
     stage: Stage
+
+
+class RecordReleaseRequest(_Model):
+    plan_id: str
+    release: PlanRelease
+    released_at: datetime
 
 
 class BehindItem(_Model):
@@ -393,6 +457,7 @@ class CheckpointRecord(_Model):
     released_now: list[PlanRelease] = Field(default_factory=list)
     behind: list[BehindItem] = Field(default_factory=list)
     unsettled: list[str] = Field(default_factory=list)
+    released: int = Field(default=0, description="Released to date (on close and at checkpoints)")
 
 
 class PlanDecisionRecord(_Model):

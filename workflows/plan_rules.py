@@ -9,9 +9,14 @@ Envelope arithmetic (all whole đồng):
 - ``committed`` = Σ commitments of approved items − Σ releases;
 - a decision reserves each approval in order; an approval that would take ``committed`` above
   the envelope is refused by the plan (``EnvelopeExceeded``) and never sent; a đề án that
-  refuses its approval frees its reservation;
+  refuses its approval frees its reservation, and the items the plan refused are screened
+  again, in order, against what was freed (a next round of the same decision);
+- an adjustment decision that raises or lowers an approved đề án's support moves its
+  commitment; a raise the envelope cannot hold is refused (``EnvelopeExceeded``), so the
+  adjustment is refused too;
 - when an approved đề án is settled or closed (stopped, or settled for less), the difference
-  between its commitment and its final support is released, once (the item keeps the amount).
+  between its commitment and its final support is released, once (the item keeps the amount):
+  as soon as the đề án signals it, or at the next checkpoint if that signal never came.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from workflows.plan_contract import (
     ItemObservation,
     ItemStatus,
     PlanCheckpoint,
+    PlanCommitmentChange,
     PlanConfig,
+    PlanDeAnFinished,
     PlanDecision,
     PlanItem,
     PlanRegistration,
@@ -49,6 +56,11 @@ ENVELOPE_EXCEEDED = "EnvelopeExceeded"
 NOT_IN_PLAN = "NotInPlan"
 WRONG_PLAN = "WrongPlan"
 ALREADY_DECIDED = "AlreadyDecided"
+COMMITMENT_CLOSED = "CommitmentClosed"
+
+ENVELOPE_BASIS = (
+    "Thông tư 36/2013/TT-BCT Điều 6 khoản 3: kế hoạch phù hợp với dự toán kinh phí được giao"
+)
 
 STAGE_RANK: dict[Stage, int] = {
     Stage.REGISTERED: 0,
@@ -159,16 +171,31 @@ def check_decision(state: PlanState, decision: PlanDecision) -> None:
             )
 
 
+def envelope_message(state: PlanState, support: int, left: int) -> str:
+    return (
+        f"phê duyệt {format_dong(support)} vượt kinh phí còn lại của kế hoạch "
+        f"{format_dong(left)} (tổng {format_dong(state.config.envelope)})"
+    )
+
+
 def screen_decision(
-    state: PlanState, decision: PlanDecision
+    state: PlanState, decision: PlanDecision, answered: Sequence[SendResult] = ()
 ) -> tuple[list[SendOrder], list[DecisionItemResult]]:
     """Reserve each approval in order; refuse those that would overspend the envelope.
 
-    Returns the orders to send and the items the plan itself refused."""
-    left = available(state)
+    ``answered``: the đề án's answers to the earlier rounds of this decision. An approval a
+    đề án accepted holds its amount; one it refused holds nothing, so the items the plan
+    refused earlier are screened again against what that freed. Returns the orders of this
+    round (empty: the decision is complete) and the items the plan refuses."""
+    done = {r.code for r in answered}
+    left = available(state) - sum(
+        r.approved_support for r in answered if r.ok and r.verdict is Verdict.APPROVE
+    )
     orders: list[SendOrder] = []
     refused: list[DecisionItemResult] = []
     for entry in decision.items:
+        if entry.code in done:
+            continue
         item = state.item(entry.code)
         assert item is not None  # check_decision ran first
         if entry.verdict is Verdict.REJECT:
@@ -184,10 +211,7 @@ def screen_decision(
                     verdict=Verdict.APPROVE,
                     status=ItemStatus.REFUSED,
                     error_type=ENVELOPE_EXCEEDED,
-                    message=(
-                        f"phê duyệt {format_dong(support)} vượt kinh phí còn lại của kế hoạch "
-                        f"{format_dong(left)} (tổng {format_dong(state.config.envelope)})"
-                    ),
+                    message=envelope_message(state, support, left),
                     refused_by_plan=True,
                 )
             )
@@ -231,6 +255,64 @@ def apply_decision(
         item.message = result.message
         item.committed = result.approved_support if result.status is ItemStatus.APPROVED else 0
     return after
+
+
+# --- adjustments of an approved đề án ---------------------------------------------------------
+
+
+def check_commitment_change(state: PlanState, change: PlanCommitmentChange) -> None:
+    """An adjustment of an approved đề án's support: the commitment must still be open, and a
+    raise must fit in what the envelope has left. A decision applied before passes (the
+    handler answers it without changing anything)."""
+    item = state.item(change.code)
+    if item is None or item.status is not ItemStatus.APPROVED:
+        raise Refusal(
+            NOT_IN_PLAN,
+            f"đề án {change.code} không được phê duyệt trong kế hoạch {state.plan_id}",
+            "code",
+        )
+    if change.decision_number in item.commitment_decisions:
+        return
+    if item.released is not None:
+        raise Refusal(
+            COMMITMENT_CLOSED,
+            f"đề án {change.code} đã quyết toán hoặc kết thúc; phần kinh phí không dùng đã "
+            f"được trả về kế hoạch ({format_dong(item.released)})",
+            "code",
+        )
+    raise_by = change.new_support - item.committed
+    left = available(state)
+    if raise_by > left:
+        raise Refusal(
+            ENVELOPE_EXCEEDED,
+            f"tăng kinh phí đề án {change.code} từ {format_dong(item.committed)} lên "
+            f"{format_dong(change.new_support)} cần thêm {format_dong(raise_by)}, vượt kinh phí "
+            f"còn lại của kế hoạch {format_dong(left)} (tổng {format_dong(state.config.envelope)})",
+            "new_support",
+            ENVELOPE_BASIS,
+        )
+
+
+def apply_commitment_change(state: PlanState, change: PlanCommitmentChange) -> PlanState:
+    """The state after the change (unchanged for a decision applied before)."""
+    after = state.model_copy(deep=True)
+    item = after.item(change.code)
+    assert item is not None  # check_commitment_change ran first
+    if change.decision_number not in item.commitment_decisions:
+        item.committed = change.new_support
+        item.commitment_decisions.append(change.decision_number)
+    return after
+
+
+def release_on_close(
+    state: PlanState, notice: PlanDeAnFinished
+) -> tuple[PlanState, list[PlanRelease]]:
+    """A đề án signalled that it settled or closed: release what it did not use (once; a
+    repeated or late signal releases nothing)."""
+    return observe(
+        state,
+        [ItemObservation(code=notice.code, stage=notice.stage, final_support=notice.final_support)],
+    )
 
 
 # --- progress --------------------------------------------------------------------------------
@@ -330,6 +412,7 @@ def checkpoint_record(
         released_now=list(releases),
         behind=behind,
         unsettled=unsettled,
+        released=released_total(state),
     )
 
 

@@ -284,7 +284,7 @@ def print_simulation(sim: Simulation, out: Any = None) -> None:
         "Theo giai đoạn",
         "Đã cam kết",
         "Đã chi",
-        "Giải phóng",
+        "Đã trả về (luỹ kế)",
         "Chậm / chưa quyết toán",
     ):
         table.add_column(name)
@@ -308,7 +308,7 @@ def checkpoint_cells(c: CheckpointRecord) -> list[str]:
         ", ".join(f"{k}: {v}" for k, v in c.counts_by_stage.items()),
         format_dong(c.committed),
         format_dong(c.paid),
-        format_dong(sum(r.amount for r in c.released_now)),
+        format_dong(c.released),
         behind,
     ]
 

@@ -20,7 +20,9 @@ from workflows.plan_contract import (
     PlanRelease,
     PlanRow,
     ReadItemsRequest,
+    RecordCommitmentRequest,
     RecordDecisionRequest,
+    RecordReleaseRequest,
     Verdict,
     default_checkpoints,
 )
@@ -146,3 +148,42 @@ async def test_the_plan_reads_stage_and_money_of_its_de_an_from_the_read_model(
     for obs in seen:
         assert obs.stage is Stage.CLOSED and obs.paid == obs.approved_support > 0
         assert obs.final_support is None  # history has no settlement row
+
+
+async def test_a_commitment_change_and_a_release_on_close_are_written_once(
+    db_pool: asyncpg.Pool,
+) -> None:
+    acts, pid = activities(db_pool), plan_id()
+    await new_plan(acts, pid)
+    change = RecordCommitmentRequest(
+        plan_id=pid,
+        code="BG-1",
+        decision_number="601/QĐ-UBND",
+        decision_date=date(2019, 6, 1),
+        before=150_000_000,
+        after=190_000_000,
+    )
+    assert await acts.record_plan_commitment(change) is True
+    assert await acts.record_plan_commitment(change) is False  # a retried attempt
+    release = RecordReleaseRequest(
+        plan_id=pid,
+        release=PlanRelease(
+            code="BG-1",
+            amount=40_000_000,
+            committed=190_000_000,
+            final_support=150_000_000,
+            stage=Stage.SETTLED,
+        ),
+        released_at=datetime(2019, 12, 20, tzinfo=UTC),
+    )
+    assert await acts.record_plan_release(release) is True
+    assert await acts.record_plan_release(release) is False
+    rows = await db_pool.fetch(
+        "SELECT committed_before, committed_after FROM plan_commitment_change WHERE plan_id = $1",
+        pid,
+    )
+    assert [tuple(r) for r in rows] == [(150_000_000, 190_000_000)]
+    released = await db_pool.fetch(
+        "SELECT amount, checkpoint_key, released_at FROM plan_release WHERE plan_id = $1", pid
+    )
+    assert [tuple(r) for r in released] == [(40_000_000, None, datetime(2019, 12, 20, tzinfo=UTC))]

@@ -87,9 +87,9 @@ async def test_one_decision_approves_many_de_an_and_records_a_verdict_for_each(
 ) -> None:
     today = await today_of(ts_env)
     plan = await PlanRun.start(ts_env.client, tq, plan_config(today, envelope=500_000_000))
-    a, b, c, d = dossiers(today, 4)  # 200 triệu requested each
-    await plan.register([a, b, c, d], today)
-    for ready in (a, c, d):
+    a, b, c, d, e = dossiers(today, 5)  # 200 triệu requested each
+    await plan.register([a, b, c, d, e], today)
+    for ready in (a, c, d, e):
         await plan.appraise(ready.code, today)  # b is never appraised
 
     result = await plan.decide(
@@ -98,6 +98,7 @@ async def test_one_decision_approves_many_de_an_and_records_a_verdict_for_each(
             PlanDecisionItem(code=b.code),
             PlanDecisionItem(code=c.code, verdict=Verdict.REJECT, reason="Trùng nội dung"),
             PlanDecisionItem(code=d.code),
+            PlanDecisionItem(code=e.code),
         ],
         today,
     )
@@ -107,16 +108,22 @@ async def test_one_decision_approves_many_de_an_and_records_a_verdict_for_each(
         a.code: (ItemStatus.APPROVED, None),
         b.code: (ItemStatus.REFUSED, "WrongStage"),  # the đề án's own rule
         c.code: (ItemStatus.REJECTED, None),
-        d.code: (ItemStatus.REFUSED, "EnvelopeExceeded"),  # 200 + 200 reserved of 500
+        # a, b, d reserved 600 of 500: d was refused by the plan in the first round, then
+        # approved in the second with what b's refusal freed; e (200 of 100 left) is refused.
+        d.code: (ItemStatus.APPROVED, None),
+        e.code: (ItemStatus.REFUSED, "EnvelopeExceeded"),
     }
-    assert result.committed == 200_000_000
-    assert next(i for i in result.items if i.code == d.code).refused_by_plan
+    assert [i.code for i in result.items] == [a.code, b.code, c.code, d.code, e.code]
+    assert result.committed == 400_000_000
+    refused = next(i for i in result.items if i.code == e.code)
+    assert refused.refused_by_plan and "100.000.000" in refused.message
 
     approved = await ts_env.client.get_workflow_handle(workflow_id_for(a.code)).query(
         "state", result_type=DeAnState
     )
     assert approved.stage is Stage.APPROVED
     assert approved.approval is not None and approved.approval.number == "427/QĐ-UBND"
+    assert approved.plan_id == plan.handle.id
     stored = await db_pool.fetch(
         "SELECT de_an_id, status, error_type FROM plan_verdict WHERE plan_id = $1",
         result.plan_id,
@@ -125,11 +132,12 @@ async def test_one_decision_approves_many_de_an_and_records_a_verdict_for_each(
         a.code: "approved",
         b.code: "refused",
         c.code: "rejected",
-        d.code: "refused",
+        d.code: "approved",
+        e.code: "refused",
     }
 
 
-async def test_a_stopped_de_an_releases_its_commitment_once_at_the_next_checkpoint(
+async def test_checkpoints_count_a_release_made_when_a_de_an_stopped_without_making_it_again(
     ts_env: WorkflowEnvironment, tq: str, db_pool: asyncpg.Pool
 ) -> None:
     today = await today_of(ts_env)
@@ -164,8 +172,9 @@ async def test_a_stopped_de_an_releases_its_commitment_once_at_the_next_checkpoi
     result = await plan.handle.result()
     assert isinstance(result, PlanResult)
     first, second = result.checkpoints
-    assert [(r.code, r.amount) for r in first.released_now] == [(stopped.code, 200_000_000)]
-    assert second.released_now == []
+    assert first.released_now == second.released_now == []  # released when it closed
+    assert first.released == second.released == 200_000_000
+    assert first.committed == 200_000_000
     assert result.committed == 200_000_000 and result.released == 200_000_000
     assert [b.code for b in first.behind] == [kept.code]  # approved, not contracted
     assert second.unsettled == [kept.code]

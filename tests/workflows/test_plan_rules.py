@@ -19,7 +19,9 @@ from workflows.plan_contract import (
     ItemObservation,
     ItemStatus,
     PlanCheckpoint,
+    PlanCommitmentChange,
     PlanConfig,
+    PlanDeAnFinished,
     PlanDecision,
     PlanDecisionItem,
     PlanDecisionRecord,
@@ -160,6 +162,15 @@ def scenarios(draw: st.DrawFn) -> tuple[list[int], int, list[tuple[Any, ...]]]:
                         max_size=8,
                     ),
                 ),
+                st.tuples(  # an adjustment decision moves one đề án's support
+                    st.just("adjust"), st.integers(0, len(amounts) - 1), st.integers(0, 900)
+                ),
+                st.tuples(  # a đề án signals that it settled or closed
+                    st.just("finish"),
+                    st.integers(0, len(amounts) - 1),
+                    st.sampled_from([Stage.SETTLED, Stage.CLOSED]),
+                    st.integers(0, 900),
+                ),
             ),
             max_size=12,
         )
@@ -191,18 +202,51 @@ def test_the_envelope_is_never_overspent_and_each_commitment_is_released_exactly
                 rules.check_decision(state, d)
             except Refusal:
                 continue
+            # The workflow's rounds: send, then screen again what the refusals freed.
             orders, refused = rules.screen_decision(state, d)
-            sent = [
-                SendResult(
-                    code=o.code,
-                    verdict=o.verdict,
-                    ok=accepts[k % 8],
-                    approved_support=o.approved_support,
-                    error_type=None if accepts[k % 8] else "WrongStage",
-                )
-                for k, o in enumerate(orders)
-            ]
-            state = rules.apply_decision(state, d, [*rules.results_of(sent), *refused])
+            sent: list[SendResult] = []
+            while orders:
+                sent += [
+                    SendResult(
+                        code=o.code,
+                        verdict=o.verdict,
+                        ok=accepts[int(o.code[1:]) % 8],
+                        approved_support=o.approved_support,
+                        error_type=None if accepts[int(o.code[1:]) % 8] else "WrongStage",
+                    )
+                    for o in orders
+                ]
+                orders, refused = rules.screen_decision(state, d, sent)
+            results = [*rules.results_of(sent), *refused]
+            assert sorted(r.code for r in results) == sorted(i.code for i in items)
+            state = rules.apply_decision(state, d, results)
+        elif step[0] == "adjust":
+            _, i, new_support = step
+            change = PlanCommitmentChange(
+                code=f"I{i}",
+                decision_number=f"{n + 1}/QĐ-ĐC",
+                decision_date=date(2019, 6, 1),
+                new_support=new_support,
+            )
+            try:
+                rules.check_commitment_change(state, change)
+            except Refusal as refusal:
+                assert refusal.code in ("NotInPlan", "CommitmentClosed", "EnvelopeExceeded")
+                continue
+            state = rules.apply_commitment_change(state, change)
+            item = state.item(f"I{i}")
+            assert item is not None and item.committed == new_support
+        elif step[0] == "finish":
+            _, i, stage, final = step
+            item = state.item(f"I{i}")
+            notice = PlanDeAnFinished(
+                code=f"I{i}", stage=stage, final_support=min(final, item.committed if item else 0)
+            )
+            state, releases = rules.release_on_close(state, notice)
+            for r in releases:
+                released[r.code] += 1
+                released_amount += r.amount
+                assert 0 <= r.amount <= r.committed
         else:
             observations = [
                 ItemObservation(
@@ -239,3 +283,60 @@ def test_a_decision_number_used_before_is_refused_so_each_paper_is_recorded_once
         rules.check_decision(state, decision([PlanDecisionItem(code="I1")]))
     assert (refusal.value.code, refusal.value.field) == ("AlreadyDecided", "decision_number")
     rules.check_decision(state, decision([PlanDecisionItem(code="I1")], number="2/QĐ-UBND"))
+
+
+def test_a_refused_approval_frees_its_reservation_for_the_items_the_plan_refused_before_it() -> (
+    None
+):
+    state = state_with([600, 300, 300], envelope=1_000)
+    d = decision([PlanDecisionItem(code=c) for c in ("I0", "I1", "I2")])
+    orders, refused = rules.screen_decision(state, d)
+    assert [o.code for o in orders] == ["I0", "I1"] and [r.code for r in refused] == ["I2"]
+    answers = [
+        SendResult(code="I0", verdict=Verdict.APPROVE, ok=False, error_type="WrongStage"),
+        SendResult(code="I1", verdict=Verdict.APPROVE, ok=True, approved_support=300),
+    ]
+    again, still = rules.screen_decision(state, d, answers)
+    assert [(o.code, o.approved_support) for o in again] == [("I2", 300)] and still == []
+
+
+def approved(supports: list[int], envelope: int) -> PlanState:
+    state = state_with(supports, envelope)
+    for item in state.items:
+        item.status = ItemStatus.APPROVED
+        item.committed = item.requested_support
+    return state
+
+
+def test_a_support_raise_must_fit_in_what_the_envelope_has_left_and_cites_the_rule() -> None:
+    state = approved([400, 500], envelope=1_000)  # 100 left
+    change = PlanCommitmentChange(
+        code="I0", decision_number="7/QĐ-UBND", decision_date=date(2019, 6, 1), new_support=520
+    )
+    with pytest.raises(Refusal) as refusal:
+        rules.check_commitment_change(state, change)
+    assert (refusal.value.code, refusal.value.field) == ("EnvelopeExceeded", "new_support")
+    assert "Thông tư 36/2013/TT-BCT Điều 6" in (refusal.value.legal_basis or "")
+    assert "100 đ" in refusal.value.message
+    fits = change.model_copy(update={"new_support": 500})
+    rules.check_commitment_change(state, fits)
+    after = rules.apply_commitment_change(state, fits)
+    assert rules.committed(after) == 1_000
+    assert rules.apply_commitment_change(after, fits) == after  # the same decision, once
+    rules.check_commitment_change(after, fits)  # a repeat is answered, not refused
+
+
+def test_a_de_an_that_finished_gives_back_what_it_did_not_use_once() -> None:
+    state = approved([400, 500], envelope=1_000)
+    notice = PlanDeAnFinished(code="I1", stage=Stage.SETTLED, final_support=350)
+    after, releases = rules.release_on_close(state, notice)
+    assert [(r.code, r.amount) for r in releases] == [("I1", 150)]
+    assert rules.committed(after) == 750
+    again, none = rules.release_on_close(after, notice)
+    assert none == [] and again == after
+    closed = PlanCommitmentChange(
+        code="I1", decision_number="8/QĐ-UBND", decision_date=date(2019, 6, 1), new_support=600
+    )
+    with pytest.raises(Refusal) as refusal:
+        rules.check_commitment_change(after, closed)
+    assert refusal.value.code == "CommitmentClosed"

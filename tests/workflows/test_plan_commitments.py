@@ -1,0 +1,184 @@
+"""A plan's envelope follows its đề án after the decision: support adjustments ask the plan
+first, and a đề án that settles or closes gives back what it did not use at once.
+
+Time-skipping server, real activities, embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.model import workflow_id_for
+from domain.stages import Stage
+from tests.support.lifecycle import SO, UBND, Driver, today_of
+from tests.support.waiting import until
+from tests.workflows.plan_support import PlanRun, checkpoint, dossiers, plan_config
+from workflows.plan import KeHoachWorkflow
+from workflows.plan_contract import PlanDecisionItem, PlanResult, PlanState
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def ts_env(own_ts_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """These tests move the clock: each gets a time-skipping server of its own."""
+    return own_ts_env
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def end_plans(tq: str) -> AsyncIterator[None]:
+    yield
+    await PlanRun.end_all()
+
+
+def adjustment(kind: str, number: str, on: date, new_support: int) -> dict[str, Any]:
+    return {
+        # A raise is the approver's (UBND tỉnh); a cut is the Sở's (TT 36/2013 Điều 11).
+        "actor": UBND if kind == "increase_support" else SO,
+        "kind": kind,
+        "decision_number": number,
+        "decision_date": on,
+        "description": "Điều chỉnh kinh phí hỗ trợ",
+        "new_support": new_support,
+    }
+
+
+async def approved_pair(ts_env: WorkflowEnvironment, tq: str, envelope: int) -> Any:
+    """A plan with two đề án approved at 150 triệu each by one decision (cap: 200 triệu)."""
+    today = await today_of(ts_env)
+    plan = await PlanRun.start(ts_env.client, tq, plan_config(today, envelope=envelope))
+    pair = dossiers(today, 2, cost=800_000_000, requested_support=150_000_000)
+    await plan.register(pair, today)
+    for d in pair:
+        await plan.appraise(d.code, today)
+    decided = await plan.decide([PlanDecisionItem(code=d.code) for d in pair], today)
+    assert decided.committed == 300_000_000
+    drivers = [
+        Driver(ts_env.client, ts_env.client.get_workflow_handle(workflow_id_for(d.code)))
+        for d in pair
+    ]
+    return plan, drivers, today
+
+
+async def plan_committed(plan: PlanRun) -> dict[str, int]:
+    state: PlanState = await plan.handle.query(KeHoachWorkflow.state)
+    return {i.code: i.committed - (i.released or 0) for i in state.items}
+
+
+async def test_a_support_increase_the_plan_envelope_cannot_hold_is_refused_and_changes_nothing(
+    ts_env: WorkflowEnvironment, tq: str, db_pool: asyncpg.Pool
+) -> None:
+    plan, (a, b), today = await approved_pair(ts_env, tq, envelope=380_000_000)
+
+    raised = await a.act(
+        "adjust", adjustment("increase_support", "501/QĐ-UBND", today, 190_000_000)
+    )
+    assert raised.approved_support == 190_000_000  # 40 triệu of the 80 left
+
+    before = await b.state()
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await b.act("adjust", adjustment("increase_support", "502/QĐ-UBND", today, 200_000_000))
+    error = failure.value.cause
+    assert isinstance(error, ApplicationError) and error.type == "EnvelopeExceeded"
+    assert error.non_retryable
+    details = error.details[0]
+    assert details["field"] == "new_support"
+    assert "Thông tư 36/2013/TT-BCT Điều 6" in details["legal_basis"]
+    assert "40.000.000" in details["message"]  # what the envelope has left
+    after = await b.state()
+    assert (after.approved_support, after.seq, after.timeline) == (
+        before.approved_support,
+        before.seq,
+        before.timeline,
+    )
+    a_code = (await a.state()).dossier.code
+    assert await plan_committed(plan) == {a_code: 190_000_000, before.dossier.code: 150_000_000}
+
+    # Lowering a frees room: the same raise under a new decision now fits.
+    await a.act("adjust", adjustment("decrease_support", "503/QĐ-UBND", today, 160_000_000))
+    again = await b.act("adjust", adjustment("increase_support", "504/QĐ-UBND", today, 200_000_000))
+    assert again.approved_support == 200_000_000
+    assert sum((await plan_committed(plan)).values()) == 360_000_000
+    rows = await db_pool.fetch(
+        "SELECT decision_number, committed_before, committed_after FROM plan_commitment_change "
+        "WHERE plan_id = $1 ORDER BY recorded_at",
+        plan.handle.id,
+    )
+    assert [tuple(r) for r in rows] == [
+        ("501/QĐ-UBND", 150_000_000, 190_000_000),
+        ("503/QĐ-UBND", 190_000_000, 160_000_000),
+        ("504/QĐ-UBND", 150_000_000, 200_000_000),
+    ]
+
+
+async def test_a_repeated_adjustment_moves_the_commitment_once(
+    ts_env: WorkflowEnvironment, tq: str, db_pool: asyncpg.Pool
+) -> None:
+    plan, (a, _), today = await approved_pair(ts_env, tq, envelope=500_000_000)
+    payload = adjustment("increase_support", "505/QĐ-UBND", today, 180_000_000)
+    first = await a.act("adjust", payload, update_id="tang-kinh-phi-1")
+    second = await a.act("adjust", payload, update_id="tang-kinh-phi-1")
+    assert first.approved_support == second.approved_support == 180_000_000
+    assert sum((await plan_committed(plan)).values()) == 330_000_000
+    count = await db_pool.fetchval(
+        "SELECT count(*) FROM plan_commitment_change WHERE plan_id = $1", plan.handle.id
+    )
+    assert count == 1
+
+
+async def test_a_stopped_de_an_gives_its_commitment_back_at_once_and_only_once(
+    ts_env: WorkflowEnvironment, tq: str, db_pool: asyncpg.Pool
+) -> None:
+    today = await today_of(ts_env)
+    config = plan_config(
+        today,
+        envelope=400_000_000,
+        checkpoints=[checkpoint("later", today + timedelta(days=30))],
+    )
+    plan = await PlanRun.start(ts_env.client, tq, config)
+    kept, stopped = dossiers(today, 2)
+    await plan.register([kept, stopped], today)
+    for d in (kept, stopped):
+        await plan.appraise(d.code, today)
+    await plan.decide([PlanDecisionItem(code=d.code) for d in (kept, stopped)], today)
+
+    stop = Driver(ts_env.client, ts_env.client.get_workflow_handle(workflow_id_for(stopped.code)))
+    closed = await stop.act(
+        "stop",
+        {
+            "actor": UBND,
+            "decision_number": "506/QĐ-UBND",
+            "decision_date": today,
+            "reason": "Đơn vị thụ hưởng xin dừng",
+        },
+    )
+    assert closed.stage is Stage.CLOSED
+
+    async def released() -> bool:  # the signal is handled by the plan's main loop
+        state: PlanState = await plan.handle.query(KeHoachWorkflow.state)
+        item = state.item(stopped.code)
+        return item is not None and item.released is not None
+
+    await until(released)
+    state: PlanState = await plan.handle.query(KeHoachWorkflow.state)
+    assert state.checkpoints == []  # released before any checkpoint
+    assert await plan_committed(plan) == {kept.code: 200_000_000, stopped.code: 0}
+
+    result = await plan.handle.result()  # the checkpoint 30 days on releases nothing more
+    assert isinstance(result, PlanResult)
+    (later,) = result.checkpoints
+    assert later.released_now == [] and later.released == 200_000_000
+    assert result.committed == 200_000_000 and result.released == 200_000_000
+    rows = await db_pool.fetch(
+        "SELECT de_an_id, amount, checkpoint_key, released_at IS NOT NULL AS dated "
+        "FROM plan_release WHERE plan_id = $1",
+        result.plan_id,
+    )
+    assert [tuple(r) for r in rows] == [(stopped.code, 200_000_000, None, True)]
