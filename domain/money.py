@@ -61,10 +61,15 @@ def max_support(eligible_cost: int, rate_bp: int, cap: int | None) -> int:
     return capped(apply_rate(eligible_cost, rate_bp), cap)
 
 
+def group_thousands(amount: int) -> str:
+    """``1234567`` → ``"1.234.567"`` (as a spreadsheet cell Vietnamese officials read)."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{abs(amount):,}".replace(",", ".")
+
+
 def format_dong(amount: int) -> str:
     """``1234567`` → ``"1.234.567 đ"`` (Vietnamese thousands separator)."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount):,}".replace(",", ".") + " đ"
+    return group_thousands(amount) + " đ"
 
 
 def format_bp(rate_bp: int) -> str:

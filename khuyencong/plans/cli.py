@@ -3,7 +3,9 @@
 - ``template FILE.xlsx|FILE.csv``: the spreadsheet template with Vietnamese headers
 - ``import FILE --province --level --year --envelope``: validate every row, start the plan
   if needed and register its đề án (the same file twice creates nothing twice)
-- ``decide PLAN_ID --number --date --signer ...``: one decision approving the plan's đề án
+- ``decision-sheet PLAN_ID FILE``: the decision's list of the đề án waiting, to edit
+- ``decide PLAN_ID --number --date --signer ... [--items FILE]``: one decision for many đề án
+  (verdict, support and reason per đề án from the list)
 - ``status PLAN_ID``: the plan's items, decisions and checkpoints
 - ``report --from 2014 --to 2018 [--province] [--level] [--export FILE.xlsx|csv]``
 - ``load-history``: the Bắc Giang 2014–2018 scenario (166 đề án) into the database
@@ -17,9 +19,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 
 from domain.model import Actor, Level, Role
-from domain.money import format_dong
+from domain.money import Dong, format_dong
 
 plans_app = typer.Typer(
     name="plan",
@@ -67,13 +70,18 @@ def import_(
 
     cli = _cli()
     settings = cli._settings()
-    config = PlanConfig.with_defaults(
-        province,
-        level,
-        year,
-        int(envelope.replace(".", "").replace(" ", "")),
-        date.fromisoformat(intake_closes) if intake_closes else None,
-    )
+    try:
+        config = PlanConfig.with_defaults(
+            province,
+            level,
+            year,
+            TypeAdapter(Dong).validate_python(envelope),
+            date.fromisoformat(intake_closes) if intake_closes else None,
+        )
+    except ValidationError as exc:
+        raise cli._fail(f"--envelope: {exc.errors()[0]['msg']}") from None
+    except ValueError as exc:
+        raise cli._fail(f"--intake-closes phải có dạng YYYY-MM-DD: {exc}") from None
     try:
         entries, digest = load_plan_file(
             file, config, rule_packs=load_packs(settings.rule_pack_dirs)
@@ -107,15 +115,34 @@ def decide(
     codes: Annotated[
         list[str] | None, typer.Option("--code", help="Only these đề án (default: all waiting).")
     ] = None,
+    items_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--items",
+            help="The decision's list (.xlsx or .csv): verdict, support and reason per đề án "
+            "(see 'plan decision-sheet').",
+        ),
+    ] = None,
 ) -> None:
-    """One decision approving the plan's đề án at their requested support."""
+    """One decision for many đề án: all waiting ones at their requested support, the --code
+    ones, or the list in --items (each row checked first; nothing is sent on any error)."""
     from khuyencong.client import connect
+    from khuyencong.plans.decision_file import check_against_plan, load_decision_items
     from khuyencong.plans.service import decide as send
     from khuyencong.plans.service import plan_state
+    from khuyencong.settings import StartupError
     from workflows.plan_contract import ItemStatus, PlanDecision, PlanDecisionItem
 
     cli = _cli()
     settings = cli._settings()
+    if items_file is not None and codes:
+        raise cli._fail("--items và --code không dùng cùng nhau")
+    listed: list[tuple[int, PlanDecisionItem]] | None = None
+    if items_file is not None:
+        try:
+            listed = load_decision_items(items_file)
+        except StartupError as exc:
+            raise cli._fail(str(exc)) from None
     role = Role.BO_TRUONG if plan_id.startswith("ke-hoach/quoc_gia") else Role.UBND_TINH
     actor = Actor(
         official_id=official_id,
@@ -129,25 +156,58 @@ def decide(
         client = await connect(settings)
         handle = client.get_workflow_handle(plan_id)
         state = await plan_state(handle)
-        chosen = codes or [
-            i.code for i in state.items if i.status in (ItemStatus.REGISTERED, ItemStatus.REFUSED)
-        ]
+        if listed is not None:
+            check_against_plan(listed, state)
+            items = [item for _, item in listed]
+        else:
+            chosen = codes or [
+                i.code
+                for i in state.items
+                if i.status in (ItemStatus.REGISTERED, ItemStatus.REFUSED)
+            ]
+            items = [PlanDecisionItem(code=c) for c in chosen]
         decision = PlanDecision(
             decision_number=number,
             decision_date=date.fromisoformat(on),
             signer=signer,
             actor=actor,
-            items=[PlanDecisionItem(code=c) for c in chosen],
+            items=items,
         )
         return await send(handle, decision)
 
-    result = cli._run(run)
+    result = cli._run(run)  # errors in the list found against the plan: exit 2, nothing sent
     for item in result.items:
-        why = f" [{item.error_type}] {item.message}" if item.error_type else ""
+        why = ""
+        if item.error_type:  # a đề án's refusal already starts with its [code]
+            code = f"[{item.error_type}]"
+            why = f" {item.message}" if item.message.startswith(code) else f" {code} {item.message}"
         typer.echo(
             f"  {item.status.label:<22} {item.code} {format_dong(item.approved_support)}{why}"
         )
     typer.echo(f"đã cam kết {format_dong(result.committed)} / {format_dong(result.envelope)}")
+
+
+@plans_app.command("decision-sheet")
+def decision_sheet(
+    plan_id: Annotated[str, typer.Argument(help="ke-hoach/{level}/{province}/{year}")],
+    file: Annotated[Path, typer.Argument(help="Where to write (.xlsx or .csv).")],
+) -> None:
+    """Write the decision's list for the đề án still waiting: approve at the requested support;
+    edit it, then send it with 'plan decide --items FILE'."""
+    from khuyencong.client import connect
+    from khuyencong.plans.decision_file import HEADER, waiting_rows
+    from khuyencong.plans.importer import write_csv, write_xlsx
+    from khuyencong.plans.service import plan_state
+
+    cli = _cli()
+    settings = cli._settings()
+
+    async def run() -> Any:
+        return await plan_state((await connect(settings)).get_workflow_handle(plan_id))
+
+    rows = waiting_rows(cli._run(run))
+    (write_xlsx if file.suffix.lower() == ".xlsx" else write_csv)(file, rows, HEADER)
+    typer.echo(f"đã ghi danh mục {len(rows)} đề án chờ quyết định: {file}")
 
 
 @plans_app.command()

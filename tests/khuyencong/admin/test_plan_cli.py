@@ -1,0 +1,133 @@
+"""A plan year on the dev server through the CLI alone: import the centre's spreadsheet, write
+the decision's list, send it with a verdict per đề án, then raise, stop and watch the envelope.
+
+The real server (not time-skipping): the plan's checkpoints lie months ahead, so the plan is
+terminated when the test ends, like the đề án.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest_asyncio
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
+
+from domain.model import Actor
+from khuyencong.plans.importer import entries_to_rows, write_csv
+from tests.khuyencong.admin.conftest import BG, Cli, Stack, add_cast, suffix, today
+from tests.support.lifecycle import make_dossier
+from tests.support.waiting import until
+from workflows.plan_contract import PlanRegistration, PlanState, plan_id_for
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def plan_id(stack: Stack) -> AsyncIterator[str]:
+    pid = plan_id_for("dia_phuong", BG, today().year)
+    yield pid
+    handle = stack.admin.client.get_workflow_handle(pid)
+    try:
+        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            await handle.terminate("test finished")
+    except RPCError:
+        pass
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+async def test_a_plan_is_imported_decided_from_a_list_and_holds_its_envelope_on_the_dev_server(
+    stack: Stack, cli: Cli, plan_id: str, tmp_path: Path
+) -> None:
+    tag, day = suffix(), today()
+    cast = await add_cast(stack.admin, tag)
+    tt: Actor = cast["TT-BG"]
+    so, ubnd = cast["SO-BG"].official_id, cast["UBND-BG"].official_id
+    dossiers = [
+        make_dossier(
+            day,
+            code=stack.new_code(f"BG-KH-{n}"),
+            cost=800_000_000,
+            requested_support=150_000_000,
+        )
+        for n in (1, 2, 3)
+    ]
+    a, b, c = (d.code for d in dossiers)
+    sheet = tmp_path / "ke-hoach.csv"
+    rows = entries_to_rows(
+        [PlanRegistration(dossier=d, registered_by=tt, registered_on=day) for d in dossiers]
+    )
+    write_csv(sheet, rows)
+
+    imported = await cli.ok(
+        "plan", "import", str(sheet), "--province", BG, "--year", str(day.year),
+        "--envelope", "320.000.000", "--intake-closes", (day + timedelta(days=30)).isoformat(),
+    )  # fmt: skip
+    assert f"{plan_id}: 3/3 đề án trong kế hoạch" in imported.stdout
+    for code in (a, b, c):
+        await cli.ok("de-an", "appraise", code, "--verdict", "pass", "--appraised-on",
+                     day.isoformat(), "--minutes-number", "12/BB-HĐTĐ", as_=so)  # fmt: skip
+
+    # The decision's list: b is not approved, with its reason.
+    listing = tmp_path / "danh-muc.csv"
+    await cli.ok("plan", "decision-sheet", plan_id, str(listing))
+    header, *lines = read_rows(listing)
+    assert header == ["Mã đề án", "Tên đề án", "Quyết định", "Kinh phí phê duyệt", "Lý do"]
+    assert sorted(line[0] for line in lines) == sorted([a, b, c])
+    for line in lines:
+        if line[0] == b:
+            line[2:] = ["Không phê duyệt", "", "Trùng nội dung với đề án năm trước"]
+    decide = [
+        "plan", "decide", plan_id, "--number", f"7{tag[:2]}/QĐ-UBND", "--date", day.isoformat(),
+        "--signer", "Chủ tịch UBND tỉnh", "--official-id", ubnd,
+        "--organisation", "UBND tỉnh Bắc Giang", "--province", BG,
+    ]  # fmt: skip
+
+    # A bad list is refused whole, row by row, and nothing is sent.
+    bad = tmp_path / "sai.csv"
+    write_rows(bad, [header, *lines, ["BG-KHONG-CO", "", "Phê duyệt", "1,5 tỷ", ""]])
+    refused = await cli("plan", *decide[1:], "--items", str(bad))
+    assert refused.exit_code == 2, str(refused)
+    assert f"dòng {len(lines) + 2}, cột «Kinh phí phê duyệt»" in refused.stderr
+    state: PlanState = await stack.admin.client.get_workflow_handle(plan_id).query(
+        "state", result_type=PlanState
+    )
+    assert state.decisions == []
+
+    write_rows(listing, [header, *lines])
+    decided = await cli.ok(*decide, "--items", str(listing))
+    assert "đã cam kết 300.000.000 đ / 320.000.000 đ" in decided.stdout
+    assert "Không được phê duyệt" in decided.stdout
+
+    # A raise the envelope cannot hold (50 triệu of 20 left) is refused by the đề án too.
+    raise_a = ["de-an", "adjust", a, "--kind", "increase_support", "--decision-date",
+               day.isoformat(), "--description", "Bổ sung thiết bị",
+               "--new-support", "200.000.000"]  # fmt: skip
+    over = await cli(*raise_a, "--decision-number", f"8{tag[:2]}/QĐ-UBND", as_=ubnd)
+    assert over.exit_code == 3, str(over)
+    assert "EnvelopeExceeded" in over.stderr + over.stdout
+    assert (await stack.admin.show(a)).row.approved_support == 150_000_000
+
+    # Stopping c gives its 150 triệu back at once; the same raise now fits.
+    await cli.ok("de-an", "stop", c, "--decision-number", f"9{tag[:2]}/QĐ-UBND",
+                 "--decision-date", day.isoformat(), "--reason", "Đơn vị xin dừng",
+                 as_=ubnd)  # fmt: skip
+
+    async def given_back() -> bool:
+        status = await cli.ok("plan", "status", plan_id)
+        return "đã cam kết 150.000.000 đ / 320.000.000 đ" in status.stdout
+
+    await until(given_back)
+    await cli.ok(*raise_a, "--decision-number", f"10{tag[:2]}/QĐ-UBND", as_=ubnd)
+    status = await cli.ok("plan", "status", plan_id)
+    assert "đã cam kết 200.000.000 đ / 320.000.000 đ" in status.stdout
