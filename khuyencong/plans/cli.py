@@ -8,7 +8,8 @@
   (verdict, support and reason per đề án from the list)
 - ``status PLAN_ID``: the plan's items, decisions and checkpoints
 - ``report --from 2014 --to 2018 [--province] [--level] [--export FILE.xlsx|csv]``
-- ``load-history``: the Bắc Giang 2014–2018 scenario (166 đề án) into the database
+- ``load-history [--through-workflows]``: the Bắc Giang 2014–2018 scenario (166 đề án), as
+  read-model rows or through the engine (each đề án a workflow from registration to closing)
 - ``simulate``: a whole plan year in the time-skipping server, printing the checkpoints
 """
 
@@ -269,8 +270,18 @@ def report(
 
 
 @plans_app.command("load-history")
-def load_history() -> None:
-    """Load the Bắc Giang 2014–2018 scenario (166 đề án) into the read model."""
+def load_history(
+    through_workflows: Annotated[
+        bool,
+        typer.Option(
+            "--through-workflows",
+            help="Run each đề án through the engine (a worker must be running on the task "
+            "queue): every step in PostgreSQL and in a Temporal history. Default: read-model "
+            "rows only (fast, for reports and benchmarks).",
+        ),
+    ] = False,
+) -> None:
+    """Load the Bắc Giang 2014–2018 scenario (166 đề án)."""
     from khuyencong.plans.generator import bac_giang_2014_2018
     from khuyencong.plans.generator import load_history as load
     from worker import open_pool
@@ -278,12 +289,34 @@ def load_history() -> None:
     cli = _cli()
     settings = cli._settings()
 
-    async def run() -> int:
+    async def rows() -> int:
         async with open_pool(settings) as pool:
             return await load(pool, bac_giang_2014_2018())
 
-    added = cli._run(run)
-    typer.echo(f"đã nạp {added} đề án mới (Bắc Giang 2014–2018: 166 đề án)")
+    async def workflows() -> Any:
+        from khuyencong.client import connect
+        from khuyencong.plans.backfill import backfill_through_workflows
+
+        client = await connect(settings)
+        async with open_pool(settings) as pool:
+            return await backfill_through_workflows(
+                client, settings.task_queue, bac_giang_2014_2018(), pool=pool
+            )
+
+    if not through_workflows:
+        added = cli._run(rows)
+        typer.echo(f"đã nạp {added} đề án mới (Bắc Giang 2014–2018: 166 đề án)")
+        return
+    report = cli._run(workflows)
+    for code, error in report.failed.items():
+        typer.echo(f"  LỖI {code}: {error}", err=True)
+    typer.echo(
+        f"Bắc Giang 2014–2018 qua quy trình: khởi tạo {report.started}, kết thúc "
+        f"{len(report.closed)}, đã kết thúc trước đó {len(report.already_closed)}, "
+        f"lỗi {len(report.failed)}"
+    )
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @plans_app.command()

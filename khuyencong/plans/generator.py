@@ -3,8 +3,9 @@ the rule pack's caps; and the scenario that rebuilds Bắc Giang 2014–2018 as 
 tells it (166 đề án = 150 provincial + 16 national, all 10 districts, 7 of the 9 content areas).
 
 Everything is seeded: the same seed gives the same đề án, so tests and benchmarks are stable.
-History is loaded into the read model (``de_an``) and the plans' tables directly, as a
-backfill of closed đề án (there are no workflows behind history: those years are paper).
+:func:`load_history` writes the read model (``de_an``) and the plans' tables directly, as a
+backfill of closed đề án (fast: reports and benchmarks); :mod:`khuyencong.plans.backfill` runs
+the same history through the engine instead, one workflow per đề án.
 """
 
 from __future__ import annotations
@@ -385,7 +386,7 @@ def plan_rows(rows: Iterable[HistoryRow]) -> list[tuple[Any, ...]]:
     return [tuple(p) for p in plans.values()]
 
 
-_INSERT_PLAN = """
+INSERT_PLAN = """
 INSERT INTO plan (plan_id, province, level, year, envelope, intake_closes_on, checkpoints)
 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (plan_id) DO NOTHING
 """
@@ -403,7 +404,7 @@ async def load_history(pool: Any, entries: Iterable[PlanRegistration]) -> int:
             "SELECT count(*) FROM de_an WHERE de_an_id = ANY($1::text[])",
             [r.de_an[0] for r in rows],
         )
-        await conn.executemany(_INSERT_PLAN, plan_rows(rows))
+        await conn.executemany(INSERT_PLAN, plan_rows(rows))
         await conn.executemany(
             f"INSERT INTO de_an ({cols}) VALUES ({marks}) ON CONFLICT (de_an_id) DO NOTHING",
             [r.de_an for r in rows],
@@ -418,7 +419,7 @@ async def load_history(pool: Any, entries: Iterable[PlanRegistration]) -> int:
 
 async def copy_history(conn: Any, rows: Sequence[HistoryRow]) -> None:
     """Bulk load (COPY) into an empty database: the benchmark's 100,000 đề án."""
-    await conn.executemany(_INSERT_PLAN, plan_rows(rows))
+    await conn.executemany(INSERT_PLAN, plan_rows(rows))
     await conn.copy_records_to_table(
         "de_an", records=[r.de_an for r in rows], columns=DE_AN_COLUMNS
     )
