@@ -9,6 +9,7 @@ API key and metrics come from :class:`~khuyencong.settings.Settings` the same wa
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
-from khuyencong.codec import CodecKeys, EncryptionCodec
+from khuyencong.codec import ClearCodec, CodecKeys, EncryptionCodec
 from khuyencong.converter import converter_with, data_converter
 from khuyencong.settings import Settings, StartupError, env_name
 
@@ -84,7 +85,8 @@ def project_converter(codec_keys: CodecKeys | None = None) -> DataConverter:
             log.warning(
                 "payloads are not encrypted: set KHUYENCONG_CODEC_KEYS (see khuyencong.codec)"
             )
-        return data_converter
+        # Failures stay in clear too (no encoded attributes): only payloads meet the codec.
+        return dataclasses.replace(data_converter, payload_codec=ClearCodec())
     return converter_with(EncryptionCodec(keys))
 
 

@@ -51,7 +51,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from khuyencong.settings import SettingsError
+from khuyencong.settings import SettingsError, StartupError
 
 ENCODING = b"binary/encrypted"
 CIPHER = b"AES256-GCM"
@@ -206,6 +206,30 @@ class EncryptionCodec(PayloadCodec):
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.decode_payload(p) for p in payloads]
+
+
+class MissingKeys(StartupError):
+    """An encrypted payload reached a process that has no codec keys at all."""
+
+
+class ClearCodec(PayloadCodec):
+    """The codec of a process without keys: writes in clear, reads clear payloads, and names
+    the missing setting when it meets an encrypted one (instead of the converter's bare
+    ``Unknown payload encoding binary/encrypted``)."""
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        for payload in payloads:
+            if is_encrypted(payload):
+                key_id = payload.metadata.get(KEY_ID, b"").decode("utf-8", "replace")
+                raise MissingKeys(
+                    f"dữ liệu được mã hoá (khoá {key_id!r}) nhưng tiến trình này không có khoá: "
+                    f"đặt {KEYS_FILE_ENV} hoặc {KEYS_ENV} như worker (khuyencong dev in ra các "
+                    "dòng export cần dùng)"
+                )
+        return list(payloads)
 
 
 def _b64(text: str) -> bytes | None:

@@ -145,13 +145,26 @@ def decide(
         except StartupError as exc:
             raise cli._fail(str(exc)) from None
     role = Role.BO_TRUONG if plan_id.startswith("ke-hoach/quoc_gia") else Role.UBND_TINH
-    actor = Actor(
-        official_id=official_id,
-        full_name=signer,
-        role=role,
-        organisation=organisation,
-        province=None if role is Role.BO_TRUONG else province,
-    )
+    options = {"decision_number": "--number", "decision_date": "--date", "signer": "--signer"}
+    try:  # the decision's own fields, checked before connecting: bad input sends nothing
+        actor = Actor(
+            official_id=official_id,
+            full_name=signer,
+            role=role,
+            organisation=organisation,
+            province=None if role is Role.BO_TRUONG else province,
+        )
+        header = PlanDecision(
+            decision_number=number,
+            decision_date=on,  # ISO text, parsed by pydantic
+            signer=signer,
+            actor=actor,
+            items=[PlanDecisionItem(code="-")],
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = str(first["loc"][0]) if first["loc"] else ""
+        raise cli._fail(f"{options.get(where, where)}: {first['msg']}") from None
 
     async def run() -> Any:
         client = await connect(settings)
@@ -167,14 +180,7 @@ def decide(
                 if i.status in (ItemStatus.REGISTERED, ItemStatus.REFUSED)
             ]
             items = [PlanDecisionItem(code=c) for c in chosen]
-        decision = PlanDecision(
-            decision_number=number,
-            decision_date=date.fromisoformat(on),
-            signer=signer,
-            actor=actor,
-            items=items,
-        )
-        return await send(handle, decision)
+        return await send(handle, header.model_copy(update={"items": items}))
 
     result = cli._run(run)  # errors in the list found against the plan: exit 2, nothing sent
     for item in result.items:

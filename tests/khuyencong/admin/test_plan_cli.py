@@ -50,6 +50,7 @@ async def test_a_plan_is_imported_decided_from_a_list_and_holds_its_envelope_on_
     stack: Stack, cli: Cli, plan_id: str, tmp_path: Path
 ) -> None:
     tag, day = suffix(), today()
+    n = int(tag, 16) % 1000  # decision numbers of this run
     cast = await add_cast(stack.admin, tag)
     tt: Actor = cast["TT-BG"]
     so, ubnd = cast["SO-BG"].official_id, cast["UBND-BG"].official_id
@@ -88,12 +89,15 @@ async def test_a_plan_is_imported_decided_from_a_list_and_holds_its_envelope_on_
         if line[0] == b:
             line[2:] = ["Không phê duyệt", "", "Trùng nội dung với đề án năm trước"]
     decide = [
-        "plan", "decide", plan_id, "--number", f"7{tag[:2]}/QĐ-UBND", "--date", day.isoformat(),
+        "plan", "decide", plan_id, "--number", f"7{n:03d}/QĐ-UBND", "--date", day.isoformat(),
         "--signer", "Chủ tịch UBND tỉnh", "--official-id", ubnd,
         "--organisation", "UBND tỉnh Bắc Giang", "--province", BG,
     ]  # fmt: skip
 
-    # A bad list is refused whole, row by row, and nothing is sent.
+    # A bad decision number, or a bad list, is refused whole and nothing is sent.
+    wrong_number = [*decide[:4], "70F/QĐ-UBND", *decide[5:]]
+    bad_number = await cli(*wrong_number, "--items", str(listing))
+    assert bad_number.exit_code == 2 and "--number: Value error" in bad_number.stderr
     bad = tmp_path / "sai.csv"
     write_rows(bad, [header, *lines, ["BG-KHONG-CO", "", "Phê duyệt", "1,5 tỷ", ""]])
     refused = await cli("plan", *decide[1:], "--items", str(bad))
@@ -113,13 +117,13 @@ async def test_a_plan_is_imported_decided_from_a_list_and_holds_its_envelope_on_
     raise_a = ["de-an", "adjust", a, "--kind", "increase_support", "--decision-date",
                day.isoformat(), "--description", "Bổ sung thiết bị",
                "--new-support", "200.000.000"]  # fmt: skip
-    over = await cli(*raise_a, "--decision-number", f"8{tag[:2]}/QĐ-UBND", as_=ubnd)
+    over = await cli(*raise_a, "--decision-number", f"8{n:03d}/QĐ-UBND", as_=ubnd)
     assert over.exit_code == 3, str(over)
     assert "EnvelopeExceeded" in over.stderr + over.stdout
     assert (await stack.admin.show(a)).row.approved_support == 150_000_000
 
     # Stopping c gives its 150 triệu back at once; the same raise now fits.
-    await cli.ok("de-an", "stop", c, "--decision-number", f"9{tag[:2]}/QĐ-UBND",
+    await cli.ok("de-an", "stop", c, "--decision-number", f"9{n:03d}/QĐ-UBND",
                  "--decision-date", day.isoformat(), "--reason", "Đơn vị xin dừng",
                  as_=ubnd)  # fmt: skip
 
@@ -128,6 +132,6 @@ async def test_a_plan_is_imported_decided_from_a_list_and_holds_its_envelope_on_
         return "đã cam kết 150.000.000 đ / 320.000.000 đ" in status.stdout
 
     await until(given_back)
-    await cli.ok(*raise_a, "--decision-number", f"10{tag[:2]}/QĐ-UBND", as_=ubnd)
+    await cli.ok(*raise_a, "--decision-number", f"10{n:03d}/QĐ-UBND", as_=ubnd)
     status = await cli.ok("plan", "status", plan_id)
     assert "đã cam kết 200.000.000 đ / 320.000.000 đ" in status.stdout
