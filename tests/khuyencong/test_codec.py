@@ -35,6 +35,7 @@ from khuyencong.codec import (
     CodecKeyError,
     CodecKeys,
     EncryptionCodec,
+    MissingKeys,
     UnknownKey,
     new_key,
 )
@@ -465,3 +466,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_a_process_without_keys_reads_clear_payloads_and_names_the_setting_for_encrypted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for variable in ("KHUYENCONG_CODEC_KEYS", "KHUYENCONG_CODEC_KEYS_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    without_keys = project_converter()
+    clear = await without_keys.encode(["Hợp tác xã Tiến Phong"])
+    assert await without_keys.decode(clear, [str]) == ["Hợp tác xã Tiến Phong"]
+
+    keys = CodecKeys.parse(new_key("k1"))
+    sealed = await project_converter(keys).encode(["Hợp tác xã Tiến Phong"])
+    with pytest.raises(MissingKeys) as missing:
+        await without_keys.decode(sealed, [str])
+    assert "KHUYENCONG_CODEC_KEYS_FILE" in str(missing.value) and "'k1'" in str(missing.value)
