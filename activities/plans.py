@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.model import workflow_id_for
 from starter import RegistrationEntry, register_all
 from workflows.de_an_contract import DeAnActionResult, DeAnApprove, DeAnReject
+from workflows.de_an_decisions import PLAN_CLOSED
 from workflows.plan_contract import (
     CheckpointRecord,
     ItemObservation,
@@ -115,7 +116,6 @@ ON CONFLICT (idempotency_key) DO NOTHING
 """
 
 SEND_CONCURRENCY = 8
-PLAN_CLOSED = "PlanClosed"
 
 
 def update_id(code: str, verdict: Verdict, decision_number: str) -> str:

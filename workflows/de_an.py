@@ -310,9 +310,10 @@ class DeAnWorkflow:
         )
         if not answer.ok:
             refusal = rules.plan_refusal(
-                answer.error_type, answer.message, answer.field, answer.legal_basis
+                change, state, answer.error_type, answer.message, answer.field, answer.legal_basis
             )
-            raise refusal_error(refusal)
+            if refusal is not None:
+                raise refusal_error(refusal)
 
     async def _notify_plan(self, notice: PlanDeAnFinished) -> None:
         """Tell the plan this đề án settled or closed, so it releases what was not used now

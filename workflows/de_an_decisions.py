@@ -1284,8 +1284,22 @@ def plan_finished_notice(before: DeAnState, after: DeAnState) -> PlanDeAnFinishe
     return PlanDeAnFinished(code=after.dossier.code, stage=after.stage, final_support=final)
 
 
-def plan_refusal(code: str | None, message: str, field: str | None, basis: str | None) -> Refusal:
-    """The plan's refusal of a commitment change, as the đề án's refusal of the adjustment."""
+PLAN_CLOSED = "PlanClosed"
+
+
+def plan_refusal(
+    change: PlanCommitmentChange,
+    before: DeAnState,
+    code: str | None,
+    message: str,
+    field: str | None,
+    basis: str | None,
+) -> Refusal | None:
+    """The plan's refusal of a commitment change, as the đề án's refusal of the adjustment; or
+    None when it does not bind: a plan whose year has ended holds no envelope to protect, so a
+    cut goes through (a raise does not: there is no budget left to raise it from)."""
+    if code == PLAN_CLOSED and change.new_support < before.approved_support:
+        return None
     return Refusal(code or "PlanRefused", message, field or "new_support", basis)
 
 

@@ -317,3 +317,38 @@ def test_deadlines_that_passed_before_the_de_an_entered_the_system_are_not_flagg
     watched = rules.pending_deadlines(entered_2019)
     assert [d.ref for d in watched][:2] == ["2019-06", "2019-07"]
     assert watched[-1].key == "settlement:2019"
+
+
+def test_only_a_de_an_approved_by_a_plan_reports_to_it_and_only_when_it_first_finishes() -> None:
+    alone = contracted()
+    assert alone.plan_id is None
+    stopped = alone.model_copy(update={"stage": Stage.CLOSED})
+    assert rules.plan_finished_notice(alone, stopped) is None  # approved alone: no plan
+
+    linked = alone.model_copy(update={"plan_id": "ke-hoach/dia_phuong/bac-giang/2019"})
+    closed = linked.model_copy(update={"stage": Stage.CLOSED})
+    notice = rules.plan_finished_notice(linked, closed)
+    assert notice is not None and (notice.stage, notice.final_support) == (Stage.CLOSED, 0)
+    assert rules.plan_finished_notice(closed, closed) is None  # said once
+
+
+def test_a_plan_that_has_ended_binds_a_raise_but_not_a_cut() -> None:
+    state = contracted().model_copy(update={"plan_id": "ke-hoach/dia_phuong/bac-giang/2019"})
+    adjust = DeAnAdjust(
+        actor=UBND,
+        kind="increase_support",
+        decision_number="9/QĐ-UBND",
+        decision_date=TODAY,
+        description="Bổ sung",
+        new_support=110_000_000,
+    )
+    after = state.model_copy(update={"approved_support": 110_000_000})
+    change = rules.plan_commitment_change(state, after, adjust)
+    assert change is not None and change.new_support == 110_000_000
+    assert rules.plan_commitment_change(state, state, adjust) is None  # support unchanged
+    raised = rules.plan_refusal(change, state, "PlanClosed", "kế hoạch đã kết thúc", None, None)
+    assert raised is not None and (raised.code, raised.field) == ("PlanClosed", "new_support")
+    cut = change.model_copy(update={"new_support": 90_000_000})
+    assert rules.plan_refusal(cut, state, "PlanClosed", "kế hoạch đã kết thúc", None, None) is None
+    over = rules.plan_refusal(cut, state, "EnvelopeExceeded", "vượt", "new_support", "TT 36")
+    assert over is not None and over.legal_basis == "TT 36"

@@ -50,11 +50,13 @@ def adjustment(kind: str, number: str, on: date, new_support: int) -> dict[str, 
     }
 
 
-async def approved_pair(ts_env: WorkflowEnvironment, tq: str, envelope: int) -> Any:
+async def approved_pair(
+    ts_env: WorkflowEnvironment, tq: str, envelope: int, **overrides: Any
+) -> Any:
     """A plan with two đề án approved at 150 triệu each by one decision (cap: 200 triệu)."""
     today = await today_of(ts_env)
     plan = await PlanRun.start(ts_env.client, tq, plan_config(today, envelope=envelope))
-    pair = dossiers(today, 2, cost=800_000_000, requested_support=150_000_000)
+    pair = dossiers(today, 2, cost=800_000_000, requested_support=150_000_000, **overrides)
     await plan.register(pair, today)
     for d in pair:
         await plan.appraise(d.code, today)
@@ -182,3 +184,32 @@ async def test_a_stopped_de_an_gives_its_commitment_back_at_once_and_only_once(
         result.plan_id,
     )
     assert [tuple(r) for r in rows] == [(stopped.code, 200_000_000, None, True)]
+
+
+async def test_after_the_plan_has_ended_a_raise_is_refused_a_cut_and_a_stop_go_through(
+    ts_env: WorkflowEnvironment, tq: str
+) -> None:
+    # The beneficiaries commit to fund the whole cost if the support is cut.
+    plan, (a, b), today = await approved_pair(
+        ts_env, tq, envelope=1_000_000_000, counterpart_funds=800_000_000
+    )
+    await plan.handle.terminate("năm kế hoạch đã kết thúc")
+
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await a.act("adjust", adjustment("increase_support", "701/QĐ-UBND", today, 180_000_000))
+    error = failure.value.cause
+    assert isinstance(error, ApplicationError) and error.type == "PlanClosed"
+    assert (await a.state()).approved_support == 150_000_000
+
+    cut = await a.act("adjust", adjustment("decrease_support", "702/QĐ-UBND", today, 120_000_000))
+    assert cut.approved_support == 120_000_000
+    stopped = await b.act(
+        "stop",
+        {
+            "actor": UBND,
+            "decision_number": "703/QĐ-UBND",
+            "decision_date": today,
+            "reason": "Đơn vị thụ hưởng xin dừng",
+        },
+    )
+    assert stopped.stage is Stage.CLOSED  # the plan cannot be told; the đề án closes anyway
