@@ -25,7 +25,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.model import workflow_id_for
 from starter import RegistrationEntry, register_all
 from workflows.de_an_contract import DeAnActionResult, DeAnApprove, DeAnReject
-from workflows.de_an_decisions import PLAN_CLOSED
 from workflows.plan_contract import (
     CheckpointRecord,
     ItemObservation,
@@ -45,6 +44,7 @@ from workflows.plan_contract import (
     StartDeAnRequest,
     Verdict,
 )
+from workflows.plan_rules import PLAN_CLOSED
 
 INSERT_PLAN = """
 INSERT INTO plan (plan_id, province, level, year, envelope, intake_closes_on, checkpoints)
@@ -122,8 +122,23 @@ def update_id(code: str, verdict: Verdict, decision_number: str) -> str:
     return f"{code}:{verdict.value}:{decision_number}"
 
 
-def commitment_update_id(change: PlanCommitmentChange) -> str:
-    return f"{change.code}:commitment:{change.decision_number}"
+def commitment_update_id(change: PlanCommitmentChange, attempt_of: str) -> str:
+    """One ID per activity (the same across its retries, so a lost answer is not applied
+    twice); a new attempt of the đề án's adjustment is judged afresh, not answered with a
+    refusal Temporal kept for the old ID. The plan itself applies a decision once."""
+    return f"{change.code}:commitment:{change.decision_number}:{attempt_of}"
+
+
+UPDATE_LOST_AT_CLOSE = frozenset({"AcceptedUpdateCompletedWorkflow"})
+"""The server's failure of an update accepted just before the plan's run completed."""
+
+
+def plan_closed(plan_id: str) -> PlanCommitmentAnswer:
+    return PlanCommitmentAnswer(
+        ok=False,
+        error_type=PLAN_CLOSED,
+        message=f"kế hoạch {plan_id} đã kết thúc, không nhận điều chỉnh kinh phí",
+    )
 
 
 class PlanActivities:
@@ -425,16 +440,19 @@ class PlanActivities:
         is built from the đề án and the adjustment decision, so a retry changes nothing twice.
         A plan that no longer runs (its year is over) cannot hold a raise."""
         change = request.change
+        info = activity.info()
         handle = self._client.get_workflow_handle(request.plan_id)
         try:
             result = await handle.execute_update(
                 "change_commitment",
                 change,
-                id=commitment_update_id(change),
+                id=commitment_update_id(change, f"{info.workflow_run_id}:{info.activity_id}"),
                 result_type=PlanCommitmentResult,
             )
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type in UPDATE_LOST_AT_CLOSE:
+                return plan_closed(request.plan_id)
             if isinstance(cause, ApplicationError):
                 details = cause.details[0] if cause.details else None
                 if not isinstance(details, dict):
@@ -452,11 +470,7 @@ class PlanActivities:
         except RPCError as exc:
             if exc.status is not RPCStatusCode.NOT_FOUND:
                 raise  # transient, or an answer lost on the way: retry (the update ID dedupes)
-            return PlanCommitmentAnswer(
-                ok=False,
-                error_type=PLAN_CLOSED,
-                message=f"kế hoạch {request.plan_id} đã kết thúc, không nhận điều chỉnh kinh phí",
-            )
+            return plan_closed(request.plan_id)
         return PlanCommitmentAnswer(ok=True, result=result)
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from domain.deadlines import vn_date
@@ -86,6 +86,9 @@ decision after this code shipped carry ``plan_id``, so older histories never rea
 PLAN_TIMEOUT = timedelta(minutes=2)
 """The plan answers ``change_commitment`` once its lock is free: a decision being sent to many
 đề án may hold it for a while."""
+PLAN_GIVE_UP = timedelta(minutes=10)
+"""An adjustment waits this long for its plan (this đề án's other actions wait behind it),
+then is refused as ``PlanUnavailable``: the official tries again later."""
 
 # A database write takes milliseconds; an attempt that has not finished in 10 s is retried
 # (a dead worker is noticed after this long). Transient errors retry without limit: a step
@@ -300,14 +303,25 @@ class DeAnWorkflow:
         """Ask the plan to move this đề án's commitment before the adjustment is applied: a
         raise its envelope cannot hold refuses the adjustment, and nothing changes here."""
         assert state.plan_id is not None
-        answer = await workflow.execute_activity(
-            CHANGE_PLAN_COMMITMENT,
-            PlanCommitmentRequest(plan_id=state.plan_id, change=change),
-            result_type=PlanCommitmentAnswer,
-            start_to_close_timeout=PLAN_TIMEOUT,
-            retry_policy=PERSIST_RETRY,
-            summary=f"Điều chỉnh cam kết trong kế hoạch: {format_dong(change.new_support)}",
-        )
+        try:
+            answer = await workflow.execute_activity(
+                CHANGE_PLAN_COMMITMENT,
+                PlanCommitmentRequest(plan_id=state.plan_id, change=change),
+                result_type=PlanCommitmentAnswer,
+                start_to_close_timeout=PLAN_TIMEOUT,
+                schedule_to_close_timeout=PLAN_GIVE_UP,
+                retry_policy=PERSIST_RETRY,
+                summary=f"Điều chỉnh cam kết trong kế hoạch: {format_dong(change.new_support)}",
+            )
+        except ActivityError as err:  # the plan did not answer in time: nothing changed
+            unavailable = Refusal(
+                rules.PLAN_UNAVAILABLE,
+                f"kế hoạch {state.plan_id} chưa trả lời sau "
+                f"{PLAN_GIVE_UP.total_seconds() // 60:.0f} phút; chưa điều chỉnh, hãy thử lại "
+                f"sau ({err.cause or err})",
+                "new_support",
+            )
+            raise refusal_error(unavailable) from None
         if not answer.ok:
             refusal = rules.plan_refusal(
                 change, state, answer.error_type, answer.message, answer.field, answer.legal_basis
@@ -317,8 +331,8 @@ class DeAnWorkflow:
 
     async def _notify_plan(self, notice: PlanDeAnFinished) -> None:
         """Tell the plan this đề án settled or closed, so it releases what was not used now
-        rather than at its next checkpoint. A plan that has ended cannot be told; its last
-        checkpoint already read this đề án."""
+        rather than at its next checkpoint. A plan that has ended cannot be told (its year is
+        closed: what this đề án leaves unused is not returned to it); the warning says so."""
         plan_id = self._state.plan_id
         assert plan_id is not None
         try:

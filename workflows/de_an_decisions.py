@@ -78,6 +78,7 @@ from workflows.de_an_contract import (
     PaymentKind,
 )
 from workflows.plan_contract import PlanCommitmentChange, PlanDeAnFinished
+from workflows.plan_rules import PLAN_CLOSED
 
 BASIS_ADVANCE = "Thông tư 36/2013/TT-BCT Điều 13, 14"
 BASIS_SETTLEMENT = "Thông tư 36/2013/TT-BCT Điều 18"
@@ -1284,7 +1285,7 @@ def plan_finished_notice(before: DeAnState, after: DeAnState) -> PlanDeAnFinishe
     return PlanDeAnFinished(code=after.dossier.code, stage=after.stage, final_support=final)
 
 
-PLAN_CLOSED = "PlanClosed"
+PLAN_UNAVAILABLE = "PlanUnavailable"
 
 
 def plan_refusal(

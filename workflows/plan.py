@@ -73,6 +73,11 @@ RECORD_PLAN_CHECKPOINT = "record_plan_checkpoint"
 RECORD_PLAN_COMMITMENT = "record_plan_commitment"
 RECORD_PLAN_RELEASE = "record_plan_release"
 
+ITEMS_LINKED_PATCH = "plan-items-linked-v1"
+"""Decisions recorded after it approve đề án that carry the plan's ID (``plan-link-v1`` on the
+đề án): they ask the plan before support changes and signal when they finish. Items approved
+by earlier decisions never do, so checkpoints re-read their approved support instead."""
+
 RESCREEN_PATCH = "plan-decision-rescreen-v1"
 """Decisions recorded before it had one round; after it, the items the plan refused for the
 envelope are screened again when a đề án refused its approval and freed its reservation."""
@@ -118,6 +123,8 @@ class KeHoachWorkflow:
         self._lock = asyncio.Lock()
         self._ready = input.resume is not None
         self._finished: list[PlanDeAnFinished] = []
+        self._closing = False
+        """Set after the last checkpoint: decisions and commitment changes are refused."""
 
     @workflow.run
     async def run(self, input: PlanInput) -> PlanResult:
@@ -158,8 +165,14 @@ class KeHoachWorkflow:
                 await self._release_finished()
                 continue  # a đề án finished before the checkpoint: wait for the rest
             await self._record_checkpoint(checkpoint)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._release_finished()
+        # The year is over: refuse new changes, finish those accepted, release the last
+        # signalled finishes (an update accepted now would be lost when the run returns).
+        self._closing = True
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self._finished:
+                break
+            await self._release_finished()
         state = self._state
         return PlanResult(
             plan_id=state.plan_id,
@@ -189,10 +202,12 @@ class KeHoachWorkflow:
     async def _record_checkpoint(self, checkpoint: PlanCheckpoint) -> None:
         async with self._lock:
             observations = await self._observe()
-            after, releases = rules.observe(self._state, observations)
+            synced, resynced = rules.resync_unlinked(self._state, observations)
+            after, releases = rules.observe(synced, observations)
             record = rules.checkpoint_record(
                 after, checkpoint, observations, releases, workflow.now()
             )
+            record.resynced = resynced
             await workflow.execute_activity(
                 RECORD_PLAN_CHECKPOINT,
                 record,
@@ -284,6 +299,7 @@ class KeHoachWorkflow:
         await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
             try:
+                rules.check_plan_open(self._state, self._closing)
                 rules.check_decision(self._state, decision)
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
@@ -318,7 +334,10 @@ class KeHoachWorkflow:
                 retry_policy=RETRY,
                 summary=f"Ghi quyết định {decision.decision_number}",
             )
-            after = rules.apply_decision(self._state, decision, results)
+            # Đề án approved from here on were told the plan's ID and report to it; those
+            # approved by decisions recorded before are re-read at each checkpoint instead.
+            linked = workflow.patched(ITEMS_LINKED_PATCH)
+            after = rules.apply_decision(self._state, decision, results, linked=linked)
             after.decisions.append(
                 PlanDecisionRecord(
                     number=decision.decision_number,
@@ -365,6 +384,7 @@ class KeHoachWorkflow:
     @decide.validator
     def _decide(self, decision: PlanDecision) -> None:
         try:
+            rules.check_plan_open(self._state, self._closing)
             rules.check_decision(self._state, decision)
         except Refusal as refusal:
             raise refusal_error(refusal) from None
@@ -379,6 +399,7 @@ class KeHoachWorkflow:
         await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
             try:
+                rules.check_plan_open(self._state, self._closing)
                 rules.check_commitment_change(self._state, change)
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
@@ -415,7 +436,11 @@ class KeHoachWorkflow:
     @change_commitment.validator
     def _change_commitment(self, change: PlanCommitmentChange) -> None:
         try:
-            rules.check_commitment_change(self._state, change)
+            rules.check_plan_open(self._state, self._closing)
+            if not self._lock.locked():
+                # While a decision is being sent, the đề án it approves are not yet approved
+                # here: the handler judges under the lock, once the decision is recorded.
+                rules.check_commitment_change(self._state, change)
         except Refusal as refusal:
             raise refusal_error(refusal) from None
 

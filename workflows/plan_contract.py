@@ -412,8 +412,13 @@ class PlanItem(_Model):
         default=None, description="Released once, when the đề án is settled or closed"
     )
     final_support: int | None = None
-    commitment_decisions: list[str] = Field(
-        default_factory=list, description="Adjustment decisions that changed the commitment"
+    linked: bool = Field(
+        default=False,
+        description="Approved by a decision that told the đề án its plan (it asks and reports)",
+    )
+    commitment_decisions: dict[str, int] = Field(
+        default_factory=dict,
+        description="Adjustment decisions that changed the commitment, and the support each set",
     )
 
 
@@ -458,6 +463,10 @@ class CheckpointRecord(_Model):
     behind: list[BehindItem] = Field(default_factory=list)
     unsettled: list[str] = Field(default_factory=list)
     released: int = Field(default=0, description="Released to date (on close and at checkpoints)")
+    resynced: dict[str, int] = Field(
+        default_factory=dict,
+        description="Commitments re-read from đề án approved before they knew their plan",
+    )
 
 
 class PlanDecisionRecord(_Model):

@@ -57,6 +57,7 @@ NOT_IN_PLAN = "NotInPlan"
 WRONG_PLAN = "WrongPlan"
 ALREADY_DECIDED = "AlreadyDecided"
 COMMITMENT_CLOSED = "CommitmentClosed"
+PLAN_CLOSED = "PlanClosed"
 
 ENVELOPE_BASIS = (
     "Thông tư 36/2013/TT-BCT Điều 6 khoản 3: kế hoạch phù hợp với dự toán kinh phí được giao"
@@ -242,8 +243,13 @@ def results_of(sent: Sequence[SendResult]) -> list[DecisionItemResult]:
 
 
 def apply_decision(
-    state: PlanState, decision: PlanDecision, results: Iterable[DecisionItemResult]
+    state: PlanState,
+    decision: PlanDecision,
+    results: Iterable[DecisionItemResult],
+    *,
+    linked: bool = True,
 ) -> PlanState:
+    """``linked``: the approved đề án know their plan (they ask it and report to it)."""
     after = state.model_copy(deep=True)
     for result in results:
         item = after.item(result.code)
@@ -254,10 +260,43 @@ def apply_decision(
         item.error_type = result.error_type
         item.message = result.message
         item.committed = result.approved_support if result.status is ItemStatus.APPROVED else 0
+        item.linked = linked and result.status is ItemStatus.APPROVED
     return after
 
 
+def resync_unlinked(
+    state: PlanState, observations: Iterable[ItemObservation]
+) -> tuple[PlanState, dict[str, int]]:
+    """Đề án approved before they knew their plan change their support without asking it: at
+    a checkpoint their commitment becomes the support they now hold (both ways), so the
+    envelope is right again. Linked items are never touched (the plan is their truth, and a
+    change may be half-way: the plan moves before the đề án records it)."""
+    after = state.model_copy(deep=True)
+    changed: dict[str, int] = {}
+    for obs in observations:
+        item = after.item(obs.code)
+        if item is None or item.linked or item.status is not ItemStatus.APPROVED:
+            continue
+        if item.released is not None or obs.approved_support == item.committed:
+            continue
+        if obs.approved_support <= 0:
+            continue  # not yet in the read model
+        item.committed = obs.approved_support
+        changed[obs.code] = obs.approved_support
+    return after, changed
+
+
 # --- adjustments of an approved đề án ---------------------------------------------------------
+
+
+def check_plan_open(state: PlanState, closing: bool) -> None:
+    """After its last checkpoint the plan only finishes: nothing new is committed in it."""
+    if closing:
+        raise Refusal(
+            PLAN_CLOSED,
+            f"kế hoạch {state.plan_id} đã qua mốc cuối (hạn quyết toán), không nhận thay đổi",
+            "plan_id",
+        )
 
 
 def check_commitment_change(state: PlanState, change: PlanCommitmentChange) -> None:
@@ -271,8 +310,16 @@ def check_commitment_change(state: PlanState, change: PlanCommitmentChange) -> N
             f"đề án {change.code} không được phê duyệt trong kế hoạch {state.plan_id}",
             "code",
         )
-    if change.decision_number in item.commitment_decisions:
-        return
+    applied = item.commitment_decisions.get(change.decision_number)
+    if applied is not None:
+        if applied == change.new_support:
+            return  # the same decision again (a retry): answered, changes nothing
+        raise Refusal(
+            ALREADY_DECIDED,
+            f"quyết định {change.decision_number} đã đặt kinh phí đề án {change.code} là "
+            f"{format_dong(applied)}; mức khác cần một quyết định điều chỉnh mới",
+            "decision_number",
+        )
     if item.released is not None:
         raise Refusal(
             COMMITMENT_CLOSED,
@@ -300,7 +347,7 @@ def apply_commitment_change(state: PlanState, change: PlanCommitmentChange) -> P
     assert item is not None  # check_commitment_change ran first
     if change.decision_number not in item.commitment_decisions:
         item.committed = change.new_support
-        item.commitment_decisions.append(change.decision_number)
+        item.commitment_decisions[change.decision_number] = change.new_support
     return after
 
 

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -613,6 +614,12 @@ class AdminClient:
             done = await self.pool.fetchval(sql.COUNT_ACTIONS, code, action.value)
             ordinal = int(done or 0) + 1
         update_id = update_id_for(code, action, command, ordinal)
+        if action is Action.ADJUST:
+            # The plan may refuse a support change inside the handler (its envelope is not
+            # visible to the validator), and Temporal keeps that outcome under the update ID:
+            # the same adjustment sent again once money is freed must be judged afresh. A second
+            # use of the decision is still refused by the đề án (Duplicate), never applied.
+            update_id = f"{update_id}:{uuid.uuid4().hex[:8]}"
         handle = self.client.get_workflow_handle(workflow_id_for(code))
         try:
             result: DeAnActionResult = await handle.execute_update(

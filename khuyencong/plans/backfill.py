@@ -22,7 +22,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import structlog
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.service import RPCError
 
 from domain.model import Actor, DeAnDossier, Level, Role, workflow_id_for
 from domain.rules import RulePack, load_packs, pack_in_force, packs_for
@@ -71,6 +77,10 @@ def history_officials(province: str) -> dict[str, Actor]:
         "ke_toan_tw": _actor("HIST-KT-TW-01", "Ngô Thị Lan", Role.TAI_CHINH,
                              "Phòng Tài chính, Cục Công nghiệp địa phương", None),
     }  # fmt: skip
+
+
+class BackfillStopped(Exception):
+    """The đề án's workflow ended without closing (terminated, failed): not driven again."""
 
 
 @dataclass
@@ -144,8 +154,11 @@ async def _drive(
 ) -> str:
     """Take one đề án to its end; ``"closed"`` or ``"already"`` (it had closed before)."""
     handle = client.get_workflow_handle(workflow_id_for(dossier.code))
-    if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+    status = (await handle.describe()).status
+    if status == WorkflowExecutionStatus.COMPLETED:
         return "already"
+    if status != WorkflowExecutionStatus.RUNNING:
+        raise BackfillStopped(f"workflow {handle.id} đã dừng ({status.name if status else '?'})")
     for action, payload in steps(dossier, people, packs):
         await handle.execute_update(
             action,
@@ -193,9 +206,15 @@ async def backfill_through_workflows(
         async with semaphore:
             try:
                 outcome = await _drive(client, dossier, people, packs)
-            except WorkflowUpdateFailedError as exc:
+            except WorkflowUpdateFailedError as exc:  # a rule refused a step of the record
                 report.failed[dossier.code] = str(exc.cause)
                 log.warning("backfill refused", de_an_id=dossier.code, error=str(exc.cause))
+                return
+            except (RPCError, WorkflowFailureError, BackfillStopped) as exc:
+                # One đề án that cannot go on (server busy, workflow terminated) is reported
+                # with the others; running the command again resumes it.
+                report.failed[dossier.code] = f"{type(exc).__name__}: {exc}"
+                log.warning("backfill failed", de_an_id=dossier.code, error=str(exc))
                 return
         (report.closed if outcome == "closed" else report.already_closed).append(dossier.code)
 

@@ -38,6 +38,30 @@ def _cli() -> Any:
     return cli
 
 
+def _plan_run(factory: Any, plan_id: str | None = None) -> Any:
+    """``cli._run`` for commands that talk to a plan: a refusal prints its rule and exits 3, an
+    unknown plan exits 4 (as the ``de-an`` commands do), never a traceback."""
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    cli = _cli()
+    try:
+        return cli._run(factory)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        text = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        kind = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+        shown = text if text.startswith(f"[{kind}]") else f"[{kind}] {text}"
+        typer.secho(f"bị từ chối: {shown}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(3) from None
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        typer.secho(f"không có kế hoạch {plan_id or ''}".rstrip(), err=True, fg=typer.colors.RED)
+        raise typer.Exit(4) from None
+
+
 @plans_app.command()
 def template(file: Annotated[Path, typer.Argument(help="Where to write (.xlsx or .csv).")]) -> None:
     """Write the plan spreadsheet template (Vietnamese headers, one example row)."""
@@ -95,7 +119,7 @@ def import_(
         handle = await ensure_plan(client, settings.task_queue, config)
         return handle.id, await import_entries(handle, entries, digest)
 
-    plan_id, result = cli._run(run)
+    plan_id, result = _plan_run(run)
     for item in result.items:
         mark = "đã có" if item.already else ("nhận" if item.accepted else "TỪ CHỐI")
         typer.echo(f"  {mark:<8} {item.code} {item.message}")
@@ -171,7 +195,7 @@ def decide(
         handle = client.get_workflow_handle(plan_id)
         state = await plan_state(handle)
         if listed is not None:
-            check_against_plan(listed, state)
+            check_against_plan(listed, state, header.decision_number)
             items = [item for _, item in listed]
         else:
             chosen = codes or [
@@ -180,9 +204,13 @@ def decide(
                 if i.status in (ItemStatus.REGISTERED, ItemStatus.REFUSED)
             ]
             items = [PlanDecisionItem(code=c) for c in chosen]
-        return await send(handle, header.model_copy(update={"items": items}))
+        try:  # validated whole (one line per đề án, at least one)
+            decision = PlanDecision.model_validate({**header.model_dump(), "items": items})
+        except ValidationError as exc:
+            raise StartupError(f"--code / --items: {exc.errors()[0]['msg']}") from None
+        return await send(handle, decision)
 
-    result = cli._run(run)  # errors in the list found against the plan: exit 2, nothing sent
+    result = _plan_run(run, plan_id)  # list errors against the plan: exit 2, nothing sent
     for item in result.items:
         why = ""
         if item.error_type:  # a đề án's refusal already starts with its [code]
@@ -212,8 +240,13 @@ def decision_sheet(
     async def run() -> Any:
         return await plan_state((await connect(settings)).get_workflow_handle(plan_id))
 
-    rows = waiting_rows(cli._run(run))
-    (write_xlsx if file.suffix.lower() == ".xlsx" else write_csv)(file, rows, HEADER)
+    rows = waiting_rows(_plan_run(run, plan_id))
+    if not rows:
+        raise cli._fail(f"{plan_id}: không còn đề án nào chờ quyết định")
+    try:
+        (write_xlsx if file.suffix.lower() == ".xlsx" else write_csv)(file, rows, HEADER)
+    except OSError as exc:
+        raise cli._fail(f"không ghi được {file}: {exc}") from None
     typer.echo(f"đã ghi danh mục {len(rows)} đề án chờ quyết định: {file}")
 
 
@@ -232,7 +265,7 @@ def status(
     async def run() -> Any:
         return await plan_state((await connect(settings)).get_workflow_handle(plan_id))
 
-    state = cli._run(run)
+    state = _plan_run(run, plan_id)
     typer.echo(
         f"{state.plan_id}: {len(state.items)} đề án, đã cam kết "
         f"{format_dong(plan_rules.committed(state))} / {format_dong(state.config.envelope)}"

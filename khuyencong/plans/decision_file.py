@@ -57,10 +57,19 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
+class DecisionListInvalid(PlanImportInvalid):
+    """The decision's list has errors; nothing was sent."""
+
+    OUTCOME = "không gửi quyết định"
+
+
 def load_decision_items(path: Path) -> list[tuple[int, PlanDecisionItem]]:
     """The rows of the sheet as decision items, with their row numbers; raises
-    :class:`PlanImportInvalid` listing every error (nothing is half-read)."""
-    sheet = read_sheet(path)
+    :class:`DecisionListInvalid` listing every error (nothing is half-read)."""
+    try:
+        sheet = read_sheet(path)
+    except PlanImportInvalid as exc:
+        raise DecisionListInvalid(exc.errors) from None
     errors: list[ImportError_] = []
     positions: dict[int, str] = {}
     for i, raw in enumerate(sheet.header):
@@ -77,7 +86,7 @@ def load_decision_items(path: Path) -> list[tuple[int, PlanDecisionItem]]:
         if name not in positions.values():
             errors.append(ImportError_(1, name, "thiếu cột bắt buộc"))
     if errors:
-        raise PlanImportInvalid(errors)
+        raise DecisionListInvalid(errors)
 
     items: list[tuple[int, PlanDecisionItem]] = []
     seen: dict[str, int] = {}
@@ -98,7 +107,7 @@ def load_decision_items(path: Path) -> list[tuple[int, PlanDecisionItem]]:
     if not items and not errors:
         errors.append(ImportError_(None, "", "không có đề án nào trong danh mục"))
     if errors:
-        raise PlanImportInvalid(errors)
+        raise DecisionListInvalid(errors)
     return items
 
 
@@ -134,13 +143,18 @@ def _row(row: int, cells: dict[str, str]) -> tuple[PlanDecisionItem | None, list
     return item, []
 
 
-def check_against_plan(items: Sequence[tuple[int, PlanDecisionItem]], state: PlanState) -> None:
-    """Every code must be a đề án of the plan still waiting for a decision (or refused)."""
+def check_against_plan(
+    items: Sequence[tuple[int, PlanDecisionItem]], state: PlanState, decision_number: str
+) -> None:
+    """Every code must be a đề án of the plan still waiting for a decision (or refused). Items
+    decided by this same decision pass: sending it again is a retry, answered as it was."""
     errors: list[ImportError_] = []
     for row, item in items:
         found = state.item(item.code)
         if found is None:
             errors.append(ImportError_(row, CODE, f"không có trong kế hoạch {state.plan_id}"))
+        elif found.decision_number == decision_number:
+            continue
         elif found.status not in (ItemStatus.REGISTERED, ItemStatus.REFUSED):
             errors.append(
                 ImportError_(
@@ -157,7 +171,7 @@ def check_against_plan(items: Sequence[tuple[int, PlanDecisionItem]], state: Pla
                 )
             )
     if errors:
-        raise PlanImportInvalid(errors)
+        raise DecisionListInvalid(errors)
 
 
 def waiting_rows(state: PlanState) -> list[list[str]]:

@@ -138,10 +138,12 @@ class ImportError_:
 class PlanImportInvalid(StartupError):
     """The spreadsheet has errors; nothing was imported."""
 
+    OUTCOME = "không nhập đề án nào"
+
     def __init__(self, errors: Sequence[ImportError_]) -> None:
         self.errors = list(errors)
         lines = "\n".join(f"  {e}" for e in self.errors)
-        super().__init__(f"{len(self.errors)} lỗi; không nhập đề án nào:\n{lines}")
+        super().__init__(f"{len(self.errors)} lỗi; {self.OUTCOME}:\n{lines}")
 
 
 @dataclass(frozen=True)

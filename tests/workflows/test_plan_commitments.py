@@ -23,7 +23,13 @@ from tests.support.lifecycle import SO, UBND, Driver, today_of
 from tests.support.waiting import until
 from tests.workflows.plan_support import PlanRun, checkpoint, dossiers, plan_config
 from workflows.plan import KeHoachWorkflow
-from workflows.plan_contract import PlanDecisionItem, PlanResult, PlanState
+from workflows.plan_contract import (
+    PlanCommitmentChange,
+    PlanCommitmentResult,
+    PlanDecisionItem,
+    PlanResult,
+    PlanState,
+)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -120,14 +126,34 @@ async def test_a_support_increase_the_plan_envelope_cannot_hold_is_refused_and_c
     ]
 
 
-async def test_a_repeated_adjustment_moves_the_commitment_once(
+async def test_the_plan_applies_an_adjustment_decision_once_whatever_the_update_id(
     ts_env: WorkflowEnvironment, tq: str, db_pool: asyncpg.Pool
 ) -> None:
     plan, (a, _), today = await approved_pair(ts_env, tq, envelope=500_000_000)
-    payload = adjustment("increase_support", "505/QĐ-UBND", today, 180_000_000)
-    first = await a.act("adjust", payload, update_id="tang-kinh-phi-1")
-    second = await a.act("adjust", payload, update_id="tang-kinh-phi-1")
-    assert first.approved_support == second.approved_support == 180_000_000
+    code = (await a.state()).dossier.code
+    raised = await a.act(
+        "adjust", adjustment("increase_support", "505/QĐ-UBND", today, 180_000_000)
+    )
+    assert raised.approved_support == 180_000_000
+
+    # A retried activity, or a new attempt of the đề án's handler, sends the same decision
+    # under another update ID: the plan answers it and changes nothing.
+    change = PlanCommitmentChange(
+        code=code, decision_number="505/QĐ-UBND", decision_date=today, new_support=180_000_000
+    )
+    again: PlanCommitmentResult = await plan.handle.execute_update(
+        KeHoachWorkflow.change_commitment, change, id="lap-lai-1"
+    )
+    assert (again.committed, again.plan_committed) == (180_000_000, 330_000_000)
+    # The same decision with another amount is a different paper: refused.
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await plan.handle.execute_update(
+            KeHoachWorkflow.change_commitment,
+            change.model_copy(update={"new_support": 170_000_000}),
+            id="lap-lai-2",
+        )
+    error = failure.value.cause
+    assert isinstance(error, ApplicationError) and error.type == "AlreadyDecided"
     assert sum((await plan_committed(plan)).values()) == 330_000_000
     count = await db_pool.fetchval(
         "SELECT count(*) FROM plan_commitment_change WHERE plan_id = $1", plan.handle.id

@@ -2,8 +2,8 @@
 
 ``tests/histories/plans/v0``: recorded before the plan followed its đề án between checkpoints
 (one round per decision, checkpoints on plain timers, adjustments not checked against the
-envelope); ``v1``: recorded after the ``plan-decision-rescreen-v1`` and ``plan-link-v1``
-patches. Both must replay, or a plan running in production would break
+envelope); ``v1``: recorded after the ``plan-decision-rescreen-v1``, ``plan-items-linked-v1``
+and ``plan-link-v1`` patches. Both must replay, or a plan running in production would break
 on the next deploy. Recorded by ``python -m tests.support.plan_histories <set>``.
 """
 
@@ -19,7 +19,12 @@ from temporalio.worker import Replayer
 
 from tests.support.temporal import suite_data_converter
 from workflows.de_an import PLAN_LINK_PATCH, DeAnWorkflow
-from workflows.plan import RESCREEN_PATCH, SEND_PLAN_DECISION, KeHoachWorkflow
+from workflows.plan import (
+    ITEMS_LINKED_PATCH,
+    RESCREEN_PATCH,
+    SEND_PLAN_DECISION,
+    KeHoachWorkflow,
+)
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories" / "plans"
 RECORDED = sorted(HISTORIES.glob("*/*.json"))
@@ -76,13 +81,13 @@ def test_the_old_set_exercises_the_paths_the_patches_guard() -> None:
     assert activities("v0", "plan").count(SEND_PLAN_DECISION) == 1
     assert "EVENT_TYPE_TIMER_FIRED" in json.dumps(events("v0", "plan"))
     assert "change_plan_commitment" not in activities("v0", "raised")
-    for patch in (RESCREEN_PATCH, PLAN_LINK_PATCH):
+    for patch in (RESCREEN_PATCH, ITEMS_LINKED_PATCH, PLAN_LINK_PATCH):
         assert patch not in markers("v0", "plan") + markers("v0", "raised"), patch
 
 
 def test_the_new_set_takes_the_patched_paths() -> None:
     assert activities("v1", "plan").count(SEND_PLAN_DECISION) == 2  # the second round
-    assert RESCREEN_PATCH in markers("v1", "plan")
+    assert RESCREEN_PATCH in markers("v1", "plan") and ITEMS_LINKED_PATCH in markers("v1", "plan")
     assert "change_plan_commitment" in activities("v1", "raised")
     assert "record_plan_release" in activities("v1", "plan")  # on the stopped đề án's signal
     third = json.dumps(events("v1", "third"))

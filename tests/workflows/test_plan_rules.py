@@ -305,6 +305,7 @@ def approved(supports: list[int], envelope: int) -> PlanState:
     for item in state.items:
         item.status = ItemStatus.APPROVED
         item.committed = item.requested_support
+        item.linked = True
     return state
 
 
@@ -340,3 +341,24 @@ def test_a_de_an_that_finished_gives_back_what_it_did_not_use_once() -> None:
     with pytest.raises(Refusal) as refusal:
         rules.check_commitment_change(after, closed)
     assert refusal.value.code == "CommitmentClosed"
+
+
+def test_de_an_approved_before_they_knew_their_plan_are_resynced_at_checkpoints() -> None:
+    state = approved([400, 500], envelope=1_000)
+    state.items[0].linked = False  # approved by a decision recorded before the link
+    seen = [
+        ItemObservation(code="I0", stage=Stage.IN_PROGRESS, approved_support=450),
+        ItemObservation(code="I1", stage=Stage.IN_PROGRESS, approved_support=300),
+    ]
+    after, changed = rules.resync_unlinked(state, seen)
+    assert changed == {"I0": 450}  # I1 is linked: the plan is its truth
+    assert rules.committed(after) == 950
+    assert rules.resync_unlinked(after, seen)[1] == {}
+
+
+def test_after_its_last_checkpoint_the_plan_refuses_changes() -> None:
+    state = approved([400], envelope=1_000)
+    rules.check_plan_open(state, closing=False)
+    with pytest.raises(Refusal) as refusal:
+        rules.check_plan_open(state, closing=True)
+    assert refusal.value.code == "PlanClosed"

@@ -112,6 +112,16 @@ async def test_a_plan_is_imported_decided_from_a_list_and_holds_its_envelope_on_
     decided = await cli.ok(*decide, "--items", str(listing))
     assert "đã cam kết 300.000.000 đ / 320.000.000 đ" in decided.stdout
     assert "Không được phê duyệt" in decided.stdout
+    # Sending the same decision again answers it as it was (a retry); a new decision for a
+    # đề án already decided is refused by the plan (exit 3, the rule named); an unknown plan
+    # is named (exit 4): no traceback either way.
+    retried = await cli.ok(*decide, "--items", str(listing))
+    assert retried.stdout == decided.stdout
+    other = [*decide[:4], f"6{n:03d}/QĐ-UBND", *decide[5:]]
+    again = await cli(*other, "--code", a)
+    assert again.exit_code == 3 and "[AlreadyDecided]" in again.stderr, str(again)
+    unknown = await cli("plan", "status", "ke-hoach/dia_phuong/khong-co/2026")
+    assert unknown.exit_code == 4 and "không có kế hoạch" in unknown.stderr, str(unknown)
 
     # A raise the envelope cannot hold (50 triệu of 20 left) is refused by the đề án too.
     raise_a = ["de-an", "adjust", a, "--kind", "increase_support", "--decision-date",

@@ -121,7 +121,7 @@ def test_codes_outside_the_plan_decided_before_or_over_the_request_are_refused(
         ],
     )
     with pytest.raises(PlanImportInvalid) as invalid:
-        check_against_plan(load_decision_items(path), state)
+        check_against_plan(load_decision_items(path), state, "9/QĐ-UBND")
     assert [str(e) for e in invalid.value.errors] == [
         "dòng 3, cột «Mã đề án»: đã có quyết định 1/QĐ-UBND (Được phê duyệt)",
         f"dòng 4, cột «Mã đề án»: không có trong kế hoạch {state.plan_id}",
@@ -136,3 +136,12 @@ def test_the_sheet_to_fill_lists_the_de_an_waiting_at_their_requested_support() 
         ["BG-1", "Đề án BG-1", "Phê duyệt", "150.000.000", ""],
         ["BG-3", "Đề án BG-3", "Phê duyệt", "150.000.000", ""],
     ]
+
+
+def test_sending_the_same_decision_again_is_a_retry_not_an_error(tmp_path: Path) -> None:
+    state = plan_with(item("BG-1", ItemStatus.APPROVED))
+    path = sheet(tmp_path, [["BG-1", "", "Phê duyệt", "", ""]])
+    check_against_plan(load_decision_items(path), state, "1/QĐ-UBND")  # decided by this paper
+    with pytest.raises(PlanImportInvalid) as invalid:
+        check_against_plan(load_decision_items(path), state, "2/QĐ-UBND")
+    assert "không gửi quyết định" in str(invalid.value)
