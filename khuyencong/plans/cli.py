@@ -258,6 +258,7 @@ def status(
     from khuyencong.client import connect
     from khuyencong.plans.service import plan_state
     from workflows import plan_rules
+    from workflows.plan_contract import ItemStatus
 
     cli = _cli()
     settings = cli._settings()
@@ -268,15 +269,26 @@ def status(
     state = _plan_run(run, plan_id)
     typer.echo(
         f"{state.plan_id}: {len(state.items)} đề án, đã cam kết "
-        f"{format_dong(plan_rules.committed(state))} / {format_dong(state.config.envelope)}"
+        f"{format_dong(plan_rules.committed(state))} / {format_dong(state.config.envelope)}, "
+        f"đã trả về {format_dong(plan_rules.released_total(state))}"
     )
     for item in state.items:
-        typer.echo(f"  {item.status.label:<24} {item.code} {item.title}")
+        money = ""
+        if item.status is ItemStatus.APPROVED:
+            money = f" — cam kết {format_dong(item.committed - (item.released or 0))}"
+            if item.released is not None:
+                money += f", đã trả về {format_dong(item.released)}"
+        typer.echo(f"  {item.status.label:<24} {item.code} {item.title}{money}")
     for c in state.checkpoints:
         typer.echo(
             f"  mốc {c.label} ({c.on:%d/%m/%Y}): hoàn thành {c.done_count}/{c.approved_count}, "
             f"chậm {len(c.behind)}, chưa quyết toán {len(c.unsettled)}"
         )
+        for behind in c.behind:
+            typer.echo(f"      chậm: {behind.code} — {behind.reason}")
+        if c.unsettled:  # year end: extend, or settle on the accepted volume
+            typer.echo(f"      chưa quyết toán (gia hạn hoặc quyết toán theo khối lượng nghiệm "
+                       f"thu): {', '.join(c.unsettled)}")  # fmt: skip
 
 
 @plans_app.command()
