@@ -78,6 +78,10 @@ INACTIVE_OFFICIALS_PATCH = "inactive-officials-at-registration-v1"
 """Patch of the read of deactivated officials at registration (histories recorded before it
 register without that activity)."""
 
+INACTIVE_RECHECK_PATCH = "inactive-officials-after-registration-v1"
+"""Patch of the second read of deactivated officials, once the registration is recorded (the
+window between the first read and the read-model row that deactivation signals are sent by)."""
+
 PLAN_LINK_PATCH = "plan-link-v1"
 """Patch of the calls to the plan that approved the đề án (its support adjustments ask the
 plan's envelope first; settling or closing signals the plan). Only đề án approved by a plan's
@@ -220,24 +224,32 @@ class DeAnWorkflow:
                 self._state.rule_packs = packs
             if workflow.patched(INACTIVE_OFFICIALS_PATCH):
                 # Deactivations before this đề án existed never reach it as signals.
-                inactive = await workflow.execute_activity(
-                    LOAD_INACTIVE_OFFICIALS,
-                    DeAnInactiveOfficialsQuery(de_an_id=self._state.de_an_id),
-                    result_type=list[str],
-                    start_to_close_timeout=PERSIST_TIMEOUT,
-                    retry_policy=PERSIST_RETRY,
-                    summary="Nạp danh sách cán bộ đã bị vô hiệu hoá",
-                )
-                for official_id in inactive:
-                    if official_id not in self._state.deactivated_officials:
-                        self._state.deactivated_officials.append(official_id)
+                await self._load_inactive_officials("Nạp danh sách cán bộ đã bị vô hiệu hoá")
             try:
                 outcome = rules.decide_register(self._state, workflow.now())
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
             await self._persist(outcome)
             self._apply(outcome, None)
+            if workflow.patched(INACTIVE_RECHECK_PATCH):
+                # A deactivation committed after the read above, whose signals went to the
+                # đề án listed before this one's row existed, is seen here: the read model row
+                # now exists, so any later deactivation signals this đề án.
+                await self._load_inactive_officials("Kiểm tra lại cán bộ bị vô hiệu hoá")
             self._registered = True
+
+    async def _load_inactive_officials(self, summary: str) -> None:
+        inactive = await workflow.execute_activity(
+            LOAD_INACTIVE_OFFICIALS,
+            DeAnInactiveOfficialsQuery(de_an_id=self._state.de_an_id),
+            result_type=list[str],
+            start_to_close_timeout=PERSIST_TIMEOUT,
+            retry_policy=PERSIST_RETRY,
+            summary=summary,
+        )
+        for official_id in inactive:
+            if official_id not in self._state.deactivated_officials:
+                self._state.deactivated_officials.append(official_id)
 
     async def _wait_for_change_or_deadline(self) -> None:
         pending = rules.pending_deadlines(self._state)

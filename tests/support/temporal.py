@@ -123,7 +123,14 @@ def new_task_queue() -> str:
 
 
 @asynccontextmanager
-async def run_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> AsyncIterator[Worker]:
+async def run_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    officials: OfficialsActivities | None = None,
+) -> AsyncIterator[Worker]:
+    """The production activities on ``pool``; ``officials``: another officials reader (a test
+    that times a deactivation between two reads)."""
     records = DeAnRecordActivities(pool)
     payments = DeAnPaymentActivities(pool)
     notifications = DeAnNotificationActivities(pool)
@@ -137,7 +144,7 @@ async def run_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Asy
             payments.record_payment,
             notifications.record_missed_deadline,
             packs.load_rule_packs,
-            OfficialsActivities(pool).load_inactive_officials,
+            (officials or OfficialsActivities(pool)).load_inactive_officials,
             *PlanActivities(pool, client).all(),
         ],
     )

@@ -2,7 +2,9 @@
 
 ``tests/histories/v0``: recorded before search attributes were upserted and before payloads
 were encrypted (the code of the first release); ``tests/histories/v1``: recorded after the
-``search-attributes-v1`` patch, with payloads encrypted by the suite's test keys. A change to
+``search-attributes-v1`` patch, with payloads encrypted by the suite's test keys;
+``tests/histories/v2``: recorded after ``inactive-officials-at-registration-v1`` and
+``inactive-officials-after-registration-v1`` (the register read before and after registering). A change to
 the workflow that would break a running đề án fails here (see docs/upgrading-workflows.md).
 """
 
@@ -21,7 +23,7 @@ from temporalio.workflow import NondeterminismError
 from tests.support.histories import SCENARIOS, payload_texts, payloads_in
 from tests.support.lifecycle import Driver
 from tests.support.temporal import suite_data_converter
-from workflows.de_an import SEARCH_ATTRIBUTES_PATCH, DeAnWorkflow
+from workflows.de_an import INACTIVE_RECHECK_PATCH, SEARCH_ATTRIBUTES_PATCH, DeAnWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 RECORDED = sorted(HISTORIES.glob("*/*.json"))
@@ -41,7 +43,7 @@ def event_types(path: Path) -> list[str]:
 
 
 def test_every_scenario_is_recorded_before_and_after_the_patch() -> None:
-    for version in ("v0", "v1"):
+    for version in ("v0", "v1", "v2"):
         recorded = {p.stem for p in (HISTORIES / version).glob("*.json")}
         assert recorded == set(SCENARIOS), version
 
@@ -55,7 +57,7 @@ async def texts_of(path: Path) -> str:
     return "\n".join(await payload_texts(load(path), suite_data_converter().payload_codec))
 
 
-@pytest.mark.parametrize("version", ["v0", "v1"])
+@pytest.mark.parametrize("version", ["v0", "v1", "v2"])
 async def test_the_histories_cover_refusals_adjustments_a_stop_and_a_missed_deadline(
     version: str,
 ) -> None:
@@ -157,3 +159,18 @@ async def test_a_history_recorded_now_replays_and_reads_like_a_story(
     assert any(s.startswith("Hạn nộp hồ sơ quyết toán: ") for s in summaries["timer"])
     assert any(s.startswith("Hạn báo cáo tiến độ tháng ") for s in summaries["timer"])
     assert summaries["activity"][-1].startswith("Chi trả quyết toán 60.000.000 đ")
+
+
+def test_histories_after_the_recheck_read_the_register_before_and_after_registering() -> None:
+    for path in HISTORIES.glob("v2/*.json"):
+        events = json.loads(path.read_text("utf-8"))["events"]
+        names = [
+            e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+        ]
+        first, second = [n for n, name in enumerate(names) if name == "load_inactive_officials"]
+        assert first < names.index("record_step") < second, path
+        assert INACTIVE_RECHECK_PATCH in "".join(payload_texts_plain(path)), path
+    for path in HISTORIES.glob("v1/*.json"):
+        assert INACTIVE_RECHECK_PATCH not in "".join(payload_texts_plain(path)), path

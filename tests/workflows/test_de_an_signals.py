@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 from temporalio import activity
-from temporalio.client import WorkflowUpdateStage
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -15,11 +17,21 @@ from activities.officials import OfficialsActivities
 from activities.payments import DeAnPaymentActivities
 from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
-from domain.stages import Action
-from tests.support.lifecycle import SO, UBND, Driver, appraisal, make_dossier, today_of
-from tests.support.temporal import new_task_queue
+from domain.model import Actor, Role
+from domain.stages import Action, Stage
+from tests.support.lifecycle import (
+    SO,
+    UBND,
+    Driver,
+    appraisal,
+    make_dossier,
+    new_code,
+    official,
+    today_of,
+)
+from tests.support.temporal import new_task_queue, run_worker
 from workflows.de_an import DeAnWorkflow
-from workflows.de_an_contract import DeAnActionResult, DeAnStep
+from workflows.de_an_contract import DeAnActionResult, DeAnInactiveOfficialsQuery, DeAnStep
 
 
 class GatedRecords(DeAnRecordActivities):
@@ -71,4 +83,45 @@ async def test_a_deactivation_signalled_while_a_step_is_persisted_is_kept(
         state = await d.state()
         assert state.seq == 2  # registered, appraised
         assert UBND.official_id in state.deactivated_officials
+        await d.handle.terminate("test finished")
+
+
+class DeactivatedMeanwhile(OfficialsActivities):
+    """The admin deactivates ``official`` just after the đề án's first read of the register,
+    before its registration row exists: the deactivation's signals cannot reach it."""
+
+    official: Actor
+
+    @activity.defn(name="load_inactive_officials")
+    async def load_inactive_officials(self, query: DeAnInactiveOfficialsQuery) -> list[str]:
+        inactive = await super().load_inactive_officials(query)
+        await self._pool.execute(
+            "INSERT INTO officials (id, full_name, organisation, role, province, active,"
+            " deactivated_at) VALUES ($1, $2, $3, $4, $5, false, now())"
+            " ON CONFLICT (id) DO UPDATE SET active = false",
+            self.official.official_id,
+            self.official.full_name,
+            self.official.organisation,
+            self.official.role.value,
+            self.official.province,
+        )
+        return inactive
+
+
+async def test_a_deactivation_committed_while_a_de_an_registers_still_reaches_it(
+    ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool
+) -> None:
+    gone = official(f"so-race-{new_code()}".lower(), Role.SO_CONG_THUONG)
+    officials = DeactivatedMeanwhile(db_pool)
+    officials.official = gone
+    task_queue = new_task_queue()
+    async with run_worker(ts_env.client, db_pool, task_queue, officials=officials):
+        today = await today_of(ts_env)
+        d = await Driver.register(ts_env.client, task_queue, make_dossier(today), today)
+        state = await d.until(lambda s: s.stage is Stage.REGISTERED and s.seq >= 1)
+        assert gone.official_id in state.deactivated_officials  # the read after registering
+        with pytest.raises(WorkflowUpdateFailedError) as failure:
+            await d.act("appraise", appraisal(gone, today))
+        cause = failure.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "InactiveOfficial"
         await d.handle.terminate("test finished")
