@@ -60,7 +60,11 @@ from tests.support.temporal import (
     new_task_queue,
     run_worker,
 )
-from workflows.de_an import INACTIVE_OFFICIALS_PATCH, SEARCH_ATTRIBUTES_PATCH
+from workflows.de_an import (
+    INACTIVE_OFFICIALS_PATCH,
+    INACTIVE_RECHECK_PATCH,
+    SEARCH_ATTRIBUTES_PATCH,
+)
 
 TAX_CODE = "024079004618"  # hộ kinh doanh: the owner's citizen ID number
 OWNER = "Hộ kinh doanh Trần Thị Mận"
@@ -210,9 +214,9 @@ async def test_every_payload_in_the_history_is_encrypted_except_search_attribute
     # Only the SDK's patch markers ({"id": "search-attributes-v1"}, ...): the core writes
     # them outside the codec, and they hold nothing but the patch IDs of workflows/de_an.py.
     assert all("marker_recorded" in line for line in clear)
-    for patch in (SEARCH_ATTRIBUTES_PATCH, INACTIVE_OFFICIALS_PATCH):
+    for patch in (SEARCH_ATTRIBUTES_PATCH, INACTIVE_OFFICIALS_PATCH, INACTIVE_RECHECK_PATCH):
         assert sum(patch in line for line in clear) == 1
-    assert len(clear) == 2
+    assert len(clear) == 3
 
 
 def _search_attribute_payloads(event: Any) -> list[Payload]:
