@@ -17,10 +17,7 @@ the plan's history and the histories of the raised and the stopped đề án.
 from __future__ import annotations
 
 import asyncio
-import json
-import shutil
 import sys
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -121,53 +118,17 @@ async def decided_adjusted_stopped(
 
 
 async def record(set_name: str) -> list[Path]:
-    from khuyencong.db import create_pool, ensure_database
-    from khuyencong.embedded_pg import start_embedded
-    from migrations import apply_migrations
-    from tests.support.temporal import (
-        _binary,
-        new_task_queue,
-        register_on_test_server,
-        run_worker,
-        suite_data_converter,
-    )
+    from tests.support.record_histories import recording_stack, write_history
 
     out = HISTORIES / set_name
     out.mkdir(parents=True, exist_ok=True)
-    parent = Path(tempfile.mkdtemp(prefix="kc-rec-"))
-    server = start_embedded(parent / "data", keep=False, delete_on_stop=True)
     written: list[Path] = []
-    try:
-        url = server.url("kc_record")
-        await ensure_database(url)
-        pool = await create_pool(url, min_size=1, max_size=5)
-        await apply_migrations(pool)
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=_binary("temporal-test-server"),
-            data_converter=suite_data_converter(),
-        )
-        try:
-            await register_on_test_server(env.client)
-            task_queue = new_task_queue()
-            async with run_worker(env.client, pool, task_queue):
-                handles = await decided_adjusted_stopped(env, task_queue)
-                for name, h in handles.items():
-                    history = await h.fetch_history()
-                    path = out / f"decided-adjusted-stopped--{name}.json"
-                    data = json.loads(history.to_json())
-                    path.write_text(
-                        json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-                    )
-                    written.append(path)
-                    print(f"recorded {path} ({len(history.events)} events)")
-                await PlanRun.end_all()
-        finally:
-            await env.shutdown()
-            await pool.close()
-    finally:
-        server.stop()
-        shutil.rmtree(parent, ignore_errors=True)
-    await asyncio.sleep(0.5)  # sdk-python #300
+    async with recording_stack() as (env, task_queue):
+        handles = await decided_adjusted_stopped(env, task_queue)
+        for name, h in handles.items():
+            path = out / f"decided-adjusted-stopped--{name}.json"
+            written.append(write_history(path, await h.fetch_history()))
+        await PlanRun.end_all()
     return written
 
 

@@ -17,8 +17,11 @@ import json
 import shutil
 import sys
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.histories import SCENARIOS
@@ -34,16 +37,16 @@ from tests.support.temporal import (
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 
 
-async def record(set_name: str, names: list[str]) -> list[Path]:
+@asynccontextmanager
+async def recording_stack() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
+    """An embedded PostgreSQL, the time-skipping server (search attributes registered, the
+    suite's encrypting converter) and the production worker on a fresh task queue."""
     from khuyencong.db import create_pool, ensure_database
     from khuyencong.embedded_pg import start_embedded
     from migrations import apply_migrations
 
-    out = HISTORIES / set_name
-    out.mkdir(parents=True, exist_ok=True)
     parent = Path(tempfile.mkdtemp(prefix="kc-rec-"))
     server = start_embedded(parent / "data", keep=False, delete_on_stop=True)
-    written: list[Path] = []
     try:
         url = server.url("kc_record")
         await ensure_database(url)
@@ -57,17 +60,7 @@ async def record(set_name: str, names: list[str]) -> list[Path]:
             await register_on_test_server(env.client)
             task_queue = new_task_queue()
             async with run_worker(env.client, pool, task_queue):
-                for name in names:
-                    d = await SCENARIOS[name](env, task_queue, "")
-                    history = await d.handle.fetch_history()
-                    path = out / f"{name}.json"
-                    data = json.loads(history.to_json())
-                    path.write_text(
-                        json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-                    )
-                    written.append(path)
-                    print(f"recorded {path} ({len(history.events)} events)")
-                await end_started_workflows()
+                yield env, task_queue
         finally:
             await env.shutdown()
             await pool.close()
@@ -75,6 +68,24 @@ async def record(set_name: str, names: list[str]) -> list[Path]:
         server.stop()
         shutil.rmtree(parent, ignore_errors=True)
     await asyncio.sleep(0.5)  # sdk-python #300
+
+
+def write_history(path: Path, history: WorkflowHistory) -> Path:
+    data = json.loads(history.to_json())
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"recorded {path} ({len(history.events)} events)")
+    return path
+
+
+async def record(set_name: str, names: list[str]) -> list[Path]:
+    out = HISTORIES / set_name
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    async with recording_stack() as (env, task_queue):
+        for name in names:
+            d = await SCENARIOS[name](env, task_queue, "")
+            written.append(write_history(out / f"{name}.json", await d.handle.fetch_history()))
+        await end_started_workflows()
     return written
 
 
