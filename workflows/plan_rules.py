@@ -175,7 +175,8 @@ def check_decision(state: PlanState, decision: PlanDecision) -> None:
 def envelope_message(state: PlanState, support: int, left: int) -> str:
     return (
         f"phê duyệt {format_dong(support)} vượt kinh phí còn lại của kế hoạch "
-        f"{format_dong(left)} (tổng {format_dong(state.config.envelope)})"
+        f"{format_dong(left)} (tổng {format_dong(state.config.envelope)}) — căn cứ: "
+        f"{ENVELOPE_BASIS}"
     )
 
 

@@ -150,7 +150,8 @@ def decide(
     ] = None,
 ) -> None:
     """One decision for many đề án: all waiting ones at their requested support, the --code
-    ones, or the list in --items (each row checked first; nothing is sent on any error)."""
+    ones, or the list in --items (each row checked first; nothing is sent on any error).
+    Exit 3 when the plan or a đề án refused an item (the others are decided)."""
     from khuyencong.client import connect
     from khuyencong.plans.decision_file import check_against_plan, load_decision_items
     from khuyencong.plans.service import decide as send
@@ -220,6 +221,8 @@ def decide(
             f"  {item.status.label:<22} {item.code} {format_dong(item.approved_support)}{why}"
         )
     typer.echo(f"đã cam kết {format_dong(result.committed)} / {format_dong(result.envelope)}")
+    if any(item.status is ItemStatus.REFUSED for item in result.items):
+        raise typer.Exit(3)  # recorded; the refused đề án can be decided again, under a new number
 
 
 @plans_app.command("decision-sheet")

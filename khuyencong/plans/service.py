@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
+from domain.model import Level
 from workflows.plan_contract import (
     PlanConfig,
     PlanDecision,
@@ -67,3 +69,34 @@ async def decide(handle: WorkflowHandle[Any, Any], decision: PlanDecision) -> Pl
 async def plan_state(handle: WorkflowHandle[Any, Any]) -> PlanState:
     state: PlanState = await handle.query("state", result_type=PlanState)
     return state
+
+
+DEMO_PLAN_SIZE = 6
+
+
+async def seed_demo_plan(
+    client: Client,
+    task_queue: str,
+    today: date,
+    *,
+    workflow_id: str | None = None,
+) -> tuple[str, PlanRegisterResult]:
+    """The dev stack's live plan: Bắc Giang's provincial plan for next year, intake open until
+    31 December, six generated đề án registered and waiting for appraisal and the decision,
+    so officials can try ``plan decision-sheet`` / ``plan decide`` and watch the plan in the
+    UI. Idempotent: a second run attaches to the plan and registers nothing again."""
+    from khuyencong.plans.generator import PROVINCE, generate
+
+    year = today.year + 1
+    entries = generate(
+        year,
+        year=year,
+        level=Level.DIA_PHUONG,
+        count=DEMO_PLAN_SIZE,
+        code_prefix=f"BG-{year}-KH",
+        registered_on=today,
+    )
+    envelope = sum(e.dossier.requested_support for e in entries) * 8 // 10  # not all of it fits
+    config = PlanConfig.with_defaults(PROVINCE, Level.DIA_PHUONG, year, envelope)
+    handle = await ensure_plan(client, task_queue, config, workflow_id=workflow_id)
+    return handle.id, await import_entries(handle, entries, f"demo-{year}")
