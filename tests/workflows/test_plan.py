@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.model import workflow_id_for
 from domain.stages import Stage
+from khuyencong.plans import service
 from khuyencong.plans.importer import entries_to_rows, load_plan_file, write_xlsx
 from khuyencong.plans.service import ensure_plan, import_entries, plan_state
 from tests.support.lifecycle import TRUNG_TAM, UBND, today_of
@@ -214,3 +215,31 @@ async def test_importing_the_same_spreadsheet_twice_creates_nothing_twice(
     await until(all_registered)
     items = "SELECT count(*) FROM plan_item WHERE de_an_id = ANY($1::text[])"
     assert await db_pool.fetchval(items, run.codes) == 3
+
+
+async def test_a_long_spreadsheet_is_registered_in_chunks_and_twice_is_still_once(
+    ts_env: WorkflowEnvironment, tq: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "IMPORT_CHUNK", 2)  # 5 rows: 3 updates
+    today = await today_of(ts_env)
+    config = plan_config(today)
+    batch = [
+        PlanRegistration(dossier=d, registered_by=TRUNG_TAM, registered_on=today)
+        for d in dossiers(today, 5)
+    ]
+    handle = await ensure_plan(ts_env.client, tq, config, workflow_id=f"{config.plan_id}/{tq}")
+    run = PlanRun(ts_env.client, handle)
+    run.codes = [e.dossier.code for e in batch]
+    PlanRun.running.append(run)
+    first = await import_entries(handle, batch, "chunks")
+    again = await import_entries(handle, batch, "chunks")
+    assert [i.code for i in first.items] == run.codes and first.accepted == 5
+    assert again == first
+    history = await handle.fetch_history()
+    updates = [
+        e
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert len(updates) == 3
+    assert len((await plan_state(handle)).items) == 5
