@@ -139,7 +139,10 @@ class DeAnWorkflow:
 
     A đề án approved by a plan's decision (``KeHoachWorkflow``) asks that plan before its
     support is raised or lowered (``change_commitment``, through an activity) and signals it
-    (``de_an_finished``) when it settles or closes.
+    (``de_an_finished``) when it settles or closes. That answer is the one refusal a validator
+    cannot give (the envelope lives in another workflow): the ``adjust`` update is accepted,
+    the plan is asked, and a raise it cannot hold fails the update (``EnvelopeExceeded``,
+    ``PlanClosed``, ``PlanUnavailable``) with the đề án's state unchanged.
 
     Queries: ``state`` (everything), ``timeline`` (who did what, when).
 
