@@ -454,7 +454,7 @@ async def run_dev(
     if codec_port is None:
         codec_port = ui_port + 1 if ui_port else port + 1001
     from khuyencong.plans.service import seed_demo_plan
-    from starter import demo_entries, register_all
+    from starter import demo_entries, register_all, seed_demo_officials
     from worker import install_stop_signals, remove_stop_signals, run_worker
 
     own_signals = []
@@ -507,6 +507,7 @@ async def run_dev(
                 report = None
                 plan: tuple[str, Any] | None = None
                 if seed and not stop.is_set():
+                    await seed_demo_officials(pool)
                     report = await register_all(
                         client,
                         settings.task_queue,

@@ -300,6 +300,7 @@ class KeHoachWorkflow:
         async with self._lock:
             try:
                 rules.check_plan_open(self._state, self._closing)
+                rules.check_decision_date(decision, vn_date(workflow.now()))
                 rules.check_decision(self._state, decision)
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
@@ -385,6 +386,7 @@ class KeHoachWorkflow:
     def _decide(self, decision: PlanDecision) -> None:
         try:
             rules.check_plan_open(self._state, self._closing)
+            rules.check_decision_date(decision, vn_date(workflow.now()))
             rules.check_decision(self._state, decision)
         except Refusal as refusal:
             raise refusal_error(refusal) from None

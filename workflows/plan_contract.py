@@ -177,9 +177,9 @@ class ItemStatus(StrEnum):
     @property
     def label(self) -> str:
         return {
-            "registered": "Đã đăng ký vào kế hoạch",
+            "registered": "Chờ quyết định",
             "approved": "Được phê duyệt",
-            "refused": "Bị từ chối",
+            "refused": "Bị từ chối (xét lại được)",
             "rejected": "Không được phê duyệt",
         }[self]
 

@@ -25,12 +25,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
+from domain.authority import BASIS_APPROVAL_LOCAL, BASIS_APPROVAL_NATIONAL, MATRIX
 from domain.deadlines import VN_TZ
-from domain.errors import Refusal
-from domain.model import DeAnDossier
+from domain.errors import Refusal, RefusalCode
+from domain.model import DeAnDossier, Level
 from domain.money import BP_PER_WHOLE, format_dong
 from domain.rules import province_key
-from domain.stages import Stage
+from domain.stages import Action, Stage
 from workflows.plan_contract import (
     BehindItem,
     CheckpointRecord,
@@ -58,6 +59,9 @@ WRONG_PLAN = "WrongPlan"
 ALREADY_DECIDED = "AlreadyDecided"
 COMMITMENT_CLOSED = "CommitmentClosed"
 PLAN_CLOSED = "PlanClosed"
+INVALID_FIELD = RefusalCode.INVALID_FIELD
+WRONG_AUTHORITY = RefusalCode.WRONG_AUTHORITY
+WRONG_JURISDICTION = RefusalCode.WRONG_JURISDICTION
 
 ENVELOPE_BASIS = (
     "Thông tư 36/2013/TT-BCT Điều 6 khoản 3: kế hoạch phù hợp với dự toán kinh phí được giao"
@@ -147,10 +151,50 @@ def available(state: PlanState) -> int:
     return state.config.envelope - committed(state)
 
 
+def check_signer(state: PlanState, decision: PlanDecision) -> None:
+    """The plan is approved by the Minister (national) or the Chairman of the province's People's
+    Committee (provincial): a decision signed by anyone else is refused whole, before any đề án
+    sees it (each đề án would refuse it too, but the paper would be recorded)."""
+    config = state.config
+    actor = decision.actor
+    allowed = MATRIX[(Action.APPROVE, config.level)]
+    national = config.level is Level.QUOC_GIA
+    basis = BASIS_APPROVAL_NATIONAL if national else BASIS_APPROVAL_LOCAL
+    if actor.role not in allowed:
+        raise Refusal(
+            WRONG_AUTHORITY,
+            f"{actor.role.label} không có thẩm quyền phê duyệt kế hoạch "
+            f"{config.level.label.lower()}; thẩm quyền thuộc: "
+            f"{', '.join(sorted(r.label for r in allowed))}",
+            "actor.role",
+            basis,
+        )
+    if not national and province_key(actor.province or "") != province_key(config.province):
+        raise Refusal(
+            WRONG_JURISDICTION,
+            f"{actor.organisation} (tỉnh {actor.province or '—'}) không phê duyệt kế hoạch của "
+            f"tỉnh {config.province}",
+            "actor.province",
+            basis,
+        )
+
+
+def check_decision_date(decision: PlanDecision, today: date) -> None:
+    """A decision dated in the future is a typo: refused whole, before its number is used."""
+    if decision.decision_date > today:
+        raise Refusal(
+            INVALID_FIELD,
+            f"ngày quyết định {decision.decision_date:%d/%m/%Y} ở tương lai (hôm nay "
+            f"{today:%d/%m/%Y}, giờ Việt Nam)",
+            "decision_date",
+        )
+
+
 def check_decision(state: PlanState, decision: PlanDecision) -> None:
     """Refusals of the whole decision (validator): a decision number used before, unknown
     items, items decided earlier. A refused item is decided again under a new number: each
     decision is one paper, recorded once (its verdict rows are keyed by its number)."""
+    check_signer(state, decision)
     if any(record.number == decision.decision_number for record in state.decisions):
         raise Refusal(
             ALREADY_DECIDED,

@@ -37,9 +37,21 @@ RULE_LABELS: dict[str, str] = {
 }
 """The name of each rule a refusal can cite, in Vietnamese (one per :class:`RefusalCode`)."""
 
+PLAN_RULE_LABELS: dict[str, str] = {
+    "EnvelopeExceeded": "Vượt kinh phí còn lại của kế hoạch",
+    "IntakeClosed": "Hết hạn đăng ký vào kế hoạch",
+    "NotInPlan": "Không có trong kế hoạch",
+    "WrongPlan": "Không thuộc kế hoạch này",
+    "AlreadyDecided": "Đã có quyết định",
+    "CommitmentClosed": "Đề án đã quyết toán hoặc kết thúc trong kế hoạch",
+    "PlanClosed": "Kế hoạch đã kết thúc",
+    "PlanUnavailable": "Kế hoạch chưa trả lời",
+}
+"""The annual plan's rules (:mod:`workflows.plan_rules`), met by a đề án's adjustment too."""
+
 
 def rule_label(code: str) -> str:
-    return RULE_LABELS.get(code, code)
+    return RULE_LABELS.get(code) or PLAN_RULE_LABELS.get(code, code)
 
 
 class AdminError(Exception):

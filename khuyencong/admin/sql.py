@@ -13,6 +13,12 @@ VALUES ($1, $2, $3, $4, $5)
 RETURNING {OFFICIAL_COLUMNS}
 """
 
+SEED_OFFICIAL = """
+INSERT INTO officials (id, full_name, organisation, role, province)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO NOTHING
+"""
+
 SELECT_OFFICIAL = f"SELECT {OFFICIAL_COLUMNS} FROM officials WHERE id = $1"
 
 LIST_OFFICIALS = f"""

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import TypeAdapter, ValidationError
 
-from domain.model import Actor, Level, Role
+from domain.model import Level
 from domain.money import Dong, format_dong
 
 plans_app = typer.Typer(
@@ -38,28 +38,41 @@ def _cli() -> Any:
     return cli
 
 
-def _plan_run(factory: Any, plan_id: str | None = None) -> Any:
-    """``cli._run`` for commands that talk to a plan: a refusal prints its rule and exits 3, an
-    unknown plan exits 4 (as the ``de-an`` commands do), never a traceback."""
+def _plan_run(body: Any, plan_id: str | None = None) -> Any:
+    """Run ``body(admin)`` as the ``de-an`` commands run (:func:`khuyencong.admin.cli.run`):
+    the officials register and the dev stack's codec keys at hand, the same messages and exit
+    statuses (2 bad input, 3 refused with the rule named, 4 unknown), never a traceback."""
     from temporalio.client import WorkflowUpdateFailedError
-    from temporalio.exceptions import ApplicationError
     from temporalio.service import RPCError, RPCStatusCode
 
-    cli = _cli()
+    from khuyencong.admin import cli as admin_cli
+    from khuyencong.admin.errors import ActionRefused, NotFound
+
+    async def guarded(admin: Any, settings: Any) -> Any:
+        try:
+            return await body(admin)
+        except WorkflowUpdateFailedError as failure:
+            raise ActionRefused.from_update_failure(failure) from None
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            raise NotFound(f"không có kế hoạch {plan_id or ''}".rstrip()) from None
+
+    return admin_cli.run(guarded)
+
+
+def _day(value: str, option: str) -> date:
+    """``2027-03-09`` or ``09/03/2027``, as the ``de-an`` commands read dates."""
+    from khuyencong.admin.inputs import normalise_date
+
     try:
-        return cli._run(factory)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        text = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        kind = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
-        shown = text if text.startswith(f"[{kind}]") else f"[{kind}] {text}"
-        typer.secho(f"bị từ chối: {shown}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(3) from None
-    except RPCError as exc:
-        if exc.status is not RPCStatusCode.NOT_FOUND:
-            raise
-        typer.secho(f"không có kế hoạch {plan_id or ''}".rstrip(), err=True, fg=typer.colors.RED)
-        raise typer.Exit(4) from None
+        return date.fromisoformat(str(normalise_date(value)))
+    except ValueError:
+        raise _cli()._fail(f"{option}: ngày phải có dạng YYYY-MM-DD hoặc DD/MM/YYYY") from None
+
+
+def _message(exc: ValidationError) -> str:
+    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
 
 
 @plans_app.command()
@@ -87,26 +100,19 @@ def import_(
 ) -> None:
     """Validate every row (errors: row, column, reason; nothing imported), then register."""
     from domain.rules import load_packs
-    from khuyencong.client import connect
-    from khuyencong.plans.importer import load_plan_file
-    from khuyencong.plans.service import ensure_plan, import_entries
+    from khuyencong.plans.importer import check_registrars, load_plan_file
+    from khuyencong.plans.service import ensure_plan, import_entries, plan_state
     from khuyencong.settings import StartupError
     from workflows.plan_contract import PlanConfig
 
     cli = _cli()
     settings = cli._settings()
+    closes = _day(intake_closes, "--intake-closes") if intake_closes else None
     try:
-        config = PlanConfig.with_defaults(
-            province,
-            level,
-            year,
-            TypeAdapter(Dong).validate_python(envelope),
-            date.fromisoformat(intake_closes) if intake_closes else None,
-        )
+        amount = TypeAdapter(Dong).validate_python(envelope)
     except ValidationError as exc:
-        raise cli._fail(f"--envelope: {exc.errors()[0]['msg']}") from None
-    except ValueError as exc:
-        raise cli._fail(f"--intake-closes phải có dạng YYYY-MM-DD: {exc}") from None
+        raise cli._fail(f"--envelope: {_message(exc)}") from None
+    config = PlanConfig.with_defaults(province, level, year, amount, closes)
     try:
         entries, digest = load_plan_file(
             file, config, rule_packs=load_packs(settings.rule_pack_dirs)
@@ -114,10 +120,21 @@ def import_(
     except StartupError as exc:
         raise cli._fail(str(exc)) from None
 
-    async def run() -> Any:
-        client = await connect(settings)
-        handle = await ensure_plan(client, settings.task_queue, config)
-        return handle.id, await import_entries(handle, entries, digest)
+    async def run(admin: Any) -> Any:
+        # Who registers must be in the officials register (the same check as `de-an`): the
+        # registrations carry the register's name, role and unit, not the sheet's.
+        registered = await check_registrars(admin, entries)
+        handle = await ensure_plan(admin.client, settings.task_queue, config)
+        state = await plan_state(handle)
+        if state.config != config:
+            typer.secho(
+                f"{handle.id} đã có: giữ cấu hình đang chạy (kinh phí "
+                f"{format_dong(state.config.envelope)}, hạn đăng ký "
+                f"{state.config.intake_closes_on:%d/%m/%Y})",
+                err=True,
+                fg=typer.colors.YELLOW,
+            )
+        return handle.id, await import_entries(handle, registered, digest)
 
     plan_id, result = _plan_run(run)
     for item in result.items:
@@ -132,11 +149,19 @@ def import_(
 def decide(
     plan_id: Annotated[str, typer.Argument(help="ke-hoach/{level}/{province}/{year}")],
     number: Annotated[str, typer.Option(help="Decision number, e.g. 427/QĐ-UBND.")],
-    on: Annotated[str, typer.Option("--date", help="Decision date YYYY-MM-DD.")],
-    signer: Annotated[str, typer.Option(help="Who signs.")],
-    official_id: Annotated[str, typer.Option(help="The signing official's ID.")],
-    organisation: Annotated[str, typer.Option(help="The signer's organisation.")],
-    province: Annotated[str | None, typer.Option(help="Signer's province (UBND tỉnh).")] = None,
+    on: Annotated[str, typer.Option("--date", help="Decision date (YYYY-MM-DD or DD/MM/YYYY).")],
+    official_id: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            "--official-id",
+            help="The signing official (Chủ tịch UBND tỉnh, or the Minister for a national "
+            "plan), from the officials register.",
+        ),
+    ],
+    signer: Annotated[
+        str | None, typer.Option(help="Name on the decision (default: the official's).")
+    ] = None,
     codes: Annotated[
         list[str] | None, typer.Option("--code", help="Only these đề án (default: all waiting).")
     ] = None,
@@ -152,7 +177,7 @@ def decide(
     """One decision for many đề án: all waiting ones at their requested support, the --code
     ones, or the list in --items (each row checked first; nothing is sent on any error).
     Exit 3 when the plan or a đề án refused an item (the others are decided)."""
-    from khuyencong.client import connect
+    from khuyencong.admin.errors import BadInput
     from khuyencong.plans.decision_file import check_against_plan, load_decision_items
     from khuyencong.plans.service import decide as send
     from khuyencong.plans.service import plan_state
@@ -160,41 +185,42 @@ def decide(
     from workflows.plan_contract import ItemStatus, PlanDecision, PlanDecisionItem
 
     cli = _cli()
-    settings = cli._settings()
     if items_file is not None and codes:
         raise cli._fail("--items và --code không dùng cùng nhau")
+    decided_on = _day(on, "--date")
     listed: list[tuple[int, PlanDecisionItem]] | None = None
     if items_file is not None:
         try:
             listed = load_decision_items(items_file)
         except StartupError as exc:
             raise cli._fail(str(exc)) from None
-    role = Role.BO_TRUONG if plan_id.startswith("ke-hoach/quoc_gia") else Role.UBND_TINH
-    options = {"decision_number": "--number", "decision_date": "--date", "signer": "--signer"}
-    try:  # the decision's own fields, checked before connecting: bad input sends nothing
-        actor = Actor(
-            official_id=official_id,
-            full_name=signer,
-            role=role,
-            organisation=organisation,
-            province=None if role is Role.BO_TRUONG else province,
-        )
-        header = PlanDecision(
-            decision_number=number,
-            decision_date=on,  # ISO text, parsed by pydantic
-            signer=signer,
-            actor=actor,
-            items=[PlanDecisionItem(code="-")],
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = str(first["loc"][0]) if first["loc"] else ""
-        raise cli._fail(f"{options.get(where, where)}: {first['msg']}") from None
 
-    async def run() -> Any:
-        client = await connect(settings)
-        handle = client.get_workflow_handle(plan_id)
+    async def run(admin: Any) -> Any:
+        actor = await admin.acting(official_id)  # unknown: exit 4; deactivated: refused
+        try:  # the decision's own fields: bad input sends nothing
+            header = PlanDecision(
+                decision_number=number,
+                decision_date=decided_on,
+                signer=signer or actor.full_name,
+                actor=actor,
+                items=[PlanDecisionItem(code="-")],
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = {"decision_number": "--number", "signer": "--signer"}.get(
+                str(first["loc"][0]) if first["loc"] else "", "--number"
+            )
+            raise BadInput(f"{where}: {_message(exc)}") from None
+        handle = admin.client.get_workflow_handle(plan_id)
         state = await plan_state(handle)
+        earlier = next((d for d in state.decisions if d.number == header.decision_number), None)
+        if earlier is not None:
+            typer.secho(
+                f"quyết định {earlier.number} ngày {earlier.date:%d/%m/%Y} đã được ghi nhận "
+                "trước đó; đây là kết quả đã ghi (quyết định mới cần số mới)",
+                err=True,
+                fg=typer.colors.YELLOW,
+            )
         if listed is not None:
             check_against_plan(listed, state, header.decision_number)
             items = [item for _, item in listed]
@@ -208,7 +234,7 @@ def decide(
         try:  # validated whole (one line per đề án, at least one)
             decision = PlanDecision.model_validate({**header.model_dump(), "items": items})
         except ValidationError as exc:
-            raise StartupError(f"--code / --items: {exc.errors()[0]['msg']}") from None
+            raise BadInput(f"--code / --items: {_message(exc)}") from None
         return await send(handle, decision)
 
     result = _plan_run(run, plan_id)  # list errors against the plan: exit 2, nothing sent
@@ -232,16 +258,14 @@ def decision_sheet(
 ) -> None:
     """Write the decision's list for the đề án still waiting: approve at the requested support;
     edit it, then send it with 'plan decide --items FILE'."""
-    from khuyencong.client import connect
     from khuyencong.plans.decision_file import HEADER, waiting_rows
     from khuyencong.plans.importer import write_csv, write_xlsx
     from khuyencong.plans.service import plan_state
 
     cli = _cli()
-    settings = cli._settings()
 
-    async def run() -> Any:
-        return await plan_state((await connect(settings)).get_workflow_handle(plan_id))
+    async def run(admin: Any) -> Any:
+        return await plan_state(admin.client.get_workflow_handle(plan_id))
 
     rows = waiting_rows(_plan_run(run, plan_id))
     if not rows:
@@ -258,16 +282,12 @@ def status(
     plan_id: Annotated[str, typer.Argument(help="ke-hoach/{level}/{province}/{year}")],
 ) -> None:
     """The plan's đề án, decisions and checkpoints so far."""
-    from khuyencong.client import connect
     from khuyencong.plans.service import plan_state
     from workflows import plan_rules
     from workflows.plan_contract import ItemStatus
 
-    cli = _cli()
-    settings = cli._settings()
-
-    async def run() -> Any:
-        return await plan_state((await connect(settings)).get_workflow_handle(plan_id))
+    async def run(admin: Any) -> Any:
+        return await plan_state(admin.client.get_workflow_handle(plan_id))
 
     state = _plan_run(run, plan_id)
     typer.echo(
@@ -276,12 +296,18 @@ def status(
         f"đã trả về {format_dong(plan_rules.released_total(state))}"
     )
     for item in state.items:
-        money = ""
+        typer.echo(f"  {item.status.label:<26} {item.code} {item.title}")
+        decided = f"QĐ {item.decision_number}" if item.decision_number else ""
         if item.status is ItemStatus.APPROVED:
-            money = f" — cam kết {format_dong(item.committed - (item.released or 0))}"
+            line = f"{decided}: cam kết {format_dong(item.committed - (item.released or 0))}"
             if item.released is not None:
-                money += f", đã trả về {format_dong(item.released)}"
-        typer.echo(f"  {item.status.label:<24} {item.code} {item.title}{money}")
+                line += (
+                    f"; đã kết thúc, nhận {format_dong(item.final_support or 0)}, "
+                    f"trả về kế hoạch {format_dong(item.released)}"
+                )
+            typer.echo(f"      {line}")
+        elif item.status in (ItemStatus.REFUSED, ItemStatus.REJECTED) and item.message:
+            typer.echo(f"      {decided}: {item.message}")
     for c in state.checkpoints:
         typer.echo(
             f"  mốc {c.label} ({c.on:%d/%m/%Y}): hoàn thành {c.done_count}/{c.approved_count}, "

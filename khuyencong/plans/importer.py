@@ -43,10 +43,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from domain.deadlines import vn_date
 from domain.model import BeneficiaryType, Role
 from domain.rules import RulePack, province_key
 from khuyencong.settings import StartupError
@@ -344,6 +345,17 @@ def validate_sheet(
     except EntriesInvalid as invalid:
         problems += [_from_row_error(e) for e in invalid.errors]
         entries = []
+    today = vn_date(datetime.now(UTC))
+    for (number, _), entry in zip(rows, entries, strict=False):
+        if entry.registered_on is not None and entry.registered_on > today:
+            problems.append(
+                ImportError_(
+                    number,
+                    "Ngày đăng ký",
+                    f"{entry.registered_on:%d/%m/%Y} ở tương lai (hôm nay {today:%d/%m/%Y}); "
+                    "để trống là ngày nhập",
+                )
+            )
     if problems:
         raise PlanImportInvalid(sorted(problems, key=lambda e: (e.row or 0, e.column)))
     return [
@@ -468,3 +480,47 @@ def write_xlsx(
     for row in rows:
         sheet.append(list(row))
     book.save(path)
+
+
+# --- who registers ---------------------------------------------------------------------------
+
+REGISTRAR_COLUMN = "Mã cán bộ đăng ký"
+
+
+async def check_registrars(
+    admin: Any, entries: Sequence[PlanRegistration]
+) -> list[PlanRegistration]:
+    """Every row's registrar must be an active Trung tâm official of the officials register
+    (``khuyencong officials add``); the registrations then carry the register's name, role
+    and unit. Raises :class:`PlanImportInvalid` naming each unknown, inactive or wrong official
+    and the đề án they would register; nothing is imported."""
+    from domain.model import Role
+    from khuyencong.admin.errors import NotFound
+
+    codes: dict[str, list[str]] = {}
+    for entry in entries:
+        codes.setdefault(entry.registered_by.official_id, []).append(entry.dossier.code)
+    actors = {}
+    errors: list[ImportError_] = []
+    for official_id, registered in codes.items():
+        which = f"(đề án {', '.join(registered[:5])}{', …' if len(registered) > 5 else ''})"
+        try:
+            official = await admin.get_official(official_id)
+        except NotFound:
+            errors.append(ImportError_(None, REGISTRAR_COLUMN, f"{official_id} không có trong "
+                                       f"danh sách cán bộ (khuyencong officials add) {which}"))  # fmt: skip
+            continue
+        if not official.active:
+            errors.append(ImportError_(None, REGISTRAR_COLUMN,
+                                       f"{official_id} đã bị vô hiệu hoá {which}"))  # fmt: skip
+        elif official.role is not Role.TRUNG_TAM:
+            errors.append(ImportError_(None, REGISTRAR_COLUMN, f"{official_id} là "
+                                       f"{official.role_label}, không phải Trung tâm Khuyến công "
+                                       f"(đơn vị đăng ký đề án) {which}"))  # fmt: skip
+        else:
+            actors[official_id] = official.as_actor()
+    if errors:
+        raise PlanImportInvalid(errors)
+    return [
+        e.model_copy(update={"registered_by": actors[e.registered_by.official_id]}) for e in entries
+    ]

@@ -362,3 +362,30 @@ def test_after_its_last_checkpoint_the_plan_refuses_changes() -> None:
     with pytest.raises(Refusal) as refusal:
         rules.check_plan_open(state, closing=True)
     assert refusal.value.code == "PlanClosed"
+
+
+def test_only_the_approver_of_the_plans_level_and_province_signs_its_decision() -> None:
+    state = state_with([100], envelope=1_000)
+    with pytest.raises(Refusal) as wrong_role:
+        rules.check_decision(
+            state,
+            decision([PlanDecisionItem(code="I0")]).model_copy(
+                update={"actor": make_actor(Role.SO_CONG_THUONG)}
+            ),
+        )
+    assert (wrong_role.value.code, wrong_role.value.field) == ("WrongAuthority", "actor.role")
+    assert "Thông tư 46/2012/TT-BCT" in (wrong_role.value.legal_basis or "")
+    elsewhere = make_actor(Role.UBND_TINH).model_copy(update={"province": "Bắc Ninh"})
+    with pytest.raises(Refusal) as wrong_place:
+        rules.check_decision(
+            state, decision([PlanDecisionItem(code="I0")]).model_copy(update={"actor": elsewhere})
+        )
+    assert wrong_place.value.code == "WrongJurisdiction"
+
+
+def test_a_decision_dated_in_the_future_is_refused_before_its_number_is_used() -> None:
+    d = decision([PlanDecisionItem(code="I0")])
+    rules.check_decision_date(d, d.decision_date)
+    with pytest.raises(Refusal) as future:
+        rules.check_decision_date(d, date(2019, 3, 8))
+    assert (future.value.code, future.value.field) == ("InvalidField", "decision_date")

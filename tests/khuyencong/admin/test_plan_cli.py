@@ -70,6 +70,26 @@ async def test_a_plan_is_imported_decided_from_a_list_and_holds_its_envelope_on_
     )
     write_csv(sheet, rows)
 
+    # Who registers must be an official of the register: a sheet naming a stranger imports
+    # nothing.
+    stranger_sheet = tmp_path / "nguoi-la.csv"
+    outsider = tt.model_copy(update={"official_id": "TT-KHONG-CO"})
+    write_csv(
+        stranger_sheet,
+        entries_to_rows(
+            [
+                PlanRegistration(dossier=d, registered_by=outsider, registered_on=day)
+                for d in dossiers
+            ]
+        ),
+    )
+    refused_import = await cli(
+        "plan", "import", str(stranger_sheet), "--province", BG, "--year", str(day.year),
+        "--envelope", "320.000.000", "--intake-closes", (day + timedelta(days=30)).isoformat(),
+    )  # fmt: skip
+    assert refused_import.exit_code == 2, str(refused_import)
+    assert "TT-KHONG-CO không có trong danh sách cán bộ" in refused_import.stderr
+
     imported = await cli.ok(
         "plan", "import", str(sheet), "--province", BG, "--year", str(day.year),
         "--envelope", "320.000.000", "--intake-closes", (day + timedelta(days=30)).isoformat(),
@@ -89,15 +109,23 @@ async def test_a_plan_is_imported_decided_from_a_list_and_holds_its_envelope_on_
         if line[0] == b:
             line[2:] = ["Không phê duyệt", "", "Trùng nội dung với đề án năm trước"]
     decide = [
-        "plan", "decide", plan_id, "--number", f"7{n:03d}/QĐ-UBND", "--date", day.isoformat(),
-        "--signer", "Chủ tịch UBND tỉnh", "--official-id", ubnd,
-        "--organisation", "UBND tỉnh Bắc Giang", "--province", BG,
+        "plan", "decide", plan_id, "--number", f"7{n:03d}/QĐ-UBND", "--date",
+        day.strftime("%d/%m/%Y"), "--as", ubnd,
     ]  # fmt: skip
 
     # A bad decision number, or a bad list, is refused whole and nothing is sent.
     wrong_number = [*decide[:4], "70F/QĐ-UBND", *decide[5:]]
     bad_number = await cli(*wrong_number, "--items", str(listing))
-    assert bad_number.exit_code == 2 and "--number: Value error" in bad_number.stderr
+    assert bad_number.exit_code == 2 and "--number: số quyết định" in bad_number.stderr
+    # The signer must be in the register, with the approver's role.
+    stranger = await cli(*decide[:7], "--as", "UBND-KHONG-CO", "--items", str(listing))
+    assert stranger.exit_code == 4 and "UBND-KHONG-CO" in stranger.stderr, str(stranger)
+    wrong_role = await cli(*decide[:7], "--as", so, "--code", a)
+    assert wrong_role.exit_code == 3 and "[WrongAuthority]" in wrong_role.stderr
+    # A decision dated in the future is refused whole: its number stays free.
+    tomorrow = (day + timedelta(days=1)).isoformat()
+    future = await cli(*decide[:6], tomorrow, "--as", ubnd, "--items", str(listing))
+    assert future.exit_code == 3 and "ở tương lai" in future.stderr, str(future)
     bad = tmp_path / "sai.csv"
     write_rows(bad, [header, *lines, ["BG-KHONG-CO", "", "Phê duyệt", "1,5 tỷ", ""]])
     refused = await cli("plan", *decide[1:], "--items", str(bad))

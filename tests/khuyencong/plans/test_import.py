@@ -112,3 +112,15 @@ def test_a_support_item_unknown_to_the_rule_pack_is_named_in_its_column() -> Non
     with pytest.raises(PlanImportInvalid) as invalid:
         validate_sheet(read_csv_text(csv_of(rows)), PLAN, rule_packs=load_packs())
     assert [(e.row, e.column) for e in invalid.value.errors] == [(2, "Hạng mục hỗ trợ")]
+
+
+def test_a_registration_dated_in_the_future_is_named_and_a_blank_one_means_today() -> None:
+    later, blank = entries_to_rows([entry(), entry()])
+    later[TEMPLATE_HEADER.index("Ngày đăng ký")] = "31/12/2999"
+    blank[TEMPLATE_HEADER.index("Ngày đăng ký")] = ""
+    with pytest.raises(PlanImportInvalid) as invalid:
+        validate_sheet(read_csv_text(csv_of([later, blank])), PLAN)
+    assert [(e.row, e.column) for e in invalid.value.errors] == [(2, "Ngày đăng ký")]
+    assert "31/12/2999 ở tương lai" in str(invalid.value)
+    (today_entry,) = validate_sheet(read_csv_text(csv_of([blank])), PLAN)
+    assert today_entry.registered_on is None  # the plan registers it on the day of import
