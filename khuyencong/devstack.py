@@ -499,6 +499,10 @@ async def run_dev(
             await ensure_database(url)
             pool = await create_pool(url)
             stack.push_async_callback(pool.close)
+            # The worker applies them too; the demo below writes the officials register first.
+            from migrations import apply_migrations
+
+            await apply_migrations(pool)
 
             worker = asyncio.create_task(
                 run_worker(settings, pool=pool, client=client, stop=stop), name="worker"

@@ -109,7 +109,25 @@ async def seed_demo_plan(
         code_prefix=f"BG-{year}-KH",
         registered_on=today,
     )
-    envelope = sum(e.dossier.requested_support for e in entries) * 8 // 10  # not all of it fits
+    # Each asks 80 % of its cap (a raise stays possible), and the envelope holds 80 % of what
+    # they ask (the decision has to choose).
+    entries = [_asking_less(e) for e in entries]
+    envelope = sum(e.dossier.requested_support for e in entries) * 8 // 10
     config = PlanConfig.with_defaults(PROVINCE, Level.DIA_PHUONG, year, envelope)
     handle = await ensure_plan(client, task_queue, config, workflow_id=workflow_id)
     return handle.id, await import_entries(handle, entries, f"demo-{year}")
+
+
+def _asking_less(entry: PlanRegistration) -> PlanRegistration:
+    dossier = entry.dossier
+    support = max(dossier.requested_support * 8 // 10 // 1_000_000 * 1_000_000, 1_000_000)
+    return entry.model_copy(
+        update={
+            "dossier": dossier.model_copy(
+                update={
+                    "requested_support": support,
+                    "counterpart_funds": dossier.total_cost - support,
+                }
+            )
+        }
+    )

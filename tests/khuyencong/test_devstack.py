@@ -1,0 +1,106 @@
+"""``khuyencong dev``, the README's main command, in-process: the Temporal dev server from the
+wheel, the worker, the demo (officials, Bắc Giang 2019, next year's plan), a clean stop, and a
+second run on the same data that starts nothing twice. PostgreSQL: a fresh database on the
+session's server (the embedded default is what the other tests run on)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+
+from khuyencong.client import connect
+from khuyencong.db import drop_database, with_database
+from khuyencong.devstack import dev_secrets, run_dev
+from khuyencong.plans.service import DEMO_PLAN_SIZE, plan_state
+from khuyencong.settings import Settings
+from starter import DEMO_OFFICIALS
+from tests.support.waiting import until
+from workflows.plan_contract import ItemStatus
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def run_once(
+    settings: Settings,
+    ports: tuple[int, int, int],
+    inspect: Callable[[str], Awaitable[None]] | None = None,
+) -> str:
+    """Start the stack, wait for its banner, ``inspect`` it while it runs, stop it; the
+    banner."""
+    stop = asyncio.Event()
+    printed: list[str] = []
+    port, ui_port, codec_port = ports
+    stack = asyncio.create_task(
+        run_dev(
+            settings,
+            port=port,
+            ui_port=ui_port,
+            codec_port=codec_port,
+            stop=stop,
+            echo=printed.append,
+        )
+    )
+
+    async def banner_printed() -> bool:
+        if stack.done():
+            stack.result()  # a failed start raises here, with its own message
+        return bool(printed)
+
+    try:
+        await until(banner_printed, timeout=120)
+        if inspect is not None:
+            await inspect(printed[0])
+    finally:
+        stop.set()
+        await asyncio.wait_for(stack, timeout=60)
+    return printed[0]
+
+
+async def test_khuyencong_dev_seeds_the_demo_once_and_stops_cleanly(pg_url: str) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="kc-dev-"))
+    url = with_database(pg_url, f"kc_dev_{uuid.uuid4().hex[:8]}")
+    settings = Settings.from_env({}, data_dir=data_dir, database_url=url)
+    ports = (free_port(), free_port(), free_port())
+    seen: list[int] = []
+
+    async def the_plan_waits_for_its_decision(banner: str) -> None:
+        line = next(x for x in banner.splitlines() if "Kế hoạch   ke-hoach/" in x)
+        plan_id = line.split()[2].rstrip(":")
+        client = await connect(
+            settings.model_copy(update={"temporal_address": f"127.0.0.1:{ports[0]}"}),
+            codec_keys=dev_secrets(data_dir).codec_keys,
+        )
+        state = await plan_state(client.get_workflow_handle(plan_id))
+        assert {i.status for i in state.items} == {ItemStatus.REGISTERED}
+        seen.append(len(state.items))
+
+    try:
+        first = await run_once(settings, ports, the_plan_waits_for_its_decision)
+        assert "Demo       Bắc Giang 2019: 25 started, 0 already existing" in first
+        assert f"{DEMO_PLAN_SIZE} đề án chờ thẩm định và quyết định" in first
+
+        again = await run_once(settings, ports, the_plan_waits_for_its_decision)
+        assert "Bắc Giang 2019: 0 started, 25 already existing" in again
+        assert seen == [DEMO_PLAN_SIZE, DEMO_PLAN_SIZE]  # the plan's đề án, registered once
+
+        conn = await asyncpg.connect(url)
+        try:
+            ids = {r["id"] for r in await conn.fetch("SELECT id FROM officials WHERE active")}
+        finally:
+            await conn.close()
+        assert {o.official_id for o in DEMO_OFFICIALS} <= ids
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        await drop_database(url)
