@@ -42,6 +42,7 @@ from tests.support.lifecycle import (
     new_code,
 )
 from tests.support.temporal import new_task_queue, run_worker
+from tests.support.waiting import until
 from workflows import de_an_decisions as rules
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import (
@@ -344,9 +345,17 @@ async def test_the_ui_shows_a_vietnamese_summary_details_and_current_details(pla
     summary = await description.static_summary()
     assert summary is not None and summary.endswith("đề nghị hỗ trợ 100.000.000 đ")
     assert "Hộ kinh doanh Nguyễn Văn Hùng" in (await description.static_details() or "")
-    # The current details the UI shows come from the built-in metadata query.
-    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
-    assert "Giai đoạn: **Đã đăng ký, chờ thẩm định**" in metadata.current_details
+    # The current details the UI shows come from the built-in metadata query (set when the
+    # registration step is applied, which the fixture does not wait for).
+    details: list[str] = []
+
+    async def registered() -> bool:
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        details[:] = [metadata.current_details]
+        return bool(metadata.current_details)
+
+    await until(registered)
+    assert "Giai đoạn: **Đã đăng ký, chờ thẩm định**" in details[0]
 
 
 def test_search_attribute_values_are_normalised_and_hold_no_personal_data() -> None:
