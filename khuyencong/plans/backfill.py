@@ -60,21 +60,23 @@ def _actor(
     )
 
 
-def history_officials(province: str) -> dict[str, Actor]:
-    """Who decided then (the names of the seed interview's roles; IDs marked as backfill)."""
+def history_officials(province: str, prefix: str = "HIST") -> dict[str, Actor]:
+    """Who decides in a replayed or simulated year (the seed interview's roles), with IDs
+    marked by ``prefix`` so they are never taken for the register's real officials."""
     return {
-        "so": _actor("HIST-SCT-01", "Trần Văn Bình", Role.SO_CONG_THUONG,
+        "so": _actor(f"{prefix}-SCT-01", "Trần Văn Bình", Role.SO_CONG_THUONG,
                      f"Sở Công Thương tỉnh {province}", province),
-        "ubnd": _actor("HIST-UBND-01", "Lê Văn Chung", Role.UBND_TINH,
+        "ubnd": _actor(f"{prefix}-UBND-01", "Lê Văn Chung", Role.UBND_TINH,
                        f"UBND tỉnh {province}", province),
-        "ke_toan": _actor("HIST-KT-01", "Vũ Thị Hạnh", Role.TAI_CHINH,
+        "ke_toan": _actor(f"{prefix}-KT-01", "Vũ Thị Hạnh", Role.TAI_CHINH,
                           f"Kế toán Sở Công Thương tỉnh {province}", province),
-        "trung_tam": _actor("HIST-TTKC-01", "Nguyễn Thị Thu Hà", Role.TRUNG_TAM, CENTRE, province),
-        "cuc": _actor("HIST-CUC-01", "Phạm Quang Huy", Role.CUC,
+        "trung_tam": _actor(f"{prefix}-TTKC-01", "Nguyễn Thị Thu Hà", Role.TRUNG_TAM, CENTRE,
+                            province),
+        "cuc": _actor(f"{prefix}-CUC-01", "Phạm Quang Huy", Role.CUC,
                       "Cục Công nghiệp địa phương, Bộ Công Thương", None),
-        "bo_truong": _actor("HIST-BT-01", "Bộ trưởng Bộ Công Thương", Role.BO_TRUONG,
+        "bo_truong": _actor(f"{prefix}-BT-01", "Bộ trưởng Bộ Công Thương", Role.BO_TRUONG,
                             "Văn phòng Bộ Công Thương", None),
-        "ke_toan_tw": _actor("HIST-KT-TW-01", "Ngô Thị Lan", Role.TAI_CHINH,
+        "ke_toan_tw": _actor(f"{prefix}-KT-TW-01", "Ngô Thị Lan", Role.TAI_CHINH,
                              "Phòng Tài chính, Cục Công nghiệp địa phương", None),
     }  # fmt: skip
 

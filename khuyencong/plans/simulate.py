@@ -21,9 +21,10 @@ from typing import Any
 from temporalio.client import Client
 
 from domain.deadlines import VN_TZ, vn_date
-from domain.model import Actor, Level, Role, workflow_id_for
+from domain.model import Actor, Level, workflow_id_for
 from domain.money import format_dong
-from khuyencong.plans.generator import CENTRE, generate
+from khuyencong.plans.backfill import history_officials
+from khuyencong.plans.generator import generate
 from khuyencong.plans.service import ensure_plan, import_entries
 from workflows.de_an_contract import DeAnActionResult
 from workflows.plan_contract import (
@@ -43,23 +44,8 @@ Now = Callable[[], Awaitable[datetime]]
 
 
 def officials(province: str) -> dict[str, Actor]:
-    def actor(official_id: str, name: str, role: Role, organisation: str) -> Actor:
-        return Actor(
-            official_id=official_id,
-            full_name=name,
-            role=role,
-            organisation=organisation,
-            province=province,
-        )
-
-    return {
-        "trung_tam": actor("sim-tt-1", "Nguyễn Thị Thu Hà", Role.TRUNG_TAM, CENTRE),
-        "so": actor("sim-so-1", "Trần Văn Bình", Role.SO_CONG_THUONG, f"Sở Công Thương {province}"),
-        "ubnd": actor("sim-ubnd-1", "Lê Văn Chung", Role.UBND_TINH, f"UBND tỉnh {province}"),
-        "ke_toan": actor(
-            "sim-kt-1", "Vũ Thị Hạnh", Role.TAI_CHINH, f"Kế toán Sở Công Thương {province}"
-        ),
-    }
+    """The officials of a simulated year (IDs ``SIM-...``, never the register's)."""
+    return history_officials(province, prefix="SIM")
 
 
 @dataclass
