@@ -27,10 +27,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from khuyencong.db import create_pool, drop_database, ensure_database, with_database
-from khuyencong.plans.generator import BAC_GIANG_DISTRICTS, HistoryRow, copy_history
+from khuyencong.plans.generator import (
+    BAC_GIANG_DISTRICTS,
+    HistoryRow,
+    copy_history,
+    history_row,
+)
 from khuyencong.plans.reports import SUMMARY_SQL, build_report
 from migrations import apply_migrations
-from workflows.plan_contract import plan_id_for
 
 PROVINCES = [
     "Bắc Giang",
@@ -78,44 +82,26 @@ def synthetic_rows(n: int, seed: int = 1) -> list[HistoryRow]:
         paid = approved if stage == "closed" else advanced
         at = datetime(year, rng.randrange(1, 13), 1, tzinfo=UTC)
         rows.append(
-            HistoryRow(
-                de_an=(
-                    code,
-                    f"de-an/{code}",
-                    1,
-                    code,
-                    f"Đề án tổng hợp {i}",
-                    level,
-                    province,
-                    rng.choice(BAC_GIANG_DISTRICTS),
-                    None,
-                    str(rng.choice([1, 2, 3, 4, 5, 6, 9])),
-                    rng.choice(ITEMS),
-                    f"Cơ sở {i}",
-                    rng.choice(TYPES),
-                    year,
-                    stage,
-                    requested,
-                    approved,
-                    approved,
-                    advanced,
-                    paid,
-                    0,
-                    0,
-                    False,
-                    False,
-                    None,
-                    at,
-                    at,
-                ),
-                plan_item=(
-                    code,
-                    plan_id_for(level, province, year),
-                    year,
-                    requested,
-                    requested * rng.randrange(1, 4),
-                    requested * 2,
-                ),
+            history_row(
+                code=code,
+                title=f"Đề án tổng hợp {i}",
+                level=level,
+                province=province,
+                district=rng.choice(BAC_GIANG_DISTRICTS),
+                commune=None,
+                content_area=str(rng.choice([1, 2, 3, 4, 5, 6, 9])),
+                support_item=rng.choice(ITEMS),
+                beneficiary_name=f"Cơ sở {i}",
+                beneficiary_type=rng.choice(TYPES),
+                plan_year=year,
+                stage=stage,
+                requested=requested,
+                approved=approved,
+                advanced=advanced,
+                paid=paid,
+                counterpart_funds=requested * rng.randrange(1, 4),
+                total_cost=requested * 2,
+                at=at,
             )
         )
     return rows

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -130,7 +131,7 @@ class KeHoachWorkflow:
     async def run(self, input: PlanInput) -> PlanResult:
         if not self._ready:
             config = self._state.config
-            await workflow.execute_activity(
+            await self._record(
                 RECORD_PLAN,
                 PlanRow(
                     plan_id=self._state.plan_id,
@@ -141,10 +142,7 @@ class KeHoachWorkflow:
                     intake_closes_on=config.intake_closes_on,
                     checkpoints=config.checkpoints,
                 ),
-                result_type=bool,
-                start_to_close_timeout=PERSIST_TIMEOUT,
-                retry_policy=RETRY,
-                summary="Ghi kế hoạch",
+                "Ghi kế hoạch",
             )
             self._ready = True
             self._set_details()
@@ -183,6 +181,18 @@ class KeHoachWorkflow:
             checkpoints=state.checkpoints,
         )
 
+    async def _record(self, activity: str, row: Any, summary: str) -> None:
+        """A write of the plan's facts to PostgreSQL: idempotent by business key, so retried
+        without limit (a decided fact must reach the database)."""
+        await workflow.execute_activity(
+            activity,
+            row,
+            result_type=bool,
+            start_to_close_timeout=PERSIST_TIMEOUT,
+            retry_policy=RETRY,
+            summary=summary,
+        )
+
     # --- checkpoints ---------------------------------------------------------------------
 
     async def _observe(self) -> list[ItemObservation]:
@@ -208,13 +218,10 @@ class KeHoachWorkflow:
                 after, checkpoint, observations, releases, workflow.now()
             )
             record.resynced = resynced
-            await workflow.execute_activity(
+            await self._record(
                 RECORD_PLAN_CHECKPOINT,
                 record,
-                result_type=bool,
-                start_to_close_timeout=PERSIST_TIMEOUT,
-                retry_policy=RETRY,
-                summary=f"Ghi mốc {checkpoint.label}",
+                f"Ghi mốc {checkpoint.label}",
             )
             after.checkpoints.append(record)
             self._state = after
@@ -227,15 +234,12 @@ class KeHoachWorkflow:
             async with self._lock:
                 after, releases = rules.release_on_close(self._state, notice)
                 for release in releases:
-                    await workflow.execute_activity(
+                    await self._record(
                         RECORD_PLAN_RELEASE,
                         RecordReleaseRequest(
                             plan_id=self._state.plan_id, release=release, released_at=workflow.now()
                         ),
-                        result_type=bool,
-                        start_to_close_timeout=PERSIST_TIMEOUT,
-                        retry_policy=RETRY,
-                        summary=f"Trả về kế hoạch {format_dong(release.amount)} của {release.code}",
+                        f"Trả về kế hoạch {format_dong(release.amount)} của {release.code}",
                     )
                 self._state = after
                 self._set_details()
@@ -320,7 +324,7 @@ class KeHoachWorkflow:
             results: list[DecisionItemResult] = sorted(
                 [*rules.results_of(sent), *refused], key=lambda r: order[r.code]
             )
-            await workflow.execute_activity(
+            await self._record(
                 RECORD_PLAN_DECISION,
                 RecordDecisionRequest(
                     plan_id=self._state.plan_id,
@@ -330,10 +334,7 @@ class KeHoachWorkflow:
                     official_id=decision.actor.official_id,
                     items=results,
                 ),
-                result_type=bool,
-                start_to_close_timeout=PERSIST_TIMEOUT,
-                retry_policy=RETRY,
-                summary=f"Ghi quyết định {decision.decision_number}",
+                f"Ghi quyết định {decision.decision_number}",
             )
             # Đề án approved from here on were told the plan's ID and report to it; those
             # approved by decisions recorded before are re-read at each checkpoint instead.
@@ -408,7 +409,7 @@ class KeHoachWorkflow:
             item = self._state.item(change.code)
             assert item is not None
             if change.decision_number not in item.commitment_decisions:
-                await workflow.execute_activity(
+                await self._record(
                     RECORD_PLAN_COMMITMENT,
                     RecordCommitmentRequest(
                         plan_id=self._state.plan_id,
@@ -418,10 +419,7 @@ class KeHoachWorkflow:
                         before=item.committed,
                         after=change.new_support,
                     ),
-                    result_type=bool,
-                    start_to_close_timeout=PERSIST_TIMEOUT,
-                    retry_policy=RETRY,
-                    summary=f"Điều chỉnh cam kết {change.code} theo {change.decision_number}",
+                    f"Điều chỉnh cam kết {change.code} theo {change.decision_number}",
                 )
             self._state = rules.apply_commitment_change(self._state, change)
             self._set_details()

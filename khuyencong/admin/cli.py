@@ -152,18 +152,8 @@ def run(body: Callable[[AdminClient, Settings], Awaitable[T]], *, as_json: bool 
     except NotFound as error:
         output.print_error("NotFound", str(error), as_json)
         raise typer.Exit(EXIT_NOT_FOUND) from None
-    except StartupError as exc:
+    except StartupError as exc:  # settings, an unreachable server, payloads without their keys
         output.print_error("Startup", str(exc), as_json)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except KeyError as exc:
-        if "encrypted" not in str(exc):
-            raise
-        output.print_error(
-            "CodecKeys",
-            "dữ liệu trên Temporal được mã hoá: đặt KHUYENCONG_CODEC_KEYS hoặc "
-            "KHUYENCONG_CODEC_KEYS_FILE như worker (khuyencong dev in dòng export khi chạy)",
-            as_json,
-        )
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

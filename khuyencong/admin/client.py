@@ -802,52 +802,19 @@ def _escape_like(text: str) -> str:
 
 
 def _official(row: Mapping[str, Any]) -> Official:
-    role = Role(row["role"])
-    return Official(
-        id=row["id"],
-        full_name=row["full_name"],
-        organisation=row["organisation"],
-        role=role,
-        role_label=role.label,
-        province=row["province"],
-        active=row["active"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deactivated_at=row["deactivated_at"],
-        deactivation_reason=row["deactivation_reason"],
-    )
+    """A row of ``officials`` (:data:`sql.OFFICIAL_COLUMNS`, the model's fields)."""
+    return Official.model_validate({**dict(row), "role_label": Role(row["role"]).label})
 
 
 def _de_an_row(row: Mapping[str, Any]) -> DeAnRow:
-    stage = Stage(row["stage"])
-    return DeAnRow(
-        de_an_id=row["de_an_id"],
-        workflow_id=row["workflow_id"],
-        code=row["code"],
-        title=row["title"],
-        level=row["level"],
-        province=row["province"],
-        district=row["district"],
-        commune=row["commune"],
-        content_area=row["content_area"],
-        support_item=row["support_item"],
-        beneficiary_name=row["beneficiary_name"],
-        plan_year=row["plan_year"],
-        stage=stage,
-        stage_label=stage.label,
-        requested_support=row["requested_support"],
-        approved_support=row["approved_support"],
-        contracted_support=row["contracted_support"],
-        advanced=row["advanced"],
-        paid=row["paid"],
-        remaining=max(0, row["approved_support"] - row["paid"]),
-        refund_owed=row["refund_owed"],
-        refunded=row["refunded"],
-        payments_on_hold=row["payments_on_hold"],
-        overdue=row["overdue"],
-        rule_pack_id=row["rule_pack_id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+    """A row of ``de_an`` (:data:`sql.DE_AN_COLUMNS`, the model's fields) with what lists show
+    beside it."""
+    return DeAnRow.model_validate(
+        {
+            **dict(row),
+            "stage_label": Stage(row["stage"]).label,
+            "remaining": max(0, row["approved_support"] - row["paid"]),
+        }
     )
 
 

@@ -28,7 +28,26 @@ class _Model(BaseModel):
 # --- officials -------------------------------------------------------------------------------
 
 
-class OfficialIn(_Model):
+class _ActsAs(_Model):
+    """An official of the register, as every action carries them."""
+
+    id: str
+    full_name: str
+    organisation: str
+    role: Role
+    province: str | None
+
+    def as_actor(self) -> Actor:
+        return Actor(
+            official_id=self.id,
+            full_name=self.full_name,
+            role=self.role,
+            organisation=self.organisation,
+            province=self.province,
+        )
+
+
+class OfficialIn(_ActsAs):
     """A new official, or the new role/organisation/jurisdiction of one (``officials add``)."""
 
     id: str = Field(pattern=OFFICIAL_ID_PATTERN, description="Mã cán bộ, e.g. BG-SCT-003")
@@ -50,23 +69,9 @@ class OfficialIn(_Model):
         self.as_actor()
         return self
 
-    def as_actor(self) -> Actor:
-        return Actor(
-            official_id=self.id,
-            full_name=self.full_name,
-            role=self.role,
-            organisation=self.organisation,
-            province=self.province,
-        )
 
-
-class Official(_Model):
-    id: str
-    full_name: str
-    organisation: str
-    role: Role
+class Official(_ActsAs):
     role_label: str
-    province: str | None
     active: bool
     created_at: datetime
     updated_at: datetime
@@ -76,15 +81,6 @@ class Official(_Model):
     @property
     def central(self) -> bool:
         return self.role in CENTRAL_ROLES
-
-    def as_actor(self) -> Actor:
-        return Actor(
-            official_id=self.id,
-            full_name=self.full_name,
-            role=self.role,
-            organisation=self.organisation,
-            province=self.province,
-        )
 
 
 class DeactivationReport(_Model):

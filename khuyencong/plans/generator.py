@@ -321,54 +321,100 @@ PLAN_ITEM_COLUMNS = [
 ]
 
 
+def history_row(
+    *,
+    code: str,
+    title: str,
+    level: str,
+    province: str,
+    district: str | None,
+    commune: str | None,
+    content_area: str,
+    support_item: str,
+    beneficiary_name: str,
+    beneficiary_type: str,
+    plan_year: int,
+    stage: str,
+    requested: int,
+    approved: int,
+    advanced: int,
+    paid: int,
+    counterpart_funds: int,
+    total_cost: int,
+    at: datetime,
+) -> HistoryRow:
+    """One backfilled đề án as its read-model row (in :data:`DE_AN_COLUMNS` order) and its plan
+    item: contracted as approved, nothing owed or refunded, never on hold or overdue."""
+    values: dict[str, Any] = {
+        "de_an_id": code,
+        "workflow_id": f"de-an/{code}",
+        "seq": 1,
+        "code": code,
+        "title": title,
+        "level": level,
+        "province": province,
+        "district": district,
+        "commune": commune,
+        "content_area": content_area,
+        "support_item": support_item,
+        "beneficiary_name": beneficiary_name,
+        "beneficiary_type": beneficiary_type,
+        "plan_year": plan_year,
+        "stage": stage,
+        "requested_support": requested,
+        "approved_support": approved,
+        "contracted_support": approved,
+        "advanced": advanced,
+        "paid": paid,
+        "refund_owed": 0,
+        "refunded": 0,
+        "payments_on_hold": False,
+        "overdue": False,
+        "rule_pack_id": None,
+        "created_at": at,
+        "updated_at": at,
+    }
+    return HistoryRow(
+        de_an=tuple(values[column] for column in DE_AN_COLUMNS),
+        plan_item=(
+            code,
+            plan_id_for(level, province, plan_year),
+            plan_year,
+            requested,
+            counterpart_funds,
+            total_cost,
+        ),
+    )
+
+
 def history_rows(entries: Iterable[PlanRegistration], *, stage: str = "closed") -> list[HistoryRow]:
     """Closed đề án: approved as requested, advanced 70 % and fully paid."""
     rows = []
     for e in entries:
         d = e.dossier
-        at = datetime(d.plan_year, d.schedule.end.month, 1, tzinfo=UTC)
         approved = d.requested_support
         advanced = approved * 7 // 10
-        paid = approved if stage in ("closed", "settled") else advanced
         rows.append(
-            HistoryRow(
-                de_an=(
-                    d.code,
-                    f"de-an/{d.code}",
-                    1,
-                    d.code,
-                    d.title,
-                    d.level.value,
-                    d.province,
-                    d.district,
-                    d.commune,
-                    d.content_area.value,
-                    d.support_item,
-                    d.beneficiary.name,
-                    d.beneficiary.type.value,
-                    d.plan_year,
-                    stage,
-                    d.requested_support,
-                    approved,
-                    approved,
-                    advanced,
-                    paid,
-                    0,
-                    0,
-                    False,
-                    False,
-                    None,
-                    at,
-                    at,
-                ),
-                plan_item=(
-                    d.code,
-                    plan_id_for(d.level, d.province, d.plan_year),
-                    d.plan_year,
-                    d.requested_support,
-                    d.counterpart_funds,
-                    d.total_cost,
-                ),
+            history_row(
+                code=d.code,
+                title=d.title,
+                level=d.level.value,
+                province=d.province,
+                district=d.district,
+                commune=d.commune,
+                content_area=d.content_area.value,
+                support_item=d.support_item,
+                beneficiary_name=d.beneficiary.name,
+                beneficiary_type=d.beneficiary.type.value,
+                plan_year=d.plan_year,
+                stage=stage,
+                requested=d.requested_support,
+                approved=approved,
+                advanced=advanced,
+                paid=approved if stage in ("closed", "settled") else advanced,
+                counterpart_funds=d.counterpart_funds,
+                total_cost=d.total_cost,
+                at=datetime(d.plan_year, d.schedule.end.month, 1, tzinfo=UTC),
             )
         )
     return rows

@@ -23,6 +23,7 @@ from tests.support.factories import (
     make_step,
     unique_code,
 )
+from tests.support.postgres import rows_of
 from workflows.de_an_contract import DeAnPayAdvance, DeAnStep, PaymentKind
 
 FINANCE = make_actor(Role.TAI_CHINH)
@@ -69,13 +70,6 @@ def pay_advance(
     )
 
 
-async def count(pool: Any, table: str, de_an_id: str) -> int:
-    async with pool.acquire() as conn:
-        return int(
-            await conn.fetchval(f"SELECT count(*) FROM {table} WHERE de_an_id = $1", de_an_id)
-        )
-
-
 async def test_a_retried_payment_writes_one_row(
     acts: DeAnPaymentActivities, db_pool: Any, dossier: DeAnDossier
 ) -> None:
@@ -84,7 +78,7 @@ async def test_a_retried_payment_writes_one_row(
     assert await ActivityEnvironment().run(acts.record_payment, step) is True
     assert await acts.record_payment(step) is False
 
-    assert await count(db_pool, "payment", dossier.code) == 1
+    assert await rows_of(db_pool, "payment", dossier.code) == 1
     async with db_pool.acquire() as conn:
         payment = await conn.fetchrow("SELECT * FROM payment WHERE de_an_id = $1", dossier.code)
         de_an = await conn.fetchrow("SELECT * FROM de_an WHERE de_an_id = $1", dossier.code)
@@ -106,8 +100,8 @@ async def test_concurrent_attempts_of_one_payment_write_one_row(
     results = await asyncio.gather(*(acts.record_payment(step) for _ in range(4)))
 
     assert sorted(results) == [False, False, False, True]
-    assert await count(db_pool, "payment", dossier.code) == 1
-    assert await count(db_pool, "de_an_event", dossier.code) == 2  # register + payment
+    assert await rows_of(db_pool, "payment", dossier.code) == 1
+    assert await rows_of(db_pool, "de_an_event", dossier.code) == 2  # register + payment
 
 
 async def test_a_payment_sent_again_under_another_step_key_writes_one_row(
@@ -119,7 +113,7 @@ async def test_a_payment_sent_again_under_another_step_key_writes_one_row(
     await acts.record_payment(first)
     await acts.record_payment(again)
 
-    assert await count(db_pool, "payment", dossier.code) == 1
+    assert await rows_of(db_pool, "payment", dossier.code) == 1
 
 
 async def test_an_overpayment_is_refused_by_the_database(
@@ -133,8 +127,8 @@ async def test_an_overpayment_is_refused_by_the_database(
     assert refused.value.type == "ConstraintViolation"
     assert refused.value.non_retryable
     assert refused.value.details == ("de_an_paid_within_approved",)
-    assert await count(db_pool, "payment", dossier.code) == 0
-    assert await count(db_pool, "de_an_event", dossier.code) == 1  # only the registration
+    assert await rows_of(db_pool, "payment", dossier.code) == 0
+    assert await rows_of(db_pool, "de_an_event", dossier.code) == 1  # only the registration
 
 
 async def test_payment_amounts_must_be_positive(db_pool: Any, dossier: DeAnDossier) -> None:
@@ -219,7 +213,7 @@ async def test_a_payment_of_the_wrong_kind_is_refused(
     with pytest.raises(ApplicationError, match="carries a refund payment") as refused:
         await acts.record_payment(step)
     assert (refused.value.type, refused.value.non_retryable) == ("InvalidStep", True)
-    assert await count(db_pool, "payment", dossier.code) == 0
+    assert await rows_of(db_pool, "payment", dossier.code) == 0
 
 
 async def test_record_payment_refuses_steps_that_move_no_money(

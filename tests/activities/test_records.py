@@ -15,6 +15,7 @@ from domain.authority import AdjustmentKind
 from domain.model import DeAnDossier, Role
 from domain.stages import Action
 from tests.support.factories import details_of, make_actor, make_dossier, make_step, unique_code
+from tests.support.postgres import rows_of
 from workflows.de_an_contract import (
     AppraisalVerdict,
     DeAnAccept,
@@ -46,16 +47,6 @@ def dossier() -> DeAnDossier:
     return make_dossier(code=unique_code())
 
 
-async def fetchrow(pool: Any, sql: str, *args: Any) -> Any:
-    async with pool.acquire() as conn:
-        return await conn.fetchrow(sql, *args)
-
-
-async def fetchval(pool: Any, sql: str, *args: Any) -> Any:
-    async with pool.acquire() as conn:
-        return await conn.fetchval(sql, *args)
-
-
 async def test_a_registered_de_an_appears_in_the_read_model_and_the_history(
     acts: DeAnRecordActivities, db_pool: Any, dossier: DeAnDossier
 ) -> None:
@@ -63,13 +54,13 @@ async def test_a_registered_de_an_appears_in_the_read_model_and_the_history(
 
     assert await ActivityEnvironment().run(acts.record_step, step) is True
 
-    row = await fetchrow(db_pool, "SELECT * FROM de_an WHERE de_an_id = $1", dossier.code)
+    row = await db_pool.fetchrow("SELECT * FROM de_an WHERE de_an_id = $1", dossier.code)
     assert row["workflow_id"] == f"de-an/{dossier.code}"
     assert row["stage"] == "registered"
     assert row["province"] == "Bắc Giang"
     assert row["requested_support"] == 200_000_000
     assert row["seq"] == 1
-    event = await fetchrow(db_pool, "SELECT * FROM de_an_event WHERE de_an_id = $1", dossier.code)
+    event = await db_pool.fetchrow("SELECT * FROM de_an_event WHERE de_an_id = $1", dossier.code)
     assert event["idempotency_key"] == step.key
     assert event["actor_official_id"] == "trung_tam-01"
     assert event["actor_role"] == "trung_tam"
@@ -98,14 +89,12 @@ async def test_a_retried_step_writes_one_event_and_one_detail_row(
     assert await acts.record_step(appraise) is True
     assert await acts.record_step(appraise) is False
 
-    events = await fetchval(
-        db_pool, "SELECT count(*) FROM de_an_event WHERE idempotency_key = $1", appraise.key
+    events = await db_pool.fetchval(
+        "SELECT count(*) FROM de_an_event WHERE idempotency_key = $1", appraise.key
     )
-    appraisals = await fetchval(
-        db_pool, "SELECT count(*) FROM appraisal WHERE de_an_id = $1", dossier.code
-    )
+    appraisals = await rows_of(db_pool, "appraisal", dossier.code)
     assert (events, appraisals) == (1, 1)
-    row = await fetchrow(db_pool, "SELECT * FROM appraisal WHERE de_an_id = $1", dossier.code)
+    row = await db_pool.fetchrow("SELECT * FROM appraisal WHERE de_an_id = $1", dossier.code)
     assert (row["round"], row["verdict"], row["official_id"]) == ("tinh", "pass", SO.official_id)
 
 
@@ -118,17 +107,12 @@ async def test_an_older_step_does_not_move_the_read_model_backwards(
     await acts.record_step(newer)
     assert await acts.record_step(older) is True  # its event is still recorded
 
-    row = await fetchrow(
-        db_pool, "SELECT seq, stage, updated_at FROM de_an WHERE de_an_id = $1", dossier.code
+    row = await db_pool.fetchrow(
+        "SELECT seq, stage, updated_at FROM de_an WHERE de_an_id = $1", dossier.code
     )
     assert (row["seq"], row["stage"]) == (3, "registered")
     assert row["updated_at"] == newer.occurred_at
-    assert (
-        await fetchval(
-            db_pool, "SELECT count(*) FROM de_an_event WHERE de_an_id = $1", dossier.code
-        )
-        == 2
-    )
+    assert await rows_of(db_pool, "de_an_event", dossier.code) == 2
 
 
 async def test_a_newer_step_replaces_the_read_model(
@@ -153,10 +137,10 @@ async def test_a_newer_step_replaces_the_read_model(
             snapshot={"payments_on_hold": True},
         )
     )
-    row = await fetchrow(db_pool, "SELECT * FROM de_an WHERE de_an_id = $1", dossier.code)
+    row = await db_pool.fetchrow("SELECT * FROM de_an WHERE de_an_id = $1", dossier.code)
     assert (row["seq"], row["stage"], row["payments_on_hold"]) == (2, "in_progress", True)
-    visit = await fetchrow(
-        db_pool, "SELECT * FROM monitoring_visit WHERE de_an_id = $1", dossier.code
+    visit = await db_pool.fetchrow(
+        "SELECT * FROM monitoring_visit WHERE de_an_id = $1", dossier.code
     )
     assert visit["findings"] == ["Chưa lắp đặt máy"]
     assert visit["hold_payments"] is True
@@ -340,11 +324,7 @@ async def test_a_whole_life_writes_one_detail_row_per_fact(
     async with db_pool.acquire() as conn:
 
         async def count(table: str) -> int:
-            return int(
-                await conn.fetchval(
-                    f"SELECT count(*) FROM {table} WHERE de_an_id = $1", dossier.code
-                )
-            )
+            return await rows_of(conn, table, dossier.code)
 
         assert await count("de_an_event") == len(steps)
         for table in (
@@ -423,8 +403,8 @@ async def test_a_repeated_confirmation_keeps_the_first_one(
             )
         )
 
-    row = await fetchrow(
-        db_pool, "SELECT confirmed_on FROM progress_report WHERE de_an_id = $1", dossier.code
+    row = await db_pool.fetchrow(
+        "SELECT confirmed_on FROM progress_report WHERE de_an_id = $1", dossier.code
     )
     assert row["confirmed_on"] == date(2019, 5, 21)
 
@@ -491,9 +471,7 @@ async def test_a_payment_or_deadline_step_is_refused_by_record_step(
             await acts.record_step(make_step(action, dossier=dossier, seq=1))
         assert refused.value.type == "InvalidStep"
         assert refused.value.non_retryable
-    assert (
-        await fetchval(db_pool, "SELECT count(*) FROM de_an WHERE de_an_id = $1", dossier.code) == 0
-    )
+    assert await rows_of(db_pool, "de_an", dossier.code) == 0
 
 
 async def test_a_step_missing_its_details_is_refused_and_writes_nothing(
@@ -503,12 +481,7 @@ async def test_a_step_missing_its_details_is_refused_and_writes_nothing(
         await acts.record_step(make_step(Action.APPRAISE, dossier=dossier, seq=2, details={}))
     assert refused.value.type == "InvalidStep"
     assert refused.value.non_retryable
-    assert (
-        await fetchval(
-            db_pool, "SELECT count(*) FROM de_an_event WHERE de_an_id = $1", dossier.code
-        )
-        == 0
-    )
+    assert await rows_of(db_pool, "de_an_event", dossier.code) == 0
 
 
 async def test_the_read_model_refuses_negative_money(

@@ -62,3 +62,8 @@ async def db_pool(pg_url: str) -> AsyncIterator[Any]:
         yield pool
     finally:
         await pool.close()
+
+
+async def rows_of(pool: Any, table: str, de_an_id: str) -> int:
+    """How many rows ``table`` holds for one đề án (the idempotency checks of the activities)."""
+    return int(await pool.fetchval(f"SELECT count(*) FROM {table} WHERE de_an_id = $1", de_an_id))
