@@ -29,6 +29,7 @@ from activities.payments import DeAnPaymentActivities
 from activities.plans import PlanActivities
 from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
+from khuyencong.activation_order import UpdateOrderRunner
 from khuyencong.client import connect
 from khuyencong.devstack import database_url
 from khuyencong.logging import ActivityContextInterceptor, configure_logging
@@ -52,6 +53,9 @@ def build_worker(client: Client, pool: Any, settings: Settings) -> Worker:
         client,
         task_queue=settings.task_queue,
         workflows=[DeAnWorkflow, KeHoachWorkflow],
+        # Replays a workflow task whose update was accepted after its other commands
+        # (khuyencong/activation_order.py) instead of failing it forever.
+        workflow_runner=UpdateOrderRunner(),
         activities=[
             records.record_step,
             payments.record_payment,

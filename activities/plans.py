@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.model import workflow_id_for
+from khuyencong.updates import execute_de_an_update
 from starter import RegistrationEntry, register_all
 from workflows.de_an_contract import DeAnActionResult, DeAnApprove, DeAnReject
 from workflows.plan_contract import (
@@ -275,7 +276,8 @@ class PlanActivities:
                 note=f"Kế hoạch {request.plan_id}",
             )
         try:
-            answer = await handle.execute_update(
+            answer = await execute_de_an_update(
+                handle,
                 order.verdict.value,
                 command,
                 id=update_id(order.code, order.verdict, request.decision_number),

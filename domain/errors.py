@@ -29,6 +29,9 @@ class RefusalCode:
     DUPLICATE = "Duplicate"
     NO_RULE_PACK = "NoRulePack"
     INACTIVE_OFFICIAL = "InactiveOfficial"
+    BUSY = "DeAnBusy"
+    """Not a rule: the đề án is registering or recording another action. Nothing was judged;
+    the admin client sends the action again a moment later."""
 
     ALL = (
         WRONG_STAGE,
@@ -46,6 +49,7 @@ class RefusalCode:
         DUPLICATE,
         NO_RULE_PACK,
         INACTIVE_OFFICIAL,
+        BUSY,
     )
 
 

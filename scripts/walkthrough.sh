@@ -21,8 +21,20 @@ if [ -n "${KHUYENCONG_CODEC_ENDPOINT:-}" ]; then CODEC=(--codec-endpoint "$KHUYE
 
 act() {  # act UPDATE-NAME JSON-INPUT
     echo "== $1"
-    .venv/bin/temporal workflow update execute --address "$ADDRESS" "${CODEC[@]}" \
-        --workflow-id "de-an/$DE_AN" --name "$1" --input "$2" --output json
+    # A đề án refuses an update as DeAnBusy while it registers or records another action;
+    # nothing was judged, so the same update is sent again (under the same ID) a moment later.
+    local id="walkthrough:$DE_AN:$1" out
+    for _ in $(seq 60); do
+        if out=$(.venv/bin/temporal workflow update execute --address "$ADDRESS" "${CODEC[@]}" \
+            --workflow-id "de-an/$DE_AN" --name "$1" --update-id "$id" --input "$2" \
+            --output json 2>&1); then
+            echo "$out"
+            return 0
+        fi
+        case "$out" in *DeAnBusy*) sleep 0.5 ;; *) echo "$out" >&2; return 1 ;; esac
+    done
+    echo "$out" >&2
+    return 1
 }
 
 act appraise         "{\"actor\":$SO,\"verdict\":\"pass\",\"appraised_on\":\"2019-02-20\",\"minutes_number\":\"12/BB-HĐTĐ\",\"by_council\":true}"

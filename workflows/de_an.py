@@ -18,7 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from domain.deadlines import vn_date
-    from domain.errors import Refusal
+    from domain.errors import Refusal, RefusalCode
     from domain.money import format_dong
     from domain.rules import RulePack
     from domain.stages import Action, Stage
@@ -167,6 +167,13 @@ class DeAnWorkflow:
         self._registered = input.resume is not None
         self._lock = asyncio.Lock()
         self._version = 0
+        # Accepted updates whose handler has not returned (item 4 of issue 10: a second
+        # official's concurrent action is refused before history instead of failing after).
+        self._in_flight = 0
+        # History length of the workflow task in which this workflow last resumed on a
+        # result (activity, timer, signal to the plan) and so emitted commands: an update
+        # that arrives later in that same task is refused (khuyencong/activation_order.py).
+        self._resumed_in_task = -1
 
     # --- main loop ------------------------------------------------------------------------
 
@@ -224,6 +231,7 @@ class DeAnWorkflow:
                     retry_policy=PERSIST_RETRY,
                     summary="Nạp bộ quy tắc (mức hỗ trợ, tạm ứng, thời hạn)",
                 )
+                self._resumed()
                 self._state.rule_packs = packs
             if workflow.patched(INACTIVE_OFFICIALS_PATCH):
                 # Deactivations before this đề án existed never reach it as signals.
@@ -250,6 +258,7 @@ class DeAnWorkflow:
             retry_policy=PERSIST_RETRY,
             summary=summary,
         )
+        self._resumed()
         for official_id in inactive:
             if official_id not in self._state.deactivated_officials:
                 self._state.deactivated_officials.append(official_id)
@@ -270,7 +279,7 @@ class DeAnWorkflow:
                 timeout_summary=rules.deadline_summary(pending[0]),
             )
         except TimeoutError:
-            pass
+            self._resumed()  # the deadline's timer fired: its missed step follows
 
     async def _record_missed_deadlines(self) -> None:
         async with self._lock:
@@ -281,21 +290,62 @@ class DeAnWorkflow:
 
     # --- shared machinery of the handlers --------------------------------------------------
 
+    def _resumed(self) -> None:
+        """This workflow task carries commands from a result (see :meth:`_check`)."""
+        self._resumed_in_task = workflow.info().get_current_history_length()
+
     def _check(self, action: Action, command: DeAnCommand) -> None:
-        """Validator body: run the rules on the current state and throw the outcome away."""
+        """Validator body: run the rules on the current state and throw the outcome away.
+
+        Before the rules, an update is refused as ``DeAnBusy`` (the admin client sends it
+        again a moment later, under the same update ID) while:
+
+        - the registration is not recorded yet: the rules would judge a state without its
+          rule packs;
+        - another action is in flight: the rules would judge the state it is about to
+          replace, so a second official's identical action would be accepted and then fail
+          in history; refused now, it is judged afresh on the state that action leaves;
+        - this workflow task already resumed on a result and emitted its commands: the SDK
+          replays an update delivered with a result *before* that result, so accepting it
+          after those commands would record an order that no replay reproduces (TMPRL1100;
+          khuyencong/activation_order.py).
+
+        Validators never run on replay, so none of this touches determinism."""
         info = workflow.current_update_info()
         if info is not None and info.id in self._state.applied_update_ids:
             return  # a repeat of an update applied in an earlier run: the handler answers it
+        busy = self._busy_reason()
+        if busy is not None:
+            raise refusal_error(Refusal(RefusalCode.BUSY, busy))
         try:
             rules.decide(self._state, action, command, workflow.now())
         except Refusal as refusal:
             raise refusal_error(refusal) from None
+
+    def _busy_reason(self) -> str | None:
+        code = self._state.dossier.code
+        if not self._registered:
+            return f"đề án {code} đang được đăng ký; hãy gửi lại sau giây lát"
+        if self._in_flight or self._lock.locked():
+            return f"đề án {code} đang ghi nhận một thao tác khác; hãy gửi lại sau giây lát"
+        if self._resumed_in_task == workflow.info().get_current_history_length():
+            return f"đề án {code} vừa ghi nhận một bước; hãy gửi lại sau giây lát"
+        return None
 
     async def _act(self, action: Action, command: DeAnCommand) -> DeAnActionResult:
         info = workflow.current_update_info()
         update_id = info.id if info is not None else None
         if update_id is not None and update_id in self._state.applied_update_ids:
             return self._already_applied(action)
+        self._in_flight += 1
+        try:
+            return await self._act_in_turn(action, command, update_id)
+        finally:
+            self._in_flight -= 1
+
+    async def _act_in_turn(
+        self, action: Action, command: DeAnCommand, update_id: str | None
+    ) -> DeAnActionResult:
         await workflow.wait_condition(lambda: self._registered)
         async with self._lock:
             # Decide again: another handler may have changed the state while this one waited.
@@ -329,6 +379,7 @@ class DeAnWorkflow:
                 summary=f"Điều chỉnh cam kết trong kế hoạch: {format_dong(change.new_support)}",
             )
         except ActivityError as err:  # the plan did not answer in time: nothing changed
+            self._resumed()
             unavailable = Refusal(
                 rules.PLAN_UNAVAILABLE,
                 f"kế hoạch {state.plan_id} chưa trả lời sau "
@@ -337,6 +388,7 @@ class DeAnWorkflow:
                 "new_support",
             )
             raise refusal_error(unavailable) from None
+        self._resumed()
         if not answer.ok:
             refusal = rules.plan_refusal(
                 change, state, answer.error_type, answer.message, answer.field, answer.legal_basis
@@ -356,6 +408,7 @@ class DeAnWorkflow:
             workflow.logger.warning(
                 "plan %s not told that %s finished: %s", plan_id, notice.code, err
             )
+        self._resumed()
 
     async def _persist(self, outcome: rules.Outcome) -> None:
         step = outcome.step
@@ -373,6 +426,7 @@ class DeAnWorkflow:
             retry_policy=PERSIST_RETRY,
             summary=step.summary[:200],
         )
+        self._resumed()
 
     def _apply(self, outcome: rules.Outcome, update_id: str | None) -> None:
         before = self._state

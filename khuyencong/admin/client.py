@@ -75,6 +75,7 @@ from khuyencong.admin.models import (
     TimelineEvent,
 )
 from khuyencong.settings import Settings
+from khuyencong.updates import execute_de_an_update
 from workflows.de_an_contract import (
     DeAnAccept,
     DeAnActionResult,
@@ -622,8 +623,8 @@ class AdminClient:
             update_id = f"{update_id}:{uuid.uuid4().hex[:8]}"
         handle = self.client.get_workflow_handle(workflow_id_for(code))
         try:
-            result: DeAnActionResult = await handle.execute_update(
-                action.value, command, id=update_id, result_type=DeAnActionResult
+            result = await execute_de_an_update(
+                handle, action.value, command, id=update_id, result_type=DeAnActionResult
             )
         except WorkflowUpdateFailedError as failure:
             raise ActionRefused.from_update_failure(failure) from None

@@ -39,6 +39,7 @@ from khuyencong.plans.generator import (
     history_rows,
     plan_rows,
 )
+from khuyencong.updates import execute_de_an_update
 from starter import RegistrationEntry, register_all
 from workflows.de_an_contract import DeAnActionResult
 from workflows.plan_contract import PlanRegistration
@@ -162,7 +163,8 @@ async def _drive(
     if status != WorkflowExecutionStatus.RUNNING:
         raise BackfillStopped(f"workflow {handle.id} đã dừng ({status.name if status else '?'})")
     for action, payload in steps(dossier, people, packs):
-        await handle.execute_update(
+        await execute_de_an_update(
+            handle,
             action,
             payload,
             id=f"{dossier.code}:{action}:{payload['actor'].role.value}:{BACKFILL}",

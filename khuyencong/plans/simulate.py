@@ -26,6 +26,7 @@ from domain.money import format_dong
 from khuyencong.plans.backfill import history_officials
 from khuyencong.plans.generator import generate
 from khuyencong.plans.service import ensure_plan, import_entries
+from khuyencong.updates import execute_de_an_update
 from workflows.de_an_contract import DeAnActionResult
 from workflows.plan_contract import (
     CheckpointRecord,
@@ -121,8 +122,8 @@ async def simulate_year(
     async def act(code: str, update: str, payload: dict[str, Any]) -> DeAnActionResult | None:
         handle = client.get_workflow_handle(workflow_id_for(code))
         try:
-            answer: DeAnActionResult = await handle.execute_update(
-                update, payload, result_type=DeAnActionResult
+            answer: DeAnActionResult = await execute_de_an_update(
+                handle, update, payload, result_type=DeAnActionResult
             )
             return answer
         except Exception as exc:  # a refusal is part of the story: log it and go on

@@ -18,16 +18,12 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
-from temporalio.api.update.v1 import UpdateRef, WaitPolicy
-from temporalio.api.workflowservice.v1 import PollWorkflowExecutionUpdateRequest
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
-from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import ExecuteActivityInput, Replayer
 
@@ -53,7 +49,7 @@ from tests.support.lifecycle import (
 from tests.support.lifecycle import (
     make_dossier as lifecycle_dossier,
 )
-from tests.support.temporal import new_task_queue, wait_for_poller
+from tests.support.temporal import new_task_queue, until_admitted, wait_for_poller
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import DeAnActionResult, PaymentKind
 
@@ -201,29 +197,7 @@ async def buffered_client(
     )
 
 
-async def until_admitted(client: Client, workflow_id: str, update_id: str) -> None:
-    """Poll until the server has admitted the update (it waits there for a worker)."""
-    request = PollWorkflowExecutionUpdateRequest(
-        namespace=client.namespace,
-        update_ref=UpdateRef(
-            workflow_execution={"workflow_id": workflow_id},  # type: ignore[arg-type]
-            update_id=update_id,
-        ),
-        identity="test",
-        wait_policy=WaitPolicy(
-            lifecycle_stage=UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
-        ),
-    )
-    async with asyncio.timeout(10):
-        while True:
-            try:
-                await client.workflow_service.poll_workflow_execution_update(request)
-                return
-            except RPCError:
-                await asyncio.sleep(0.05)
-
-
-async def test_refusals_are_counted_by_type_before_and_after_acceptance_and_never_on_replay(
+async def test_refusals_are_counted_by_type_a_concurrent_duplicate_leaves_no_history_and_replay_counts_nothing(
     dev_env: WorkflowEnvironment,
     buffered: Buffered,
     buffered_client: Client,
@@ -262,8 +236,10 @@ async def test_refusals_are_counted_by_type_before_and_after_acceptance_and_neve
         )
         await d.act("appraise", appraisal(SO, today))
 
-    # Two approvals wait for a worker; both pass validation in the same workflow task, the
-    # second is refused by its handler once the first has approved.
+    # Two approvals wait for a worker and arrive in the same workflow task: the first is
+    # accepted; the second meets it in flight and is refused by the validator as DeAnBusy,
+    # before history (it used to be accepted and then refused by its handler). Sent again,
+    # it is judged on the approved đề án.
     first = asyncio.create_task(
         d.handle.execute_update(
             "approve",
@@ -282,21 +258,32 @@ async def test_refusals_are_counted_by_type_before_and_after_acceptance_and_neve
         )
     )
     await until_admitted(dev_env.client, d.handle.id, "approve-2")
-    handler_phase = buffered.total(metrics.REFUSED_ACTIONS, phase="handler", action="approve")
+    handler_phase = buffered.total(metrics.REFUSED_ACTIONS, phase="handler")
+    busy = buffered.total(metrics.REFUSED_ACTIONS, phase="validator", error_type="DeAnBusy")
     async with worker.build_worker(buffered_client, db_pool, settings):
         assert (await first).stage is Stage.APPROVED
         with pytest.raises(WorkflowUpdateFailedError) as late:
             await second
         assert isinstance(late.value.cause, ApplicationError)
-        assert late.value.cause.type == "WrongStage"
+        assert late.value.cause.type == "DeAnBusy"
+        with pytest.raises(WorkflowUpdateFailedError) as again:
+            await d.act("approve", approval(UBND, today, 200_000_000), update_id="approve-2")
+        assert isinstance(again.value.cause, ApplicationError)
+        assert again.value.cause.type == "WrongStage"
     assert (
-        buffered.total(
-            metrics.REFUSED_ACTIONS, phase="handler", action="approve", error_type="WrongStage"
-        )
-        == handler_phase + 1
+        buffered.total(metrics.REFUSED_ACTIONS, phase="validator", error_type="DeAnBusy")
+        == busy + 1
     )
+    assert buffered.total(metrics.REFUSED_ACTIONS, phase="handler") == handler_phase
+    accepted = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id
+        for e in (await d.handle.fetch_history()).events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert "approve-1" in accepted
+    assert "approve-2" not in accepted
 
-    # Replaying the history (the handler refuses again) counts nothing.
+    # Replaying the history counts nothing.
     history = await d.handle.fetch_history()
     counted = buffered.total(metrics.REFUSED_ACTIONS)
     replayer = Replayer(

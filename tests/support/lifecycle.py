@@ -27,6 +27,7 @@ from domain.model import (
     Schedule,
     workflow_id_for,
 )
+from khuyencong.updates import execute_de_an_update
 from tests.support.waiting import until
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import DeAnActionResult, DeAnInput, DeAnState
@@ -151,8 +152,8 @@ class Driver:
     async def act(
         self, update: str, payload: dict[str, Any], update_id: str | None = None
     ) -> DeAnActionResult:
-        result: DeAnActionResult = await self.handle.execute_update(
-            update, payload, id=update_id, result_type=DeAnActionResult
+        result: DeAnActionResult = await execute_de_an_update(
+            self.handle, update, payload, id=update_id, result_type=DeAnActionResult
         )
         return result
 

@@ -10,6 +10,7 @@ a fresh task queue for the duration of a test.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import uuid
@@ -18,11 +19,16 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest_asyncio
-from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.enums.v1 import TaskQueueType, UpdateWorkflowExecutionLifecycleStage
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.api.update.v1 import UpdateRef, WaitPolicy
+from temporalio.api.workflowservice.v1 import (
+    DescribeTaskQueueRequest,
+    PollWorkflowExecutionUpdateRequest,
+)
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -32,6 +38,7 @@ from activities.payments import DeAnPaymentActivities
 from activities.plans import PlanActivities
 from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
+from khuyencong.activation_order import UpdateOrderRunner
 from khuyencong.codec import CodecKeys, EncryptionCodec
 from khuyencong.converter import converter_with, data_converter
 from khuyencong.search_attributes import ALL_KEYS, register_search_attributes
@@ -139,6 +146,7 @@ async def run_worker(
         client,
         task_queue=task_queue,
         workflows=[DeAnWorkflow, KeHoachWorkflow],
+        workflow_runner=UpdateOrderRunner(),
         activities=[
             records.record_step,
             payments.record_payment,
@@ -164,3 +172,25 @@ async def wait_for_poller(client: Client, task_queue: str, timeout: float = 30.0
         return bool((await client.workflow_service.describe_task_queue(request)).pollers)
 
     await until(polled, timeout, interval=0.1)
+
+
+async def until_admitted(client: Client, workflow_id: str, update_id: str) -> None:
+    """Poll until the server has admitted the update (it waits there for a worker)."""
+    request = PollWorkflowExecutionUpdateRequest(
+        namespace=client.namespace,
+        update_ref=UpdateRef(
+            workflow_execution={"workflow_id": workflow_id},  # type: ignore[arg-type]
+            update_id=update_id,
+        ),
+        identity="test",
+        wait_policy=WaitPolicy(
+            lifecycle_stage=UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
+        ),
+    )
+    async with asyncio.timeout(10):
+        while True:
+            try:
+                await client.workflow_service.poll_workflow_execution_update(request)
+                return
+            except RPCError:
+                await asyncio.sleep(0.05)

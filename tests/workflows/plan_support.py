@@ -10,6 +10,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from domain.model import DeAnDossier, Level, workflow_id_for
 from domain.stages import Stage
+from khuyencong.updates import execute_de_an_update
 from tests.support.lifecycle import BG, SO, TRUNG_TAM, UBND, appraisal, make_dossier
 from workflows.de_an_contract import DeAnActionResult
 from workflows.plan import KeHoachWorkflow
@@ -90,8 +91,8 @@ class PlanRun:
 
     async def appraise(self, code: str, on: date) -> DeAnActionResult:
         handle = self.client.get_workflow_handle(workflow_id_for(code))
-        result: DeAnActionResult = await handle.execute_update(
-            "appraise", appraisal(SO, on), result_type=DeAnActionResult
+        result: DeAnActionResult = await execute_de_an_update(
+            handle, "appraise", appraisal(SO, on), result_type=DeAnActionResult
         )
         return result
 

@@ -27,6 +27,7 @@ from domain.model import Level, workflow_id_for
 from domain.rules import load_packs, packs_for
 from domain.stages import Action
 from khuyencong import search_attributes as sa
+from khuyencong.updates import execute_de_an_update
 from starter import RegistrationEntry, register_all
 from tests.support.lifecycle import (
     BO_TRUONG,
@@ -47,6 +48,7 @@ from workflows import de_an_decisions as rules
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import (
     DeAnAccept,
+    DeAnActionResult,
     DeAnAppraise,
     DeAnApprove,
     DeAnInput,
@@ -323,7 +325,8 @@ async def test_a_stage_change_moves_the_de_an_between_queries(plan: Plan) -> Non
         plan, before, {workflow_id, plan.ids["national-appraised"]}
     )
     handle = plan.client.get_workflow_handle_for(DeAnWorkflow.run, workflow_id)
-    await handle.execute_update(
+    await execute_de_an_update(
+        handle,
         "reject",
         {
             "actor": BO_TRUONG,
@@ -331,6 +334,7 @@ async def test_a_stage_change_moves_the_de_an_between_queries(plan: Plan) -> Non
             "decision_date": on(8, 1),
             "reason": "Không đủ nguồn kinh phí",
         },
+        result_type=DeAnActionResult,
     )
     assert await eventually_listed(plan, before, {plan.ids["national-appraised"]}) == {
         plan.ids["national-appraised"]

@@ -1,0 +1,56 @@
+"""Sending an official's action to a đề án: the one place that knows ``DeAnBusy``.
+
+A đề án refuses an update as ``DeAnBusy`` while it registers or records another action (see
+``DeAnWorkflow._check``): nothing was judged and no event was written, so the same update,
+under the same update ID, is sent again a moment later. Every sender of updates to
+``DeAnWorkflow`` (the admin client, the plan's activities, the backfill, the simulation, the
+tests) goes through :func:`execute_de_an_update`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from domain.errors import RefusalCode
+
+T = TypeVar("T")
+
+BUSY_PATIENCE = 30.0
+"""Seconds an action is sent again while its đề án answers ``DeAnBusy`` (an adjustment that
+waits for its plan holds the đề án longest)."""
+
+
+def is_busy(error: BaseException) -> bool:
+    """A ``DeAnBusy`` refusal: the đề án judged nothing; send the same update again."""
+    cause = error.cause if isinstance(error, WorkflowUpdateFailedError) else error
+    return isinstance(cause, ApplicationError) and cause.type == RefusalCode.BUSY
+
+
+async def execute_de_an_update(
+    handle: WorkflowHandle[Any, Any],
+    update: str,
+    arg: Any,
+    *,
+    result_type: type[T],
+    id: str | None = None,
+    patience: float = BUSY_PATIENCE,
+) -> T:
+    """``handle.execute_update`` that waits out ``DeAnBusy`` for up to ``patience`` seconds.
+
+    Any other refusal, or a busy one past the patience, is raised as the SDK raised it."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + patience
+    pause = 0.02
+    while True:
+        try:
+            result: T = await handle.execute_update(update, arg, id=id, result_type=result_type)
+            return result
+        except WorkflowUpdateFailedError as failure:
+            if not is_busy(failure) or loop.time() + pause > give_up:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.5)
