@@ -29,6 +29,8 @@ class RefusalCode:
     DUPLICATE = "Duplicate"
     NO_RULE_PACK = "NoRulePack"
     INACTIVE_OFFICIAL = "InactiveOfficial"
+    NOT_STORED = "NotStored"
+    """The database could not hold a value of an accepted action (the workflow is unchanged)."""
 
     ALL = (
         WRONG_STAGE,
@@ -46,6 +48,7 @@ class RefusalCode:
         DUPLICATE,
         NO_RULE_PACK,
         INACTIVE_OFFICIAL,
+        NOT_STORED,
     )
 
 

@@ -34,6 +34,7 @@ RULE_LABELS: dict[str, str] = {
     RefusalCode.DUPLICATE: "Đã ghi nhận trước đó",
     RefusalCode.NO_RULE_PACK: "Không có bộ quy tắc áp dụng",
     RefusalCode.INACTIVE_OFFICIAL: "Cán bộ đã bị vô hiệu hoá",
+    RefusalCode.NOT_STORED: "Không ghi được vào cơ sở dữ liệu",
 }
 """The name of each rule a refusal can cite, in Vietnamese (one per :class:`RefusalCode`)."""
 
