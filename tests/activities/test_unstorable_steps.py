@@ -13,6 +13,7 @@ from temporalio.testing import ActivityEnvironment
 from activities._sql import argument_column
 from activities.records import DeAnRecordActivities
 from domain.stages import Action
+from khuyencong.db import with_database
 from tests.support.factories import make_dossier, make_step, unique_code
 from tests.support.postgres import rows_of
 
@@ -76,7 +77,7 @@ async def test_text_the_database_cannot_hold_is_refused_without_retry(
 
 
 async def test_an_unreachable_database_is_left_to_temporal_to_retry(pg_url: str) -> None:
-    pool = await asyncpg.create_pool(pg_url + "_missing", min_size=0, max_size=1)
+    pool = await asyncpg.create_pool(with_database(pg_url, "kc_missing"), min_size=0, max_size=1)
     try:
         step = make_step(Action.REGISTER, dossier=make_dossier(code=unique_code()))
         with pytest.raises(Exception) as raised:
