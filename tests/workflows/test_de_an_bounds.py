@@ -3,14 +3,11 @@ and a step the database refuses anyway is refused as an action, the workflow unc
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
@@ -30,6 +27,7 @@ from tests.support.lifecycle import (
     make_dossier,
     today_of,
 )
+from tests.support.refusing_db import Refuse
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import DeAnInput
 
@@ -126,40 +124,6 @@ async def test_a_registration_with_a_requested_support_of_10_to_the_30_fails_at_
 
 
 # --- the database refuses a step anyway ----------------------------------------------------------
-
-REFUSE_STEP = """
-CREATE OR REPLACE FUNCTION test_refuse_step() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.de_an_id = TG_ARGV[0] AND NEW.action = TG_ARGV[1] THEN
-        RAISE EXCEPTION 'giá trị vượt phạm vi (kiểm thử)' USING ERRCODE = 'numeric_value_out_of_range';
-    END IF;
-    RETURN NEW;
-END $$
-"""
-
-
-Refuse = Callable[[str, str], Awaitable[str]]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def refuse_step(db_pool: asyncpg.Pool) -> AsyncIterator[Refuse]:
-    """Make PostgreSQL refuse one đề án's step of one action with a DataError (SQLSTATE 22003,
-    as an out-of-range number does), through the real write path; undone after the test."""
-    made: list[str] = []
-
-    async def refuse(code: str, action: str) -> str:
-        name = f"test_refuse_{uuid.uuid4().hex[:8]}"
-        await db_pool.execute(REFUSE_STEP)
-        await db_pool.execute(
-            f"CREATE TRIGGER {name} BEFORE INSERT ON de_an_event FOR EACH ROW "
-            f"EXECUTE FUNCTION test_refuse_step('{code}', '{action}')"
-        )
-        made.append(name)
-        return name
-
-    yield refuse
-    for name in made:
-        await db_pool.execute(f"DROP TRIGGER IF EXISTS {name} ON de_an_event")
 
 
 async def test_a_step_the_database_refuses_refuses_the_update_and_leaves_the_state_as_it_was(
