@@ -13,9 +13,11 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from domain.model import workflow_id_for
 from domain.stages import Stage
+from khuyencong.converter import data_converter
 from tests.support.lifecycle import (
     KE_TOAN_BG,
     SO,
@@ -28,7 +30,7 @@ from tests.support.lifecycle import (
     today_of,
 )
 from tests.support.refusing_db import Refuse
-from workflows.de_an import DeAnWorkflow
+from workflows.de_an import PERSIST_REFUSAL_PATCH, DeAnWorkflow
 from workflows.de_an_contract import DeAnInput
 
 TOO_BIG = [10**30, 2**63 - 1]
@@ -164,6 +166,16 @@ async def test_a_step_the_database_refuses_refuses_the_update_and_leaves_the_sta
     result = await d.act("appraise", appraisal(SO, today), update_id="appraise-again")
     assert result.stage is Stage.APPRAISED
     assert (await d.state()).seq == before.seq + 1
+
+    # The refusal is behind its patch, and the history it made replays.
+    history = await d.handle.fetch_history()
+    markers = [
+        str(e.marker_recorded_event_attributes)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    ]
+    assert any(PERSIST_REFUSAL_PATCH in m for m in markers)
+    await Replayer(workflows=[DeAnWorkflow], data_converter=data_converter).replay_workflow(history)
 
 
 async def test_a_registration_the_database_refuses_fails_the_workflow_typed_and_frees_the_code(
