@@ -152,7 +152,7 @@ class SortKey(StrEnum):
 class DeAnFilter(_Model):
     """Search of the read model. Every criterion is optional; they combine with AND."""
 
-    year: int | None = None
+    year: int | None = Field(default=None, ge=2012, le=2100)
     level: str | None = Field(default=None, pattern=r"^(quoc_gia|dia_phuong)$")
     province: Text | None = None
     district: Text | None = None
@@ -164,7 +164,7 @@ class DeAnFilter(_Model):
         default_factory=lambda: ["code"],
         description="Keys of SortKey; a leading '-' sorts descending",
     )
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=1_000_000)
     page_size: int = Field(default=20, ge=1, le=500)
 
     @field_validator("sort")

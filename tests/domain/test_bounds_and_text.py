@@ -197,3 +197,12 @@ def test_a_nul_character_is_refused_naming_the_field() -> None:
             Registration, {"dossier": dossier_data(title="Máy\x00ép")}, what="x", today=TODAY
         )
     assert "NUL" in problems(raised.value)["dossier.title"]
+
+
+@pytest.mark.parametrize(("field", "value"), [("year", 10**30), ("page", 2**63 - 1)])
+def test_a_search_with_an_out_of_range_number_is_refused_before_the_query(
+    field: str, value: int
+) -> None:
+    with pytest.raises(BadInput) as raised:
+        validate_model(DeAnFilter, {field: value}, what="điều kiện tìm", today=TODAY)
+    assert field in problems(raised.value)
