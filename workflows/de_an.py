@@ -135,12 +135,13 @@ def not_stored(step: DeAnStep, cause: BaseException | None, registering: bool) -
     if registering:
         message = (
             f"không ghi được đăng ký đề án {step.snapshot.code} vào cơ sở dữ liệu{what}: "
-            f"{said[:300]}. Đề án không được đăng ký; sửa hồ sơ rồi đăng ký lại (mã đề án vẫn dùng được)"
+            f"{said[:300]}. Đề án không được đăng ký; sửa hồ sơ rồi đăng ký lại "
+            "(mã đề án vẫn dùng được)"
         )
     else:
         message = (
-            f"không ghi được thao tác «{step.action.label}» vào cơ sở dữ liệu{what}: {said[:300]}. "
-            "Thao tác bị từ chối; đề án giữ nguyên như trước"
+            f"không ghi được thao tác «{step.action.label}» vào cơ sở dữ liệu{what}: "
+            f"{said[:300]}. Thao tác bị từ chối; đề án giữ nguyên như trước"
         )
     return Refusal(RefusalCode.NOT_STORED, message, field)
 
