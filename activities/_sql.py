@@ -9,6 +9,7 @@ when its ``seq`` is higher than the stored one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import date
 from typing import Any
@@ -208,6 +209,43 @@ class InvalidStepError(ValueError):
     """The step cannot be stored: a bug in the caller, retrying will not help."""
 
 
+class StepNotStorableError(Exception):
+    """PostgreSQL refused a value of the step (asyncpg ``DataError``, SQLSTATE class 22: a
+    number out of its column's range, text it cannot hold, ...). The same step fails the same
+    way on every attempt, so it is never retried."""
+
+    def __init__(self, error: Exception, field: str | None) -> None:
+        self.error = error
+        self.field = field
+        self.sqlstate: str | None = getattr(error, "sqlstate", None)
+        super().__init__(str(error))
+
+
+INSERT_COLUMNS = re.compile(r"INSERT\s+INTO\s+\w+\s*\((?P<columns>[^)]*)\)", re.IGNORECASE)
+QUERY_ARGUMENT = re.compile(r"query argument \$(?P<n>\d+)")
+
+
+def argument_column(sql: str, error: Exception) -> str | None:
+    """The column a refused query argument was for (asyncpg names it ``$n`` when it cannot
+    encode a value, e.g. ``value out of int64 range``); None when the error does not say.
+    Every statement here binds its *n*-th listed column to ``$n``."""
+    argument = QUERY_ARGUMENT.search(str(error))
+    columns = INSERT_COLUMNS.search(sql)
+    if argument is None or columns is None:
+        return getattr(error, "column_name", None)
+    names = [c.strip() for c in columns["columns"].split(",")]
+    n = int(argument["n"])
+    return names[n - 1] if 1 <= n <= len(names) else None
+
+
+async def _checked(conn: Any, method: str, sql: str, *args: Any) -> Any:
+    """``conn.<method>(sql, *args)``, a refused value raised as :class:`StepNotStorableError`."""
+    try:
+        return await getattr(conn, method)(sql, *args)
+    except asyncpg.DataError as exc:
+        raise StepNotStorableError(exc, argument_column(sql, exc)) from exc
+
+
 # --- the write path ------------------------------------------------------------------------------
 
 
@@ -219,13 +257,13 @@ async def write_step(conn: Any, step: DeAnStep) -> bool:
     """
     validate_step(step)
     detail = detail_statement(step)  # parse before writing anything
-    await conn.execute(UPSERT_DE_AN, *_snapshot_args(step))
-    event_id = await conn.fetchval(INSERT_EVENT, *_event_args(step))
+    await _checked(conn, "execute", UPSERT_DE_AN, *_snapshot_args(step))
+    event_id = await _checked(conn, "fetchval", INSERT_EVENT, *_event_args(step))
     if event_id is None:
         return False
     if detail is not None:
         sql, args = detail
-        await conn.execute(sql, *args)
+        await _checked(conn, "execute", sql, *args)
     return True
 
 
@@ -511,6 +549,18 @@ def invalid_step(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidStep", non_retryable=True)
 
 
+def not_storable(step: DeAnStep, refused: StepNotStorableError) -> ApplicationError:
+    """A value PostgreSQL cannot hold, as a non-retryable ``InvalidStep`` whose details name
+    the column (``field``) and the SQLSTATE for the workflow's refusal."""
+    where = f" ({refused.field})" if refused.field else ""
+    return ApplicationError(
+        f"step {step.key}: PostgreSQL refused a value{where}: {refused}",
+        {"field": refused.field, "sqlstate": refused.sqlstate, "message": str(refused)[:500]},
+        type="InvalidStep",
+        non_retryable=True,
+    )
+
+
 def require_action(step: DeAnStep, allowed: Collection[Action], activity_name: str) -> None:
     """Refuse (non-retryable) a step that belongs to another activity."""
     if step.action not in allowed:
@@ -524,8 +574,10 @@ async def record_in_transaction(pool: Any, step: DeAnStep) -> bool:
 
     A step the database refuses by a constraint (CHECK, foreign key, unique) is a bug that a
     retry cannot fix: it fails the activity without retries (type ``ConstraintViolation``).
+    A value it cannot hold (``DataError``: out of range, invalid text) fails it the same way
+    (type ``InvalidStep``, naming the column). The idempotency ``ON CONFLICT`` is no error.
     Every other database error (connection lost, timeout, serialisation) propagates and
-    Temporal retries the activity.
+    Temporal retries the activity: the workflow refuses the action only for the first two.
     """
     bound = log.bind(
         de_an_id=step.de_an_id, key=step.key, action=step.action.value, attempt=attempt()
@@ -536,6 +588,12 @@ async def record_in_transaction(pool: Any, step: DeAnStep) -> bool:
     except InvalidStepError as exc:
         bound.error("step refused", error=str(exc))
         raise invalid_step(str(exc)) from exc
+    except (StepNotStorableError, asyncpg.DataError) as exc:
+        refused = exc if isinstance(exc, StepNotStorableError) else StepNotStorableError(exc, None)
+        bound.error(
+            "step not storable", column=refused.field, sqlstate=refused.sqlstate, error=str(exc)
+        )
+        raise not_storable(step, refused) from exc
     except asyncpg.IntegrityConstraintViolationError as exc:
         constraint = getattr(exc, "constraint_name", None)
         bound.error("step violates a constraint", constraint=constraint, error=str(exc))

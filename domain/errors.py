@@ -32,6 +32,8 @@ class RefusalCode:
     BUSY = "DeAnBusy"
     """Not a rule: the đề án is registering or recording another action. Nothing was judged;
     the admin client sends the action again a moment later."""
+    NOT_STORED = "NotStored"
+    """The database could not hold a value of an accepted action (the workflow is unchanged)."""
 
     ALL = (
         WRONG_STAGE,
@@ -50,6 +52,7 @@ class RefusalCode:
         NO_RULE_PACK,
         INACTIVE_OFFICIAL,
         BUSY,
+        NOT_STORED,
     )
 
 

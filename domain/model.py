@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.limits import MAX_COST_LINES, list_ceiling
 from domain.money import Dong
+from domain.text import Text
 
 
 class Frozen(BaseModel):
@@ -114,11 +117,11 @@ CENTRAL_ROLES = frozenset({Role.CUC, Role.BO_TRUONG})
 class Actor(Frozen):
     """The official who acts. Carried on every action into the history."""
 
-    official_id: str = Field(min_length=1, max_length=64)
-    full_name: str = Field(min_length=1, max_length=200)
+    official_id: Text = Field(min_length=1, max_length=64)
+    full_name: Text = Field(min_length=1, max_length=200)
     role: Role
-    organisation: str = Field(min_length=1, max_length=200)
-    province: str | None = Field(default=None, max_length=100)
+    organisation: Text = Field(min_length=1, max_length=200)
+    province: Text | None = Field(default=None, max_length=100)
 
     @model_validator(mode="after")
     def _central_roles_have_no_province(self) -> Actor:
@@ -138,7 +141,7 @@ TAX_CODE = re.compile(r"[0-9]{10}(-[0-9]{3})?|[0-9]{12}")
 class Beneficiary(Frozen):
     """Đơn vị thụ hưởng."""
 
-    name: str = Field(min_length=1, max_length=300)
+    name: Text = Field(min_length=1, max_length=300)
     type: BeneficiaryType
     tax_code: str = Field(description="Mã số thuế: 10 số, 10-3 số, hoặc 12 số (hộ kinh doanh)")
 
@@ -153,7 +156,7 @@ class Beneficiary(Frozen):
 class CostLine(Frozen):
     """One line of the cost estimate (dự toán)."""
 
-    description: str = Field(min_length=1, max_length=300)
+    description: Text = Field(min_length=1, max_length=300)
     amount: Dong
     eligible: bool = Field(default=True, description="Chi phí được hỗ trợ từ kinh phí khuyến công")
 
@@ -177,18 +180,22 @@ class DeAnDossier(Frozen):
     as their own facts and never rewrite it."""
 
     code: str = Field(description="Mã đề án, e.g. BG-2019-DP-01; also the workflow ID suffix")
-    title: str = Field(min_length=1, max_length=500)
+    title: Text = Field(min_length=1, max_length=500)
     level: Level
-    province: str = Field(min_length=1, max_length=100)
-    district: str | None = Field(default=None, max_length=100, description="Huyện (before 7/2025)")
-    commune: str | None = Field(default=None, max_length=100, description="Xã/phường")
+    province: Text = Field(min_length=1, max_length=100)
+    district: Text | None = Field(default=None, max_length=100, description="Huyện (before 7/2025)")
+    commune: Text | None = Field(default=None, max_length=100, description="Xã/phường")
     content_area: ContentArea
-    support_item: str = Field(min_length=1, description="Hạng mục hỗ trợ: a key of the rule pack")
+    support_item: Text = Field(
+        min_length=1, max_length=100, description="Hạng mục hỗ trợ: a key of the rule pack"
+    )
     beneficiary: Beneficiary
-    implementing_unit: str = Field(min_length=1, max_length=300)
+    implementing_unit: Text = Field(min_length=1, max_length=300)
     plan_year: int = Field(ge=2012, le=2100)
     schedule: Schedule
-    cost_lines: list[CostLine] = Field(min_length=1)
+    cost_lines: Annotated[list[CostLine], list_ceiling(MAX_COST_LINES, "dòng dự toán")] = Field(
+        min_length=1
+    )
     requested_support: Dong
     counterpart_funds: Dong
     group_project: bool = Field(

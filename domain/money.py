@@ -3,7 +3,9 @@
 VND has no minor unit, so every amount is an ``int`` of đồng. Rates are integer basis points
 (10 000 bp = 100 %). The one rounding rule of the project lives here: a rate applied to an
 amount is rounded *down* to the whole đồng (``floor``), so state support can never exceed the
-rate by a fraction. Floats are refused wherever money enters.
+rate by a fraction. Floats are refused wherever money enters, and so is any amount above
+:data:`MAX_DONG`: no đề án, plan or cap comes near it, and every amount then fits PostgreSQL's
+``bigint`` with room for sums (a value that does not would fail the write, not the input).
 """
 
 from __future__ import annotations
@@ -11,10 +13,20 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 BP_PER_WHOLE = 10_000
 """Basis points in 100 %."""
+
+MAX_DONG = 1_000_000_000_000
+"""Ceiling of every amount that enters the system: 1.000 tỷ đồng (10^12 đ).
+
+The largest national cap is 6.000 triệu đ per industrial cluster (TT 28/2018/TT-BTC) and a
+province's whole yearly khuyến công budget is tens of tỷ đồng, so 1.000 tỷ is far above any
+real đề án, plan envelope or cost line while keeping sums of amounts far inside ``bigint``
+(9,2 × 10^18). Checked by :data:`Dong` wherever an amount enters (contract models, CLI and
+spreadsheet inputs, rule packs)."""
 
 
 WHOLE_DONG_TEXT = re.compile(r"[0-9]+|[0-9]{1,3}(\.[0-9]{3})+|[0-9]{1,3}( [0-9]{3})+")
@@ -37,8 +49,21 @@ def _reject_float(value: object) -> object:
     return value
 
 
-Dong = Annotated[int, BeforeValidator(_reject_float), Field(ge=0, strict=False)]
-"""A non-negative amount of whole đồng."""
+def _within_ceiling(value: int) -> int:
+    if value > MAX_DONG:
+        raise PydanticCustomError(
+            "dong_over_ceiling",
+            "số tiền {amount} vượt mức trần {ceiling} (1.000 tỷ đồng) cho mọi khoản tiền của "
+            "khuyến công; kiểm tra lại số chữ số",
+            {"amount": format_dong(value), "ceiling": format_dong(MAX_DONG)},
+        )
+    return value
+
+
+Dong = Annotated[
+    int, BeforeValidator(_reject_float), Field(ge=0, strict=False), AfterValidator(_within_ceiling)
+]
+"""A non-negative amount of whole đồng, at most :data:`MAX_DONG`."""
 
 BasisPoints = Annotated[int, Field(ge=0, le=BP_PER_WHOLE)]
 """A rate from 0 to 100 % in basis points."""

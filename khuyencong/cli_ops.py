@@ -6,16 +6,19 @@
   shows them with their type;
 - ``khuyencong codec-server``: serve ``/encode`` and ``/decode`` for the Web UI and CLI;
 - ``khuyencong codec-key ID``: print a fresh key entry for ``KHUYENCONG_CODEC_KEYS``;
-- ``khuyencong tax-code-hash TAX_CODE``: the ``KcTaxCodeHash`` query for a beneficiary.
+- ``khuyencong tax-code-hash TAX_CODE``: the ``KcTaxCodeHash`` query for a beneficiary;
+- ``khuyencong problems``: the running đề án whose workflow task fails or whose activity keeps
+  retrying (exit 1 when there is any).
 
 Registered on the main app by :func:`add_commands`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,6 +33,7 @@ def add_commands(app: typer.Typer) -> None:
     app.command("codec-server")(codec_server)
     app.command("codec-key")(codec_key)
     app.command("tax-code-hash")(tax_code_hash)
+    app.command("problems")(problems)
 
 
 @search_attributes_app.command("register")
@@ -187,3 +191,38 @@ def tax_code_hash(
     if key is None:
         raise _fail(f"{TAX_CODE_HASH_KEY_ENV} is not set: use the starter's key")
     typer.echo(f'KcTaxCodeHash="{digest(tax_code, key)}"')
+
+
+def problems(
+    min_attempts: Annotated[
+        int,
+        typer.Option(
+            "--min-attempts",
+            min=1,
+            help="List an activity once it is past this many attempts.",
+        ),
+    ] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """Đề án đang lỗi — running đề án whose workflow task fails or whose activity keeps
+    retrying (attempt > --min-attempts), with the last error. Exit 1 when there is any."""
+    import json
+
+    from khuyencong.cli import _run, _settings
+    from khuyencong.client import connect
+    from khuyencong.problems import find_problems, render
+
+    settings = _settings()
+
+    async def find() -> list[Any]:
+        client = await connect(settings)
+        return await find_problems(client, min_attempts=min_attempts)
+
+    found = _run(find)
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(p) for p in found], ensure_ascii=False, indent=2))
+    else:
+        for line in render(found):
+            typer.echo(line)
+    if found:
+        raise typer.Exit(1)

@@ -28,6 +28,11 @@ Metrics (counters; the Prometheus endpoint adds ``namespace``, ``task_queue`` an
 ``khuyencong_payout_amount_dong``      Their amount in đồng, by ``kind``
 ``khuyencong_overdue_deadlines``       Deadlines missed, by ``kind`` (progress_report,
                                        settlement_dossier, settlement)
+``khuyencong_persist_failures``        Attempts of ``record_step``, ``record_payment`` or
+                                       ``record_missed_deadline`` that failed, by ``error_type``
+                                       (``InvalidStep``, ``ConstraintViolation``: never
+                                       retried; else the exception, e.g.
+                                       ``ConnectionRefusedError``: retried) and ``retryable``
 =====================================  ==========================================================
 
 A payload the converter cannot read (``InvalidField``) is refused before any validator runs,
@@ -59,6 +64,7 @@ REFUSED_ACTIONS = "khuyencong_refused_actions"
 PAYOUTS = "khuyencong_payouts"
 PAYOUT_AMOUNT = "khuyencong_payout_amount_dong"
 OVERDUE_DEADLINES = "khuyencong_overdue_deadlines"
+PERSIST_FAILURES = "khuyencong_persist_failures"
 
 COUNTERS: dict[str, tuple[str, str | None]] = {
     STAGE_TRANSITIONS: ("Steps applied to đề án, by action, stage after the step and level", None),
@@ -66,6 +72,10 @@ COUNTERS: dict[str, tuple[str, str | None]] = {
     PAYOUTS: ("Payments recorded (advance, settlement, refund), by kind", None),
     PAYOUT_AMOUNT: ("Amount of the payments recorded, in đồng, by kind", "đồng"),
     OVERDUE_DEADLINES: ("Deadlines missed, by kind", None),
+    PERSIST_FAILURES: (
+        "Failed attempts to persist a step, by error type and whether it is retried",
+        None,
+    ),
 }
 """Every project counter: name → (description, unit)."""
 
@@ -135,9 +145,26 @@ def count_step(meter: MetricMeter, step: DeAnStep) -> None:
         _counter(meter, OVERDUE_DEADLINES).add(1, {"kind": step.deadline.kind.value})
 
 
+def count_persist_failure(meter: MetricMeter, error: BaseException) -> None:
+    """Count one failed attempt to persist a step (each retry counts again: a rate of these
+    that does not fall is a đề án stuck on a transient error, see ``khuyencong problems``)."""
+    if isinstance(error, ApplicationError):
+        error_type, retryable = error.type or "ApplicationError", not error.non_retryable
+    else:
+        error_type, retryable = type(error).__name__, True
+    _counter(meter, PERSIST_FAILURES).add(
+        1, {"error_type": error_type, "retryable": "true" if retryable else "false"}
+    )
+
+
 class _CountPersistedSteps(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-        result = await self.next.execute_activity(input)
+        try:
+            result = await self.next.execute_activity(input)
+        except Exception as error:
+            if activity.info().activity_type in PERSIST_ACTIVITIES:
+                count_persist_failure(activity.metric_meter(), error)
+            raise
         if result is True and activity.info().activity_type in PERSIST_ACTIVITIES:
             step = input.args[0] if input.args else None
             if isinstance(step, DeAnStep):

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         DeAnSettle,
         DeAnSignContract,
         DeAnState,
+        DeAnStep,
         DeAnStop,
         DeAnSubmitSettlementDossier,
         DeAnTimelineEntry,
@@ -87,6 +88,13 @@ PLAN_LINK_PATCH = "plan-link-v1"
 plan's envelope first; settling or closing signals the plan). Only đề án approved by a plan's
 decision after this code shipped carry ``plan_id``, so older histories never reach it."""
 
+PERSIST_REFUSAL_PATCH = "persist-refusal-v1"
+"""Patch of a step the database cannot store (a non-retryable activity failure: a value out of
+a column's range, a constraint). Before it, the activity's failure escaped as it was; after it,
+an official's action is refused (``NotStored``) with the state unchanged, a registration fails
+the workflow with that refusal (the code is free again: ``ALLOW_DUPLICATE_FAILED_ONLY``), and a
+missed deadline is kept in the state (and logged) instead of failing the đề án."""
+
 PLAN_TIMEOUT = timedelta(minutes=2)
 """The plan answers ``change_commitment`` once its lock is free: a decision being sent to many
 đề án may hold it for a while."""
@@ -111,6 +119,31 @@ def refusal_error(refusal: Refusal) -> ApplicationError:
     return ApplicationError(
         str(refusal), refusal.as_details(), type=refusal.code, non_retryable=True
     )
+
+
+def not_stored(step: DeAnStep, cause: BaseException | None, registering: bool) -> Refusal:
+    """The refusal of a step PostgreSQL could not store: which value (the activity names the
+    column in its details when it knows it), what the database said, and that nothing changed."""
+    details = cause.details if isinstance(cause, ApplicationError) else ()
+    found = next((d for d in details if isinstance(d, dict)), {})
+    column = found.get("field")
+    field = column if isinstance(column, str) and column else None
+    said = str(
+        found.get("message") or (cause.message if isinstance(cause, ApplicationError) else cause)
+    )
+    what = f" (trường {field})" if field else ""
+    if registering:
+        message = (
+            f"không ghi được đăng ký đề án {step.snapshot.code} vào cơ sở dữ liệu{what}: "
+            f"{said[:300]}. Đề án không được đăng ký; sửa hồ sơ rồi đăng ký lại "
+            "(mã đề án vẫn dùng được)"
+        )
+    else:
+        message = (
+            f"không ghi được thao tác «{step.action.label}» vào cơ sở dữ liệu{what}: "
+            f"{said[:300]}. Thao tác bị từ chối; đề án giữ nguyên như trước"
+        )
+    return Refusal(RefusalCode.NOT_STORED, message, field)
 
 
 @workflow.defn(name="DeAnWorkflow")
@@ -240,7 +273,7 @@ class DeAnWorkflow:
                 outcome = rules.decide_register(self._state, workflow.now())
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
-            await self._persist(outcome)
+            await self._persist_decided(outcome, registering=True)
             self._apply(outcome, None)
             if workflow.patched(INACTIVE_RECHECK_PATCH):
                 # A deactivation committed after the read above, whose signals went to the
@@ -285,7 +318,16 @@ class DeAnWorkflow:
         async with self._lock:
             for deadline in rules.due_deadlines(self._state, workflow.now()):
                 outcome = rules.decide_deadline_missed(self._state, deadline, workflow.now())
-                await self._persist(outcome)
+                try:
+                    await self._persist(outcome)
+                except ActivityError as err:
+                    if not workflow.patched(PERSIST_REFUSAL_PATCH):
+                        raise
+                    # Not recording it would make it due again at once, forever: the state
+                    # keeps it (and the next step's snapshot shows the đề án overdue).
+                    workflow.logger.error(
+                        "missed deadline %s not stored: %s", deadline.key, err.cause or err
+                    )
                 self._apply(outcome, None)
 
     # --- shared machinery of the handlers --------------------------------------------------
@@ -357,7 +399,7 @@ class DeAnWorkflow:
             change = rules.plan_commitment_change(before, outcome.state, command)
             if change is not None and workflow.patched(PLAN_LINK_PATCH):
                 await self._change_plan_commitment(before, change)
-            await self._persist(outcome)
+            await self._persist_decided(outcome)
             self._apply(outcome, update_id)
             notice = rules.plan_finished_notice(before, self._state)
             if notice is not None and workflow.patched(PLAN_LINK_PATCH):
@@ -418,15 +460,28 @@ class DeAnWorkflow:
             name = RECORD_MISSED_DEADLINE
         else:
             name = RECORD_STEP
-        await workflow.execute_activity(
-            name,
-            step,
-            result_type=bool,
-            start_to_close_timeout=PERSIST_TIMEOUT,
-            retry_policy=PERSIST_RETRY,
-            summary=step.summary[:200],
-        )
-        self._resumed()
+        try:
+            await workflow.execute_activity(
+                name,
+                step,
+                result_type=bool,
+                start_to_close_timeout=PERSIST_TIMEOUT,
+                retry_policy=PERSIST_RETRY,
+                summary=step.summary[:200],
+            )
+        finally:
+            self._resumed()  # a result or a failure: what follows emits commands either way
+
+    async def _persist_decided(self, outcome: rules.Outcome, *, registering: bool = False) -> None:
+        """Persist a step an official's action (or the registration) decided. A step the
+        database cannot store refuses the action (``NotStored``): the state is replaced only
+        after this returns, so nothing changed; the caller's lock is released on the way out."""
+        try:
+            await self._persist(outcome)
+        except ActivityError as err:
+            if not workflow.patched(PERSIST_REFUSAL_PATCH):
+                raise
+            raise refusal_error(not_stored(outcome.step, err.cause, registering)) from None
 
     def _apply(self, outcome: rules.Outcome, update_id: str | None) -> None:
         before = self._state

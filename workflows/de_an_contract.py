@@ -11,16 +11,23 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.authority import AdjustmentKind
 from domain.deadlines import Deadline
+from domain.limits import (
+    MAX_FINDINGS,
+    AdvanceRequestNo,
+    HistoryEventLimit,
+    list_ceiling,
+)
 from domain.model import Actor, DeAnDossier
 from domain.money import BasisPoints, Dong
 from domain.rules import RulePack
 from domain.stages import Action, Stage
+from domain.text import Text, nfc
 
 DECISION_NUMBER = re.compile(r"^\d{1,6}/([0-9]{4}/)?[0-9A-ZĐ\-]{2,30}$")
 """Số văn bản: ``427/QĐ-UBND``, ``1234/QĐ-BCT``, ``15/2019/HĐ-KC``."""
@@ -32,7 +39,7 @@ class _Model(BaseModel):
 
 
 def _decision_number(value: str) -> str:
-    value = value.strip()
+    value = nfc(value.strip())
     if not DECISION_NUMBER.match(value.upper()):
         raise ValueError("số văn bản phải có dạng «số/ký hiệu», ví dụ 427/QĐ-UBND")
     return value
@@ -42,7 +49,7 @@ class DeAnCommand(_Model):
     """Fields every official action has."""
 
     actor: Actor
-    note: str = Field(default="", max_length=2000)
+    note: Text = Field(default="", max_length=2000)
 
 
 # --- start -------------------------------------------------------------------------------
@@ -63,9 +70,8 @@ class DeAnInput(_Model):
     resume: DeAnState | None = Field(
         default=None, description="State carried across continue-as-new; None on a new đề án"
     )
-    history_event_limit: int | None = Field(
+    history_event_limit: HistoryEventLimit | None = Field(
         default=None,
-        ge=100,
         description="Continue as new once the history has this many events; None: when the "
         "server suggests it (~4K events or ~4 MB). Carried to the next run",
     )
@@ -100,9 +106,9 @@ class AppraisalVerdict(StrEnum):
 class DeAnAppraise(DeAnCommand):
     verdict: AppraisalVerdict
     appraised_on: date
-    minutes_number: str = Field(min_length=1, max_length=60, description="Số biên bản thẩm định")
+    minutes_number: Text = Field(min_length=1, max_length=60, description="Số biên bản thẩm định")
     by_council: bool = Field(default=False, description="Qua hội đồng thẩm định")
-    reason: str = Field(
+    reason: Text = Field(
         default="", max_length=2000, description="Required unless the verdict is pass"
     )
 
@@ -110,7 +116,7 @@ class DeAnAppraise(DeAnCommand):
 class DeAnApprove(DeAnCommand):
     decision_number: str
     decision_date: date
-    signer: str = Field(min_length=1, max_length=200, description="Người ký quyết định")
+    signer: Text = Field(min_length=1, max_length=200, description="Người ký quyết định")
     approved_support: Dong
     plan_id: str | None = Field(
         default=None,
@@ -124,7 +130,7 @@ class DeAnApprove(DeAnCommand):
 class DeAnReject(DeAnCommand):
     decision_number: str
     decision_date: date
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
     _n = field_validator("decision_number")(_decision_number)
 
@@ -161,8 +167,11 @@ class DeAnConfirmProgress(DeAnCommand):
 
 class DeAnRecordVisit(DeAnCommand):
     visited_on: date
-    minutes_number: str = Field(min_length=1, max_length=60)
-    findings: list[str] = Field(default_factory=list)
+    minutes_number: Text = Field(min_length=1, max_length=60)
+    findings: Annotated[
+        list[Annotated[Text, Field(max_length=2000)]],
+        list_ceiling(MAX_FINDINGS, "kiến nghị"),
+    ] = Field(default_factory=list)
     hold_payments: bool = Field(default=False, description="Findings put payments on hold")
 
 
@@ -176,16 +185,16 @@ class DeAnRequestAdvance(DeAnCommand):
 
 
 class DeAnPayAdvance(DeAnCommand):
-    request_no: int = Field(ge=1)
+    request_no: AdvanceRequestNo
     paid_on: date
-    voucher_number: str = Field(min_length=1, max_length=60, description="Số chứng từ chi")
+    voucher_number: Text = Field(min_length=1, max_length=60, description="Số chứng từ chi")
 
 
 class DeAnAdjust(DeAnCommand):
     kind: AdjustmentKind
     decision_number: str
     decision_date: date
-    description: str = Field(min_length=1, max_length=2000)
+    description: Text = Field(min_length=1, max_length=2000)
     new_support: Dong | None = Field(
         default=None, description="Required for increase_support and decrease_support"
     )
@@ -196,14 +205,14 @@ class DeAnAdjust(DeAnCommand):
 class DeAnStop(DeAnCommand):
     decision_number: str
     decision_date: date
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
     force_majeure: bool = False
 
     _n = field_validator("decision_number")(_decision_number)
 
 
 class DeAnAccept(DeAnCommand):
-    minutes_number: str = Field(min_length=1, max_length=60, description="Số biên bản nghiệm thu")
+    minutes_number: Text = Field(min_length=1, max_length=60, description="Số biên bản nghiệm thu")
     accepted_on: date
     accepted_cost: Dong = Field(description="Chi phí hợp lệ được nghiệm thu")
     accepted_volume_bp: BasisPoints = Field(description="Khối lượng hoàn thành, bp of plan")
@@ -215,7 +224,7 @@ class DeAnSubmitSettlementDossier(DeAnCommand):
 
 
 class DeAnSettle(DeAnCommand):
-    settlement_number: str = Field(
+    settlement_number: Text = Field(
         min_length=1, max_length=60, description="Số biên bản quyết toán"
     )
     settled_on: date
@@ -224,21 +233,21 @@ class DeAnSettle(DeAnCommand):
 
 class DeAnPaySettlement(DeAnCommand):
     paid_on: date
-    voucher_number: str = Field(min_length=1, max_length=60)
+    voucher_number: Text = Field(min_length=1, max_length=60)
 
 
 class DeAnRecordRefund(DeAnCommand):
     refunded_on: date
     amount: Dong
-    voucher_number: str = Field(min_length=1, max_length=60)
+    voucher_number: Text = Field(min_length=1, max_length=60)
 
 
 class DeAnOfficialDeactivated(_Model):
     """Signal: an official left or lost their authority; they can no longer act on this đề án."""
 
-    official_id: str = Field(min_length=1, max_length=64)
+    official_id: Text = Field(min_length=1, max_length=64)
     deactivated_on: date
-    reason: str = Field(default="", max_length=500)
+    reason: Text = Field(default="", max_length=500)
 
 
 class DeAnActionResult(_Model):

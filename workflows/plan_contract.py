@@ -21,6 +21,7 @@ from domain.model import Actor, DeAnDossier, Level
 from domain.money import BasisPoints, Dong
 from domain.rules import province_key
 from domain.stages import Stage
+from domain.text import Text, nfc
 from workflows.de_an_contract import DECISION_NUMBER
 
 
@@ -54,7 +55,7 @@ class PlanCheckpoint(_Model):
     ``on``: the record is 'as of the end of ``on``'."""
 
     key: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_\-]+$")
-    label: str = Field(min_length=1, max_length=200)
+    label: Text = Field(min_length=1, max_length=200)
     on: date
     kind: CheckpointKind = CheckpointKind.OTHER
     expect: Stage = Field(
@@ -113,7 +114,7 @@ def default_intake_close(level: Level, year: int) -> date:
 
 
 class PlanConfig(_Model):
-    province: str = Field(min_length=1, max_length=100)
+    province: Text = Field(min_length=1, max_length=100)
     level: Level
     year: int = Field(ge=2012, le=2100)
     envelope: Dong = Field(description="Tổng kinh phí khuyến công được giao cho kế hoạch")
@@ -213,7 +214,7 @@ class PlanDecisionItem(_Model):
     approved_support: Dong | None = Field(
         default=None, description="Approve: support granted; default the requested support"
     )
-    reason: str = Field(default="", max_length=2000, description="Reject: why")
+    reason: Text = Field(default="", max_length=2000, description="Reject: why")
 
 
 class PlanDecision(_Model):
@@ -221,14 +222,14 @@ class PlanDecision(_Model):
 
     decision_number: str
     decision_date: date
-    signer: str = Field(min_length=1, max_length=200)
+    signer: Text = Field(min_length=1, max_length=200)
     actor: Actor = Field(description="The official who signs: UBND tỉnh or the Minister")
     items: list[PlanDecisionItem] = Field(min_length=1)
 
     @field_validator("decision_number")
     @classmethod
     def _number(cls, value: str) -> str:
-        value = value.strip()
+        value = nfc(value.strip())
         if not DECISION_NUMBER.match(value.upper()):
             raise ValueError("số quyết định phải có dạng «số/ký hiệu», ví dụ 427/QĐ-UBND")
         return value

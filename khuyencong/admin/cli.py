@@ -16,7 +16,7 @@ officials register (unknown or deactivated: refused) and carried in the action.
 
 Exit status: 0 done; 2 bad input or settings (nothing sent); 3 refused by a rule (the message
 names the rule, field and legal basis; ``--json`` gives the stable type); 4 no such official
-or đề án.
+or đề án; 5 no answer in time (is a worker running? ``khuyencong problems`` lists stuck đề án).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ T = TypeVar("T")
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
 EXIT_NOT_FOUND = 4
+EXIT_TIMEOUT = 5
 
 EXIT_PAUSE_SECONDS = 0.5
 """Pause before the process exits (sdk-python #300); tests running commands in-process set 0."""
@@ -152,6 +153,9 @@ def run(body: Callable[[AdminClient, Settings], Awaitable[T]], *, as_json: bool 
     except NotFound as error:
         output.print_error("NotFound", str(error), as_json)
         raise typer.Exit(EXIT_NOT_FOUND) from None
+    except TimeoutError as error:  # e.g. a registration no worker recorded
+        output.print_error("Timeout", f"không có trả lời kịp thời: {error}", as_json)
+        raise typer.Exit(EXIT_TIMEOUT) from None
     except StartupError as exc:  # settings, an unreachable server, payloads without their keys
         output.print_error("Startup", str(exc), as_json)
         raise typer.Exit(EXIT_BAD_INPUT) from None

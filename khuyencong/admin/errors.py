@@ -35,6 +35,7 @@ RULE_LABELS: dict[str, str] = {
     RefusalCode.NO_RULE_PACK: "Không có bộ quy tắc áp dụng",
     RefusalCode.INACTIVE_OFFICIAL: "Cán bộ đã bị vô hiệu hoá",
     RefusalCode.BUSY: "Đề án đang ghi nhận thao tác khác",
+    RefusalCode.NOT_STORED: "Không ghi được vào cơ sở dữ liệu",
 }
 """The name of each rule a refusal can cite, in Vietnamese (one per :class:`RefusalCode`)."""
 

@@ -16,6 +16,7 @@ from domain.deadlines import Deadline
 from domain.model import CENTRAL_ROLES, Actor, Role
 from domain.money import Dong
 from domain.stages import Action, Stage
+from domain.text import Text
 from workflows.de_an_contract import DeAnActionResult
 
 OFFICIAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -51,10 +52,10 @@ class OfficialIn(_ActsAs):
     """A new official, or the new role/organisation/jurisdiction of one (``officials add``)."""
 
     id: str = Field(pattern=OFFICIAL_ID_PATTERN, description="Mã cán bộ, e.g. BG-SCT-003")
-    full_name: str = Field(min_length=1, max_length=200)
-    organisation: str = Field(min_length=1, max_length=200)
+    full_name: Text = Field(min_length=1, max_length=200)
+    organisation: Text = Field(min_length=1, max_length=200)
     role: Role
-    province: str | None = Field(default=None, max_length=100)
+    province: Text | None = Field(default=None, max_length=100)
 
     @field_validator("full_name", "organisation", "province")
     @classmethod
@@ -151,19 +152,19 @@ class SortKey(StrEnum):
 class DeAnFilter(_Model):
     """Search of the read model. Every criterion is optional; they combine with AND."""
 
-    year: int | None = None
+    year: int | None = Field(default=None, ge=2012, le=2100)
     level: str | None = Field(default=None, pattern=r"^(quoc_gia|dia_phuong)$")
-    province: str | None = None
-    district: str | None = None
-    content_area: str | None = None
+    province: Text | None = None
+    district: Text | None = None
+    content_area: Text | None = None
     stage: list[Stage] = Field(default_factory=list)
     overdue: bool | None = None
-    text: str | None = Field(default=None, description="In code, title or beneficiary")
+    text: Text | None = Field(default=None, description="In code, title or beneficiary")
     sort: list[str] = Field(
         default_factory=lambda: ["code"],
         description="Keys of SortKey; a leading '-' sorts descending",
     )
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=1_000_000)
     page_size: int = Field(default=20, ge=1, le=500)
 
     @field_validator("sort")
@@ -297,8 +298,8 @@ class BatchItem(_Model):
     approved_support: Dong | None = Field(
         default=None, description="Default: the support requested (read model)"
     )
-    reason: str = Field(default="", max_length=2000, description="Required to reject")
-    note: str = Field(default="", max_length=2000)
+    reason: Text = Field(default="", max_length=2000, description="Required to reject")
+    note: Text = Field(default="", max_length=2000)
 
 
 class BatchOutcome(_Model):

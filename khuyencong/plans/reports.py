@@ -21,6 +21,7 @@ from typing import Any
 from domain.model import BeneficiaryType, ContentArea, Level
 from domain.money import format_dong
 from domain.stages import Stage
+from domain.text import nfc
 
 DIMENSIONS: dict[str, str] = {
     "level": "Cấp",
@@ -139,7 +140,7 @@ def _filters(
 ) -> tuple[str, list[Any]]:
     sql, args = "", []
     if province is not None:
-        args.append(province)
+        args.append(nfc(province))  # stored in NFC (domain.text), whichever way it is typed
         sql += f" AND {alias}.province = ${start + len(args) - 1}"
     if level is not None:
         args.append(level)

@@ -23,6 +23,7 @@ from domain.model import (
     Schedule,
     workflow_id_for,
 )
+from domain.money import MAX_DONG
 from tests.domain.builders import actor, dossier, dossier_data
 
 
@@ -200,8 +201,8 @@ def test_counterpart_funds_above_the_rest_are_accepted() -> None:
 
 
 @given(
-    eligible=st.integers(min_value=0, max_value=10**12),
-    ineligible=st.integers(min_value=0, max_value=10**12),
+    eligible=st.integers(min_value=0, max_value=MAX_DONG // 4),
+    ineligible=st.integers(min_value=0, max_value=MAX_DONG // 4),
     support_share=st.integers(min_value=0, max_value=10_000),
     extra=st.integers(min_value=0, max_value=10**9),
 )
@@ -235,8 +236,8 @@ def test_any_request_above_the_eligible_cost_is_refused(eligible: int, over: int
 
 
 @given(
-    support=st.integers(min_value=0, max_value=10**12),
-    rest=st.integers(min_value=1, max_value=10**12),
+    support=st.integers(min_value=0, max_value=MAX_DONG // 2),
+    rest=st.integers(min_value=1, max_value=MAX_DONG // 2),
     data=st.data(),
 )
 def test_any_counterpart_short_of_the_rest_is_refused(

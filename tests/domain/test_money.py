@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from domain.money import (
     BP_PER_WHOLE,
+    MAX_DONG,
     BasisPoints,
     Dong,
     apply_rate,
@@ -167,7 +168,7 @@ def test_basis_points_are_formatted_as_a_percentage_with_a_decimal_comma(
     assert format_bp(rate_bp) == text
 
 
-@given(amounts)
+@given(st.integers(min_value=0, max_value=MAX_DONG))
 def test_a_formatted_amount_reads_back_as_the_same_dong(amount: int) -> None:
     text = format_dong(amount)
     assert text.endswith(" đ")
@@ -185,9 +186,30 @@ def test_a_formatted_rate_reads_back_as_the_same_basis_points(rate_bp: int) -> N
 # --- the Dong input type ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [0, 1, 1_000_000, 10**18])
+@pytest.mark.parametrize("value", [0, 1, 1_000_000, MAX_DONG])
 def test_dong_accepts_non_negative_ints(value: int) -> None:
     assert DONG.validate_python(value) == value
+
+
+def test_the_ceiling_of_every_amount_is_one_thousand_ty_dong() -> None:
+    assert MAX_DONG == 1_000_000_000_000
+    assert MAX_DONG < 2**63 - 1  # far inside PostgreSQL bigint, with room for sums
+
+
+@pytest.mark.parametrize(
+    "value", [MAX_DONG + 1, 2**63 - 1, 10**30, "1.000.000.000.000.000"], ids=str
+)
+def test_dong_refuses_an_amount_above_the_ceiling_in_vietnamese(value: object) -> None:
+    with pytest.raises(ValidationError) as raised:
+        DONG.validate_python(value)
+    (error,) = raised.value.errors()
+    assert error["type"] == "dong_over_ceiling"
+    assert "vượt mức trần 1.000.000.000.000 đ (1.000 tỷ đồng)" in error["msg"]
+
+
+@given(st.integers(min_value=0, max_value=MAX_DONG))
+def test_dong_accepts_every_amount_up_to_the_ceiling(amount: int) -> None:
+    assert DONG.validate_python(amount) == amount
 
 
 @pytest.mark.parametrize(

@@ -169,6 +169,46 @@ async def test_other_activities_are_not_counted(buffered: Buffered) -> None:
     assert buffered.total(metrics.STAGE_TRANSITIONS) == before
 
 
+async def run_failing_persist_activity(
+    buffered: Buffered, activity_type: str, error: Exception
+) -> None:
+    class Next:
+        async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+            raise error
+
+    interceptor = metrics.StepMetricsInterceptor().intercept_activity(Next())  # type: ignore[arg-type]
+    env = ActivityEnvironment()
+    env.metric_meter = buffered.runtime.metric_meter
+    env.info = dataclasses.replace(env.info, activity_type=activity_type)
+
+    async def call() -> Any:
+        return await interceptor.execute_activity(
+            ExecuteActivityInput(
+                fn=lambda step: None, args=[make_step(Action.APPROVE)], executor=None, headers={}
+            )
+        )
+
+    with pytest.raises(type(error)):
+        await env.run(call)
+
+
+async def test_a_failed_persist_attempt_is_counted_by_error_type_and_whether_it_is_retried(
+    buffered: Buffered,
+) -> None:
+    name = metrics.PERSIST_FAILURES
+    refused = buffered.total(name, error_type="InvalidStep", retryable="false")
+    transient = buffered.total(name, error_type="ConnectionRefusedError", retryable="true")
+    await run_failing_persist_activity(
+        buffered, "record_step", ApplicationError("x", type="InvalidStep", non_retryable=True)
+    )
+    await run_failing_persist_activity(buffered, "record_payment", ConnectionRefusedError())
+    await run_failing_persist_activity(buffered, "load_rule_packs", ConnectionRefusedError())
+    assert buffered.total(name, error_type="InvalidStep", retryable="false") == refused + 1
+    assert (
+        buffered.total(name, error_type="ConnectionRefusedError", retryable="true") == transient + 1
+    )
+
+
 def test_every_counter_is_named_khuyencong_and_described() -> None:
     assert set(metrics.COUNTERS) == {
         metrics.STAGE_TRANSITIONS,
@@ -176,6 +216,7 @@ def test_every_counter_is_named_khuyencong_and_described() -> None:
         metrics.PAYOUTS,
         metrics.PAYOUT_AMOUNT,
         metrics.OVERDUE_DEADLINES,
+        metrics.PERSIST_FAILURES,
     }
     for name, (description, _) in metrics.COUNTERS.items():
         assert re.fullmatch(r"khuyencong_[a-z_]+", name)
