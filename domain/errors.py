@@ -29,6 +29,8 @@ class RefusalCode:
     DUPLICATE = "Duplicate"
     NO_RULE_PACK = "NoRulePack"
     INACTIVE_OFFICIAL = "InactiveOfficial"
+    ADVANCE_LAPSED = "AdvanceLapsed"
+    DECISION_NUMBER_REUSED = "DecisionNumberReused"
 
     ALL = (
         WRONG_STAGE,
@@ -46,6 +48,8 @@ class RefusalCode:
         DUPLICATE,
         NO_RULE_PACK,
         INACTIVE_OFFICIAL,
+        ADVANCE_LAPSED,
+        DECISION_NUMBER_REUSED,
     )
 
 

@@ -34,6 +34,8 @@ RULE_LABELS: dict[str, str] = {
     RefusalCode.DUPLICATE: "Đã ghi nhận trước đó",
     RefusalCode.NO_RULE_PACK: "Không có bộ quy tắc áp dụng",
     RefusalCode.INACTIVE_OFFICIAL: "Cán bộ đã bị vô hiệu hoá",
+    RefusalCode.ADVANCE_LAPSED: "Đề nghị tạm ứng đã hết hiệu lực (đề án ngừng thực hiện)",
+    RefusalCode.DECISION_NUMBER_REUSED: "Số quyết định đã dùng cho một quyết định khác",
 }
 """The name of each rule a refusal can cite, in Vietnamese (one per :class:`RefusalCode`)."""
 

@@ -53,7 +53,7 @@ DE_AN_COLUMNS = """
     de_an_id, workflow_id, code, title, level, province, district, commune, content_area,
     support_item, beneficiary_name, plan_year, stage, requested_support, approved_support,
     contracted_support, advanced, paid, refund_owed, refunded, payments_on_hold, overdue,
-    rule_pack_id, created_at, updated_at
+    rule_pack_id, created_at, updated_at, address, schedule_start, schedule_end
 """
 
 SELECT_DE_AN_COLUMNS = f"SELECT {DE_AN_COLUMNS} FROM de_an"

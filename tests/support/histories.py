@@ -143,6 +143,7 @@ async def provincial_closed(env: WorkflowEnvironment, tq: str, tag: str = "") ->
             "decision_number": "78/QĐ-SCT",
             "decision_date": today,
             "description": "Chuyển xưởng sang thôn bên cạnh trong cùng xã",
+            "new_address": "Thôn Đông, xã Tiến Phong",
         },
     )
     await act(

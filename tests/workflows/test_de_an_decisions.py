@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from domain.errors import Refusal
 from domain.model import Level
-from domain.money import apply_rate
+from domain.money import apply_rate, settlement_figures
 from domain.rules import load_packs
 from domain.stages import Action, Stage
 from tests.support.lifecycle import KE_TOAN_BG, SO, SO_2, TRUNG_TAM, UBND, make_dossier
@@ -148,7 +148,7 @@ def test_settlement_is_min_of_approval_rate_and_cap_minus_advances(
     payout: int,
     refund: int,
 ) -> None:
-    figures = rules.settlement_figures(approved, accepted, disallowed, rate, cap, advanced)
+    figures = settlement_figures(approved, accepted, disallowed, rate, cap, advanced)
     assert (figures.final_support, figures.payout, figures.refund_owed) == (final, payout, refund)
 
 
@@ -166,7 +166,7 @@ money = st.integers(min_value=0, max_value=10**13)
 def test_settlement_arithmetic_is_exact(
     approved: int, accepted: int, disallowed: int, rate: int, cap: int | None, advanced: int
 ) -> None:
-    f = rules.settlement_figures(approved, accepted, disallowed, rate, cap, advanced)
+    f = settlement_figures(approved, accepted, disallowed, rate, cap, advanced)
     eligible = max(0, accepted - disallowed)
     assert f.final_support <= approved
     assert f.final_support <= apply_rate(eligible, rate)
