@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest_asyncio
 
 from domain.authority import AdjustmentKind
+from khuyencong import search_attributes as sa
 from tests.khuyencong.admin.conftest import Cast, Cli, Stack, add_cast, suffix, today
 from tests.support.lifecycle import make_dossier
 from workflows.de_an_contract import DeAnAppraise, DeAnApprove, DeAnSignContract
@@ -88,6 +89,8 @@ async def test_a_change_of_site_and_of_timing_are_shown_by_de_an_show(
     state = await stack.admin.state(code)
     assert state.current_site.commune == "Xã Nham Sơn" and state.current_schedule.end == new_end
     assert state.dossier.commune is None  # the registered dossier is kept as registered
+    described = await stack.admin.client.get_workflow_handle(f"de-an/{code}").describe()
+    assert described.typed_search_attributes.get(sa.KC_COMMUNE) == "Xã Nham Sơn"
 
 
 async def test_a_change_of_site_without_the_new_site_is_refused(
