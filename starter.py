@@ -46,7 +46,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -72,6 +72,11 @@ class RegistrationEntry(BaseModel):
     dossier: DeAnDossier
     registered_by: Actor
     registered_on: date | None = None
+    flag_past_deadlines: bool = Field(
+        default=True,
+        description="Record deadlines already past when they become known as missed; False "
+        "only for a complete paper record (plan load-history --through-workflows)",
+    )
 
     @property
     def workflow_id(self) -> str:
@@ -82,6 +87,7 @@ class RegistrationEntry(BaseModel):
             dossier=self.dossier,
             registered_by=self.registered_by,
             registered_on=self.registered_on,
+            flag_past_deadlines=self.flag_past_deadlines,
         )
 
 

@@ -19,6 +19,8 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.decisions import DecisionFacts, check_same_decision, decision_scope, number_key
+from domain.errors import Refusal
 from domain.stages import Action
 from workflows.de_an_contract import DeAnStep
 
@@ -32,13 +34,13 @@ INSERT INTO de_an (
     content_area, support_item, beneficiary_name, beneficiary_type, plan_year, stage,
     requested_support, approved_support, contracted_support, advanced, paid,
     refund_owed, refunded, payments_on_hold, overdue, rule_pack_id,
-    created_at, updated_at
+    created_at, updated_at, address, schedule_start, schedule_end
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9,
     $10, $11, $12, $13, $14, $15,
     $16, $17, $18, $19, $20,
     $21, $22, $23, $24, $25,
-    $26, $26
+    $26, $26, $27, $28, $29
 )
 ON CONFLICT (de_an_id) DO UPDATE SET
     workflow_id        = EXCLUDED.workflow_id,
@@ -65,7 +67,10 @@ ON CONFLICT (de_an_id) DO UPDATE SET
     payments_on_hold   = EXCLUDED.payments_on_hold,
     overdue            = EXCLUDED.overdue,
     rule_pack_id       = EXCLUDED.rule_pack_id,
-    updated_at         = EXCLUDED.updated_at
+    updated_at         = EXCLUDED.updated_at,
+    address            = EXCLUDED.address,
+    schedule_start     = EXCLUDED.schedule_start,
+    schedule_end       = EXCLUDED.schedule_end
 WHERE de_an.seq < EXCLUDED.seq
 """
 
@@ -81,6 +86,17 @@ INSERT INTO de_an_event (
 )
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id
+"""
+
+# The first use of a number inserts it; a later one returns the row as recorded (filling in
+# the signer when the first use did not know it) for write_step to compare.
+CLAIM_DECISION_NUMBER = """
+INSERT INTO decision_register (
+    scope, year, number_key, number, decision_date, signer, first_key, first_de_an
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (scope, year, number_key) DO UPDATE
+    SET signer = COALESCE(decision_register.signer, EXCLUDED.signer)
+RETURNING number, decision_date, signer, first_de_an
 """
 
 INSERT_APPRAISAL = """
@@ -261,10 +277,61 @@ async def write_step(conn: Any, step: DeAnStep) -> bool:
     event_id = await _checked(conn, "fetchval", INSERT_EVENT, *_event_args(step))
     if event_id is None:
         return False
+    await claim_decision_number(conn, step)
     if detail is not None:
         sql, args = detail
         await _checked(conn, "execute", sql, *args)
     return True
+
+
+class DecisionConflictError(Exception):
+    """The step names a decision number already recorded with another date or signer."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        self.refusal = refusal
+        super().__init__(str(refusal))
+
+
+def decision_facts(step: DeAnStep) -> DecisionFacts | None:
+    """The decision a step records (approve, reject, adjust, stop), or None."""
+    if step.action not in DECISION_KINDS or not step.decision_number:
+        return None
+    d = _Details(step)
+    return DecisionFacts(
+        number=step.decision_number,
+        decision_date=d.day("decision_date"),
+        signer=d.opt_text("signer"),
+        de_an_id=step.de_an_id,
+    )
+
+
+async def claim_decision_number(conn: Any, step: DeAnStep) -> None:
+    """Register the step's decision number, or raise :class:`DecisionConflictError` when the
+    number is recorded with another date or signer (domain.decisions)."""
+    facts = decision_facts(step)
+    if facts is None:
+        return
+    row = await conn.fetchrow(
+        CLAIM_DECISION_NUMBER,
+        decision_scope(step.snapshot.level, step.snapshot.province),
+        facts.decision_date.year,
+        number_key(facts.number),
+        facts.number,
+        facts.decision_date,
+        facts.signer,
+        step.key,
+        step.de_an_id,
+    )
+    recorded = DecisionFacts(
+        number=row["number"],
+        decision_date=row["decision_date"],
+        signer=row["signer"],
+        de_an_id=row["first_de_an"],
+    )
+    try:
+        check_same_decision(recorded, facts)
+    except Refusal as refusal:
+        raise DecisionConflictError(refusal) from None
 
 
 def validate_step(step: DeAnStep) -> None:
@@ -312,6 +379,9 @@ def _snapshot_args(step: DeAnStep) -> tuple[Any, ...]:
         s.overdue,
         s.rule_pack_id,
         step.occurred_at,
+        s.address,
+        s.schedule_start,
+        s.schedule_end,
     )
 
 
@@ -588,6 +658,12 @@ async def record_in_transaction(pool: Any, step: DeAnStep) -> bool:
     except InvalidStepError as exc:
         bound.error("step refused", error=str(exc))
         raise invalid_step(str(exc)) from exc
+    except DecisionConflictError as exc:
+        refusal = exc.refusal
+        bound.warning("decision number refused", error=str(refusal))
+        raise ApplicationError(
+            str(refusal), refusal.as_details(), type=refusal.code, non_retryable=True
+        ) from None
     except (StepNotStorableError, asyncpg.DataError) as exc:
         refused = exc if isinstance(exc, StepNotStorableError) else StepNotStorableError(exc, None)
         bound.error(

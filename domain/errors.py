@@ -34,6 +34,8 @@ class RefusalCode:
     the admin client sends the action again a moment later."""
     NOT_STORED = "NotStored"
     """The database could not hold a value of an accepted action (the workflow is unchanged)."""
+    ADVANCE_LAPSED = "AdvanceLapsed"
+    DECISION_NUMBER_REUSED = "DecisionNumberReused"
 
     ALL = (
         WRONG_STAGE,
@@ -53,6 +55,8 @@ class RefusalCode:
         INACTIVE_OFFICIAL,
         BUSY,
         NOT_STORED,
+        ADVANCE_LAPSED,
+        DECISION_NUMBER_REUSED,
     )
 
 

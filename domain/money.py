@@ -11,6 +11,7 @@ rate by a fraction. Floats are refused wherever money enters, and so is any amou
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -101,3 +102,48 @@ def format_bp(rate_bp: int) -> str:
     """``7000`` → ``"70 %"``, ``1250`` → ``"12,5 %"``."""
     whole, rest = divmod(rate_bp, 100)
     return f"{whole} %" if rest == 0 else f"{whole},{rest:02d}".rstrip("0") + " %"
+
+
+@dataclass(frozen=True)
+class SettlementFigures:
+    """The settlement of one đề án (domain brief §4, TT 36/2013/TT-BCT Điều 18)."""
+
+    eligible_cost: int
+    rate_bp: int
+    cap: int | None
+    final_support: int
+    payout: int
+    refund_owed: int
+
+
+def settlement_figures(
+    approved_support: int,
+    accepted_cost: int,
+    disallowed_cost: int,
+    rate_bp: int,
+    cap: int | None,
+    advanced: int,
+) -> SettlementFigures:
+    """final = min(approved, floor(eligible × rate), cap) with eligible = accepted − disallowed;
+    payout = final − advances paid, or a refund owed (thu hồi) when the advances exceed it.
+
+    Only advances actually paid count: a request that lapsed unpaid (a stop) moved no money.
+    """
+    for name, value in (
+        ("approved_support", approved_support),
+        ("accepted_cost", accepted_cost),
+        ("disallowed_cost", disallowed_cost),
+        ("advanced", advanced),
+    ):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0")
+    eligible = max(0, accepted_cost - disallowed_cost)
+    final = min(approved_support, max_support(eligible, rate_bp, cap))
+    return SettlementFigures(
+        eligible_cost=eligible,
+        rate_bp=rate_bp,
+        cap=cap,
+        final_support=final,
+        payout=max(0, final - advanced),
+        refund_owed=max(0, advanced - final),
+    )

@@ -4,7 +4,7 @@ Vietnamese can be typed precomposed (NFC: ``ũ`` is one code point) or decompose
 combining tilde), and both look the same on screen. Stored as given, ``Yên Dũng`` typed one way
 would not find ``Yên Dũng`` typed the other. Every text field that enters the system is
 therefore normalised to NFC by :data:`Text` (contract models, CLI inputs, search filters), and
-the read model was normalised once by ``migrations/0005_nfc_text.sql``.
+the read model was normalised once by ``migrations/0006_nfc_text.sql``.
 
 A NUL character cannot be stored in PostgreSQL ``text`` or ``jsonb``: it is refused here, where
 the field can still be named, rather than by the database after the workflow accepted it.

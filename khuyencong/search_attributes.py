@@ -141,10 +141,14 @@ def dossier_values(dossier: DeAnDossier) -> dict[SearchAttributeKey[Any], Any]:
 
 
 def state_values(state: DeAnState) -> dict[SearchAttributeKey[Any], Any]:
-    """Every attribute the workflow maintains, from its state (not ``KcTaxCodeHash``)."""
+    """Every attribute the workflow maintains, from its state (not ``KcTaxCodeHash``); the
+    district and commune as the last change of site left them."""
+    site = state.current_site
     return {
         KC_STAGE: state.stage.value,
         **dossier_values(state.dossier),
+        KC_DISTRICT: _text(site.district) if site.district else None,
+        KC_COMMUNE: _text(site.commune) if site.commune else None,
         KC_APPROVED_SUPPORT: state.approved_support,
         KC_OVERDUE: state.overdue,
     }

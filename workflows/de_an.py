@@ -95,6 +95,18 @@ an official's action is refused (``NotStored``) with the state unchanged, a regi
 the workflow with that refusal (the code is free again: ``ALLOW_DUPLICATE_FAILED_ONLY``), and a
 missed deadline is kept in the state (and logged) instead of failing the đề án."""
 
+PAST_DEADLINES_PATCH = "past-deadlines-v1"
+"""Patch of the deadlines that had passed before the đề án entered the engine (a step typed
+in after the fact): recorded as missed at once instead of ignored. Asked only when such a
+deadline is open, so histories that never had one carry no marker."""
+
+STOP_LAPSES_PATCH = rules.STOP_LAPSES_PATCH
+"""Patch of the money rules after a stop (:class:`workflows.de_an_decisions.RuleSwitches`):
+unpaid advance requests lapse with the stop, nothing but the settlement is paid after it."""
+
+ADJUST_DETAILS_PATCH = rules.ADJUST_DETAILS_PATCH
+"""Patch of changes of site and timing: they name the new site or dates and apply them."""
+
 PLAN_TIMEOUT = timedelta(minutes=2)
 """The plan answers ``change_commitment`` once its lock is free: a decision being sent to many
 đề án may hold it for a while."""
@@ -196,6 +208,7 @@ class DeAnWorkflow:
                 registered_on,
                 list(input.rule_packs),
                 entered_at=workflow.info().start_time,
+                flag_past_deadlines=input.flag_past_deadlines,
             )
         self._registered = input.resume is not None
         self._lock = asyncio.Lock()
@@ -296,8 +309,15 @@ class DeAnWorkflow:
             if official_id not in self._state.deactivated_officials:
                 self._state.deactivated_officials.append(official_id)
 
+    def _watches_past_deadlines(self) -> bool:
+        """Whether deadlines that had passed before the đề án entered the engine are recorded
+        (the one place :data:`PAST_DEADLINES_PATCH` is asked; only when one is open)."""
+        if not rules.past_deadlines(self._state):
+            return False
+        return workflow.patched(PAST_DEADLINES_PATCH)
+
     async def _wait_for_change_or_deadline(self) -> None:
-        pending = rules.pending_deadlines(self._state)
+        pending = rules.pending_deadlines(self._state, past=self._watches_past_deadlines())
         version = self._version
         if not pending:
             await workflow.wait_condition(lambda: self._version != version)
@@ -316,7 +336,8 @@ class DeAnWorkflow:
 
     async def _record_missed_deadlines(self) -> None:
         async with self._lock:
-            for deadline in rules.due_deadlines(self._state, workflow.now()):
+            past = self._watches_past_deadlines()
+            for deadline in rules.due_deadlines(self._state, workflow.now(), past=past):
                 outcome = rules.decide_deadline_missed(self._state, deadline, workflow.now())
                 try:
                     await self._persist(outcome)
@@ -391,15 +412,32 @@ class DeAnWorkflow:
         await workflow.wait_condition(lambda: self._registered)
         async with self._lock:
             # Decide again: another handler may have changed the state while this one waited.
+            # A rule changed since a step was recorded decides it as then (RuleSwitches).
+            at_stake = rules.patches_at_stake(self._state, action, command)
+            switches = rules.switches_for({p: workflow.patched(p) for p in sorted(at_stake)})
             try:
-                outcome = rules.decide(self._state, action, command, workflow.now())
+                outcome = rules.decide(self._state, action, command, workflow.now(), switches)
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
             before = self._state
             change = rules.plan_commitment_change(before, outcome.state, command)
-            if change is not None and workflow.patched(PLAN_LINK_PATCH):
+            changed_plan = change is not None and workflow.patched(PLAN_LINK_PATCH)
+            if change is not None and changed_plan:
                 await self._change_plan_commitment(before, change)
-            await self._persist_decided(outcome)
+            try:
+                await self._persist(outcome)
+            except ActivityError as err:
+                # Nothing was written, the state stays as it was: the decision register
+                # (PostgreSQL, across đề án) refused the decision's number, or the database
+                # cannot store the step (NotStored).
+                refused = rules.decision_refusal(err.cause)
+                if refused is None and workflow.patched(PERSIST_REFUSAL_PATCH):
+                    refused = not_stored(outcome.step, err.cause, False)
+                if refused is None:
+                    raise
+                if change is not None and changed_plan:
+                    await self._undo_plan_commitment(before, change)
+                raise refusal_error(refused) from None
             self._apply(outcome, update_id)
             notice = rules.plan_finished_notice(before, self._state)
             if notice is not None and workflow.patched(PLAN_LINK_PATCH):
@@ -437,6 +475,20 @@ class DeAnWorkflow:
             )
             if refusal is not None:
                 raise refusal_error(refusal)
+
+    async def _undo_plan_commitment(self, state: DeAnState, change: PlanCommitmentChange) -> None:
+        """Give the plan back the commitment it had before a change whose step was then
+        refused (best effort: the plan's next checkpoint re-reads the đề án anyway)."""
+        back = change.model_copy(
+            update={
+                "decision_number": f"{change.decision_number}:huy",
+                "new_support": state.approved_support,
+            }
+        )
+        try:
+            await self._change_plan_commitment(state, back)
+        except ApplicationError as err:
+            workflow.logger.warning("plan commitment of %s not restored: %s", back.code, err)
 
     async def _notify_plan(self, notice: PlanDeAnFinished) -> None:
         """Tell the plan this đề án settled or closed, so it releases what was not used now

@@ -23,7 +23,7 @@ from domain.limits import (
     HistoryEventLimit,
     list_ceiling,
 )
-from domain.model import Actor, DeAnDossier
+from domain.model import Actor, DeAnDossier, Schedule
 from domain.money import BasisPoints, Dong
 from domain.rules import RulePack
 from domain.stages import Action, Stage
@@ -69,6 +69,12 @@ class DeAnInput(_Model):
     )
     resume: DeAnState | None = Field(
         default=None, description="State carried across continue-as-new; None on a new đề án"
+    )
+    flag_past_deadlines: bool = Field(
+        default=True,
+        description="Record deadlines already past when they become known (steps entered "
+        "after the fact) as missed; False only for a complete paper record rebuilt by the "
+        "backfill, whose gaps are gaps of the data set",
     )
     history_event_limit: HistoryEventLimit | None = Field(
         default=None,
@@ -198,8 +204,33 @@ class DeAnAdjust(DeAnCommand):
     new_support: Dong | None = Field(
         default=None, description="Required for increase_support and decrease_support"
     )
+    new_address: str | None = Field(
+        default=None, max_length=300, description="change_site: địa chỉ mới (số nhà, thôn, ...)"
+    )
+    new_commune: str | None = Field(
+        default=None, max_length=100, description="change_site: xã/phường mới"
+    )
+    new_district: str | None = Field(
+        default=None, max_length=100, description="change_site: huyện mới (trước 7/2025)"
+    )
+    new_start: date | None = Field(
+        default=None, description="change_timing: ngày bắt đầu mới (trong năm kế hoạch)"
+    )
+    new_end: date | None = Field(
+        default=None, description="change_timing: ngày kết thúc mới (trong năm kế hoạch)"
+    )
 
     _n = field_validator("decision_number")(_decision_number)
+
+    @property
+    def site_fields(self) -> dict[str, str]:
+        """The parts of the site this adjustment names (dossier field → new value)."""
+        named = {
+            "address": self.new_address,
+            "commune": self.new_commune,
+            "district": self.new_district,
+        }
+        return {k: v.strip() for k, v in named.items() if v is not None and v.strip()}
 
 
 class DeAnStop(DeAnCommand):
@@ -289,6 +320,12 @@ class DeAnAdvance(_Model):
     paid_on: date | None = None
     paid_by: str | None = None
     voucher_number: str | None = None
+    lapsed_on: date | None = Field(
+        default=None,
+        description="Unpaid when the đề án was stopped: the request lapsed that day and is "
+        "never paid (only the settlement pays after a stop)",
+    )
+    lapse_reason: str | None = None
 
 
 class DeAnProgress(_Model):
@@ -311,6 +348,18 @@ class DeAnSettlementRecord(_Model):
     refund_owed: int
 
 
+class DeAnSite(_Model):
+    """Where the đề án is carried out, as the latest change of site says (the dossier keeps
+    the site it was registered with)."""
+
+    address: str | None = None
+    commune: str | None = None
+    district: str | None = None
+
+    def describe(self) -> str:
+        return ", ".join(p for p in (self.address, self.commune, self.district) if p) or "—"
+
+
 class DeAnTimelineEntry(_Model):
     at: datetime
     action: Action
@@ -330,8 +379,14 @@ class DeAnState(_Model):
     registered_on: date
     entered_at: datetime | None = Field(
         default=None,
-        description="When the đề án entered Khuyến công Flow; deadlines due before it are "
-        "history the engine did not watch (backfilled paper records) and are not flagged",
+        description="When the đề án entered Khuyến công Flow; a deadline due before it was "
+        "not watched by a timer: it is recorded as missed as soon as it is known, unless "
+        "flag_past_deadlines is off (a closed paper year rebuilt by the backfill)",
+    )
+    flag_past_deadlines: bool = Field(
+        default=True,
+        description="Record deadlines that had passed before they entered the engine (a step "
+        "typed in after the fact) as missed; False for a complete paper record (backfill)",
     )
     rule_packs: list[RulePack] = Field(default_factory=list)
     rule_pack_id: str | None = Field(default=None, description="Pack fixed at approval")
@@ -360,6 +415,13 @@ class DeAnState(_Model):
     paid_settlement: int = 0
     refunded: int = 0
     missed_deadlines: list[str] = Field(default_factory=list, description="Deadline keys missed")
+    site: DeAnSite | None = Field(
+        default=None, description="The site after a change_site adjustment; None: as registered"
+    )
+    schedule: Schedule | None = Field(
+        default=None,
+        description="The dates after a change_timing adjustment; None: as registered",
+    )
     timeline: list[DeAnTimelineEntry] = Field(default_factory=list)
     applied_update_ids: list[str] = Field(
         default_factory=list, description="Update IDs applied, kept across continue-as-new"
@@ -383,6 +445,17 @@ class DeAnState(_Model):
         return self.advanced + self.paid_settlement
 
     @property
+    def current_site(self) -> DeAnSite:
+        if self.site is not None:
+            return self.site
+        d = self.dossier
+        return DeAnSite(commune=d.commune, district=d.district)
+
+    @property
+    def current_schedule(self) -> Schedule:
+        return self.schedule or self.dossier.schedule
+
+    @property
     def overdue(self) -> bool:
         return bool(self.missed_deadlines) and not self.stage.terminal
 
@@ -399,6 +472,9 @@ class DeAnSnapshot(_Model):
     province: str
     district: str | None
     commune: str | None
+    address: str | None = None
+    schedule_start: date | None = None
+    schedule_end: date | None = None
     content_area: str
     support_item: str
     beneficiary_name: str

@@ -39,8 +39,14 @@ from domain.deadlines import (
     vn_date,
 )
 from domain.errors import Refusal, RefusalCode
-from domain.model import Actor, DeAnDossier, Level
-from domain.money import BP_PER_WHOLE, apply_rate, format_bp, format_dong
+from domain.model import Actor, DeAnDossier, Level, Schedule
+from domain.money import (
+    BP_PER_WHOLE,
+    apply_rate,
+    format_bp,
+    format_dong,
+    settlement_figures,
+)
 from domain.rules import AdvanceKind, RulePack, SupportItemRule, pack_in_force, packs_for
 from domain.stages import TRANSITIONS, Action, Stage, next_stage_after_appraisal
 from workflows.de_an_contract import (
@@ -84,6 +90,37 @@ BASIS_ADVANCE = "Thông tư 36/2013/TT-BCT Điều 13, 14"
 BASIS_SETTLEMENT = "Thông tư 36/2013/TT-BCT Điều 18"
 BASIS_PAID = "Thông tư 36/2013/TT-BCT Điều 12 khoản 6 (chi không vượt kinh phí được duyệt)"
 BASIS_HOLD = "Thông tư 36/2013/TT-BCT Điều 21 khoản 6 (kiểm tra, giám sát thực hiện đề án)"
+BASIS_STOPPED_MONEY = (
+    "Thông tư 36/2013/TT-BCT Điều 11 khoản 3 và Điều 12 khoản 2, 6: tạm ứng theo tiến độ thực "
+    "hiện; đề án ngừng thực hiện chỉ được thanh toán khối lượng nghiệm thu qua quyết toán"
+)
+BASIS_ADJUST_DETAILS = "Thông tư 36/2013/TT-BCT Điều 11 khoản 2 điểm b"
+
+
+@dataclass(frozen=True)
+class RuleSwitches:
+    """Rule changes that a running đề án meets only through a workflow patch
+    (docs/upgrading-workflows.md, ``workflows/de_an.py``).
+
+    The validators and every step decided now use the defaults: the rules as they are. A
+    handler replaying a step recorded before a change gets ``False`` from ``workflow.patched``
+    and passes it here, so that step is decided exactly as it was then.
+    """
+
+    stop_lapses_advances: bool = True
+    """``stop-lapses-advances-v1``: an advance request still unpaid when the đề án is stopped
+    lapses with the stop (recorded in the stop's step); after a stop no advance is requested
+    or paid, only what the settlement decides; a lapsed request does not block the settlement."""
+
+    adjust_needs_details: bool = True
+    """``adjust-details-v1``: a change of site names the new site, a change of timing the new
+    dates; both become the đề án's current site and dates."""
+
+
+CURRENT_RULES = RuleSwitches()
+
+STOP_LAPSES_PATCH = "stop-lapses-advances-v1"
+ADJUST_DETAILS_PATCH = "adjust-details-v1"
 
 
 @dataclass(frozen=True)
@@ -222,6 +259,8 @@ def check_counterpart(dossier: DeAnDossier, support: int, field: str) -> None:
 
 def snapshot(state: DeAnState) -> DeAnSnapshot:
     d = state.dossier
+    site = state.current_site
+    schedule = state.current_schedule
     refund_owed = state.settlement.refund_owed if state.settlement else 0
     return DeAnSnapshot(
         de_an_id=state.de_an_id,
@@ -231,8 +270,11 @@ def snapshot(state: DeAnState) -> DeAnSnapshot:
         title=d.title,
         level=d.level.value,
         province=d.province,
-        district=d.district,
-        commune=d.commune,
+        district=site.district,
+        commune=site.commune,
+        address=site.address,
+        schedule_start=schedule.start,
+        schedule_end=schedule.end,
         content_area=d.content_area.value,
         support_item=d.support_item,
         beneficiary_name=d.beneficiary.name,
@@ -316,6 +358,7 @@ def initial_state(
     registered_on: date,
     packs: list[RulePack],
     entered_at: datetime | None = None,
+    flag_past_deadlines: bool = True,
 ) -> DeAnState:
     return DeAnState(
         de_an_id=dossier.code,
@@ -323,6 +366,7 @@ def initial_state(
         registered_by=registered_by,
         registered_on=registered_on,
         entered_at=entered_at,
+        flag_past_deadlines=flag_past_deadlines,
         rule_packs=packs,
         budget_year=dossier.plan_year,
     )
@@ -751,11 +795,45 @@ def check_advance_allowed(state: DeAnState) -> None:
             )
 
 
-def decide_request_advance(state: DeAnState, cmd: DeAnRequestAdvance, now: datetime) -> Outcome:
+def advance_lapsed(state: DeAnState, advance: DeAnAdvance, switches: RuleSwitches) -> bool:
+    """An unpaid request lapses with the stop: marked by the stop's step, or (a đề án stopped
+    before the rule) judged so from the stop itself."""
+    if advance.paid_on is not None:
+        return False
+    if advance.lapsed_on is not None:
+        return True
+    return switches.stop_lapses_advances and state.stopped
+
+
+def open_advance_requests(state: DeAnState, switches: RuleSwitches) -> list[DeAnAdvance]:
+    """Requests still waiting to be paid (not paid, not lapsed)."""
+    return [
+        a for a in state.advances if a.paid_on is None and not advance_lapsed(state, a, switches)
+    ]
+
+
+def _lapses(advances: list[DeAnAdvance]) -> str:
+    return ", ".join(f"lần {a.no} ({format_dong(a.amount)})" for a in advances)
+
+
+def decide_request_advance(
+    state: DeAnState,
+    cmd: DeAnRequestAdvance,
+    now: datetime,
+    switches: RuleSwitches = CURRENT_RULES,
+) -> Outcome:
     target = begin(state, Action.REQUEST_ADVANCE, cmd, cmd.requested_on, "requested_on", now)
     if cmd.amount <= 0:
         raise refuse(RefusalCode.INVALID_FIELD, "số tiền tạm ứng phải lớn hơn 0", "amount")
-    if any(a.paid_on is None for a in state.advances):
+    if switches.stop_lapses_advances and state.stopped:
+        raise refuse(
+            RefusalCode.ADVANCE_NOT_ALLOWED,
+            "đề án đã ngừng thực hiện: không tạm ứng thêm; khối lượng đã nghiệm thu được thanh "
+            "toán qua quyết toán",
+            "amount",
+            BASIS_STOPPED_MONEY,
+        )
+    if open_advance_requests(state, switches):
         raise refuse(
             RefusalCode.DUPLICATE,
             "đề nghị tạm ứng trước chưa được chi; chi hoặc chờ xử lý trước khi đề nghị tiếp",
@@ -819,7 +897,12 @@ def _check_payer(state: DeAnState, actor: Actor, others: list[str]) -> None:
         )
 
 
-def decide_pay_advance(state: DeAnState, cmd: DeAnPayAdvance, now: datetime) -> Outcome:
+def decide_pay_advance(
+    state: DeAnState,
+    cmd: DeAnPayAdvance,
+    now: datetime,
+    switches: RuleSwitches = CURRENT_RULES,
+) -> Outcome:
     target = begin(state, Action.PAY_ADVANCE, cmd, cmd.paid_on, "paid_on", now)
     request = next((a for a in state.advances if a.no == cmd.request_no), None)
     if request is None:
@@ -833,6 +916,17 @@ def decide_pay_advance(state: DeAnState, cmd: DeAnPayAdvance, now: datetime) -> 
             RefusalCode.DUPLICATE,
             f"đề nghị tạm ứng lần {cmd.request_no} đã được chi ngày {request.paid_on:%d/%m/%Y}",
             "request_no",
+        )
+    if advance_lapsed(state, request, switches):
+        when = f" ngày {request.lapsed_on:%d/%m/%Y}" if request.lapsed_on else ""
+        raise refuse(
+            RefusalCode.ADVANCE_LAPSED,
+            f"đề nghị tạm ứng lần {cmd.request_no} ({format_dong(request.amount)}) đã hết hiệu "
+            f"lực{when} khi đề án ngừng thực hiện"
+            + (f" ({request.lapse_reason})" if request.lapse_reason else "")
+            + "; sau khi ngừng, chỉ chi khoản do quyết toán xác định",
+            "request_no",
+            BASIS_STOPPED_MONEY,
         )
     _check_payer(state, cmd.actor, [request.requested_by])
     if state.paid + request.amount > state.approved_support:
@@ -877,7 +971,69 @@ def decide_pay_advance(state: DeAnState, cmd: DeAnPayAdvance, now: datetime) -> 
 # --- adjustments and stop -------------------------------------------------------------------
 
 
-def decide_adjust(state: DeAnState, cmd: DeAnAdjust, now: datetime) -> Outcome:
+SITE_OR_TIMING = frozenset({AdjustmentKind.CHANGE_SITE, AdjustmentKind.CHANGE_TIMING})
+
+_SITE_LABELS = {"address": "địa chỉ", "commune": "xã/phường", "district": "huyện"}
+
+
+def check_adjust_details(state: DeAnState, cmd: DeAnAdjust) -> None:
+    """A change of site names the new site; a change of timing names the new dates, inside
+    the budget year (TT 36/2013 Điều 11 khoản 2 điểm b: «thời gian (trong năm tài chính)»).
+    The fields of one kind are refused on another: an adjustment records what its decision
+    changes, nothing silently ignored."""
+    timing = cmd.new_start is not None or cmd.new_end is not None
+    site = bool(cmd.site_fields)
+    if cmd.kind is AdjustmentKind.CHANGE_SITE and not site:
+        raise refuse(
+            RefusalCode.INVALID_FIELD,
+            "thay đổi địa điểm phải ghi địa điểm mới (địa chỉ, xã/phường hoặc huyện)",
+            "new_address",
+            BASIS_ADJUST_DETAILS,
+        )
+    if cmd.kind is AdjustmentKind.CHANGE_TIMING and not timing:
+        raise refuse(
+            RefusalCode.INVALID_FIELD,
+            "thay đổi thời gian phải ghi ngày bắt đầu và/hoặc kết thúc mới",
+            "new_start",
+            BASIS_ADJUST_DETAILS,
+        )
+    if site and cmd.kind is not AdjustmentKind.CHANGE_SITE:
+        raise refuse(
+            RefusalCode.INVALID_FIELD,
+            f"địa điểm mới chỉ ghi khi thay đổi địa điểm (change_site), không phải «{cmd.kind.label}»",
+            "kind",
+        )
+    if timing and cmd.kind is not AdjustmentKind.CHANGE_TIMING:
+        raise refuse(
+            RefusalCode.INVALID_FIELD,
+            f"ngày mới chỉ ghi khi thay đổi thời gian (change_timing), không phải «{cmd.kind.label}»",
+            "kind",
+        )
+    if timing:
+        current = state.current_schedule
+        start = cmd.new_start or current.start
+        end = cmd.new_end or current.end
+        if start > end:
+            raise refuse(
+                RefusalCode.INVALID_FIELD,
+                f"ngày bắt đầu {start:%d/%m/%Y} sau ngày kết thúc {end:%d/%m/%Y}",
+                "new_start" if cmd.new_start else "new_end",
+            )
+        year = state.budget_year
+        for field, day in (("new_start", cmd.new_start), ("new_end", cmd.new_end)):
+            if day is not None and day.year != year:
+                raise refuse(
+                    RefusalCode.INVALID_FIELD,
+                    f"ngày {day:%d/%m/%Y} ngoài năm kế hoạch {year}; sang năm sau là gia hạn "
+                    "(extend_next_year, Bộ trưởng / Chủ tịch UBND tỉnh quyết định)",
+                    field,
+                    BASIS_ADJUST_DETAILS,
+                )
+
+
+def decide_adjust(
+    state: DeAnState, cmd: DeAnAdjust, now: datetime, switches: RuleSwitches = CURRENT_RULES
+) -> Outcome:
     target = check_stage(state, Action.ADJUST)
     dossier = state.dossier
     check_adjust_authority(cmd.actor, cmd.kind, dossier)
@@ -929,6 +1085,21 @@ def decide_adjust(state: DeAnState, cmd: DeAnAdjust, now: datetime) -> Outcome:
             )
         after.budget_year = state.budget_year + 1
         change = f"{change} {after.budget_year}"
+    elif cmd.kind in SITE_OR_TIMING and switches.adjust_needs_details:
+        check_adjust_details(state, cmd)
+        if cmd.kind is AdjustmentKind.CHANGE_SITE:
+            before_site = state.current_site
+            after.site = before_site.model_copy(update=cmd.site_fields)
+            change = f"{change}: {before_site.describe()} → {after.site.describe()}"
+        else:
+            old = state.current_schedule
+            after.schedule = Schedule(start=cmd.new_start or old.start, end=cmd.new_end or old.end)
+            change = (
+                f"{change}: {old.start:%d/%m/%Y}–{old.end:%d/%m/%Y} → "
+                f"{after.schedule.start:%d/%m/%Y}–{after.schedule.end:%d/%m/%Y}"
+            )
+    if switches.adjust_needs_details and cmd.kind not in SITE_OR_TIMING:
+        check_adjust_details(state, cmd)  # refuses site or dates on another kind
     return finish(
         state,
         after,
@@ -943,13 +1114,28 @@ def decide_adjust(state: DeAnState, cmd: DeAnAdjust, now: datetime) -> Outcome:
     )
 
 
-def decide_stop(state: DeAnState, cmd: DeAnStop, now: datetime) -> Outcome:
+def decide_stop(
+    state: DeAnState, cmd: DeAnStop, now: datetime, switches: RuleSwitches = CURRENT_RULES
+) -> Outcome:
     target = begin(state, Action.STOP, cmd, cmd.decision_date, "decision_date", now)
     after = state.model_copy(deep=True)
     after.stage = target
     after.stopped = True
     after.force_majeure = cmd.force_majeure
     why = "bất khả kháng" if cmd.force_majeure else "vi phạm hoặc không đáp ứng yêu cầu"
+    summary = f"Ngừng thực hiện theo Quyết định {cmd.decision_number} ({why}): {cmd.reason}"
+    extra: dict[str, Any] = {}
+    if switches.stop_lapses_advances:
+        lapsing = [a for a in after.advances if a.paid_on is None and a.lapsed_on is None]
+        for advance in lapsing:
+            advance.lapsed_on = cmd.decision_date
+            advance.lapse_reason = f"ngừng thực hiện theo Quyết định {cmd.decision_number}"
+        if lapsing:
+            summary += (
+                f"; đề nghị tạm ứng chưa chi hết hiệu lực: {_lapses(lapsing)} — sau khi ngừng "
+                "chỉ chi theo quyết toán"
+            )
+            extra["lapsed_advances"] = [{"request_no": a.no, "amount": a.amount} for a in lapsing]
     return finish(
         state,
         after,
@@ -957,10 +1143,11 @@ def decide_stop(state: DeAnState, cmd: DeAnStop, now: datetime) -> Outcome:
         key=_key(state, "stop", cmd.decision_number),
         now=now,
         business_date=cmd.decision_date,
-        summary=f"Ngừng thực hiện theo Quyết định {cmd.decision_number} ({why}): {cmd.reason}",
+        summary=summary,
         actor=cmd.actor,
         command=cmd,
         decision_number=cmd.decision_number,
+        extra=extra,
     )
 
 
@@ -1030,49 +1217,18 @@ def decide_submit_settlement_dossier(
     )
 
 
-@dataclass(frozen=True)
-class SettlementFigures:
-    eligible_cost: int
-    rate_bp: int
-    cap: int | None
-    final_support: int
-    payout: int
-    refund_owed: int
-
-
-def settlement_figures(
-    approved_support: int,
-    accepted_cost: int,
-    disallowed_cost: int,
-    rate_bp: int,
-    cap: int | None,
-    advanced: int,
-) -> SettlementFigures:
-    """final = min(approved, floor(eligible × rate), cap); payout = final − advances, or a
-    refund owed when advances exceed it (domain brief §4, TT 36/2013 Điều 18)."""
-    eligible = max(0, accepted_cost - disallowed_cost)
-    final = min(approved_support, apply_rate(eligible, rate_bp))
-    if cap is not None:
-        final = min(final, cap)
-    return SettlementFigures(
-        eligible_cost=eligible,
-        rate_bp=rate_bp,
-        cap=cap,
-        final_support=final,
-        payout=max(0, final - advanced),
-        refund_owed=max(0, advanced - final),
-    )
-
-
-def decide_settle(state: DeAnState, cmd: DeAnSettle, now: datetime) -> Outcome:
+def decide_settle(
+    state: DeAnState, cmd: DeAnSettle, now: datetime, switches: RuleSwitches = CURRENT_RULES
+) -> Outcome:
     target = begin(state, Action.SETTLE, cmd, cmd.settled_on, "settled_on", now)
-    if any(a.paid_on is None for a in state.advances):
+    if open_advance_requests(state, switches):
         raise refuse(
             RefusalCode.INVALID_FIELD,
             "còn đề nghị tạm ứng chưa chi; xử lý trước khi quyết toán",
             None,
             BASIS_SETTLEMENT,
         )
+    lapsed = [a for a in state.advances if advance_lapsed(state, a, switches)]
     rule = item_rule(fixed_pack(state), state.dossier)
     figures = settlement_figures(
         state.approved_support,
@@ -1083,6 +1239,10 @@ def decide_settle(state: DeAnState, cmd: DeAnSettle, now: datetime) -> Outcome:
         state.advanced,
     )
     after = state.model_copy(deep=True)
+    for advance in after.advances:  # a đề án stopped before the rule: the lapse is noted here
+        if advance_lapsed(state, advance, switches) and advance.lapsed_on is None:
+            advance.lapsed_on = cmd.settled_on
+            advance.lapse_reason = "đề án đã ngừng thực hiện (ghi nhận khi quyết toán)"
     nothing_left = figures.payout == 0 and figures.refund_owed == 0
     after.stage = Stage.CLOSED if nothing_left else target
     after.settlement = DeAnSettlementRecord(
@@ -1106,6 +1266,7 @@ def decide_settle(state: DeAnState, cmd: DeAnSettle, now: datetime) -> Outcome:
             f"Quyết toán {cmd.settlement_number}: kinh phí hỗ trợ được quyết toán "
             f"{format_dong(figures.final_support)}, đã tạm ứng {format_dong(state.advanced)}, "
             f"{money}"
+            + (f"; không chi đề nghị tạm ứng đã hết hiệu lực: {_lapses(lapsed)}" if lapsed else "")
         ),
         actor=cmd.actor,
         command=cmd,
@@ -1192,11 +1353,9 @@ def decide_record_refund(state: DeAnState, cmd: DeAnRecordRefund, now: datetime)
 # --- deadlines ------------------------------------------------------------------------------
 
 
-def pending_deadlines(state: DeAnState) -> list[Deadline]:
-    """Deadlines that are still open (not met, not yet recorded as missed), earliest first.
-
-    A deadline that had passed before the đề án entered the system (a paper record typed in
-    later) is not flagged: the engine reports only what it could have watched."""
+def open_deadlines(state: DeAnState) -> list[Deadline]:
+    """Every deadline still open (not met, not yet recorded as missed), earliest first, those
+    that had passed before the đề án entered the engine included."""
     if state.rule_pack_id is None or state.stage.terminal:
         return []
     rules = fixed_pack(state).deadlines
@@ -1213,12 +1372,30 @@ def pending_deadlines(state: DeAnState) -> list[Deadline]:
     if state.stage in (Stage.IN_PROGRESS, Stage.STOPPED, Stage.ACCEPTED):
         found.append(settlement_deadline(state.budget_year, rules))
     missed = set(state.missed_deadlines)
-    watched = [
-        d
-        for d in found
-        if d.key not in missed and (state.entered_at is None or d.missed_at > state.entered_at)
-    ]
-    return sorted(watched, key=lambda d: d.missed_at)
+    return sorted((d for d in found if d.key not in missed), key=lambda d: d.missed_at)
+
+
+def before_entry(state: DeAnState, deadline: Deadline) -> bool:
+    """The deadline had passed before the đề án entered the engine (a step typed in after the
+    fact): no timer could have watched it."""
+    return state.entered_at is not None and deadline.missed_at <= state.entered_at
+
+
+def past_deadlines(state: DeAnState) -> list[Deadline]:
+    """Open deadlines that had passed before the đề án entered the engine; recorded as missed
+    at once (``past-deadlines-v1``) unless the state says the record is a complete paper
+    year (``flag_past_deadlines`` off: the backfill)."""
+    if not state.flag_past_deadlines:
+        return []
+    return [d for d in open_deadlines(state) if before_entry(state, d)]
+
+
+def pending_deadlines(state: DeAnState, *, past: bool = False) -> list[Deadline]:
+    """Deadlines the workflow watches, earliest first: the open ones that fell after the đề án
+    entered the engine and, with ``past``, also those that had passed before (see
+    :func:`past_deadlines`; the workflow passes ``past`` once the patch is in force)."""
+    flag_past = past and state.flag_past_deadlines
+    return [d for d in open_deadlines(state) if flag_past or not before_entry(state, d)]
 
 
 def deadline_summary(deadline: Deadline) -> str:
@@ -1232,13 +1409,14 @@ def deadline_summary(deadline: Deadline) -> str:
     return f"{deadline.kind.label}: {due}"
 
 
-def due_deadlines(state: DeAnState, now: datetime) -> list[Deadline]:
-    return [d for d in pending_deadlines(state) if d.missed_at <= now]
+def due_deadlines(state: DeAnState, now: datetime, *, past: bool = False) -> list[Deadline]:
+    return [d for d in pending_deadlines(state, past=past) if d.missed_at <= now]
 
 
 def decide_deadline_missed(state: DeAnState, deadline: Deadline, now: datetime) -> Outcome:
     after = state.model_copy(deep=True)
     after.missed_deadlines.append(deadline.key)
+    late = " — đã quá hạn khi được nhập vào hệ thống" if before_entry(state, deadline) else ""
     return finish(
         state,
         after,
@@ -1246,7 +1424,7 @@ def decide_deadline_missed(state: DeAnState, deadline: Deadline, now: datetime) 
         key=_key(state, "deadline", deadline.kind.value, deadline.ref),
         now=now,
         business_date=deadline.due_date,
-        summary=f"Quá hạn: {deadline.describe()} ({deadline.citation})",
+        summary=f"Quá hạn: {deadline.describe()} ({deadline.citation}){late}",
         actor=None,
         deadline=deadline,
     )
@@ -1286,6 +1464,22 @@ def plan_finished_notice(before: DeAnState, after: DeAnState) -> PlanDeAnFinishe
 
 
 PLAN_UNAVAILABLE = "PlanUnavailable"
+
+
+def decision_refusal(cause: object) -> Refusal | None:
+    """The decision register's refusal, carried by the failure of the step's activity (an
+    application error typed ``DecisionNumberReused`` whose first detail is the refusal's
+    details); None for any other failure."""
+    if getattr(cause, "type", None) != RefusalCode.DECISION_NUMBER_REUSED:
+        return None
+    details = getattr(cause, "details", ()) or ()
+    info = details[0] if details and isinstance(details[0], dict) else {}
+    return Refusal(
+        RefusalCode.DECISION_NUMBER_REUSED,
+        str(info.get("message") or getattr(cause, "message", "") or cause),
+        info.get("field"),
+        info.get("legal_basis"),
+    )
 
 
 def plan_refusal(
@@ -1337,6 +1531,52 @@ def check_active(state: DeAnState, actor: Actor) -> None:
         )
 
 
-def decide(state: DeAnState, action: Action, command: DeAnCommand, now: datetime) -> Outcome:
+SWITCHED: dict[Action, Callable[[DeAnState, Any, datetime, RuleSwitches], Outcome]] = {
+    Action.REQUEST_ADVANCE: decide_request_advance,
+    Action.PAY_ADVANCE: decide_pay_advance,
+    Action.ADJUST: decide_adjust,
+    Action.STOP: decide_stop,
+    Action.SETTLE: decide_settle,
+}
+"""The deciders whose rules changed behind a patch (:class:`RuleSwitches`)."""
+
+
+def decide(
+    state: DeAnState,
+    action: Action,
+    command: DeAnCommand,
+    now: datetime,
+    switches: RuleSwitches = CURRENT_RULES,
+) -> Outcome:
     check_active(state, command.actor)
+    switched = SWITCHED.get(action)
+    if switched is not None:
+        return switched(state, command, now, switches)
     return DECIDERS[action](state, command, now)
+
+
+def patches_at_stake(state: DeAnState, action: Action, command: DeAnCommand) -> set[str]:
+    """Which rule changes (by patch ID) could decide this step differently from the rules it
+    was recorded under: the workflow asks ``workflow.patched`` for these only, so a history
+    that never met a changed rule carries no marker and replays as it was."""
+    at_stake: set[str] = set()
+    if state.stopped and action in (
+        Action.REQUEST_ADVANCE,
+        Action.PAY_ADVANCE,
+        Action.SETTLE,
+    ):
+        at_stake.add(STOP_LAPSES_PATCH)
+    if action is Action.STOP and any(a.paid_on is None for a in state.advances):
+        at_stake.add(STOP_LAPSES_PATCH)
+    if isinstance(command, DeAnAdjust) and command.kind in SITE_OR_TIMING:
+        at_stake.add(ADJUST_DETAILS_PATCH)
+    return at_stake
+
+
+def switches_for(patched: dict[str, bool]) -> RuleSwitches:
+    """The rules a handler decides by, from the answers of ``workflow.patched`` (a patch not
+    asked is not at stake: the current rule decides as the old one would)."""
+    return RuleSwitches(
+        stop_lapses_advances=patched.get(STOP_LAPSES_PATCH, True),
+        adjust_needs_details=patched.get(ADJUST_DETAILS_PATCH, True),
+    )

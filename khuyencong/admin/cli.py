@@ -32,7 +32,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from domain.authority import AdjustmentKind, adjustment_deciders, roles_for
+from domain.authority import BASIS_ADJUST, roles_for
 from domain.model import Actor, DeAnDossier, Level, Role
 from domain.stages import Action, Stage
 from khuyencong.admin import output
@@ -45,7 +45,13 @@ from khuyencong.admin.inputs import (
     read_mapping,
     validate_model,
 )
-from khuyencong.admin.matrix import ACTION_EN, ROLE_SHORT, render_officials_doc, sample_dossier
+from khuyencong.admin.matrix import (
+    ACTION_EN,
+    ROLE_SHORT,
+    adjustment_deciders_help,
+    render_officials_doc,
+    sample_dossier,
+)
 from khuyencong.admin.models import BatchItem, DeAnFilter, OfficialIn
 from khuyencong.settings import Settings, StartupError
 from workflows.de_an_contract import DECISION_NUMBER
@@ -469,12 +475,17 @@ def de_an_register(
 
 
 def _roles_help(action: Action) -> str:
+    if action is Action.ADJUST:
+        kinds = "\n\n".join(f"- {line}" for line in adjustment_deciders_help())
+        return (
+            f"Thẩm quyền theo loại điều chỉnh (--kind; {BASIS_ADJUST}):\n\n{kinds}\n\n"
+            "change_site ghi địa điểm mới (--new-address, --new-commune, --new-district); "
+            "change_timing ghi ngày mới trong năm kế hoạch (--new-start, --new-end)."
+        )
 
     def names(level: Level) -> str:
         dossier = sample_dossier(level)
-        if action is Action.ADJUST:
-            roles = frozenset().union(*(adjustment_deciders(k, dossier) for k in AdjustmentKind))
-        elif action is Action.APPRAISE:
+        if action is Action.APPRAISE:
             roles = roles_for(action, dossier, Stage.REGISTERED) | roles_for(
                 action, dossier, Stage.BASE_APPRAISED
             )

@@ -100,7 +100,7 @@ from workflows.de_an_contract import (
     DeAnStop,
     DeAnSubmitSettlementDossier,
 )
-from workflows.de_an_decisions import check_registration, pending_deadlines
+from workflows.de_an_decisions import check_registration, open_deadlines, pending_deadlines
 
 DE_AN_WORKFLOW = "DeAnWorkflow"
 STATE_QUERY = "state"
@@ -458,7 +458,15 @@ class AdminClient:
         if not row.stage.terminal:
             try:
                 state = await self.state(code)
-                deadlines = [DeadlineView.of(d) for d in pending_deadlines(state)]
+                # Every open deadline, those already past included (a step typed in after the
+                # fact): the workflow records them as missed, the view says so at once.
+                now = datetime.now().astimezone()
+                recorded = {(m.kind, m.ref) for m in missed}
+                deadlines = [
+                    DeadlineView.of(d, missed=d.missed_at <= now)
+                    for d in open_deadlines(state)
+                    if (d.kind.value, d.ref) not in recorded
+                ]
             except (RPCError, WorkflowQueryFailedError) as exc:
                 deadlines = None
                 note = f"không hỏi được thời hạn từ workflow (worker có đang chạy?): {exc}"

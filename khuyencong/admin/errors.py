@@ -36,6 +36,8 @@ RULE_LABELS: dict[str, str] = {
     RefusalCode.INACTIVE_OFFICIAL: "Cán bộ đã bị vô hiệu hoá",
     RefusalCode.BUSY: "Đề án đang ghi nhận thao tác khác",
     RefusalCode.NOT_STORED: "Không ghi được vào cơ sở dữ liệu",
+    RefusalCode.ADVANCE_LAPSED: "Đề nghị tạm ứng đã hết hiệu lực (đề án ngừng thực hiện)",
+    RefusalCode.DECISION_NUMBER_REUSED: "Số quyết định đã dùng cho một quyết định khác",
 }
 """The name of each rule a refusal can cite, in Vietnamese (one per :class:`RefusalCode`)."""
 

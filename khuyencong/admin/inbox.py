@@ -54,6 +54,7 @@ class OpenDeAn:
     reported_months: frozenset[str] = field(default_factory=frozenset)
     open_findings: bool = False
     refund_owed: int = 0
+    stopped: bool = False
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> OpenDeAn:
@@ -77,6 +78,7 @@ class OpenDeAn:
             reported_months=frozenset(row["reported_months"] or ()),
             open_findings=bool(row["open_findings"]),
             refund_owed=int(row["refund_owed"]),
+            stopped=bool(row.get("stopped", False)),
         )
 
     def jurisdiction(self) -> DeAnDossier:
@@ -101,6 +103,8 @@ def roles_allowed(action: Action, item: OpenDeAn) -> frozenset[Role]:
 
 def possible(action: Action, item: OpenDeAn) -> bool:
     """Whether what the read model knows lets the action happen now."""
+    if action in (Action.PAY_ADVANCE, Action.REQUEST_ADVANCE) and item.stopped:
+        return False  # requests unpaid at the stop lapsed; only the settlement pays now
     if action is Action.PAY_ADVANCE:
         return item.open_requests > 0
     if action is Action.REQUEST_ADVANCE:

@@ -75,6 +75,10 @@ FIELD_HELP: dict[str, str] = {
 }
 
 
+PLANNED_DATES = frozenset({"new_start", "new_end"})
+"""Dates of a schedule (change_timing), which may lie ahead; every other date is a paper's."""
+
+
 def read_data_file(path: Path) -> Any:
     """A JSON or YAML file (by suffix; otherwise JSON, then YAML)."""
     try:
@@ -150,6 +154,7 @@ def validate_model(
         (name, f"ngày {getattr(value, name):%d/%m/%Y} ở tương lai")
         for name, info in model.model_fields.items()
         if is_date_field(info)
+        and name not in PLANNED_DATES
         and isinstance(getattr(value, name), date)
         and getattr(value, name) > today
     ]

@@ -185,6 +185,29 @@ def adjustment_rows() -> list[tuple[str, str, str, str, str, str]]:
     ]
 
 
+def _short(roles: Iterable[Role]) -> str:
+    chosen = set(roles)
+    return ", ".join(ROLE_SHORT[r] for r in Role if r in chosen) or "—"
+
+
+def adjustment_deciders_help() -> list[str]:
+    """One line per kind of adjustment, who decides it (for ``de-an adjust --help``), from
+    :func:`domain.authority.adjustment_deciders`, the rule the workflow enforces."""
+    national = sample_dossier(Level.QUOC_GIA)
+    group = sample_dossier(Level.QUOC_GIA, group_project=True)
+    local = sample_dossier(Level.DIA_PHUONG)
+    lines = []
+    for kind in AdjustmentKind:
+        on_national = adjustment_deciders(kind, national)
+        on_group = adjustment_deciders(kind, group)
+        text = f"{kind.value} ({kind.label}): quốc gia — {_short(on_national)}"
+        if on_group != on_national:
+            text += f" (đề án nhóm: {_short(on_group)})"
+        text += f"; địa phương — {_short(adjustment_deciders(kind, local))}"
+        lines.append(text)
+    return lines
+
+
 def _table(header: list[str], rows: Iterable[Iterable[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]

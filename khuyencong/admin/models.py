@@ -125,6 +125,9 @@ class DeAnRow(_Model):
     rule_pack_id: str | None
     created_at: datetime
     updated_at: datetime
+    address: str | None = None
+    schedule_start: date | None = Field(default=None, description="As the last adjustment left it")
+    schedule_end: date | None = None
 
 
 class Page(_Model):

@@ -169,9 +169,11 @@ def page_table(page: Page) -> None:
 def de_an_view(view: DeAnView) -> None:
     r = view.row
     out = console()
-    place = ", ".join(p for p in (r.commune, r.district, r.province) if p)
+    place = ", ".join(p for p in (r.address, r.commune, r.district, r.province) if p)
     out.print(f"[bold]{r.code}[/bold] — {r.title}")
     out.print(f"  {level_short(r.level)} · {place} · năm {r.plan_year} · {r.beneficiary_name}")
+    if r.schedule_start and r.schedule_end:
+        out.print(f"  Thời gian thực hiện: {r.schedule_start:%d/%m/%Y} – {r.schedule_end:%d/%m/%Y}")
     out.print(f"  Giai đoạn: [bold]{r.stage_label}[/bold] ({r.stage.value})")
     flags = []
     if r.overdue:
@@ -202,7 +204,8 @@ def de_an_view(view: DeAnView) -> None:
     for d in view.missed_deadlines:
         deadlines.add_row(d.label, d.ref, f"{d.due_date:%d/%m/%Y}", "⚠ đã quá hạn", d.citation)
     for d in view.deadlines or []:
-        deadlines.add_row(d.label, d.ref, f"{d.due_date:%d/%m/%Y}", "đang chờ", d.citation)
+        status = "⚠ đã quá hạn" if d.missed else "đang chờ"
+        deadlines.add_row(d.label, d.ref, f"{d.due_date:%d/%m/%Y}", status, d.citation)
     if deadlines.row_count:
         out.print(deadlines)
     elif view.deadlines is not None and not r.stage.terminal:

@@ -53,7 +53,7 @@ DE_AN_COLUMNS = """
     de_an_id, workflow_id, code, title, level, province, district, commune, content_area,
     support_item, beneficiary_name, plan_year, stage, requested_support, approved_support,
     contracted_support, advanced, paid, refund_owed, refunded, payments_on_hold, overdue,
-    rule_pack_id, created_at, updated_at
+    rule_pack_id, created_at, updated_at, address, schedule_start, schedule_end
 """
 
 SELECT_DE_AN_COLUMNS = f"SELECT {DE_AN_COLUMNS} FROM de_an"
@@ -79,12 +79,20 @@ WHERE de_an_id = $1 AND kind = 'deadline_missed'
 ORDER BY due_date, id
 """
 
-INBOX_ALL = "SELECT * FROM de_an_inbox ORDER BY waiting_since, code"
+_INBOX = """
+SELECT i.*, EXISTS (
+    SELECT 1 FROM de_an_event s WHERE s.de_an_id = i.de_an_id AND s.action = 'stop'
+) AS stopped
+FROM de_an_inbox i
+"""
+"""The inbox view, and whether the đề án was stopped (its unpaid advance requests lapsed)."""
+
+INBOX_ALL = f"{_INBOX} ORDER BY waiting_since, code"
 
 # Provincial officials see their province's đề án; finance of a province may not act on
 # national ones, but the rules decide that (a province's Sở supervises national đề án there).
-INBOX_IN_PROVINCES = """
-SELECT * FROM de_an_inbox WHERE province = ANY($1::text[]) ORDER BY waiting_since, code
+INBOX_IN_PROVINCES = f"""
+{_INBOX} WHERE i.province = ANY($1::text[]) ORDER BY waiting_since, code
 """
 
 COUNT_ACTIONS = "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND action = $2"

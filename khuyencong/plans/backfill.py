@@ -6,7 +6,10 @@ Unlike :func:`khuyencong.plans.generator.load_history` (read-model rows only, fo
 everything here goes through the same updates, rules and activities as live work: events,
 decisions, contracts, acceptances, settlements and payments are in PostgreSQL and every step is
 in a Temporal history an auditor can open. Deadlines that fell before the đề án entered the
-engine are not flagged (``entered_at``), so a closed paper year carries no false alarms.
+engine are not flagged (``flag_past_deadlines`` off: the record is complete, and what it lacks,
+such as monthly reports, is missing from the data set, not from the year), so a closed paper
+year carries no false alarms. A step typed in after the fact by an official is another
+matter: its past deadlines are recorded as missed.
 
 Idempotent: workflow IDs are business IDs and each step's update ID is
 ``{code}:{action}:backfill``; running it again starts nothing, and a đề án already closed is
@@ -192,7 +195,10 @@ async def backfill_through_workflows(
         task_queue,
         [
             RegistrationEntry(
-                dossier=e.dossier, registered_by=e.registered_by, registered_on=e.registered_on
+                dossier=e.dossier,
+                registered_by=e.registered_by,
+                registered_on=e.registered_on,
+                flag_past_deadlines=False,  # a closed paper year: its gaps are the data set's
             )
             for e in entries
         ],

@@ -274,3 +274,19 @@ def test_basis_points_accept_zero_to_one_hundred_percent(value: int) -> None:
 def test_basis_points_refuse_rates_outside_zero_to_one_hundred_percent(value: int) -> None:
     with pytest.raises(ValidationError):
         BP.validate_python(value)
+
+
+def test_a_stopped_national_machinery_de_an_settles_its_accepted_cost_minus_the_advance() -> None:
+    """Issue 10, item 9: 250 tr approved, 300 tr accepted at 50 % (cap 300 tr), 100 tr
+    advanced (the 75 tr request lapsed with the stop): 150 tr due, 50 tr paid out."""
+    from domain.money import settlement_figures
+
+    f = settlement_figures(250_000_000, 300_000_000, 0, 5000, 300_000_000, 100_000_000)
+    assert (f.eligible_cost, f.final_support, f.payout, f.refund_owed) == (
+        300_000_000,
+        150_000_000,
+        50_000_000,
+        0,
+    )
+    with pytest.raises(ValueError):
+        settlement_figures(1, -1, 0, 5000, None, 0)

@@ -18,7 +18,11 @@ The scenarios:
   settlement with a refund owed, refund recorded;
 - ``provincial-deadline-missed``: contracted for next year's plan, the first monthly report
   is missed (the timer fires months later), then the report is filed late;
-- ``returned-rejected``: returned for supplement, resubmitted, appraised and not approved.
+- ``returned-rejected``: returned for supplement, resubmitted, appraised and not approved;
+- ``national-stopped-lapsed`` (from v3): stopped by the Minister with an advance request
+  unpaid, which lapses; the payment refused after acceptance; settled to a 50 tr payout;
+- ``provincial-typed-in-late`` (from v3): a 2019 paper record typed in now, whose deadlines had
+  passed before it entered the engine and are recorded as missed at once.
 """
 
 from __future__ import annotations
@@ -143,6 +147,7 @@ async def provincial_closed(env: WorkflowEnvironment, tq: str, tag: str = "") ->
             "decision_number": "78/QĐ-SCT",
             "decision_date": today,
             "description": "Chuyển xưởng sang thôn bên cạnh trong cùng xã",
+            "new_address": "Thôn Đông, xã Tiến Phong",
         },
     )
     await act(
@@ -340,6 +345,128 @@ async def returned_rejected(env: WorkflowEnvironment, tq: str, tag: str = "") ->
     return d
 
 
+async def national_stopped_lapsed(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
+    """Issue 10, item 9: machinery, 250 tr; advance 1 paid, advance 2 requested; the Minister
+    stops the đề án (advance 2 lapses); 60 % accepted; advance 2 refused; settled to 50 tr."""
+    today = await today_of(env)
+    dossier = make_dossier(
+        today,
+        code=f"QG-HIST-02{tag}",
+        level=Level.QUOC_GIA,
+        cost=600_000_000,
+        requested_support=250_000_000,
+        district="Tân Yên",
+    )
+    d = await start(env.client, tq, dossier, today)
+    await act(d, "appraise", "CS-02", appraisal(SO, today, minutes="CS-02"))
+    await act(d, "appraise", "BO-02", appraisal(CUC, today, minutes="BO-02"))
+    await act(d, "approve", "1400", approval(BO_TRUONG, today, 250_000_000, number="1400/QĐ-BCT"))
+    await act(d, "sign_contract", "19", contract(CUC, today, 250_000_000, number="19/HĐ-KC"))
+    month = f"{today:%Y-%m}"
+    await act(
+        d,
+        "report_progress",
+        month,
+        {
+            "actor": TRUNG_TAM,
+            "month": month,
+            "investment_done_bp": 7500,
+            "spent_cost": 450_000_000,
+            "reported_on": today,
+        },
+    )
+    await act(d, "confirm_progress", month, {"actor": SO_2, "month": month, "confirmed_on": today})
+
+    def pay(no: int) -> dict[str, Any]:
+        return {
+            "actor": KE_TOAN_CUC,
+            "request_no": no,
+            "paid_on": today,
+            "voucher_number": f"A{no}",
+        }
+
+    request = {"actor": TRUNG_TAM, "requested_on": today}
+    await act(d, "request_advance", "1", {**request, "amount": 100_000_000})
+    await act(d, "pay_advance", "1", pay(1))
+    await act(d, "request_advance", "2", {**request, "amount": 75_000_000})
+    stop = {
+        "actor": BO_TRUONG,
+        "decision_number": "1401/QĐ-BCT",
+        "decision_date": today,
+        "reason": "Đơn vị thụ hưởng không đáp ứng yêu cầu",
+    }
+    await act(d, "stop", "1401", stop)
+    accept = {
+        "actor": SO,
+        "minutes_number": "NT-60",
+        "accepted_on": today,
+        "accepted_cost": 300_000_000,
+        "accepted_volume_bp": 6000,
+    }
+    await act(d, "accept", "NT-60", accept)
+    await act(
+        d, "submit_settlement_dossier", "dossier", {"actor": TRUNG_TAM, "submitted_on": today}
+    )
+    assert await refused(d, "pay_advance", "2-lapsed", pay(2)) == "AdvanceLapsed"
+    settle = {"actor": CUC, "settlement_number": "QT-02", "settled_on": today}
+    await act(d, "settle", "QT-02", settle)
+    await act(
+        d,
+        "pay_settlement",
+        "UNC-02",
+        {"actor": KE_TOAN_CUC, "paid_on": today, "voucher_number": "UNC-02"},
+    )
+    await d.handle.result()
+    return d
+
+
+async def provincial_typed_in_late(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
+    """Issue 10, item 8: a 2019 paper record typed in now; its deadlines had passed before it
+    entered the engine and are recorded as missed at once; then it is settled and closed."""
+    year = 2019
+    dossier = make_dossier(
+        date(year, 3, 1),
+        code=f"BG-DP-HIST-05{tag}",
+        plan_year=year,
+        schedule={"start": date(year, 3, 1), "end": date(year, 11, 30)},
+        district="Việt Yên",
+    )
+    d = await start(env.client, tq, dossier, date(year, 1, 15))
+    await act(d, "appraise", "BB-06", appraisal(SO, date(year, 2, 20), minutes="BB-06"))
+    await act(
+        d, "approve", "101", approval(UBND, date(year, 3, 1), 200_000_000, number="101/QĐ-UBND")
+    )
+    await act(
+        d, "sign_contract", "18", contract(SO, date(year, 11, 1), 200_000_000, number="18/HĐ-KC")
+    )
+    accept = {
+        "actor": SO,
+        "minutes_number": "NT-2019",
+        "accepted_on": date(year, 11, 20),
+        "accepted_cost": 600_000_000,
+        "accepted_volume_bp": 10000,
+    }
+    await act(d, "accept", "NT-2019", accept)
+    missed = {"settlement_dossier:2019-11-20", "settlement:2019"}
+    await d.until(lambda s: missed <= set(s.missed_deadlines), timeout=20)
+    await act(
+        d,
+        "submit_settlement_dossier",
+        "dossier",
+        {"actor": TRUNG_TAM, "submitted_on": date(year, 12, 10)},
+    )
+    settle = {"actor": SO, "settlement_number": "QT-05", "settled_on": date(year, 12, 20)}
+    await act(d, "settle", "QT-05", settle)
+    await act(
+        d,
+        "pay_settlement",
+        "UNC-05",
+        {"actor": KE_TOAN_BG, "paid_on": date(year, 12, 27), "voucher_number": "UNC-05"},
+    )
+    await d.handle.result()
+    return d
+
+
 async def _skip_past(env: WorkflowEnvironment, moment: datetime) -> None:
     await env.sleep(moment - await env.get_current_time())
     await env.sleep(1)
@@ -382,4 +509,17 @@ SCENARIOS: dict[str, Scenario] = {
     "provincial-stopped": provincial_stopped,
     "provincial-deadline-missed": provincial_deadline_missed,
     "returned-rejected": returned_rejected,
+    "national-stopped-lapsed": national_stopped_lapsed,
+    "provincial-typed-in-late": provincial_typed_in_late,
 }
+
+FIRST_SCENARIOS = frozenset(
+    {
+        "provincial-closed",
+        "national-closed",
+        "provincial-stopped",
+        "provincial-deadline-missed",
+        "returned-rejected",
+    }
+)
+"""The scenarios of the sets recorded before issue 10 (v0–v2); later sets have them all."""

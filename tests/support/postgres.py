@@ -53,15 +53,31 @@ async def pg_url() -> AsyncIterator[str]:
         shutil.rmtree(parent, ignore_errors=True)
 
 
+_SESSION_POOLS: list[Any] = []
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def db_pool(pg_url: str) -> AsyncIterator[Any]:
     """An asyncpg pool on the session database, with every migration applied."""
     pool = await create_pool(pg_url, min_size=1, max_size=5)
     try:
         await apply_migrations(pool)
+        _SESSION_POOLS.append(pool)
         yield pool
     finally:
+        _SESSION_POOLS.remove(pool)
         await pool.close()
+
+
+@pytest_asyncio.fixture(scope="module", autouse=True, loop_scope="session")
+async def decision_numbers_of_the_module() -> AsyncIterator[None]:
+    """Each test module is a world of its own decisions: the register of decision numbers
+    (one number, one date and signer, across đề án) is emptied after it. Modules reuse
+    numbers such as ``427/QĐ-UBND`` for their own, unrelated decisions; inside a module they
+    must agree, as in production."""
+    yield
+    for pool in _SESSION_POOLS:
+        await pool.execute("DELETE FROM decision_register")
 
 
 async def rows_of(pool: Any, table: str, de_an_id: str) -> int:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from domain.errors import Refusal
 from domain.model import Level
-from domain.money import apply_rate
+from domain.money import apply_rate, settlement_figures
 from domain.rules import load_packs
 from domain.stages import Action, Stage
 from tests.support.lifecycle import KE_TOAN_BG, SO, SO_2, TRUNG_TAM, UBND, make_dossier
@@ -148,7 +148,7 @@ def test_settlement_is_min_of_approval_rate_and_cap_minus_advances(
     payout: int,
     refund: int,
 ) -> None:
-    figures = rules.settlement_figures(approved, accepted, disallowed, rate, cap, advanced)
+    figures = settlement_figures(approved, accepted, disallowed, rate, cap, advanced)
     assert (figures.final_support, figures.payout, figures.refund_owed) == (final, payout, refund)
 
 
@@ -166,7 +166,7 @@ money = st.integers(min_value=0, max_value=10**13)
 def test_settlement_arithmetic_is_exact(
     approved: int, accepted: int, disallowed: int, rate: int, cap: int | None, advanced: int
 ) -> None:
-    f = rules.settlement_figures(approved, accepted, disallowed, rate, cap, advanced)
+    f = settlement_figures(approved, accepted, disallowed, rate, cap, advanced)
     eligible = max(0, accepted - disallowed)
     assert f.final_support <= approved
     assert f.final_support <= apply_rate(eligible, rate)
@@ -352,3 +352,332 @@ def test_a_plan_that_has_ended_binds_a_raise_but_not_a_cut() -> None:
     assert rules.plan_refusal(cut, state, "PlanClosed", "kế hoạch đã kết thúc", None, None) is None
     over = rules.plan_refusal(cut, state, "EnvelopeExceeded", "vượt", "new_support", "TT 36")
     assert over is not None and over.legal_basis == "TT 36"
+
+
+# --- issue 10, item 9: nothing is paid after a stop but what the settlement decides -----------
+
+
+def _national_with_two_advance_requests() -> DeAnState:
+    """National machinery, 250 tr approved and contracted, 75 % progress confirmed by the Sở;
+    advance 1 (100 tr) requested and paid, advance 2 (75 tr) requested and not paid."""
+    from tests.support.lifecycle import BO_TRUONG, CUC, KE_TOAN_CUC
+
+    dossier = make_dossier(
+        TODAY, level=Level.QUOC_GIA, cost=600_000_000, requested_support=250_000_000
+    )
+    state = rules.decide_register(
+        rules.initial_state(dossier, TRUNG_TAM, date(2019, 1, 15), PACKS), NOW
+    ).state
+    for actor, minutes in ((SO, "CS-1"), (CUC, "BO-1")):
+        command = DeAnAppraise(
+            actor=actor, verdict="pass", appraised_on=TODAY, minutes_number=minutes
+        )
+        state = rules.decide_appraise(state, command, NOW).state
+    steps: list[tuple[Action, Any]] = [
+        (
+            Action.APPROVE,
+            DeAnApprove(
+                actor=BO_TRUONG,
+                decision_number="1234/QĐ-BCT",
+                decision_date=TODAY,
+                signer="Bộ trưởng",
+                approved_support=250_000_000,
+            ),
+        ),
+        (
+            Action.SIGN_CONTRACT,
+            DeAnSignContract(
+                actor=CUC, contract_number="9/HĐ", signed_on=TODAY, contracted_support=250_000_000
+            ),
+        ),
+        (
+            Action.REPORT_PROGRESS,
+            DeAnReportProgress(
+                actor=TRUNG_TAM,
+                month="2019-06",
+                investment_done_bp=7500,
+                spent_cost=450_000_000,
+                reported_on=TODAY,
+            ),
+        ),
+        (
+            Action.CONFIRM_PROGRESS,
+            DeAnConfirmProgress(actor=SO_2, month="2019-06", confirmed_on=TODAY),
+        ),
+        (
+            Action.REQUEST_ADVANCE,
+            DeAnRequestAdvance(actor=TRUNG_TAM, amount=100_000_000, requested_on=TODAY),
+        ),
+        (
+            Action.PAY_ADVANCE,
+            DeAnPayAdvance(actor=KE_TOAN_CUC, request_no=1, paid_on=TODAY, voucher_number="A1"),
+        ),
+        (
+            Action.REQUEST_ADVANCE,
+            DeAnRequestAdvance(actor=TRUNG_TAM, amount=75_000_000, requested_on=TODAY),
+        ),
+    ]
+    for action, command in steps:
+        state = rules.decide(state, action, command, NOW).state
+    return state
+
+
+def _stop() -> Any:
+    from tests.support.lifecycle import BO_TRUONG
+    from workflows.de_an_contract import DeAnStop
+
+    return DeAnStop(
+        actor=BO_TRUONG,
+        decision_number="2001/QĐ-BCT",
+        decision_date=TODAY,
+        reason="Không đáp ứng yêu cầu về tiến độ",
+    )
+
+
+def _accept_60_percent() -> DeAnAccept:
+    return DeAnAccept(
+        actor=SO,
+        minutes_number="NT-60",
+        accepted_on=TODAY,
+        accepted_cost=300_000_000,
+        accepted_volume_bp=6000,
+    )
+
+
+def _pay_second() -> DeAnPayAdvance:
+    from tests.support.lifecycle import KE_TOAN_CUC
+
+    return DeAnPayAdvance(actor=KE_TOAN_CUC, request_no=2, paid_on=TODAY, voucher_number="A2")
+
+
+def test_a_stop_lapses_the_unpaid_advance_request_and_says_so_in_its_step() -> None:
+    state = _national_with_two_advance_requests()
+    outcome = rules.decide(state, Action.STOP, _stop(), NOW)
+    second = outcome.state.advances[1]
+    assert (second.paid_on, second.lapsed_on) == (None, TODAY)
+    assert "2001/QĐ-BCT" in (second.lapse_reason or "")
+    assert outcome.state.advances[0].lapsed_on is None  # the paid one stays paid
+    assert "lần 2 (75.000.000 đ)" in outcome.step.summary
+    assert outcome.step.details["lapsed_advances"] == [{"request_no": 2, "amount": 75_000_000}]
+    assert outcome.state.timeline[-1].summary == outcome.step.summary
+
+
+def test_after_a_stop_the_lapsed_advance_is_never_paid_and_the_settlement_pays_50_tr() -> None:
+    state = rules.decide(_national_with_two_advance_requests(), Action.STOP, _stop(), NOW).state
+    with pytest.raises(Refusal) as while_stopped:
+        rules.decide(state, Action.PAY_ADVANCE, _pay_second(), NOW)
+    assert while_stopped.value.code == "WrongStage"
+    state = rules.decide(state, Action.ACCEPT, _accept_60_percent(), NOW).state
+    with pytest.raises(Refusal) as after_acceptance:
+        rules.decide(state, Action.PAY_ADVANCE, _pay_second(), NOW)
+    assert (after_acceptance.value.code, after_acceptance.value.field) == (
+        "AdvanceLapsed",
+        "request_no",
+    )
+    assert "Điều 11" in (after_acceptance.value.legal_basis or "")
+    with pytest.raises(Refusal) as no_new_request:
+        rules.decide(
+            state,
+            Action.REQUEST_ADVANCE,
+            DeAnRequestAdvance(actor=TRUNG_TAM, amount=1, requested_on=TODAY),
+            NOW,
+        )
+    assert no_new_request.value.code == "AdvanceNotAllowed"
+
+    from tests.support.lifecycle import CUC
+
+    settled = rules.decide(
+        state,
+        Action.SETTLE,
+        DeAnSettle(actor=CUC, settlement_number="QT-1", settled_on=TODAY),
+        NOW,
+    )
+    settlement = settled.state.settlement
+    assert settlement is not None
+    # min(250 tr, 50 % × 300 tr, 300 tr) = 150 tr, minus the 100 tr advanced
+    assert (settlement.final_support, settlement.payout, settlement.refund_owed) == (
+        150_000_000,
+        50_000_000,
+        0,
+    )
+    assert settled.state.advanced == 100_000_000
+    assert "không chi đề nghị tạm ứng đã hết hiệu lực: lần 2" in settled.step.summary
+
+
+def test_a_de_an_stopped_before_the_rule_is_settled_and_its_unpaid_request_lapses_then() -> None:
+    old_rules = rules.RuleSwitches(stop_lapses_advances=False)
+    state = _national_with_two_advance_requests()
+    state = rules.decide(state, Action.STOP, _stop(), NOW, old_rules).state
+    assert state.advances[1].lapsed_on is None  # stopped as it was recorded then
+    state = rules.decide(state, Action.ACCEPT, _accept_60_percent(), NOW).state
+    # replaying its history, the old rule pays the request and blocks the settlement ...
+    assert rules.decide(state, Action.PAY_ADVANCE, _pay_second(), NOW, old_rules).state.advanced
+    from tests.support.lifecycle import CUC
+
+    settle = DeAnSettle(actor=CUC, settlement_number="QT-1", settled_on=TODAY)
+    with pytest.raises(Refusal):
+        rules.decide(state, Action.SETTLE, settle, NOW, old_rules)
+    # ... while a step decided now refuses the payment and settles, noting the lapse
+    with pytest.raises(Refusal) as lapsed:
+        rules.decide(state, Action.PAY_ADVANCE, _pay_second(), NOW)
+    assert lapsed.value.code == "AdvanceLapsed"
+    settled = rules.decide(state, Action.SETTLE, settle, NOW).state
+    assert settled.advances[1].lapsed_on == TODAY
+    assert settled.settlement is not None and settled.settlement.payout == 50_000_000
+
+
+def test_the_patches_are_asked_only_where_a_changed_rule_is_at_stake() -> None:
+    state = _national_with_two_advance_requests()
+    stop = rules.patches_at_stake(state, Action.STOP, _stop())
+    assert stop == {rules.STOP_LAPSES_PATCH}
+    assert rules.patches_at_stake(state, Action.PAY_ADVANCE, _pay_second()) == set()
+    stopped = rules.decide(state, Action.STOP, _stop(), NOW).state
+    assert rules.patches_at_stake(stopped, Action.PAY_ADVANCE, _pay_second()) == {
+        rules.STOP_LAPSES_PATCH
+    }
+    assert rules.switches_for({}) == rules.CURRENT_RULES
+    assert not rules.switches_for({rules.STOP_LAPSES_PATCH: False}).stop_lapses_advances
+
+
+# --- issue 10, item 10: a change of site or timing carries the new site or dates --------------
+
+
+def _adjust(**fields: Any) -> DeAnAdjust:
+    data: dict[str, Any] = {
+        "actor": SO,
+        "decision_number": "78/QĐ-SCT",
+        "decision_date": TODAY,
+        "description": "Điều chỉnh",
+        **fields,
+    }
+    return DeAnAdjust.model_validate(data)
+
+
+def test_a_change_of_site_names_the_new_site_and_it_becomes_the_de_an_s_site() -> None:
+    state = contracted()
+    with pytest.raises(Refusal) as bare:
+        rules.decide(state, Action.ADJUST, _adjust(kind="change_site"), NOW)
+    assert (bare.value.code, bare.value.field) == ("InvalidField", "new_address")
+    outcome = rules.decide(
+        state,
+        Action.ADJUST,
+        _adjust(kind="change_site", new_address="Thôn Đông", new_commune="Xã Nham Sơn"),
+        NOW,
+    )
+    site = outcome.state.current_site
+    assert (site.address, site.commune, site.district) == ("Thôn Đông", "Xã Nham Sơn", "Yên Dũng")
+    assert outcome.state.dossier == state.dossier  # the registered dossier is kept as it was
+    snap = outcome.step.snapshot
+    assert (snap.address, snap.commune, snap.district) == ("Thôn Đông", "Xã Nham Sơn", "Yên Dũng")
+    assert "→ Thôn Đông, Xã Nham Sơn, Yên Dũng" in outcome.step.summary
+    assert outcome.step.details["new_commune"] == "Xã Nham Sơn"
+
+
+def test_a_change_of_timing_names_new_dates_inside_the_plan_year() -> None:
+    state = contracted()
+    with pytest.raises(Refusal) as bare:
+        rules.decide(state, Action.ADJUST, _adjust(kind="change_timing"), NOW)
+    assert bare.value.field == "new_start"
+    with pytest.raises(Refusal) as next_year:
+        rules.decide(
+            state, Action.ADJUST, _adjust(kind="change_timing", new_end=date(2020, 2, 1)), NOW
+        )
+    assert (next_year.value.field, "extend_next_year" in next_year.value.message) == (
+        "new_end",
+        True,
+    )
+    with pytest.raises(Refusal):
+        rules.decide(
+            state,
+            Action.ADJUST,
+            _adjust(kind="change_timing", new_start=date(2019, 12, 1), new_end=date(2019, 11, 1)),
+            NOW,
+        )
+    outcome = rules.decide(
+        state, Action.ADJUST, _adjust(kind="change_timing", new_end=date(2019, 12, 15)), NOW
+    )
+    schedule = outcome.state.current_schedule
+    assert (schedule.start, schedule.end) == (state.dossier.schedule.start, date(2019, 12, 15))
+    assert outcome.step.snapshot.schedule_end == date(2019, 12, 15)
+    assert "15/12/2019" in outcome.step.summary
+
+
+def test_site_or_dates_on_another_kind_of_adjustment_are_refused_not_ignored() -> None:
+    with pytest.raises(Refusal) as refused:
+        rules.decide(
+            contracted(),
+            Action.ADJUST,
+            _adjust(kind="change_partner", new_commune="Xã Nham Sơn"),
+            NOW,
+        )
+    assert refused.value.field == "kind"
+
+
+def test_an_adjustment_recorded_before_the_site_fields_replays_as_it_was() -> None:
+    old = rules.RuleSwitches(adjust_needs_details=False)
+    outcome = rules.decide(contracted(), Action.ADJUST, _adjust(kind="change_site"), NOW, old)
+    assert outcome.state.site is None
+    assert rules.patches_at_stake(contracted(), Action.ADJUST, _adjust(kind="change_site")) == {
+        rules.ADJUST_DETAILS_PATCH
+    }
+
+
+def test_old_adjustment_payloads_still_load() -> None:
+    payload = {
+        "actor": SO.model_dump(mode="json"),
+        "kind": "change_site",
+        "decision_number": "78/QĐ-SCT",
+        "decision_date": "2019-06-10",
+        "description": "Chuyển xưởng",
+    }
+    command = DeAnAdjust.model_validate(payload)
+    assert (command.new_address, command.new_start, command.site_fields) == (None, None, {})
+
+
+# --- issue 10, item 8: a step typed in after the fact has its deadlines, missed ---------------
+
+
+def _accepted_on_paper(**state_fields: Any) -> DeAnState:
+    """Accepted on 20/11/2019 on paper, the đề án entered the engine on 1/12/2026."""
+    state = contracted()
+    state = rules.decide(
+        state,
+        Action.ACCEPT,
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT-1",
+            accepted_on=date(2019, 11, 20),
+            accepted_cost=100_000_000,
+            accepted_volume_bp=10000,
+        ),
+        datetime(2019, 11, 21, tzinfo=UTC),
+    ).state
+    return state.model_copy(
+        update={"entered_at": datetime(2026, 12, 1, 9, 0, tzinfo=UTC), **state_fields}
+    )
+
+
+def test_deadlines_already_past_when_typed_in_are_due_at_once_and_recorded_as_missed() -> None:
+    state = _accepted_on_paper()
+    assert rules.pending_deadlines(state) == []  # what running đề án did before the patch
+    past = rules.past_deadlines(state)
+    assert [(d.kind.value, d.due_date) for d in past] == [
+        ("settlement_dossier", date(2019, 12, 5)),
+        ("settlement", date(2020, 1, 22)),
+    ]
+    now = datetime(2026, 12, 1, 9, 0, 5, tzinfo=UTC)
+    assert rules.due_deadlines(state, now, past=True) == past
+    assert rules.open_deadlines(state) == past
+    outcome = rules.decide_deadline_missed(state, past[0], now)
+    assert outcome.state.missed_deadlines == [past[0].key]
+    assert outcome.state.overdue and outcome.step.snapshot.overdue
+    assert outcome.step.business_date == date(2019, 12, 5)
+    assert "đã quá hạn khi được nhập vào hệ thống" in outcome.step.summary
+    assert rules.past_deadlines(outcome.state) == past[1:]
+
+
+def test_a_complete_paper_record_rebuilt_by_the_backfill_raises_no_alarm() -> None:
+    state = _accepted_on_paper(flag_past_deadlines=False)
+    assert rules.past_deadlines(state) == []
+    assert rules.pending_deadlines(state, past=True) == []
+    assert len(rules.open_deadlines(state)) == 2  # still shown by de-an show as overdue

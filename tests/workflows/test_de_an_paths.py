@@ -323,6 +323,7 @@ async def test_adjustments_go_to_the_decider_the_regulation_names(
         "decision_number": "78/QĐ-SCT",
         "decision_date": today,
         "description": "Chuyển xưởng sang xã bên cạnh",
+        "new_commune": "Xã Nham Sơn",
     }
     await d.act("adjust", {"actor": SO, **site})
     state = await d.state()

@@ -4,8 +4,11 @@
 were encrypted (the code of the first release); ``tests/histories/v1``: recorded after the
 ``search-attributes-v1`` patch, with payloads encrypted by the suite's test keys;
 ``tests/histories/v2``: recorded after ``inactive-officials-at-registration-v1`` and
-``inactive-officials-after-registration-v1`` (the register read before and after registering). A change to
-the workflow that would break a running đề án fails here (see docs/upgrading-workflows.md).
+``inactive-officials-after-registration-v1`` (the register read before and after registering);
+``tests/histories/v3``: recorded after the patches of issue 10 (``stop-lapses-advances-v1``,
+``adjust-details-v1``, ``past-deadlines-v1``), with two scenarios that take their new paths. A
+change to the workflow that would break a running đề án fails here (see
+docs/upgrading-workflows.md).
 """
 
 from __future__ import annotations
@@ -20,10 +23,16 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from tests.support.histories import SCENARIOS, payload_texts, payloads_in
+from tests.support.histories import FIRST_SCENARIOS, SCENARIOS, payload_texts, payloads_in
 from tests.support.lifecycle import Driver
 from tests.support.temporal import suite_data_converter
-from workflows.de_an import INACTIVE_RECHECK_PATCH, SEARCH_ATTRIBUTES_PATCH, DeAnWorkflow
+from workflows.de_an import (
+    INACTIVE_RECHECK_PATCH,
+    PAST_DEADLINES_PATCH,
+    SEARCH_ATTRIBUTES_PATCH,
+    STOP_LAPSES_PATCH,
+    DeAnWorkflow,
+)
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 RECORDED = sorted(HISTORIES.glob("*/*.json"))
@@ -43,9 +52,10 @@ def event_types(path: Path) -> list[str]:
 
 
 def test_every_scenario_is_recorded_before_and_after_the_patch() -> None:
-    for version in ("v0", "v1", "v2"):
+    for version in ("v0", "v1", "v2", "v3"):
         recorded = {p.stem for p in (HISTORIES / version).glob("*.json")}
-        assert recorded == set(SCENARIOS), version
+        expected = FIRST_SCENARIOS if version in ("v0", "v1", "v2") else set(SCENARIOS)
+        assert recorded == expected, version
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -57,7 +67,7 @@ async def texts_of(path: Path) -> str:
     return "\n".join(await payload_texts(load(path), suite_data_converter().payload_codec))
 
 
-@pytest.mark.parametrize("version", ["v0", "v1", "v2"])
+@pytest.mark.parametrize("version", ["v0", "v1", "v2", "v3"])
 async def test_the_histories_cover_refusals_adjustments_a_stop_and_a_missed_deadline(
     version: str,
 ) -> None:
@@ -174,3 +184,52 @@ def test_histories_after_the_recheck_read_the_register_before_and_after_register
         assert INACTIVE_RECHECK_PATCH in "".join(payload_texts_plain(path)), path
     for path in HISTORIES.glob("v1/*.json"):
         assert INACTIVE_RECHECK_PATCH not in "".join(payload_texts_plain(path)), path
+
+
+async def test_the_v3_histories_take_the_new_paths_of_issue_10() -> None:
+    """A stop lapses the unpaid request and the settlement pays 50 tr; a record typed in
+    years later has its past deadlines recorded; a change of site names the new site."""
+    lapsed = HISTORIES / "v3" / "national-stopped-lapsed.json"
+    late = HISTORIES / "v3" / "provincial-typed-in-late.json"
+    closed = HISTORIES / "v3" / "provincial-closed.json"
+    lapsed_text, late_text = await texts_of(lapsed), await texts_of(late)
+    assert "stop-lapses-advances-v1" in lapsed_text
+    assert '"lapsed_advances":[{"request_no":2,"amount":75000000}]' in lapsed_text
+    assert '"payout":50000000' in lapsed_text
+    assert "pay_advance:2-lapsed" not in lapsed.read_text("utf-8")  # refused: not in history
+    assert "past-deadlines-v1" in late_text
+    assert late_text.count("đã quá hạn khi được nhập vào hệ thống") >= 2
+    assert "adjust-details-v1" in await texts_of(closed)
+    assert '"new_address":"Thôn Đông, xã Tiến Phong"' in await texts_of(closed)
+
+
+async def test_settling_a_lapsed_request_by_the_old_rule_would_break_the_v3_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stop's lapse decided by the old rule (the markers still answered): the request
+    does not lapse, so the settlement, accepted in the history, fails in its handler."""
+    from workflows import de_an_decisions as rules
+
+    path = HISTORIES / "v3" / "national-stopped-lapsed.json"
+    assert STOP_LAPSES_PATCH in await texts_of(path)
+    monkeypatch.setattr(
+        rules, "switches_for", lambda patched: rules.RuleSwitches(stop_lapses_advances=False)
+    )
+    old = replayer(workflow_runner=UnsandboxedWorkflowRunner())
+    with pytest.raises(NondeterminismError):
+        await old.replay_workflow(load(path))
+
+
+async def test_ignoring_past_deadlines_would_break_the_v3_history_that_recorded_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = HISTORIES / "v3" / "provincial-typed-in-late.json"
+    assert PAST_DEADLINES_PATCH in await texts_of(path)
+
+    def old_path(self: DeAnWorkflow) -> bool:
+        return workflow.patched(PAST_DEADLINES_PATCH) and False
+
+    monkeypatch.setattr(DeAnWorkflow, "_watches_past_deadlines", old_path)
+    old = replayer(workflow_runner=UnsandboxedWorkflowRunner())
+    with pytest.raises(NondeterminismError):
+        await old.replay_workflow(load(path))

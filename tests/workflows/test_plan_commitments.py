@@ -17,6 +17,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.decisions import decision_scope
 from domain.model import workflow_id_for
 from domain.stages import Stage
 from tests.support.lifecycle import SO, UBND, Driver, today_of
@@ -239,3 +240,37 @@ async def test_after_the_plan_has_ended_a_raise_is_refused_a_cut_and_a_stop_go_t
         },
     )
     assert stopped.stage is Stage.CLOSED  # the plan cannot be told; the đề án closes anyway
+
+
+async def test_a_raise_whose_decision_number_is_refused_gives_the_plan_its_room_back(
+    ts_env: WorkflowEnvironment, tq: str, db_pool: asyncpg.Pool
+) -> None:
+    """The plan holds the raise before the step is written; when the register of decision
+    numbers then refuses the number (used by the other đề án with another date), the raise
+    is undone in the plan and the đề án is unchanged (issue 10, item 7)."""
+    plan, (a, b), today = await approved_pair(ts_env, tq, envelope=500_000_000)
+    before = await a.state()
+    # The number as the other đề án's paper recorded it, one day earlier.
+    other = await b.state()
+    dossier = other.dossier
+    await db_pool.execute(
+        "INSERT INTO decision_register (scope, year, number_key, number, decision_date, signer,"
+        " first_key, first_de_an) VALUES ($1, $2, $3, $3, $4, NULL, $5, $6)",
+        decision_scope(dossier.level, dossier.province),
+        today.year,
+        "511/QĐ-UBND",
+        today - timedelta(days=1) if today.day > 1 else today + timedelta(days=1),
+        f"{other.de_an_id}:register",
+        other.de_an_id,
+    )
+    raise_ = adjustment("increase_support", "511/QĐ-UBND", today, 190_000_000)
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await a.act("adjust", raise_)
+    error = failure.value.cause
+    assert isinstance(error, ApplicationError) and error.type == "DecisionNumberReused"
+    after = await a.state()
+    assert (after.approved_support, after.seq) == (before.approved_support, before.seq)
+    assert (await plan_committed(plan))[before.de_an_id] == 150_000_000
+    state: PlanState = await plan.handle.query(KeHoachWorkflow.state)
+    item = next(i for i in state.items if i.code == before.de_an_id)
+    assert item.commitment_decisions == {"511/QĐ-UBND": 190_000_000, "511/QĐ-UBND:huy": 150_000_000}

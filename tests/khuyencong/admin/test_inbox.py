@@ -90,6 +90,12 @@ def test_an_advance_waits_for_finance_but_not_for_whoever_requested_or_approved_
     assert (waiting(national, KT), waiting(national, KT_TW)) == ([], ["pay_advance"])
 
 
+def test_an_advance_request_unpaid_at_the_stop_no_longer_waits_for_finance() -> None:
+    item = open_de_an(Stage.ACCEPTED, open_requests=1, last_requested_by="tt-1", stopped=True)
+    assert waiting(item, KT, include_optional=True) == []
+    assert "request_advance" not in waiting(item, TT, include_optional=True)
+
+
 @pytest.mark.parametrize(("refund_owed", "expected"), [(0, "pay_settlement"), (5, "record_refund")])
 def test_a_settlement_waits_for_its_payout_or_its_refund(refund_owed: int, expected: str) -> None:
     item = open_de_an(Stage.SETTLED, refund_owed=refund_owed)

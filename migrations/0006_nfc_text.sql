@@ -1,4 +1,4 @@
--- 0005_nfc_text: Vietnamese text in Unicode NFC, as every entry point now normalises it.
+-- 0006_nfc_text: Vietnamese text in Unicode NFC, as every entry point now normalises it.
 --
 -- Text typed in decomposed form (NFD: "u" + combining tilde) looks like its precomposed form
 -- (NFC: "ũ") but does not compare equal, so a đề án registered with NFD text was not found by
