@@ -55,6 +55,12 @@ from temporalio.workflow import _Definition
 log = structlog.get_logger(__name__)
 
 _SEPARATE_JOBS = ("do_update",)
+_NOT_A_REPLAY_FAILURE = (
+    RemoveFromCache.EvictionReason.LANG_REQUESTED,
+    RemoveFromCache.EvictionReason.TASK_NOT_FOUND,
+    RemoveFromCache.EvictionReason.PAGINATION_OR_HISTORY_FETCH,
+    RemoveFromCache.EvictionReason.WORKFLOW_EXECUTION_ENDING,
+)
 _NEUTRAL_JOBS = ("notify_has_patch", "update_random_seed")
 
 
@@ -142,7 +148,7 @@ class _OrderedInstance(WorkflowInstance):
         self._last_ambiguous: int | None = None
 
     def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
-        if self._nondeterminism_eviction(act) and self._last_ambiguous is not None:
+        if self._last_ambiguous is not None and self._nondeterminism_eviction(act):
             point = self._last_ambiguous
             last = self._order.flip(self._run_id, point)
             log.warning(
@@ -169,9 +175,13 @@ class _OrderedInstance(WorkflowInstance):
 
     @staticmethod
     def _nondeterminism_eviction(act: WorkflowActivation) -> bool:
+        """An eviction that can mean the replay failed. Right after an ambiguous replayed
+        activation nothing else evicts a run: a replay that matches goes on to its next
+        activation. (Core names the reason NONDETERMINISM, or CACHE_FULL when the cache holds
+        no runs at all, as with ``max_cached_workflows=0``.)"""
         return any(
             _kind(job) == "remove_from_cache"
-            and job.remove_from_cache.reason == RemoveFromCache.EvictionReason.NONDETERMINISM
+            and job.remove_from_cache.reason not in _NOT_A_REPLAY_FAILURE
             for job in act.jobs
         )
 

@@ -249,13 +249,15 @@ def without_the_busy_guard() -> Iterator[None]:
         DeAnWorkflow._busy_reason = original  # type: ignore[method-assign]
 
 
-async def test_without_the_guard_the_history_is_stuck_for_the_sdk_and_replays_with_the_projects_runner(
+async def test_without_the_guard_the_sdk_cannot_replay_the_history_and_the_projects_runner_recovers_it(
     dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool
 ) -> None:
     client, tq = dev_env.client, new_task_queue()
     today = await today_of(dev_env)
     records = GatedRecords(db_pool)
-    runner = SplitDelivery(UnsandboxedWorkflowRunner())
+    # The worker runs the project's runner under the SDK's delivery: the task after the
+    # stuck one fails as nondeterministic once, then replays (a deployed fix recovering).
+    runner = SplitDelivery(UpdateOrderRunner(UnsandboxedWorkflowRunner()))
     with without_the_busy_guard():
         async with activity_worker(client, db_pool, tq, records):
             async with workflow_worker(client, tq, runner):
