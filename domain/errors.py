@@ -29,6 +29,11 @@ class RefusalCode:
     DUPLICATE = "Duplicate"
     NO_RULE_PACK = "NoRulePack"
     INACTIVE_OFFICIAL = "InactiveOfficial"
+    # proven identity (khuyencong.identity): checked before the workflow's own rules
+    IDENTITY_NOT_PROVEN = "IdentityNotProven"
+    IDENTITY_EXPIRED = "IdentityExpired"
+    IDENTITY_MISMATCH = "IdentityMismatch"
+    OFFICIAL_UNKNOWN = "OfficialUnknown"
 
     ALL = (
         WRONG_STAGE,
@@ -46,6 +51,10 @@ class RefusalCode:
         DUPLICATE,
         NO_RULE_PACK,
         INACTIVE_OFFICIAL,
+        IDENTITY_NOT_PROVEN,
+        IDENTITY_EXPIRED,
+        IDENTITY_MISMATCH,
+        OFFICIAL_UNKNOWN,
     )
 
 

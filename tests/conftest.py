@@ -4,4 +4,4 @@
 embedded one; each session then works in a fresh database of its own.
 """
 
-pytest_plugins = ["tests.support.postgres", "tests.support.temporal"]
+pytest_plugins = ["tests.support.postgres", "tests.support.identity", "tests.support.temporal"]

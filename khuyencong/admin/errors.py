@@ -34,6 +34,10 @@ RULE_LABELS: dict[str, str] = {
     RefusalCode.DUPLICATE: "Đã ghi nhận trước đó",
     RefusalCode.NO_RULE_PACK: "Không có bộ quy tắc áp dụng",
     RefusalCode.INACTIVE_OFFICIAL: "Cán bộ đã bị vô hiệu hoá",
+    RefusalCode.IDENTITY_NOT_PROVEN: "Chưa chứng minh danh tính cán bộ",
+    RefusalCode.IDENTITY_EXPIRED: "Chứng nhận danh tính hết hạn",
+    RefusalCode.IDENTITY_MISMATCH: "Chứng nhận danh tính không khớp thao tác",
+    RefusalCode.OFFICIAL_UNKNOWN: "Không có trong danh sách cán bộ",
 }
 """The name of each rule a refusal can cite, in Vietnamese (one per :class:`RefusalCode`)."""
 

@@ -38,6 +38,7 @@ from khuyencong import metrics
 from khuyencong.converter import data_converter
 from khuyencong.settings import Settings
 from tests.support.factories import make_deadline, make_dossier, make_payment, make_step
+from tests.support.identity import HARNESS_REGISTER, with_test_identity
 from tests.support.lifecycle import (
     KE_TOAN_BG,
     SO,
@@ -241,7 +242,9 @@ async def test_refusals_are_counted_by_type_before_and_after_acceptance_and_neve
     )
     today = await today_of(dev_env)
     dossier = lifecycle_dossier(today)
-    async with worker.build_worker(buffered_client, db_pool, settings):
+    async with worker.build_worker(
+        buffered_client, db_pool, with_test_identity(settings), HARNESS_REGISTER
+    ):
         d = await Driver.register(dev_env.client, task_queue, dossier, today)
         wrong_stage = buffered.total(
             metrics.REFUSED_ACTIONS, error_type="WrongStage", action="sign_contract"
@@ -283,7 +286,9 @@ async def test_refusals_are_counted_by_type_before_and_after_acceptance_and_neve
     )
     await until_admitted(dev_env.client, d.handle.id, "approve-2")
     handler_phase = buffered.total(metrics.REFUSED_ACTIONS, phase="handler", action="approve")
-    async with worker.build_worker(buffered_client, db_pool, settings):
+    async with worker.build_worker(
+        buffered_client, db_pool, with_test_identity(settings), HARNESS_REGISTER
+    ):
         assert (await first).stage is Stage.APPROVED
         with pytest.raises(WorkflowUpdateFailedError) as late:
             await second

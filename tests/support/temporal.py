@@ -34,8 +34,11 @@ from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
 from khuyencong.codec import CodecKeys, EncryptionCodec
 from khuyencong.converter import converter_with, data_converter
+from khuyencong.identity_interceptors import IdentityInterceptor
 from khuyencong.search_attributes import ALL_KEYS, register_search_attributes
+from tests.support.identity import HARNESS_REGISTER, TEST_VERIFY_KEYS, harness_signer
 from tests.support.waiting import until
+from worker import SANDBOX
 from workflows.de_an import DeAnWorkflow
 from workflows.plan import KeHoachWorkflow
 
@@ -49,10 +52,13 @@ def _binary(name: str) -> str:
 
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    signer = harness_signer()  # tests/support/identity.py
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
         data_converter=data_converter,
+        interceptors=[signer],
     )
+    signer.clock = env.get_current_time  # statements are judged by the server's skipped time
     try:
         await register_on_test_server(env.client)
         yield env
@@ -81,6 +87,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
         data_converter=data_converter,
+        interceptors=[harness_signer()],  # tests/support/identity.py
         dev_server_log_level="error",
         search_attributes=list(ALL_KEYS),  # as `khuyencong dev` registers them
     )
@@ -130,7 +137,8 @@ async def run_worker(
     officials: OfficialsActivities | None = None,
 ) -> AsyncIterator[Worker]:
     """The production activities on ``pool``; ``officials``: another officials reader (a test
-    that times a deactivation between two reads)."""
+    that times a deactivation between two reads). Updates naming an actor are checked as in
+    production, against the harness's key and register (tests/support/identity.py)."""
     records = DeAnRecordActivities(pool)
     payments = DeAnPaymentActivities(pool)
     notifications = DeAnNotificationActivities(pool)
@@ -147,6 +155,8 @@ async def run_worker(
             (officials or OfficialsActivities(pool)).load_inactive_officials,
             *PlanActivities(pool, client).all(),
         ],
+        interceptors=[IdentityInterceptor(TEST_VERIFY_KEYS, HARNESS_REGISTER)],
+        workflow_runner=SANDBOX,
     )
     async with worker:
         yield worker
