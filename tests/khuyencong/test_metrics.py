@@ -38,9 +38,15 @@ from khuyencong import metrics
 from khuyencong.converter import data_converter
 from khuyencong.settings import Settings
 from tests.support.factories import make_deadline, make_dossier, make_payment, make_step
-from tests.support.identity import HARNESS_REGISTER, with_test_identity
+from tests.support.identity import (
+    HARNESS_REGISTER,
+    register_in_database,
+    with_test_identity,
+    worker_process_env,
+)
 from tests.support.lifecycle import (
     KE_TOAN_BG,
+    LIFECYCLE_OFFICIALS,
     SO,
     TRUNG_TAM,
     UBND,
@@ -374,7 +380,9 @@ async def test_the_metrics_endpoint_serves_the_project_counters_next_to_the_sdk_
         "KHUYENCONG_DATABASE_URL": pg_url,
         "KHUYENCONG_METRICS_BIND": f"127.0.0.1:{port}",
         "KHUYENCONG_LOG_LEVEL": "WARNING",
+        **worker_process_env(),
     }
+    await register_in_database(db_pool, LIFECYCLE_OFFICIALS)
     proc = subprocess.Popen([sys.executable, "worker.py"], cwd=REPO, env=env)
     try:
         await wait_for_poller(dev_env.client, task_queue)
