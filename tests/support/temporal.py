@@ -22,6 +22,7 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.common import HeaderCodecBehavior
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -112,9 +113,11 @@ def suite_data_converter() -> DataConverter:
 
 
 def encrypting_client(client: Client) -> Client:
-    """``client``'s connection with :func:`suite_data_converter`."""
+    """``client``'s connection with :func:`suite_data_converter`, headers (officials' signed
+    statements) encrypted too, as :func:`khuyencong.client.connect` does."""
     config = client.config()
     config["data_converter"] = suite_data_converter()
+    config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
     return Client(**config)
 
 
