@@ -159,20 +159,31 @@ class Cli:
         }
         self.runner = CliRunner()
 
-    async def __call__(self, *args: str, as_: str | None = None) -> Run:
+    async def __call__(
+        self,
+        *args: str,
+        as_: str | None = None,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Run:
         argv = [*args, *(["--as", as_] if as_ else [])]
         if as_:
             await ensure_password(self.pool, as_)
         result = await asyncio.to_thread(
-            self.runner.invoke, app, argv, env=self.env, catch_exceptions=False
+            self.runner.invoke,
+            app,
+            argv,
+            input=stdin,
+            env={**self.env, **(env or {})},
+            catch_exceptions=False,
         )
         messages = [
             line for line in result.stderr.splitlines(keepends=True) if not LOG_LINE.match(line)
         ]
         return Run(result.exit_code, result.stdout, "".join(messages))
 
-    async def ok(self, *args: str, as_: str | None = None) -> Run:
-        run = await self(*args, as_=as_)
+    async def ok(self, *args: str, as_: str | None = None, stdin: str | None = None) -> Run:
+        run = await self(*args, as_=as_, stdin=stdin)
         assert run.exit_code == 0, str(run)
         return run
 
