@@ -357,7 +357,9 @@ async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
                     actor.province,
                 )
             config = env.client.config()
-            config["interceptors"] = [SigningInterceptor(key, vouch_all=True)]
+            # Statements are judged by the workflow's (skipped) time: issue them by it too.
+            signer = SigningInterceptor(key, vouch_all=True, clock=env.get_current_time)
+            config["interceptors"] = [*config["interceptors"], signer]  # keep time skipping
             client = Client(**config)
             async with officials_register(pool) as register:
                 async with build_worker(client, pool, settings, register):
