@@ -18,7 +18,7 @@ from khuyencong.admin import credentials
 from khuyencong.devstack import DEV_PASSWORD
 from khuyencong.settings import Settings
 from starter import DEMO_OFFICIALS, demo_entries, register_all, seed_demo_officials
-from tests.support.identity import HarnessRegister, test_identity_env, with_test_identity
+from tests.support.identity import HarnessRegister, suite_identity_env, with_test_identity
 from tests.support.temporal import new_task_queue
 from workflows.de_an import DeAnWorkflow
 
@@ -57,7 +57,7 @@ async def test_the_readme_walkthrough_takes_the_first_demo_de_an_to_closing(
                     "KHUYENCONG_TASK_QUEUE": task_queue,
                     "KHUYENCONG_DATABASE_URL": pg_url,
                     "KHUYENCONG_PASSWORD": DEV_PASSWORD,
-                    **test_identity_env(),
+                    **suite_identity_env(),
                 },
                 capture_output=True,
                 text=True,

@@ -72,7 +72,7 @@ def with_test_identity(settings: Settings) -> Settings:
     return settings.model_copy(update={"identity_signing_key": _secret(TEST_IDENTITY_KEY)})
 
 
-def test_identity_env() -> Mapping[str, str]:
+def suite_identity_env() -> Mapping[str, str]:
     """The environment variables of a CLI process of the suite."""
     return {"KHUYENCONG_IDENTITY_SIGNING_KEY": TEST_IDENTITY_KEY.render()}
 

@@ -39,7 +39,7 @@ from khuyencong.admin.client import AdminClient
 from khuyencong.admin.models import OfficialIn
 from khuyencong.cli import app
 from khuyencong.settings import Settings
-from tests.support.identity import HarnessRegister, test_identity_env, with_test_identity
+from tests.support.identity import HarnessRegister, suite_identity_env, with_test_identity
 from tests.support.temporal import new_task_queue
 
 BG = "Bắc Giang"
@@ -155,7 +155,7 @@ class Cli:
             "KHUYENCONG_OFFICIAL_ID": "",
             "KHUYENCONG_PASSWORD": PASSWORD,
             "COLUMNS": "200",
-            **test_identity_env(),
+            **suite_identity_env(),
         }
         self.runner = CliRunner()
 
