@@ -58,7 +58,9 @@ def statement_payload(statement: str) -> Payload:
 
 class SigningInterceptor(temporal_client.Interceptor):
     """Client interceptor: signs each update whose payload names an actor the current
-    context vouches for (or, with ``vouch_all``, every such update: test harnesses only).
+    context vouches for (or, with ``vouch_all``, every such update: only for a stack of its
+    own whose officials are all the caller's, the test harness and ``plan simulate``).
+    Update-with-start is not signed (the project does not use it for officials' actions).
 
     An update without an ID gets one here, so the statement can be bound to it."""
 
