@@ -7,6 +7,13 @@ stops polling and gives running activities ``KHUYENCONG_GRACEFUL_SHUTDOWN_SECOND
 
 asyncpg is imported here and in ``activities/`` only, never in a module that defines a
 workflow (asyncpg #1292).
+
+Proven identity (:mod:`khuyencong.identity`): every update that names an ``actor`` must carry
+a statement signed by a key in ``KHUYENCONG_IDENTITY_VERIFY_KEYS`` (or the signing key's own),
+checked by :class:`~khuyencong.identity_interceptors.IdentityInterceptor` against an in-memory
+copy of the officials register. :func:`officials_register` loads that copy before the worker
+polls and keeps it fresh: on every change of ``officials`` (``LISTEN khuyencong_officials``,
+sent by a trigger) and every :data:`REGISTER_REFRESH_SECONDS` as a fallback.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.notifications import DeAnNotificationActivities
 from activities.officials import OfficialsActivities
@@ -32,6 +40,8 @@ from activities.rule_packs import RulePackActivities
 from khuyencong.activation_order import UpdateOrderRunner
 from khuyencong.client import connect
 from khuyencong.devstack import database_url
+from khuyencong.identity import IdentityKeys, OfficialsRegister, RegisteredOfficial
+from khuyencong.identity_interceptors import IdentityInterceptor
 from khuyencong.logging import ActivityContextInterceptor, configure_logging
 from khuyencong.metrics import metrics_interceptors
 from khuyencong.settings import Settings, StartupError
@@ -40,10 +50,89 @@ from workflows.plan import KeHoachWorkflow
 
 log = structlog.get_logger(__name__)
 
+REGISTER_REFRESH_SECONDS = 60.0
+"""Fallback re-read of the officials register (a change is normally seen at once, by NOTIFY)."""
+REGISTER_CHANNEL = "khuyencong_officials"
+SELECT_REGISTER = "SELECT id, role, province, active FROM officials"
 
-def build_worker(client: Client, pool: Any, settings: Settings) -> Worker:
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "khuyencong.identity", "khuyencong.identity_interceptors", "cryptography"
+    )
+)
+"""The identity interceptor runs in the sandbox with the worker's own modules (its keys and
+register snapshot are reached by closure, never re-imported)."""
+
+
+async def load_register(pool: Any) -> list[RegisteredOfficial]:
+    rows = await pool.fetch(SELECT_REGISTER)
+    return [
+        RegisteredOfficial(
+            official_id=r["id"], role=r["role"], province=r["province"], active=r["active"]
+        )
+        for r in rows
+    ]
+
+
+@contextlib.asynccontextmanager
+async def officials_register(
+    pool: Any,
+    *,
+    refresh_seconds: float = REGISTER_REFRESH_SECONDS,
+    register: OfficialsRegister | None = None,
+) -> AsyncIterator[OfficialsRegister]:
+    """The officials register in memory (``register``, or a new one): loaded before this
+    yields (usable at once), then refreshed in the background on every change (NOTIFY) and
+    every ``refresh_seconds``."""
+    register = OfficialsRegister() if register is None else register
+    register.replace(await load_register(pool))
+    changed = asyncio.Event()
+
+    def notified(*_: Any) -> None:
+        changed.set()
+
+    async def refresh() -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), refresh_seconds)
+            changed.clear()
+            try:
+                register.replace(await load_register(pool))
+            except Exception as exc:  # keep the last snapshot; try again later
+                log.warning("officials register refresh failed", error=type(exc).__name__)
+                await asyncio.sleep(1.0)
+
+    async with pool.acquire() as listener:
+        await listener.add_listener(REGISTER_CHANNEL, notified)
+        task = asyncio.create_task(refresh(), name="officials-register")
+        try:
+            register.replace(await load_register(pool))  # a change between load and LISTEN
+            log.info("officials register loaded", officials=len(register))
+            yield register
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await listener.remove_listener(REGISTER_CHANNEL, notified)
+
+
+def identity_interceptor(settings: Settings, register: OfficialsRegister) -> IdentityInterceptor:
+    keys = IdentityKeys.from_settings(settings)
+    if not keys.configured:
+        log.warning(
+            "no identity verification keys: every official's update will be refused "
+            "(set KHUYENCONG_IDENTITY_VERIFY_KEYS; see khuyencong.identity)"
+        )
+    return IdentityInterceptor(keys.verify, register)
+
+
+def build_worker(
+    client: Client, pool: Any, settings: Settings, register: OfficialsRegister
+) -> Worker:
     """The production worker on ``settings.task_queue``: tuning, shutdown grace and the
-    activity logging context from settings. Tests reuse it with their own client and pool."""
+    activity logging context from settings, and the identity check of officials' updates
+    against ``register`` (:func:`officials_register`). Tests reuse it with their own client,
+    pool and register."""
     records = DeAnRecordActivities(pool)
     payments = DeAnPaymentActivities(pool)
     notifications = DeAnNotificationActivities(pool)
@@ -53,9 +142,6 @@ def build_worker(client: Client, pool: Any, settings: Settings) -> Worker:
         client,
         task_queue=settings.task_queue,
         workflows=[DeAnWorkflow, KeHoachWorkflow],
-        # Replays a workflow task whose update was accepted after its other commands
-        # (khuyencong/activation_order.py) instead of failing it forever.
-        workflow_runner=UpdateOrderRunner(),
         activities=[
             records.record_step,
             payments.record_payment,
@@ -64,7 +150,14 @@ def build_worker(client: Client, pool: Any, settings: Settings) -> Worker:
             OfficialsActivities(pool).load_inactive_officials,
             *plans.all(),
         ],
-        interceptors=[ActivityContextInterceptor(), *metrics_interceptors()],
+        interceptors=[
+            ActivityContextInterceptor(),
+            *metrics_interceptors(),  # outside the identity check: its refusals are counted
+            identity_interceptor(settings, register),
+        ],
+        # Replays a workflow task whose update was accepted after its other commands
+        # (khuyencong/activation_order.py) instead of failing it forever.
+        workflow_runner=UpdateOrderRunner(SANDBOX),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
@@ -141,7 +234,8 @@ async def run_worker(
                 from migrations import apply_migrations
 
                 await apply_migrations(pool)
-            worker = build_worker(client, pool, settings)
+            register = await stack.enter_async_context(officials_register(pool))
+            worker = build_worker(client, pool, settings, register)
             await _run_until(worker, stop, settings)
     finally:
         remove_stop_signals(own_signals)

@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.model import workflow_id_for
+from khuyencong.identity_interceptors import vouching
 from khuyencong.updates import execute_de_an_update
 from starter import RegistrationEntry, register_all
 from workflows.de_an_contract import DeAnActionResult, DeAnApprove, DeAnReject
@@ -276,13 +277,17 @@ class PlanActivities:
                 note=f"Kế hoạch {request.plan_id}",
             )
         try:
-            answer = await execute_de_an_update(
-                handle,
-                order.verdict.value,
-                command,
-                id=update_id(order.code, order.verdict, request.decision_number),
-                result_type=DeAnActionResult,
-            )
+            # The plan accepted this decision only with a valid statement of its official's
+            # identity (the worker's identity check): the worker relays it, signing for that
+            # official with its own key (KHUYENCONG_IDENTITY_SIGNING_KEY).
+            with vouching(request.actor.official_id):
+                answer = await execute_de_an_update(
+                    handle,
+                    order.verdict.value,
+                    command,
+                    id=update_id(order.code, order.verdict, request.decision_number),
+                    result_type=DeAnActionResult,
+                )
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError):

@@ -36,6 +36,11 @@ class RefusalCode:
     """The database could not hold a value of an accepted action (the workflow is unchanged)."""
     ADVANCE_LAPSED = "AdvanceLapsed"
     DECISION_NUMBER_REUSED = "DecisionNumberReused"
+    # proven identity (khuyencong.identity): checked before the workflow's own rules
+    IDENTITY_NOT_PROVEN = "IdentityNotProven"
+    IDENTITY_EXPIRED = "IdentityExpired"
+    IDENTITY_MISMATCH = "IdentityMismatch"
+    OFFICIAL_UNKNOWN = "OfficialUnknown"
 
     ALL = (
         WRONG_STAGE,
@@ -57,6 +62,10 @@ class RefusalCode:
         NOT_STORED,
         ADVANCE_LAPSED,
         DECISION_NUMBER_REUSED,
+        IDENTITY_NOT_PROVEN,
+        IDENTITY_EXPIRED,
+        IDENTITY_MISMATCH,
+        OFFICIAL_UNKNOWN,
     )
 
 

@@ -14,7 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import structlog
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
+from temporalio.common import HeaderCodecBehavior
 from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
@@ -102,6 +103,7 @@ async def connect(
     Payloads are encrypted with ``codec_keys``, or the configured keys (:func:`project_converter`)."""
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
     converter = project_converter(codec_keys)
+    interceptors = identity_interceptors(settings)
     try:
         return await Client.connect(
             settings.temporal_address,
@@ -111,6 +113,10 @@ async def connect(
             data_converter=converter,
             runtime=runtime_for(settings),
             connect_timeout=connect_timeout,
+            interceptors=interceptors,
+            # Headers go through the payload codec too: an official's signed statement
+            # (khuyencong.identity) is encrypted in the history like every payload.
+            header_codec_behavior=HeaderCodecBehavior.CODEC,
         )
     except RuntimeError as exc:
         raise TemporalUnreachable(
@@ -120,6 +126,19 @@ async def connect(
             + (" and the TLS settings" if settings.tls_enabled else "")
             + "; for a local server run `khuyencong dev`."
         ) from None
+
+
+def identity_interceptors(settings: Settings) -> list[Interceptor]:
+    """A :class:`~khuyencong.identity_interceptors.SigningInterceptor` when this process has
+    a signing key (the admin tool; a worker that relays plan decisions); it signs only the
+    updates the caller vouches for."""
+    from khuyencong.identity import IdentityKeys
+    from khuyencong.identity_interceptors import SigningInterceptor
+
+    keys = IdentityKeys.from_settings(settings)
+    if keys.signing is None:
+        return []
+    return [SigningInterceptor(keys.signing, ttl_seconds=settings.identity_ttl_seconds)]
 
 
 def _cause(exc: BaseException) -> str:

@@ -54,6 +54,12 @@ SERVER_LOG = "temporal-server.log"
 SERVER_PID = "temporal-server.pid"
 CODEC_KEYS_FILE = "codec-keys"
 TAX_CODE_HASH_KEY_FILE = "tax-code-hash-key"
+IDENTITY_KEY_FILE = "identity-signing-key"
+DEV_PASSWORD = "khuyencong-dev"
+"""The demo officials' password on the dev stack only (printed in its banner). A real
+register has none until an administrator sets one (``officials set-password``)."""
+DEMO_APPRAISER = "BG-SCT-003"
+DEMO_UPDATE_ID = "BG-2019-DP-01:appraise:BG-SCT-003:demo"
 
 
 class PortInUse(StartupError):
@@ -276,7 +282,7 @@ def appraise_example() -> dict[str, Any]:
     passes the provincial appraisal), as the CLI sends it."""
     return {
         "actor": {
-            "official_id": "BG-SCT-007",
+            "official_id": DEMO_APPRAISER,
             "full_name": "Trần Văn Minh",
             "role": "so_cong_thuong",
             "organisation": "Sở Công Thương tỉnh Bắc Giang",
@@ -304,6 +310,16 @@ def temporal_cli_command() -> str:
 def appraise_command(
     port: int = 7233, workflow_id: str = "de-an/BG-2019-DP-01", codec_url: str | None = None
 ) -> str:
+    """The raw Temporal CLI update, with the official's signed statement in the header
+    ``khuyencong_identity`` (``khuyencong token`` asks for the password and prints it; the
+    statement is valid for this update ID of this đề án, 5 minutes)."""
+    from khuyencong.identity import HEADER
+
+    code = workflow_id.removeprefix("de-an/")
+    token = (
+        f"khuyencong token --as {DEMO_APPRAISER} --de-an {code} --action appraise "
+        f"--update-id {DEMO_UPDATE_ID} --statement-only"
+    )
     address = [] if port == 7233 else ["--address", f"{HOST}:{port}"]
     if codec_url:
         address += ["--codec-endpoint", codec_url]
@@ -318,9 +334,11 @@ def appraise_command(
         workflow_id,
         "--name",
         "appraise",
-        "--input",
+        "--update-id",
+        DEMO_UPDATE_ID,
     ]
-    return " ".join(shlex.quote(p) for p in parts) + " " + shlex.quote(payload)
+    header = f'--headers "{HEADER}=\\"$({token})\\""'
+    return " ".join(shlex.quote(p) for p in parts) + f" {header} --input " + shlex.quote(payload)
 
 
 def banner(
@@ -360,7 +378,17 @@ def banner(
         lines.append(f"             khuyencong plan status {plan_id}   (docs/ke-hoach.md)")
     lines += [
         "",
+        f"Demo officials (BG-TTKC-012, {DEMO_APPRAISER}, BG-UBND-001, BG-KT-007, CUC-KC-001, "
+        "BCT-BT-001)",
+        f"have the password {DEV_PASSWORD!r} (dev stack only; export KHUYENCONG_PASSWORD or "
+        "type it when asked).",
+        "",
         "Appraise the first đề án (Sở Công Thương Bắc Giang, pass):",
+        "",
+        f"  khuyencong de-an appraise BG-2019-DP-01 --as {DEMO_APPRAISER} --verdict pass "
+        "--appraised-on 20/02/2019 --minutes-number 12/BB-SCT --by-council",
+        "",
+        "or with the Temporal CLI (a signed statement of the official in a header):",
         "",
         "  " + appraise_command(server.port, codec_url=codec_url),
         "",
@@ -382,12 +410,14 @@ def banner(
 
 @dataclass(frozen=True)
 class DevSecrets:
-    """Payload keys and the tax-code hash key of the dev stack, and where they come from."""
+    """Payload keys, the tax-code hash key and the identity signing key of the dev stack, and
+    where they come from."""
 
     codec_keys: CodecKeys
     codec_keys_file: Path | None
     tax_code_hash_key: bytes
     tax_code_hash_key_file: Path | None
+    identity_key_file: Path | None = None
 
     def exports(self) -> list[str]:
         """Shell lines that give another terminal (CLI, admin tool) the same keys."""
@@ -398,6 +428,11 @@ class DevSecrets:
             lines.append(
                 f"export {TAX_CODE_HASH_KEY_FILE_ENV}="
                 f"{shlex.quote(str(self.tax_code_hash_key_file))}"
+            )
+        if self.identity_key_file is not None:
+            lines.append(
+                f"export KHUYENCONG_IDENTITY_SIGNING_KEY_FILE="
+                f"{shlex.quote(str(self.identity_key_file))}"
             )
         return lines
 
@@ -424,7 +459,31 @@ def dev_secrets(data_dir: Path) -> DevSecrets:
             _write_secret(hash_file, secrets.token_urlsafe(32) + "\n")
         hash_key = tax_code_hash_key({TAX_CODE_HASH_KEY_FILE_ENV: str(hash_file)})
         assert hash_key is not None
-    return DevSecrets(keys, keys_file, hash_key, hash_file)
+    identity_file = dev_identity_key(data_dir)
+    return DevSecrets(keys, keys_file, hash_key, hash_file, identity_file)
+
+
+def dev_identity_key(data_dir: Path) -> Path:
+    """The dev stack's identity signing key (Ed25519), generated once into ``data_dir``
+    (mode 0600). Its worker accepts it; the admin tool next to the stack signs with it."""
+    from khuyencong.identity import new_signing_key
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / IDENTITY_KEY_FILE
+    if not path.exists():
+        _write_secret(path, new_signing_key("dev1").render() + "\n")
+    return path
+
+
+def with_dev_identity(settings: Settings) -> Settings:
+    """``settings`` with the dev stack's signing key when none is configured and the stack
+    runs here (no database URL, the key in its data folder)."""
+    if settings.identity_signing_key is not None or settings.identity_signing_key_file:
+        return settings
+    path = settings.data_dir / IDENTITY_KEY_FILE
+    if settings.database_url is not None or not path.is_file():
+        return settings
+    return settings.model_copy(update={"identity_signing_key_file": path})
 
 
 def _write_secret(path: Path, text: str) -> None:
@@ -470,6 +529,10 @@ async def run_dev(
             from khuyencong.codec_server import CodecServer
 
             dev_keys = dev_secrets(settings.data_dir)
+            if settings.identity_signing_key is None and not settings.identity_signing_key_file:
+                settings = settings.model_copy(
+                    update={"identity_signing_key_file": dev_keys.identity_key_file}
+                )
             if not port_free(codec_port):
                 raise PortInUse(
                     f"port {codec_port} on {HOST} is already in use (codec server); "
@@ -512,6 +575,7 @@ async def run_dev(
                 plan: tuple[str, Any] | None = None
                 if seed and not stop.is_set():
                     await seed_demo_officials(pool)
+                    await seed_dev_passwords(pool)
                     report = await register_all(
                         client,
                         settings.task_queue,
@@ -535,6 +599,18 @@ async def run_dev(
         log.info("dev stack stopped")
     finally:
         remove_stop_signals(own_signals)
+
+
+async def seed_dev_passwords(pool: Any) -> None:
+    """The demo officials get :data:`DEV_PASSWORD` (those that have a password keep it)."""
+    from khuyencong.admin import credentials
+    from starter import DEMO_OFFICIALS
+
+    for official in DEMO_OFFICIALS:
+        if not await credentials.has_password(pool, official.official_id):
+            await credentials.set_password(
+                pool, official.official_id, DEV_PASSWORD, set_by="khuyencong dev"
+            )
 
 
 async def _wait_stop_or_worker(stop: asyncio.Event, worker: asyncio.Task[None]) -> None:

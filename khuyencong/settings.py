@@ -33,6 +33,15 @@ Variable                               Meaning (default)
                                        (``http://127.0.0.1:8233``)
 ``KHUYENCONG_OFFICIAL_ID``             The official the admin tool acts as; ``--as``
                                        overrides it (unset)
+``KHUYENCONG_PASSWORD``                The acting official's password, for scripts; unset:
+                                       the admin tool prompts for it (unset)
+``KHUYENCONG_IDENTITY_SIGNING_KEY``    ``id:base64`` Ed25519 seed that signs officials'
+                                       statements (admin tool; workers relaying plan decisions)
+``KHUYENCONG_IDENTITY_SIGNING_KEY_FILE``  The same, from a file
+``KHUYENCONG_IDENTITY_VERIFY_KEYS``    ``id:base64`` Ed25519 public keys workers accept,
+                                       comma-separated (see :mod:`khuyencong.identity`)
+``KHUYENCONG_IDENTITY_VERIFY_KEYS_FILE``  The same, from a file
+``KHUYENCONG_IDENTITY_TTL_SECONDS``    Lifetime of a signed statement (300, at most 900)
 =====================================  =========================================================
 
 Empty variables count as unset.
@@ -56,6 +65,9 @@ from pydantic import (
 )
 
 ENV_PREFIX = "KHUYENCONG_"
+
+SECRET_FIELDS = frozenset({"api_key", "database_url", "password", "identity_signing_key"})
+"""Settings never echoed in an error message."""
 
 
 class StartupError(Exception):
@@ -123,6 +135,15 @@ class Settings(BaseModel):
     official_id: str | None = Field(
         default=None, max_length=64, description="Acting official of the admin tool"
     )
+    password: SecretStr | None = Field(
+        default=None, description="The acting official's password (scripts); unset: prompt"
+    )
+
+    identity_signing_key: SecretStr | None = None
+    identity_signing_key_file: Path | None = None
+    identity_verify_keys: str | None = None
+    identity_verify_keys_file: Path | None = None
+    identity_ttl_seconds: int = Field(default=300, ge=30, le=900)
 
     @field_validator("temporal_address")
     @classmethod
@@ -170,6 +191,13 @@ class Settings(BaseModel):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @field_validator("identity_signing_key_file", "identity_verify_keys_file")
+    @classmethod
+    def _key_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError("file not found")
+        return None if value is None else value.expanduser()
 
     @field_validator("rule_pack_dir")
     @classmethod
@@ -235,7 +263,7 @@ def _problems(exc: ValidationError, values: Mapping[str, Any]) -> list[tuple[str
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["loc"]:
             field = str(error["loc"][0])
-            shown = "***" if field in {"api_key", "database_url"} else values.get(field)
+            shown = "***" if field in SECRET_FIELDS else values.get(field)
             suffix = f" (got {shown!r})" if shown is not None else ""
             problems.append((env_name(field), message + suffix))
         else:

@@ -6,6 +6,7 @@ embedded one; each session then works in a fresh database of its own.
 
 pytest_plugins = [
     "tests.support.postgres",
+    "tests.support.identity",
     "tests.support.temporal",
     "tests.support.refusing_db",
 ]

@@ -31,6 +31,7 @@ from starter import (
     register_all,
     static_summary,
 )
+from tests.support.identity import HARNESS_REGISTER, with_test_identity
 from tests.support.temporal import new_task_queue
 from worker import build_worker
 from workflows.de_an_contract import DeAnState
@@ -263,7 +264,9 @@ def fresh_codes(entries: list[RegistrationEntry]) -> list[RegistrationEntry]:
 @pytest_asyncio.fixture
 async def dev_worker(dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> AsyncIterator[str]:
     settings = Settings.from_env({}, task_queue=new_task_queue(), graceful_shutdown_seconds=1)
-    async with build_worker(dev_env.client, db_pool, settings):
+    async with build_worker(
+        dev_env.client, db_pool, with_test_identity(settings), HARNESS_REGISTER
+    ):
         yield settings.task_queue
 
 

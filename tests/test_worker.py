@@ -15,8 +15,15 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from domain.stages import Stage
 from khuyencong.settings import Settings
+from tests.support.identity import (
+    HARNESS_REGISTER,
+    register_in_database,
+    with_test_identity,
+    worker_process_env,
+)
 from tests.support.lifecycle import (
     KE_TOAN_BG,
+    LIFECYCLE_OFFICIALS,
     SO,
     Driver,
     contracted_training,
@@ -30,11 +37,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def settings_for(env: WorkflowEnvironment, task_queue: str, pg_url: str) -> Settings:
-    return Settings.from_env(
-        {},
-        temporal_address=env.client.service_client.config.target_host,
-        task_queue=task_queue,
-        database_url=pg_url,
+    return with_test_identity(
+        Settings.from_env(
+            {},
+            temporal_address=env.client.service_client.config.target_host,
+            task_queue=task_queue,
+            database_url=pg_url,
+        )
     )
 
 
@@ -59,7 +68,9 @@ async def test_the_worker_carries_a_de_an_to_closing_on_the_dev_server(
     dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool, pg_url: str
 ) -> None:
     task_queue = new_task_queue()
-    w = worker.build_worker(dev_env.client, db_pool, settings_for(dev_env, task_queue, pg_url))
+    w = worker.build_worker(
+        dev_env.client, db_pool, settings_for(dev_env, task_queue, pg_url), HARNESS_REGISTER
+    )
     async with w:
         today = await today_of(dev_env)
         d = await contracted_training(dev_env.client, task_queue, today)
@@ -86,7 +97,9 @@ async def test_a_worker_killed_in_the_middle_of_settlement_pays_exactly_once(
         "KHUYENCONG_TASK_QUEUE": task_queue,
         "KHUYENCONG_DATABASE_URL": pg_url,
         "KHUYENCONG_LOG_LEVEL": "WARNING",
+        **worker_process_env(),
     }
+    await register_in_database(db_pool, LIFECYCLE_OFFICIALS)
     doomed = subprocess.Popen(
         [sys.executable, "-m", "tests.support.crashing_worker"], cwd=REPO, env=env
     )
@@ -112,7 +125,7 @@ async def test_a_worker_killed_in_the_middle_of_settlement_pays_exactly_once(
     assert [tuple(r) for r in await db_pool.fetch(payments, de_an_id)] == [
         ("settlement", 30_000_000)
     ]
-    async with worker.build_worker(dev_env.client, db_pool, settings):  # the restart
+    async with worker.build_worker(dev_env.client, db_pool, settings, HARNESS_REGISTER):
         result = await paying.result()
         assert result.stage is Stage.CLOSED
         assert (await d.handle.result()).paid == 100_000_000

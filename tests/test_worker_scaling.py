@@ -17,8 +17,15 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from domain.stages import Stage
 from khuyencong.settings import Settings
+from tests.support.identity import (
+    HARNESS_REGISTER,
+    register_in_database,
+    with_test_identity,
+    worker_process_env,
+)
 from tests.support.lifecycle import (
     KE_TOAN_BG,
+    LIFECYCLE_OFFICIALS,
     SO,
     TRUNG_TAM,
     Driver,
@@ -66,11 +73,13 @@ async def test_when_one_of_two_workers_is_killed_every_de_an_still_closes_exactl
     dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool, pg_url: str
 ) -> None:
     task_queue = new_task_queue()
-    settings = Settings.from_env(
-        {},
-        temporal_address=dev_env.client.service_client.config.target_host,
-        task_queue=task_queue,
-        database_url=pg_url,
+    settings = with_test_identity(
+        Settings.from_env(
+            {},
+            temporal_address=dev_env.client.service_client.config.target_host,
+            task_queue=task_queue,
+            database_url=pg_url,
+        )
     )
     env = {
         **os.environ,
@@ -78,7 +87,9 @@ async def test_when_one_of_two_workers_is_killed_every_de_an_still_closes_exactl
         "KHUYENCONG_TASK_QUEUE": task_queue,
         "KHUYENCONG_DATABASE_URL": pg_url,
         "KHUYENCONG_LOG_LEVEL": "WARNING",
+        **worker_process_env(),
     }
+    await register_in_database(db_pool, LIFECYCLE_OFFICIALS)
     doomed = subprocess.Popen([sys.executable, "worker.py"], cwd=REPO, env=env)
     try:
         # Worker A alone: every đề án starts on it and stays in its cache (sticky).
@@ -101,7 +112,7 @@ async def test_when_one_of_two_workers_is_killed_every_de_an_still_closes_exactl
         ids = [d.handle.id.removeprefix("de-an/") for d in drivers]
 
         # Worker B joins the task queue; the rest of every life runs while A is killed.
-        async with worker.build_worker(dev_env.client, db_pool, settings):
+        async with worker.build_worker(dev_env.client, db_pool, settings, HARNESS_REGISTER):
             lives = [asyncio.create_task(to_closing(d, n)) for n, d in enumerate(drivers)]
 
             async def first_payout_recorded() -> bool:

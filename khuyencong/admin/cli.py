@@ -12,7 +12,15 @@ inbox``.
 - ``de-an approve-batch``: one decision approving (or rejecting) a list of đề án.
 
 The acting official is ``--as ID`` or ``KHUYENCONG_OFFICIAL_ID``; they are loaded from the
-officials register (unknown or deactivated: refused) and carried in the action.
+officials register (unknown or deactivated: refused), prove their password (a hidden prompt,
+or ``KHUYENCONG_PASSWORD`` for scripts), and each action carries a short-lived statement of
+their identity signed for that đề án and that update (:mod:`khuyencong.identity`).
+
+- ``officials set-password ID``: an administrator sets an official's password (prompt, or
+  ``--password-stdin``).
+- ``token --as ID --de-an CODE --action appraise``: a signed statement for one update sent
+  with the raw ``temporal workflow update execute`` (printed with the command to paste).
+- ``identity-key KID``: a fresh Ed25519 key pair for the settings.
 
 Exit status: 0 done; 2 bad input or settings (nothing sent); 3 refused by a rule (the message
 names the rule, field and legal basis; ``--json`` gives the stable type); 4 no such official
@@ -22,8 +30,11 @@ or đề án; 5 no answer in time (is a worker running? ``khuyencong problems`` 
 from __future__ import annotations
 
 import asyncio
+import getpass
 import inspect
+import json
 import sys
+import uuid
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -103,6 +114,8 @@ def install(app: typer.Typer) -> None:
     app.add_typer(officials_app, name="officials")
     app.add_typer(de_an_app, name="de-an")
     app.command("inbox")(inbox)
+    app.command("token")(token)
+    app.command("identity-key")(identity_key)
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -125,7 +138,9 @@ def load_settings() -> Settings:
     from khuyencong.logging import configure_logging
 
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    settings = Settings.from_env()
+    from khuyencong.devstack import with_dev_identity
+
+    settings = with_dev_identity(Settings.from_env())
     # The commands print their own results; logs only for warnings and errors.
     level = settings.log_level if settings.log_level in ("WARNING", "ERROR") else "WARNING"
     configure_logging(settings.log_format, level, stream=_CurrentStderr())
@@ -178,11 +193,28 @@ def checked(as_json: bool, make: Callable[[], T]) -> T:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
+def read_password(settings: Settings, official_id: str) -> str:
+    """``KHUYENCONG_PASSWORD``, else a hidden prompt on a terminal."""
+    if settings.password is not None:
+        return settings.password.get_secret_value()
+    if not sys.stdin.isatty():
+        raise BadInput(
+            f"cần mật khẩu của {official_id}: chạy trong terminal (hỏi ẩn) hoặc đặt "
+            "KHUYENCONG_PASSWORD",
+            [("password", "thiếu")],
+        )
+    return getpass.getpass(f"Mật khẩu của {official_id}: ")
+
+
 async def acting(admin: AdminClient, settings: Settings, official_id: str | None) -> Actor:
-    chosen = official_id or settings.official_id
+    """The acting official, after their password is checked (this client then signs their
+    updates)."""
+    chosen = (official_id or settings.official_id or "").strip()
     if not chosen:
         raise BadInput("chọn cán bộ thực hiện bằng --as MÃ_CÁN_BỘ hoặc KHUYENCONG_OFFICIAL_ID")
-    return await admin.acting(chosen)
+    await admin.get_official(chosen)  # unknown: NotFound before asking for a password
+    password = await asyncio.to_thread(read_password, settings, chosen)
+    return await admin.authenticate(chosen, password)
 
 
 # --- officials -------------------------------------------------------------------------------
@@ -315,6 +347,44 @@ def officials_deactivate(
     run(body, as_json=as_json)
 
 
+@officials_app.command("set-password")
+def officials_set_password(
+    official_id: Annotated[str, typer.Argument(metavar="ID")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Đọc mật khẩu từ dòng đầu của stdin (cho script)."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Đặt mật khẩu cho cán bộ (quản trị viên) — set an official's password (hidden prompt,
+    asked twice; or the first line of stdin with --password-stdin). Never on the command
+    line."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"Mật khẩu mới của {official_id}: ")
+        if getpass.getpass("Nhập lại: ") != password:
+            output.print_bad_input(
+                BadInput("hai lần nhập không khớp", [("password", "không khớp")]), as_json
+            )
+            raise typer.Exit(EXIT_BAD_INPUT)
+    else:
+        output.print_bad_input(
+            BadInput("không có terminal: dùng --password-stdin", [("password", "thiếu")]),
+            as_json,
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+    async def body(admin: AdminClient, _: Settings) -> None:
+        await admin.set_password(official_id, password, set_by=getpass.getuser())
+        if as_json:
+            output.emit_json({"official_id": official_id, "password_set": True})
+        else:
+            typer.echo(f"Đã đặt mật khẩu cho {official_id}.")
+
+    run(body, as_json=as_json)
+
+
 @officials_app.command("matrix")
 def officials_matrix() -> None:
     """Bảng thẩm quyền (Markdown) — the role × action matrix, as in docs/officials.md."""
@@ -347,6 +417,102 @@ def inbox(
             output.inbox_table(items, actor.describe())
 
     run(body, as_json=as_json)
+
+
+# --- proven identity: statements for the raw Temporal CLI, keys ------------------------------
+
+
+def token(
+    de_an: Annotated[str, typer.Option("--de-an", help="Mã đề án, ví dụ BG-2019-DP-01.")],
+    action: Annotated[
+        Action, typer.Option("--action", help="Thao tác (tên update), ví dụ appraise.")
+    ],
+    update_id: Annotated[
+        str | None,
+        typer.Option("--update-id", help="Mã cập nhật sẽ dùng (mặc định: tạo mới)."),
+    ] = None,
+    statement_only: Annotated[
+        bool,
+        typer.Option(
+            "--statement-only", help="Chỉ in chứng nhận (cho $(...) trong lệnh temporal)."
+        ),
+    ] = False,
+    official_id: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Chứng nhận danh tính cho một thao tác gửi bằng `temporal workflow update execute` —
+    a signed statement of the official's identity for ONE update of ONE đề án (valid
+    KHUYENCONG_IDENTITY_TTL_SECONDS, 5 minutes by default), with the command to paste."""
+    import shlex
+    from datetime import UTC, datetime
+
+    from domain.model import workflow_id_for
+    from khuyencong import identity
+
+    code = normalise_code(de_an)
+    chosen_id = update_id or f"{code}:{action.value}:{uuid.uuid4().hex[:12]}"
+
+    async def body(admin: AdminClient, settings: Settings) -> None:
+        keys = identity.IdentityKeys.from_settings(settings)
+        if keys.signing is None:
+            raise BadInput(
+                "công cụ này không có khoá ký: đặt KHUYENCONG_IDENTITY_SIGNING_KEY(_FILE)",
+                [("identity_signing_key", "thiếu")],
+            )
+        actor = await acting(admin, settings, official_id)
+        workflow_id = workflow_id_for(code)
+        statement = identity.sign(
+            keys.signing,
+            official_id=actor.official_id,
+            role=actor.role.value,
+            province=actor.province,
+            workflow_id=workflow_id,
+            update=action.value,
+            update_id=chosen_id,
+            now=datetime.now(UTC),
+            ttl_seconds=settings.identity_ttl_seconds,
+        )
+        header = f"{identity.HEADER}={json.dumps(statement)}"
+        if statement_only:
+            typer.echo(statement)
+            return
+        if as_json:
+            output.emit_json(
+                {
+                    "header": identity.HEADER,
+                    "statement": statement,
+                    "workflow_id": workflow_id,
+                    "update": action.value,
+                    "update_id": chosen_id,
+                    "expires_in_seconds": settings.identity_ttl_seconds,
+                }
+            )
+            return
+        typer.echo(
+            "temporal workflow update execute "
+            f"--workflow-id {shlex.quote(workflow_id)} --name {action.value} "
+            f"--update-id {shlex.quote(chosen_id)} --headers {shlex.quote(header)} "
+            "--input '{...}'"
+        )
+        typer.echo(
+            f"# hiệu lực {settings.identity_ttl_seconds // 60} phút, chỉ cho {action.value} "
+            f"của {workflow_id} với đúng mã cập nhật trên",
+            err=True,
+        )
+
+    run(body, as_json=as_json)
+
+
+def identity_key(
+    key_id: Annotated[str, typer.Argument(metavar="KID", help="Tên khoá, ví dụ k2.")],
+) -> None:
+    """Cặp khoá Ed25519 mới — a fresh signing key (for KHUYENCONG_IDENTITY_SIGNING_KEY, keep
+    it secret) and its public key (for the workers' KHUYENCONG_IDENTITY_VERIFY_KEYS)."""
+    from khuyencong import identity
+
+    key = identity.new_signing_key(key_id)
+    typer.echo(f"KHUYENCONG_IDENTITY_SIGNING_KEY={key.render()}")
+    typer.echo(f"KHUYENCONG_IDENTITY_VERIFY_KEYS={key.render_public()}")
 
 
 # --- đề án: reading --------------------------------------------------------------------------

@@ -21,6 +21,13 @@ once; a different command is judged by the workflow.
 
 The read model is written by the workflow's activity *before* an update returns, so the next
 ``show`` or ``inbox`` reflects an action as soon as its method returns.
+
+**Proven identity.** An official acts only after :meth:`AdminClient.authenticate` checked
+their password (:mod:`khuyencong.admin.credentials`); each update then carries a statement
+signed for that official, this đề án, this update and its ID (the client's
+:class:`~khuyencong.identity_interceptors.SigningInterceptor`, enabled by the signing key in
+the settings), and the worker refuses an update without a valid one. An action for an official
+not authenticated in this client is refused here (``IdentityNotProven``), nothing sent.
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ from domain.errors import Refusal, RefusalCode
 from domain.model import CENTRAL_ROLES, Actor, DeAnDossier, Role, workflow_id_for
 from domain.rules import province_key
 from domain.stages import Action, Stage
-from khuyencong.admin import sql
+from khuyencong.admin import credentials, sql
 from khuyencong.admin.errors import ActionRefused, BadInput, NotFound
 from khuyencong.admin.inbox import OpenDeAn, cli_command, waiting_actions
 from khuyencong.admin.models import (
@@ -74,6 +81,7 @@ from khuyencong.admin.models import (
     RegisterResult,
     TimelineEvent,
 )
+from khuyencong.identity_interceptors import vouching
 from khuyencong.settings import Settings
 from khuyencong.updates import execute_de_an_update
 from workflows.de_an_contract import (
@@ -153,6 +161,11 @@ SEQUENCED = frozenset({Action.RESUBMIT, Action.RESOLVE_FINDINGS, Action.REQUEST_
 
 QUERY_TIMEOUT = timedelta(seconds=5)
 REGISTRATION_TIMEOUT = 30.0
+REGISTER_CATCH_UP_SECONDS = 3.0
+"""A worker sees a change of the officials register within milliseconds (NOTIFY); an update
+refused because its copy was still behind (``OfficialUnknown``, a role or province just
+changed) is sent again for this long."""
+_CATCH_UP = frozenset({RefusalCode.OFFICIAL_UNKNOWN, RefusalCode.IDENTITY_MISMATCH})
 
 
 def normalise_code(code: str) -> str:
@@ -226,6 +239,7 @@ class AdminClient:
         self.task_queue = task_queue
         self.ui_url = ui_url
         self.concurrency = concurrency
+        self._proven: set[str] = set()
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -313,6 +327,32 @@ class AdminClient:
                 "actor.official_id",
             )
         return official.as_actor()
+
+    async def authenticate(self, official_id: str, password: str) -> Actor:
+        """Check ``password`` and return the official as they act; from now on this client
+        signs their updates. Unknown (:class:`NotFound`), wrong or unset password
+        (``IdentityNotProven``), deactivated (``InactiveOfficial``): refused."""
+        actor = await self.acting(official_id)
+        if not await credentials.check_password(self.pool, actor.official_id, password):
+            raise ActionRefused.of(
+                RefusalCode.IDENTITY_NOT_PROVEN,
+                f"mật khẩu của {actor.official_id} không đúng, hoặc chưa được đặt "
+                "(quản trị viên: khuyencong officials set-password)",
+                "password",
+            )
+        self._proven.add(actor.official_id)
+        return actor
+
+    def is_proven(self, official_id: str) -> bool:
+        return official_id in self._proven
+
+    async def set_password(self, official_id: str, password: str, *, set_by: str = "") -> None:
+        """An administrator sets (or resets) an official's password."""
+        official = await self.get_official(official_id)
+        try:
+            await credentials.set_password(self.pool, official.id, password, set_by=set_by)
+        except credentials.WeakPassword as exc:
+            raise BadInput(str(exc), [("password", str(exc))]) from None
 
     async def update_official(self, official_id: str, **changes: Any) -> Official:
         """Change an active official's name, organisation, role or province (a transfer).
@@ -541,6 +581,12 @@ class AdminClient:
         (``existing``); a code whose registration was refused may be registered again."""
         from starter import RegistrationEntry, static_details, static_summary
 
+        if actor.official_id not in self._proven:
+            raise ActionRefused.of(
+                RefusalCode.IDENTITY_NOT_PROVEN,
+                f"{actor.official_id} chưa đăng nhập (mật khẩu) trong công cụ này; không gửi gì",
+                "actor.official_id",
+            )
         try:
             check_registration(dossier, actor)  # the workflow's own rule, answered at once
         except Refusal as refusal:
@@ -629,13 +675,16 @@ class AdminClient:
             # the same adjustment sent again once money is freed must be judged afresh. A second
             # use of the decision is still refused by the đề án (Duplicate), never applied.
             update_id = f"{update_id}:{uuid.uuid4().hex[:8]}"
+        official_id = command.actor.official_id
+        if official_id not in self._proven:
+            raise ActionRefused.of(
+                RefusalCode.IDENTITY_NOT_PROVEN,
+                f"{official_id} chưa đăng nhập (mật khẩu) trong công cụ này; không gửi gì",
+                "actor.official_id",
+            )
         handle = self.client.get_workflow_handle(workflow_id_for(code))
         try:
-            result = await execute_de_an_update(
-                handle, action.value, command, id=update_id, result_type=DeAnActionResult
-            )
-        except WorkflowUpdateFailedError as failure:
-            raise ActionRefused.from_update_failure(failure) from None
+            result = await self._send(handle, action, command, update_id)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -648,6 +697,32 @@ class AdminClient:
                 "stage",
             ) from None
         return ActionOutcome(update_id=update_id, result=result)
+
+    async def _send(
+        self,
+        handle: WorkflowHandle[Any, Any],
+        action: Action,
+        command: DeAnCommand,
+        update_id: str,
+    ) -> DeAnActionResult:
+        """Send one update with a fresh statement for its official; give the worker's copy
+        of the officials register a moment to catch up with a change just made."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + REGISTER_CATCH_UP_SECONDS
+        pause = 0.05
+        while True:
+            try:
+                with vouching(command.actor.official_id):
+                    result = await execute_de_an_update(
+                        handle, action.value, command, id=update_id, result_type=DeAnActionResult
+                    )
+                return result
+            except WorkflowUpdateFailedError as failure:
+                refused = ActionRefused.from_update_failure(failure)
+                if refused.type not in _CATCH_UP or loop.time() + pause > give_up:
+                    raise refused from None
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
     async def resubmit(self, code: str, command: DeAnResubmit) -> ActionOutcome:
         return await self.act(code, Action.RESUBMIT, command)

@@ -38,6 +38,10 @@ RULE_LABELS: dict[str, str] = {
     RefusalCode.NOT_STORED: "Không ghi được vào cơ sở dữ liệu",
     RefusalCode.ADVANCE_LAPSED: "Đề nghị tạm ứng đã hết hiệu lực (đề án ngừng thực hiện)",
     RefusalCode.DECISION_NUMBER_REUSED: "Số quyết định đã dùng cho một quyết định khác",
+    RefusalCode.IDENTITY_NOT_PROVEN: "Chưa chứng minh danh tính cán bộ",
+    RefusalCode.IDENTITY_EXPIRED: "Chứng nhận danh tính hết hạn",
+    RefusalCode.IDENTITY_MISMATCH: "Chứng nhận danh tính không khớp thao tác",
+    RefusalCode.OFFICIAL_UNKNOWN: "Không có trong danh sách cán bộ",
 }
 """The name of each rule a refusal can cite, in Vietnamese (one per :class:`RefusalCode`)."""
 

@@ -227,13 +227,17 @@ def render_officials_doc() -> str:
         "",
         "Mỗi thao tác trên đề án do một cán bộ trong danh sách cán bộ thực hiện "
         "(`khuyencong officials add`), chọn bằng `--as MÃ_CÁN_BỘ` hoặc biến "
-        "`KHUYENCONG_OFFICIAL_ID`. Workflow của đề án kiểm tra vai trò, địa bàn, nguyên tắc bốn "
-        "mắt và tình trạng của cán bộ trước khi ghi nhận: không công cụ nào bỏ qua được.",
+        "`KHUYENCONG_OFFICIAL_ID`, sau khi chứng minh danh tính bằng mật khẩu (xem «Danh tính» "
+        "dưới đây). Worker kiểm tra chứng nhận danh tính, rồi workflow của đề án kiểm tra vai "
+        "trò, địa bàn, nguyên tắc bốn mắt và tình trạng của cán bộ trước khi ghi nhận.",
         "",
         "Every action on a đề án is taken by an official of the register (`khuyencong officials "
-        "add`), chosen with `--as OFFICIAL_ID` or `KHUYENCONG_OFFICIAL_ID`. The đề án's "
-        "workflow checks role, jurisdiction, four-eyes and the official's status before it "
-        "records anything: no tool can bypass it.",
+        "add`), chosen with `--as OFFICIAL_ID` or `KHUYENCONG_OFFICIAL_ID`, who proves who they "
+        "are with a password (see «Proven identity» below). The worker checks the signed "
+        "statement of their identity, then the đề án's workflow checks role, jurisdiction, "
+        "four-eyes and the official's status before it records anything. What is *not* "
+        "covered: whoever holds a signing key can vouch for any official of the register, and "
+        "starting a đề án (registration) carries no statement yet.",
         "",
         "## Vai trò — Roles",
         "",
@@ -314,6 +318,34 @@ def render_officials_doc() -> str:
         "bộ này bị từ chối (`InactiveOfficial`), dù gửi từ công cụ nào. — marks the official "
         "inactive and signals every open đề án; from then on their actions are refused "
         "(`InactiveOfficial`), whatever tool sends them.",
+        "",
+        "## Danh tính — Proven identity",
+        "",
+        "- Quản trị viên đặt mật khẩu cho cán bộ: `khuyencong officials set-password ID` (hỏi "
+        "ẩn, hoặc `--password-stdin`; không bao giờ ghi mật khẩu trên dòng lệnh). Mật khẩu "
+        "được băm bằng scrypt trong bảng `official_credentials`. — An administrator sets each "
+        "official's password (hidden prompt or `--password-stdin`, never in argv); it is "
+        "stored as a scrypt hash.",
+        "- `--as ID` hỏi mật khẩu (hoặc đọc `KHUYENCONG_PASSWORD` cho script); sai mật khẩu: "
+        "không gửi gì (`IdentityNotProven`). — `--as ID` asks for the password (or reads "
+        "`KHUYENCONG_PASSWORD`); a wrong one sends nothing.",
+        "- Mỗi update mang trong header `khuyencong_identity` một chứng nhận ký bằng Ed25519 "
+        "(mã khoá `kid`): mã cán bộ, vai trò, tỉnh, workflow (đề án), tên update, mã update, "
+        "thời điểm cấp và hết hạn (5 phút). — Each update carries in the header "
+        "`khuyencong_identity` a statement signed with Ed25519 (key id `kid`) binding the "
+        "official's ID, role and province to one workflow, one update name and one update ID, "
+        "for 5 minutes.",
+        "- Worker kiểm tra trước trình xác thực của workflow, không ghi gì vào lịch sử khi từ "
+        "chối: `IdentityNotProven` (thiếu, chữ ký sai, khoá không được chấp nhận), "
+        "`IdentityExpired` (hết hạn), `IdentityMismatch` (cấp cho đề án, update hoặc mã update "
+        "khác; `actor` không phải người được chứng nhận; vai trò hoặc tỉnh khác danh sách), "
+        "`OfficialUnknown` (không có trong danh sách), `InactiveOfficial` (đã vô hiệu hoá). — "
+        "The worker checks it before the workflow's validator, against its in-memory copy of "
+        "the register (refreshed at once on every change), and a refusal leaves no history.",
+        "- Gửi bằng Temporal CLI: `khuyencong token --as ID --de-an CODE --action appraise "
+        "[--update-id X]` in ra lệnh `temporal workflow update execute ... --update-id X "
+        "--headers 'khuyencong_identity=\"kc1...\"'`. — With the raw Temporal CLI, "
+        "`khuyencong token` prints the statement and the command to paste.",
         "",
     ]
     return "\n".join(lines)

@@ -35,6 +35,7 @@ from temporalio.service import RPCError
 
 from domain.model import Actor, DeAnDossier, Level, Role, workflow_id_for
 from domain.rules import RulePack, load_packs, pack_in_force, packs_for
+from khuyencong.identity_interceptors import vouching
 from khuyencong.plans.generator import (
     CENTRE,
     INSERT_PLAN,
@@ -166,13 +167,16 @@ async def _drive(
     if status != WorkflowExecutionStatus.RUNNING:
         raise BackfillStopped(f"workflow {handle.id} đã dừng ({status.name if status else '?'})")
     for action, payload in steps(dossier, people, packs):
-        await execute_de_an_update(
-            handle,
-            action,
-            payload,
-            id=f"{dossier.code}:{action}:{payload['actor'].role.value}:{BACKFILL}",
-            result_type=DeAnActionResult,
-        )
+        # The record's officials are this tool's own (history_officials, in the register):
+        # the client signs for them with the operator's signing key.
+        with vouching(payload["actor"].official_id):
+            await execute_de_an_update(
+                handle,
+                action,
+                payload,
+                id=f"{dossier.code}:{action}:{payload['actor'].role.value}:{BACKFILL}",
+                result_type=DeAnActionResult,
+            )
     await handle.result()
     return "closed"
 
@@ -204,6 +208,8 @@ async def backfill_through_workflows(
         ],
         concurrency=concurrency,
     )
+    if pool is not None:
+        await seed_history_officials(pool, {e.dossier.province for e in entries})
     report.started = len(registered.started)
     report.failed.update(dict(registered.failed))
     semaphore = asyncio.Semaphore(concurrency)
@@ -232,6 +238,23 @@ async def backfill_through_workflows(
     if pool is not None:
         await record_plan_items(pool, entries)
     return report
+
+
+async def seed_history_officials(pool: Any, provinces: set[str]) -> None:
+    """Put the replayed years' officials (``HIST-…``, no password: nobody can log in as
+    them) in the register, so the workers' identity check knows them."""
+    from khuyencong.admin.sql import SEED_OFFICIAL
+
+    for province in sorted(provinces):
+        for actor in history_officials(province).values():
+            await pool.execute(
+                SEED_OFFICIAL,
+                actor.official_id,
+                actor.full_name,
+                actor.organisation,
+                actor.role.value,
+                actor.province,
+            )
 
 
 async def record_plan_items(pool: Any, entries: Sequence[PlanRegistration]) -> None:

@@ -50,7 +50,7 @@ def _plan_run(body: Any, plan_id: str | None = None) -> Any:
 
     async def guarded(admin: Any, settings: Any) -> Any:
         try:
-            return await body(admin)
+            return await body(admin, settings)
         except WorkflowUpdateFailedError as failure:
             raise ActionRefused.from_update_failure(failure) from None
         except RPCError as exc:
@@ -120,7 +120,7 @@ def import_(
     except StartupError as exc:
         raise cli._fail(str(exc)) from None
 
-    async def run(admin: Any) -> Any:
+    async def run(admin: Any, settings: Any = None) -> Any:
         # Who registers must be in the officials register (the same check as `de-an`): the
         # registrations carry the register's name, role and unit, not the sheet's.
         registered = await check_registrars(admin, entries)
@@ -195,8 +195,11 @@ def decide(
         except StartupError as exc:
             raise cli._fail(str(exc)) from None
 
-    async def run(admin: Any) -> Any:
-        actor = await admin.acting(official_id)  # unknown: exit 4; deactivated: refused
+    async def run(admin: Any, settings: Any = None) -> Any:
+        from khuyencong.admin.cli import acting
+
+        # unknown: exit 4; deactivated or wrong password: refused
+        actor = await acting(admin, settings, official_id)
         try:  # the decision's own fields: bad input sends nothing
             header = PlanDecision(
                 decision_number=number,
@@ -264,7 +267,7 @@ def decision_sheet(
 
     cli = _cli()
 
-    async def run(admin: Any) -> Any:
+    async def run(admin: Any, settings: Any = None) -> Any:
         return await plan_state(admin.client.get_workflow_handle(plan_id))
 
     rows = waiting_rows(_plan_run(run, plan_id))
@@ -286,7 +289,7 @@ def status(
     from workflows import plan_rules
     from workflows.plan_contract import ItemStatus
 
-    async def run(admin: Any) -> Any:
+    async def run(admin: Any, settings: Any = None) -> Any:
         return await plan_state(admin.client.get_workflow_handle(plan_id))
 
     state = _plan_run(run, plan_id)

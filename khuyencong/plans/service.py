@@ -70,12 +70,17 @@ async def import_entries(
 
 
 async def decide(handle: WorkflowHandle[Any, Any], decision: PlanDecision) -> PlanDecisionResult:
-    result: PlanDecisionResult = await handle.execute_update(
-        "decide",
-        decision,
-        id=f"decision:{decision.decision_number}",
-        result_type=PlanDecisionResult,
-    )
+    """Send the decision, signed for its official (the caller proved who they are: the admin
+    tool's password check, or a simulation's own officials)."""
+    from khuyencong.identity_interceptors import vouching
+
+    with vouching(decision.actor.official_id):
+        result: PlanDecisionResult = await handle.execute_update(
+            "decide",
+            decision,
+            id=f"decision:{decision.decision_number}",
+            result_type=PlanDecisionResult,
+        )
     return result
 
 

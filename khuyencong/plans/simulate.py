@@ -309,14 +309,18 @@ async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
     import uuid
     from pathlib import Path
 
+    from temporalio.client import Client
     from temporalio.testing import WorkflowEnvironment
 
+    from khuyencong.admin.sql import SEED_OFFICIAL
     from khuyencong.converter import data_converter
     from khuyencong.db import create_pool, ensure_database
     from khuyencong.embedded_pg import start_embedded
+    from khuyencong.identity import new_signing_key
+    from khuyencong.identity_interceptors import SigningInterceptor
     from khuyencong.settings import Settings
     from migrations import apply_migrations
-    from worker import build_worker
+    from worker import build_worker, officials_register
 
     binary = os.path.join(sys.prefix, "bin", "temporal-test-server")
     parent = Path(tempfile.mkdtemp(prefix="kc-sim-"))
@@ -337,11 +341,32 @@ async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
         try:
             await apply_migrations(pool)
             task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
-            settings = Settings.from_env({}, task_queue=task_queue, database_url=url)
-            async with build_worker(env.client, pool, settings):
-                sim = await simulate_year(
-                    env.client, task_queue, scenario, sleep=env.sleep, now=env.get_current_time
+            # A key of its own for this throwaway stack: the simulation's officials are in
+            # its register and every update it sends is signed for them, so the worker's
+            # identity check runs as in production.
+            key = new_signing_key("sim")
+            settings = Settings.from_env(
+                {}, task_queue=task_queue, database_url=url, identity_signing_key=key.render()
+            )
+            for actor in officials(scenario.province).values():
+                await pool.execute(
+                    SEED_OFFICIAL,
+                    actor.official_id,
+                    actor.full_name,
+                    actor.organisation,
+                    actor.role.value,
+                    actor.province,
                 )
+            config = env.client.config()
+            # Statements are judged by the workflow's (skipped) time: issue them by it too.
+            signer = SigningInterceptor(key, vouch_all=True, clock=env.get_current_time)
+            config["interceptors"] = [*config["interceptors"], signer]  # keep time skipping
+            client = Client(**config)
+            async with officials_register(pool) as register:
+                async with build_worker(client, pool, settings, register):
+                    sim = await simulate_year(
+                        client, task_queue, scenario, sleep=env.sleep, now=env.get_current_time
+                    )
         finally:
             await pool.close()
     finally:

@@ -14,7 +14,7 @@ from domain.model import ContentArea, Level, Role
 from domain.rules import load_packs, pack_in_force, packs_for
 from domain.stages import Action, Stage
 from khuyencong.devstack import appraise_command, appraise_example
-from starter import RegistrationEntry, demo_entries, validate_rows
+from starter import DEMO_OFFICIALS, RegistrationEntry, demo_entries, validate_rows
 from workflows.de_an_contract import DeAnAppraise
 
 DISTRICTS = {
@@ -136,6 +136,8 @@ def test_the_appraisal_example_is_a_valid_appraisal_by_the_so_cong_thuong_of_bac
     check_authority(command.actor, Action.APPRAISE, first.dossier, Stage.REGISTERED)
     assert first.registered_on is not None and command.appraised_on >= first.registered_on
     assert command.actor.official_id != first.registered_by.official_id
+    seeded = {o.official_id: o for o in DEMO_OFFICIALS}  # what `khuyencong dev` seeds
+    assert seeded[command.actor.official_id] == command.actor
 
 
 def test_the_appraisal_command_is_ready_to_paste() -> None:
@@ -144,5 +146,8 @@ def test_the_appraisal_command_is_ready_to_paste() -> None:
     assert words[words.index("--workflow-id") + 1] == "de-an/BG-2019-DP-01"
     assert words[words.index("--name") + 1] == "appraise"
     assert json.loads(words[words.index("--input") + 1]) == appraise_example()
+    header = words[words.index("--headers") + 1]  # the official's signed statement
+    assert header.startswith('khuyencong_identity="$(khuyencong token --as BG-SCT-003 ')
+    assert words[words.index("--update-id") + 1] in header
     assert "--address" not in words
     assert "127.0.0.1:7300" in shlex.split(appraise_command(port=7300))

@@ -34,8 +34,15 @@ from khuyencong import metrics
 from khuyencong.converter import data_converter
 from khuyencong.settings import Settings
 from tests.support.factories import make_deadline, make_dossier, make_payment, make_step
+from tests.support.identity import (
+    HARNESS_REGISTER,
+    register_in_database,
+    with_test_identity,
+    worker_process_env,
+)
 from tests.support.lifecycle import (
     KE_TOAN_BG,
+    LIFECYCLE_OFFICIALS,
     SO,
     TRUNG_TAM,
     UBND,
@@ -256,7 +263,9 @@ async def test_refusals_are_counted_by_type_a_concurrent_duplicate_leaves_no_his
     )
     today = await today_of(dev_env)
     dossier = lifecycle_dossier(today)
-    async with worker.build_worker(buffered_client, db_pool, settings):
+    async with worker.build_worker(
+        buffered_client, db_pool, with_test_identity(settings), HARNESS_REGISTER
+    ):
         d = await Driver.register(dev_env.client, task_queue, dossier, today)
         wrong_stage = buffered.total(
             metrics.REFUSED_ACTIONS, error_type="WrongStage", action="sign_contract"
@@ -301,7 +310,9 @@ async def test_refusals_are_counted_by_type_a_concurrent_duplicate_leaves_no_his
     await until_admitted(dev_env.client, d.handle.id, "approve-2")
     handler_phase = buffered.total(metrics.REFUSED_ACTIONS, phase="handler")
     busy = buffered.total(metrics.REFUSED_ACTIONS, phase="validator", error_type="DeAnBusy")
-    async with worker.build_worker(buffered_client, db_pool, settings):
+    async with worker.build_worker(
+        buffered_client, db_pool, with_test_identity(settings), HARNESS_REGISTER
+    ):
         assert (await first).stage is Stage.APPROVED
         with pytest.raises(WorkflowUpdateFailedError) as late:
             await second
@@ -397,7 +408,9 @@ async def test_the_metrics_endpoint_serves_the_project_counters_next_to_the_sdk_
         "KHUYENCONG_DATABASE_URL": pg_url,
         "KHUYENCONG_METRICS_BIND": f"127.0.0.1:{port}",
         "KHUYENCONG_LOG_LEVEL": "WARNING",
+        **worker_process_env(),
     }
+    await register_in_database(db_pool, LIFECYCLE_OFFICIALS)
     proc = subprocess.Popen([sys.executable, "worker.py"], cwd=REPO, env=env)
     try:
         await wait_for_poller(dev_env.client, task_queue)

@@ -63,6 +63,8 @@ CUC = official("cuc-1", Role.CUC, province=None, name="Lê Văn Cường")
 BO_TRUONG = official("bt-1", Role.BO_TRUONG, province=None, name="Phạm Minh Đức")
 KE_TOAN_BG = official("kt-bg-1", Role.TAI_CHINH, name="Vũ Thị Hoa")
 KE_TOAN_CUC = official("kt-cuc-1", Role.TAI_CHINH, province=None, name="Ngô Thị Lan")
+LIFECYCLE_OFFICIALS = (TRUNG_TAM, SO, SO_2, UBND, CUC, BO_TRUONG, KE_TOAN_BG, KE_TOAN_CUC)
+"""The officials above, for a register in PostgreSQL (a worker in another process)."""
 
 
 def new_code(prefix: str = "T") -> str:

@@ -27,6 +27,7 @@ from temporalio.api.workflowservice.v1 import (
     PollWorkflowExecutionUpdateRequest,
 )
 from temporalio.client import Client
+from temporalio.common import HeaderCodecBehavior
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -41,8 +42,11 @@ from activities.rule_packs import RulePackActivities
 from khuyencong.activation_order import UpdateOrderRunner
 from khuyencong.codec import CodecKeys, EncryptionCodec
 from khuyencong.converter import converter_with, data_converter
+from khuyencong.identity_interceptors import IdentityInterceptor
 from khuyencong.search_attributes import ALL_KEYS, register_search_attributes
+from tests.support.identity import HARNESS_REGISTER, TEST_VERIFY_KEYS, harness_signer
 from tests.support.waiting import until
+from worker import SANDBOX
 from workflows.de_an import DeAnWorkflow
 from workflows.plan import KeHoachWorkflow
 
@@ -56,10 +60,13 @@ def _binary(name: str) -> str:
 
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    signer = harness_signer()  # tests/support/identity.py
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
         data_converter=data_converter,
+        interceptors=[signer],
     )
+    signer.clock = env.get_current_time  # statements are judged by the server's skipped time
     try:
         await register_on_test_server(env.client)
         yield env
@@ -88,6 +95,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
         data_converter=data_converter,
+        interceptors=[harness_signer()],  # tests/support/identity.py
         dev_server_log_level="error",
         search_attributes=list(ALL_KEYS),  # as `khuyencong dev` registers them
     )
@@ -112,9 +120,11 @@ def suite_data_converter() -> DataConverter:
 
 
 def encrypting_client(client: Client) -> Client:
-    """``client``'s connection with :func:`suite_data_converter`."""
+    """``client``'s connection with :func:`suite_data_converter`, headers (officials' signed
+    statements) encrypted too, as :func:`khuyencong.client.connect` does."""
     config = client.config()
     config["data_converter"] = suite_data_converter()
+    config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
     return Client(**config)
 
 
@@ -137,7 +147,8 @@ async def run_worker(
     officials: OfficialsActivities | None = None,
 ) -> AsyncIterator[Worker]:
     """The production activities on ``pool``; ``officials``: another officials reader (a test
-    that times a deactivation between two reads)."""
+    that times a deactivation between two reads). Updates naming an actor are checked as in
+    production, against the harness's key and register (tests/support/identity.py)."""
     records = DeAnRecordActivities(pool)
     payments = DeAnPaymentActivities(pool)
     notifications = DeAnNotificationActivities(pool)
@@ -146,7 +157,6 @@ async def run_worker(
         client,
         task_queue=task_queue,
         workflows=[DeAnWorkflow, KeHoachWorkflow],
-        workflow_runner=UpdateOrderRunner(),
         activities=[
             records.record_step,
             payments.record_payment,
@@ -155,6 +165,8 @@ async def run_worker(
             (officials or OfficialsActivities(pool)).load_inactive_officials,
             *PlanActivities(pool, client).all(),
         ],
+        interceptors=[IdentityInterceptor(TEST_VERIFY_KEYS, HARNESS_REGISTER)],
+        workflow_runner=UpdateOrderRunner(SANDBOX),
     )
     async with worker:
         yield worker

@@ -5,6 +5,10 @@
   pool. At the end, the đề án still running are terminated.
 - ``cli``: runs ``khuyencong ...`` in-process (typer's runner, in a thread: each command runs
   its own event loop, as a real process would) with the stack's settings in the environment.
+
+Proven identity: the CLI signs with the suite's key (tests/support/identity.py) and reads the
+password from ``KHUYENCONG_PASSWORD``; the harness, as the administrator, gives every
+official a test acts as the password :data:`PASSWORD` (:func:`ensure_password`).
 """
 
 from __future__ import annotations
@@ -30,15 +34,19 @@ import worker
 from domain.deadlines import vn_date
 from domain.model import Actor, Level, Role
 from khuyencong.admin import cli as admin_cli
+from khuyencong.admin import credentials
 from khuyencong.admin.client import AdminClient
 from khuyencong.admin.models import OfficialIn
 from khuyencong.cli import app
 from khuyencong.settings import Settings
+from tests.support.identity import HarnessRegister, suite_identity_env, with_test_identity
 from tests.support.temporal import new_task_queue
 
 BG = "Bắc Giang"
 BN = "Bắc Ninh"
 UI_URL = "http://ui.example.test:8233"
+PASSWORD = "mat-khau-thu-nghiem"
+"""The password the harness sets for every official a test acts as."""
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\S+ \[")
 
 
@@ -73,7 +81,10 @@ def no_exit_pause() -> Iterator[None]:
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def stack(
-    dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool, pg_url: str
+    dev_env: WorkflowEnvironment,
+    db_pool: asyncpg.Pool,
+    pg_url: str,
+    officials_register: HarnessRegister,
 ) -> AsyncIterator[Stack]:
     address = dev_env.client.service_client.config.target_host
     settings = Settings.from_env(
@@ -88,7 +99,9 @@ async def stack(
         dev_env.client, db_pool, task_queue=settings.task_queue, ui_url=settings.ui_url
     )
     built = Stack(settings, admin)
-    async with worker.build_worker(dev_env.client, db_pool, settings):
+    async with worker.build_worker(
+        dev_env.client, db_pool, with_test_identity(settings), officials_register
+    ):
         try:
             yield built
         finally:
@@ -122,8 +135,17 @@ class Run:
         return f"exit {self.exit_code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
 
+async def ensure_password(pool: asyncpg.Pool, official_id: str) -> None:
+    """The administrator's part: an official of the register without a password gets
+    :data:`PASSWORD`."""
+    known = await pool.fetchval("SELECT 1 FROM officials WHERE id = $1", official_id)
+    if known and not await credentials.has_password(pool, official_id):
+        await credentials.set_password(pool, official_id, PASSWORD, set_by="tests")
+
+
 class Cli:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+        self.pool = pool
         self.env = {
             "KHUYENCONG_TEMPORAL_ADDRESS": settings.temporal_address,
             "KHUYENCONG_NAMESPACE": settings.namespace,
@@ -131,29 +153,44 @@ class Cli:
             "KHUYENCONG_DATABASE_URL": settings.database_url_value or "",
             "KHUYENCONG_UI_URL": settings.ui_url,
             "KHUYENCONG_OFFICIAL_ID": "",
+            "KHUYENCONG_PASSWORD": PASSWORD,
             "COLUMNS": "200",
+            **suite_identity_env(),
         }
         self.runner = CliRunner()
 
-    async def __call__(self, *args: str, as_: str | None = None) -> Run:
+    async def __call__(
+        self,
+        *args: str,
+        as_: str | None = None,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Run:
         argv = [*args, *(["--as", as_] if as_ else [])]
+        if as_:
+            await ensure_password(self.pool, as_)
         result = await asyncio.to_thread(
-            self.runner.invoke, app, argv, env=self.env, catch_exceptions=False
+            self.runner.invoke,
+            app,
+            argv,
+            input=stdin,
+            env={**self.env, **(env or {})},
+            catch_exceptions=False,
         )
         messages = [
             line for line in result.stderr.splitlines(keepends=True) if not LOG_LINE.match(line)
         ]
         return Run(result.exit_code, result.stdout, "".join(messages))
 
-    async def ok(self, *args: str, as_: str | None = None) -> Run:
-        run = await self(*args, as_=as_)
+    async def ok(self, *args: str, as_: str | None = None, stdin: str | None = None) -> Run:
+        run = await self(*args, as_=as_, stdin=stdin)
         assert run.exit_code == 0, str(run)
         return run
 
 
 @pytest.fixture
-def cli(stack: Stack) -> Cli:
-    return Cli(stack.settings)
+def cli(stack: Stack, db_pool: asyncpg.Pool) -> Cli:
+    return Cli(stack.settings, db_pool)
 
 
 # --- officials ---------------------------------------------------------------------------------
@@ -207,7 +244,8 @@ async def add_cast(admin: AdminClient, tag: str) -> Cast:
     actors: dict[str, Actor] = {}
     for key, (role, province) in CAST_SPEC.items():
         official = await admin.add_official(official_in(f"{key}-{tag}", role, province))
-        actors[key] = official.as_actor()
+        await ensure_password(admin.pool, official.id)
+        actors[key] = await admin.authenticate(official.id, PASSWORD)
     return Cast(actors)
 
 

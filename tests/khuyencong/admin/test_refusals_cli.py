@@ -13,7 +13,16 @@ import pytest_asyncio
 from domain.model import DeAnDossier, Role
 from domain.stages import Stage
 from khuyencong.admin.errors import ActionRefused
-from tests.khuyencong.admin.conftest import Cast, Cli, Stack, add_cast, suffix, today
+from tests.khuyencong.admin.conftest import (
+    PASSWORD,
+    Cast,
+    Cli,
+    Stack,
+    add_cast,
+    ensure_password,
+    suffix,
+    today,
+)
 from tests.support.lifecycle import make_dossier
 from workflows.de_an_contract import (
     DeAnAppraise,
@@ -202,7 +211,8 @@ async def test_a_deactivated_official_is_refused_by_the_cli_and_by_the_workflow_
     await cli.ok("officials", "add", leaving, "--name", "Đỗ Văn Giang", "--role",
                  "so_cong_thuong", "--organisation", "Sở Công Thương tỉnh Bắc Giang",
                  "--province", "Bắc Giang")  # fmt: skip
-    actor = await stack.admin.acting(leaving)
+    await ensure_password(stack.admin.pool, leaving)
+    actor = await stack.admin.authenticate(leaving, PASSWORD)
     dossier = await registered(stack, cast)
 
     run = await cli.ok("officials", "deactivate", leaving, "--reason", "Nghỉ hưu", "--json")

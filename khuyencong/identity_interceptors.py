@@ -1,0 +1,171 @@
+"""The two ends of proven identity (:mod:`khuyencong.identity`).
+
+- :class:`SigningInterceptor` (client): attaches a signed statement to each update that names
+  an ``actor`` the caller vouches for (:func:`vouching`): the admin tool after checking the
+  official's password, a worker relaying a plan's decision the plan verified.
+- :class:`IdentityInterceptor` (worker): verifies the statement in the update's validator,
+  before the workflow's own validator, against the register snapshot the worker keeps in
+  memory. Validators never run when a history is replayed, so this check never touches
+  determinism, and a refusal here, like any validator's, leaves no event in the history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import client as temporal_client
+from temporalio import workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadConverter
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import (
+    HandleUpdateInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
+
+from domain.errors import Refusal
+from khuyencong import identity
+
+_VOUCHED: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "khuyencong_vouched", default=frozenset()
+)
+
+
+@contextlib.contextmanager
+def vouching(*official_ids: str) -> Iterator[None]:
+    """Within this block, updates sent by a client with a :class:`SigningInterceptor` carry a
+    statement for these officials. The caller must have proven who they are."""
+    token = _VOUCHED.set(_VOUCHED.get() | frozenset(official_ids))
+    try:
+        yield
+    finally:
+        _VOUCHED.reset(token)
+
+
+def statement_payload(statement: str) -> Payload:
+    """The header value: the statement as a JSON string (as ``temporal --headers`` writes
+    ``khuyencong_identity="kc1...."``)."""
+    return PayloadConverter.default.to_payloads([statement])[0]
+
+
+class SigningInterceptor(temporal_client.Interceptor):
+    """Client interceptor: signs each update whose payload names an actor the current
+    context vouches for (or, with ``vouch_all``, every such update: only for a stack of its
+    own whose officials are all the caller's, the test harness and ``plan simulate``).
+    Update-with-start is not signed (the project does not use it for officials' actions).
+
+    An update without an ID gets one here, so the statement can be bound to it."""
+
+    def __init__(
+        self,
+        key: identity.SigningKey,
+        *,
+        ttl_seconds: int = identity.DEFAULT_TTL_SECONDS,
+        vouch_all: bool = False,
+        on_sign: Callable[[tuple[str, str, str | None]], None] | None = None,
+        clock: Callable[[], datetime | Awaitable[datetime]] = lambda: datetime.now(UTC),
+    ) -> None:
+        """``clock``: when statements are issued (a time-skipping test server's clock for a
+        harness on one: the workflow judges expiry by its own time)."""
+        self.key = key
+        self.ttl_seconds = ttl_seconds
+        self.vouch_all = vouch_all
+        self.on_sign = on_sign
+        self.clock = clock
+
+    def intercept_client(
+        self, next: temporal_client.OutboundInterceptor
+    ) -> temporal_client.OutboundInterceptor:
+        return _SigningOutbound(next, self)
+
+
+class _SigningOutbound(temporal_client.OutboundInterceptor):
+    def __init__(self, next: temporal_client.OutboundInterceptor, root: SigningInterceptor):
+        super().__init__(next)
+        self._root = root
+
+    async def start_workflow_update(
+        self, input: temporal_client.StartWorkflowUpdateInput
+    ) -> temporal_client.WorkflowUpdateHandle[Any]:
+        actor = identity.actor_of(input.args)
+        root = self._root
+        if (
+            actor is not None
+            and identity.HEADER not in input.headers
+            and (root.vouch_all or actor[0] in _VOUCHED.get())
+        ):
+            if input.update_id is None:
+                input.update_id = str(uuid.uuid4())
+            if root.on_sign is not None:
+                root.on_sign(actor)
+            now = root.clock()
+            if inspect.isawaitable(now):
+                now = await now
+            statement = identity.sign(
+                root.key,
+                official_id=actor[0],
+                role=actor[1],
+                province=actor[2],
+                workflow_id=input.id,
+                update=input.update,
+                update_id=input.update_id,
+                now=now,
+                ttl_seconds=root.ttl_seconds,
+            )
+            input.headers = {**input.headers, identity.HEADER: statement_payload(statement)}
+        return await super().start_workflow_update(input)
+
+
+class IdentityInterceptor(Interceptor):
+    """Worker interceptor: an update that names an ``actor`` is accepted only with a valid
+    statement of that actor's identity (see :func:`khuyencong.identity.verify`).
+
+    ``keys`` and ``register`` are reached by closure from inside the workflow sandbox (the
+    module is passed through): the register is the worker's in-memory snapshot, so the check
+    does no I/O in the workflow."""
+
+    def __init__(self, keys: identity.VerifyKeys, register: identity.OfficialsRegister) -> None:
+        self.keys = keys
+        self.register = register
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        keys, register = self.keys, self.register
+
+        class _Inbound(WorkflowInboundInterceptor):
+            def handle_update_validator(self, input: HandleUpdateInput) -> None:
+                actor = identity.actor_of(input.args)
+                if actor is not None:
+                    # Validators never run on replay: this check (and the register it reads)
+                    # cannot make a history replay differently.
+                    info = workflow.info()
+                    try:
+                        identity.verify(
+                            identity.statement_from_payload(input.headers.get(identity.HEADER)),
+                            keys=keys,
+                            register=register,
+                            now=workflow.now(),
+                            workflow_id=info.workflow_id,
+                            update=input.update,
+                            update_id=input.id,
+                            actor=actor,
+                        )
+                    except Refusal as refusal:
+                        raise ApplicationError(
+                            str(refusal),
+                            refusal.as_details(),
+                            type=refusal.code,
+                            non_retryable=True,
+                        ) from None
+                super().handle_update_validator(input)
+
+        return _Inbound
