@@ -4,20 +4,27 @@ A đề án refuses an update as ``DeAnBusy`` while it registers or records anot
 ``DeAnWorkflow._check``): nothing was judged and no event was written, so the same update,
 under the same update ID, is sent again a moment later. Every sender of updates to
 ``DeAnWorkflow`` (the admin client, the plan's activities, the backfill, the simulation, the
-tests) goes through :func:`execute_de_an_update`.
+tests) goes through :func:`execute_de_an_update` or :func:`start_de_an_update`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
+    WorkflowUpdateStage,
+)
 from temporalio.exceptions import ApplicationError
 
 from domain.errors import RefusalCode
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 BUSY_PATIENCE = 30.0
 """Seconds an action is sent again while its đề án answers ``DeAnBusy`` (an adjustment that
@@ -30,6 +37,22 @@ def is_busy(error: BaseException) -> bool:
     return isinstance(cause, ApplicationError) and cause.type == RefusalCode.BUSY
 
 
+async def _when_free(send: Callable[[], Awaitable[R]], patience: float) -> R:
+    """``send()`` until it is not refused as busy, for up to ``patience`` seconds; any other
+    refusal, or a busy one past the patience, is raised as the SDK raised it."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + patience
+    pause = 0.02
+    while True:
+        try:
+            return await send()
+        except WorkflowUpdateFailedError as failure:
+            if not is_busy(failure) or loop.time() + pause > give_up:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 async def execute_de_an_update(
     handle: WorkflowHandle[Any, Any],
     update: str,
@@ -39,18 +62,30 @@ async def execute_de_an_update(
     id: str | None = None,
     patience: float = BUSY_PATIENCE,
 ) -> T:
-    """``handle.execute_update`` that waits out ``DeAnBusy`` for up to ``patience`` seconds.
+    """``handle.execute_update`` that waits out ``DeAnBusy``."""
+    return await _when_free(
+        lambda: handle.execute_update(update, arg, id=id, result_type=result_type), patience
+    )
 
-    Any other refusal, or a busy one past the patience, is raised as the SDK raised it."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + patience
-    pause = 0.02
-    while True:
-        try:
-            result: T = await handle.execute_update(update, arg, id=id, result_type=result_type)
-            return result
-        except WorkflowUpdateFailedError as failure:
-            if not is_busy(failure) or loop.time() + pause > give_up:
-                raise
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.5)
+
+async def start_de_an_update(
+    handle: WorkflowHandle[Any, Any],
+    update: str,
+    arg: Any,
+    *,
+    result_type: type[T],
+    id: str | None = None,
+    patience: float = BUSY_PATIENCE,
+) -> WorkflowUpdateHandle[T]:
+    """``handle.start_update`` until accepted, waiting out ``DeAnBusy``; the result is
+    awaited on the returned handle."""
+    return await _when_free(
+        lambda: handle.start_update(
+            update,
+            arg,
+            id=id,
+            result_type=result_type,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        ),
+        patience,
+    )

@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -19,6 +19,7 @@ from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
 from domain.model import Actor, Role
 from domain.stages import Action, Stage
+from khuyencong.updates import start_de_an_update
 from tests.support.lifecycle import (
     SO,
     UBND,
@@ -67,10 +68,10 @@ async def test_a_deactivation_signalled_while_a_step_is_persisted_is_kept(
     async with worker:
         today = await today_of(ts_env)
         d = await Driver.register(ts_env.client, task_queue, make_dossier(today), today)
-        appraising = await d.handle.start_update(
+        appraising = await start_de_an_update(
+            d.handle,
             "appraise",
             appraisal(SO, today),
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             result_type=DeAnActionResult,
         )
         await d.handle.signal(
