@@ -143,6 +143,7 @@ async def run_chaos(opts: ChaosOptions, echo: Callable[[str], None] = print) -> 
     )
     report.text = render(report)
     (opts.out / "report.txt").write_text(report.text + "\n", encoding="utf-8")
+    (opts.out / "faults.log").write_text("\n".join(fault_log.lines) + "\n", encoding="utf-8")
     echo(report.text)
     return report
 
