@@ -65,3 +65,19 @@ def chaos(
     )
     report = _run(lambda: run_chaos(options, echo=typer.echo))
     raise typer.Exit(0 if report.ok else 1)
+
+
+@chaos_app.command("fuzz")
+def fuzz(
+    actions: Annotated[int, typer.Option(help="Random actions to send.")] = 10_000,
+    slots: Annotated[int, typer.Option(help="Đề án acted on at once.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the moves.")] = 1,
+) -> None:
+    """Random actions (admin client and raw updates) on đề án in every stage, judged by an
+    oracle written from the authority matrix and the rules; exit 1 on any wrong answer."""
+    from khuyencong.chaos.fuzz import fuzz_on_stack
+    from khuyencong.cli import _run, _settings
+
+    _settings()
+    counts = _run(lambda: fuzz_on_stack(actions=actions, slots=slots, seed=seed, echo=typer.echo))
+    raise typer.Exit(0 if counts.wrong == 0 else 1)
