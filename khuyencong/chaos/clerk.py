@@ -27,6 +27,7 @@ from khuyencong.admin.client import COMMANDS, DE_AN_WORKFLOW, STATE_QUERY
 from khuyencong.admin.errors import ActionRefused, BadInput, NotFound
 from khuyencong.chaos.officials import Desk
 from khuyencong.chaos.paths import LifePath, Step
+from khuyencong.chaos.wire import CURRENT_STEP, Wire
 from workflows.de_an_contract import DeAnState
 
 GIVE_UP_AFTER = 300.0
@@ -50,6 +51,10 @@ class ClerkStats:
     """Refused as expected, but by another rule."""
     wrong_accepts: list[str] = field(default_factory=list)
     """Accepted where the rules promise a refusal."""
+    resent: int = 0
+    """Steps sent more than once (after a transport failure)."""
+    id_changed: list[str] = field(default_factory=list)
+    """Steps whose retry went out under another update ID than the first attempt."""
 
 
 def is_transport(exc: BaseException) -> bool:
@@ -58,10 +63,13 @@ def is_transport(exc: BaseException) -> bool:
 
 
 class Clerk:
-    def __init__(self, desk: Desk, stats: ClerkStats, rng: random.Random) -> None:
+    def __init__(
+        self, desk: Desk, stats: ClerkStats, rng: random.Random, wire: Wire | None = None
+    ) -> None:
         self.desk = desk
         self.stats = stats
         self.rng = rng
+        self.wire = wire
 
     async def _patiently(self, what: str, call: Any) -> Any:
         """Run ``call()`` until it answers or raises something not about transport."""
@@ -109,7 +117,25 @@ class Clerk:
             )
         return COMMANDS[step.action].model_validate({**payload, "actor": self.desk[step.who]})
 
-    async def perform(self, code: str, step: Step, today: date, dossier: DeAnDossier) -> None:
+    async def perform(
+        self, code: str, step: Step, today: date, dossier: DeAnDossier, index: int = 0
+    ) -> None:
+        name = f"{code}#{index}"
+        token = CURRENT_STEP.set(name)
+        try:
+            await self._perform(code, step, today, dossier)
+        finally:
+            CURRENT_STEP.reset(token)
+        ids = self.wire.ids.pop(name, []) if self.wire is not None else []
+        if len(ids) > 1:
+            self.stats.resent += 1
+            if len(set(ids)) > 1:
+                self.stats.id_changed.append(
+                    f"{code}: {step.action.value} resent under {len(set(ids))} update IDs: "
+                    + ", ".join(dict.fromkeys(ids))
+                )
+
+    async def _perform(self, code: str, step: Step, today: date, dossier: DeAnDossier) -> None:
         command = self.command(step, code, today, dossier)
         what = f"{code}: {step.action.value} by {step.who}"
         before = (
@@ -161,9 +187,9 @@ class Clerk:
         """Take one đề án through ``path``, step after step."""
         dossier = path.dossier(code, today)
         await self.register(path, dossier, today)
-        for step in path.steps:
+        for index, step in enumerate(path.steps):
             await asyncio.sleep(self.rng.random() * 0.05)  # an official reads the screen
-            await self.perform(code, step, today, dossier)
+            await self.perform(code, step, today, dossier, index)
 
 
 __all__ = ["DE_AN_WORKFLOW", "Clerk", "ClerkStats", "LifecycleFailed"]

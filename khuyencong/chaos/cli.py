@@ -42,6 +42,9 @@ def chaos(
     settle_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for workflows to close after the run.")
     ] = 120.0,
+    lost_answers: Annotated[
+        float, typer.Option(help="Share of applied updates whose answer is lost (retried).")
+    ] = 0.05,
 ) -> None:
     """Run the fault suite and print its table; exit 1 when a check fails."""
     if ctx.invoked_subcommand is not None:
@@ -62,6 +65,7 @@ def chaos(
         seed=seed,
         out=out,
         settle_timeout=settle_timeout,
+        lost_answers=lost_answers,
     )
     report = _run(lambda: run_chaos(options, echo=typer.echo))
     raise typer.Exit(0 if report.ok else 1)

@@ -19,13 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
+
 from domain.deadlines import vn_date
-from khuyencong.chaos.checks import Life, Verdict, check_run
+from khuyencong.chaos.checks import Check, Life, Verdict, check_run
 from khuyencong.chaos.clerk import Clerk, ClerkStats, LifecycleFailed
 from khuyencong.chaos.faults import FaultLog, FaultPlan, inject
 from khuyencong.chaos.officials import officials_at_desk
 from khuyencong.chaos.paths import PATHS
 from khuyencong.chaos.stack import chaos_stack
+from khuyencong.chaos.wire import Wire
 
 
 @dataclass
@@ -39,6 +42,8 @@ class ChaosOptions:
     seed: int = 1
     out: Path = Path("chaos-out")
     settle_timeout: float = 120.0
+    lost_answers: float = 0.05
+    """Share of applied updates whose answer the officials never get (they retry)."""
     keep_root: bool = False
 
 
@@ -86,8 +91,12 @@ async def run_chaos(opts: ChaosOptions, echo: Callable[[str], None] = print) -> 
                 f"stack up in {root}: Temporal 127.0.0.1:{stack.temporal.port}, "
                 f"{opts.workers} workers; {len(lives)} đề án, {total_steps} steps"
             )
+            wire = Wire(random.Random(rng.random()), opts.lost_answers)
+            config = stack.client.config()
+            config["interceptors"] = [wire]
+            officials_client = Client(**config)
             async with officials_at_desk(
-                stack.client, stack.database_url, stack.task_queue, f"CH{opts.seed}"
+                officials_client, stack.database_url, stack.task_queue, f"CH{opts.seed}"
             ) as desk:
                 today = vn_date(datetime.now(UTC))
                 finished = asyncio.Event()
@@ -105,7 +114,7 @@ async def run_chaos(opts: ChaosOptions, echo: Callable[[str], None] = print) -> 
 
                 async def one(life: Life, seed: float) -> None:
                     async with gate:
-                        clerk = Clerk(desk, stats, random.Random(seed))
+                        clerk = Clerk(desk, stats, random.Random(seed), wire)
                         try:
                             await clerk.live(life.path, life.code, today)
                         except LifecycleFailed as exc:
@@ -134,6 +143,12 @@ async def run_chaos(opts: ChaosOptions, echo: Callable[[str], None] = print) -> 
                 finally:
                     await pool.close()
                 verdict.checks[0].failures += stats.wrong_accepts + stats.refusal_mismatch
+                same_id = Check("retries keep their update ID", list(stats.id_changed))
+                same_id.counted = (
+                    f"{wire.lost} answers lost · {stats.resent} steps resent · "
+                    f"{len(stats.id_changed)} under another ID"
+                )
+                verdict.checks.insert(1, same_id)
                 worker_exits = sum(w.unplanned_exits for w in stack.workers)
     finally:
         if not opts.keep_root:
