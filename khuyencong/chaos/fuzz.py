@@ -198,12 +198,15 @@ class Fuzzer:
         self.tag = tag
         self.counts = FuzzCounts()
         self.codes: list[str] = []
+        self.per_slot: Counter[int] = Counter()
         self.roster = {k: (v[0], v[1]) for k, v in ROSTER.items()}
 
-    async def register(self) -> tuple[str, set[tuple[str, str]]]:
-        code = f"FZ-{self.tag}-{len(self.codes):05d}"
-        self.codes.append(code)  # before any await: slots never share a đề án
-        template = self.rng.choice(TEMPLATES)
+    async def register(self, slot: int, rng: random.Random) -> tuple[str, set[tuple[str, str]]]:
+        """A new đề án for ``slot``, from the slot's own random stream (reproducible)."""
+        code = f"FZ-{self.tag}-{slot:02d}{self.per_slot[slot]:04d}"
+        self.per_slot[slot] += 1
+        self.codes.append(code)
+        template = rng.choice(TEMPLATES)
         await self.desk.admin.register(
             self.desk["tt"], fuzz_dossier(code, template, self.today), self.today
         )
@@ -227,9 +230,9 @@ class Fuzzer:
         state: DeAnState = await handle.query(STATE_QUERY, result_type=DeAnState)
         return state
 
-    async def slot(self, seed: float) -> None:
+    async def slot(self, slot: int, seed: float) -> None:
         rng = random.Random(seed)
-        code, papers = await self.register()
+        code, papers = await self.register(slot, rng)
         idle = 0
         while self.counts.actions < self.total:
             handle = self.client.get_workflow_handle(workflow_id_for(code))
@@ -243,7 +246,7 @@ class Fuzzer:
                 )
                 state = await self.state(handle)
             if state.stage.terminal or idle >= TRAPPED_AFTER:
-                code, papers = await self.register()
+                code, papers = await self.register(slot, rng)
                 idle = 0
                 continue
             self.counts.actions += 1
@@ -385,7 +388,7 @@ async def run_fuzz(
 ) -> FuzzCounts:
     fuzzer = Fuzzer(desk, Oracle.from_rule_packs(), random.Random(seed), today, actions, tag)
     seeds = [fuzzer.rng.random() for _ in range(slots)]
-    await asyncio.gather(*(fuzzer.slot(s) for s in seeds))
+    await asyncio.gather(*(fuzzer.slot(i, s) for i, s in enumerate(seeds)))
     await fuzzer.finish()
     return fuzzer.counts
 
