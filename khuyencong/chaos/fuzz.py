@@ -421,13 +421,14 @@ def render_fuzz(c: FuzzCounts, seed: int, elapsed: float) -> str:
         ("events left by a refusal", c.events_left_by_refusal),
         ("stuck", c.stuck),
         ("trapped", c.trapped),
-        ("answered from an earlier update", c.answered_from_earlier),
         ("task failures", [f"{k} ×{n}" for k, n in c.task_failures.items()]),
     ):
         for text in items[:15]:
             lines.append(f"  ✗ {title}: {text}")
         if len(items) > 15:
             lines.append(f"  … {len(items) - 15} more {title}")
+    for text in c.answered_from_earlier[:5]:
+        lines.append(f"  · answered from an earlier update with the same ID: {text}")
     for text, n in c.other_rule.most_common(10):
         lines.append(f"  · other rule ×{n}: {text}")
     lines.append("")

@@ -116,7 +116,9 @@ def payload(
         return {
             "verdict": verdict,
             "appraised_on": on,
-            "minutes_number": f"BB-{rng.randint(1, 4)}",
+            # a fresh number now and then: used papers are refused, and a đề án returned
+            # for supplement needs a new appraisal minutes
+            "minutes_number": f"BB-{rng.randint(1, len(state.appraisals) + 3)}",
             "reason": reason,
         }
     if action is Action.APPROVE:
