@@ -48,6 +48,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """Where ``worker.py`` lives: workers run ``python -m worker`` from here."""
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the harness dies, even by SIGKILL (Linux
+    ``prctl(PR_SET_PDEATHSIG)``), so no worker outlives a killed suite."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
@@ -84,6 +93,7 @@ class WorkerProcess:
             stdout=self._log,
             stderr=self._log,
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         self.starts += 1
 
