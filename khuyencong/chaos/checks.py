@@ -334,4 +334,27 @@ def export(observed: list[Observed], bad: set[str], keys_text: str, out: Path) -
         keys = folder / "codec-keys"
         keys.write_text(keys_text + "\n", encoding="utf-8")
         keys.chmod(0o600)
+        (folder / "README.md").write_text(REPLAY_README, encoding="utf-8")
     return written
+
+
+REPLAY_README = """# Histories that failed a check of `khuyencong chaos`
+
+Exported as the server holds them (payloads encrypted with the run's throw-away key, in
+`codec-keys`). Replay one against the current code, from the project root:
+
+```python
+import asyncio, os
+os.environ["KHUYENCONG_CODEC_KEYS_FILE"] = "<this folder>/codec-keys"
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+from khuyencong.client import project_converter
+from workflows.de_an import DeAnWorkflow
+text = open("<this folder>/de-an_<CODE>.json", encoding="utf-8").read()
+replayer = Replayer(workflows=[DeAnWorkflow], data_converter=project_converter(None))
+asyncio.run(replayer.replay_workflow(WorkflowHistory.from_json("de-an/<CODE>", text)))
+```
+
+Copy a file into `tests/histories/` (with the key the suite uses, or re-encrypted) to make it a
+replay test.
+"""
