@@ -150,6 +150,13 @@ class Clerk:
             try:
                 await self.desk.admin.act(code, step.action, command)
             except ActionRefused as refused:
+                if refused.type.endswith("Busy"):
+                    # Another action is in flight on this đề án: transient, try again.
+                    self.stats.transport_retries[refused.type] += 1
+                    failed_once = True
+                    await asyncio.sleep(delay * (0.5 + self.rng.random()))
+                    delay = min(delay * 2, 3.0)
+                    continue
                 if step.refusal is not None:
                     self.stats.expected_refusals += 1
                     if refused.type != step.refusal:
