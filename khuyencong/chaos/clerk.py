@@ -154,6 +154,8 @@ class Clerk:
                     # Another action is in flight on this đề án: transient, try again.
                     self.stats.transport_retries[refused.type] += 1
                     failed_once = True
+                    if time.monotonic() - started > GIVE_UP_AFTER:
+                        raise LifecycleFailed(f"{what}: still busy, gave up") from None
                     await asyncio.sleep(delay * (0.5 + self.rng.random()))
                     delay = min(delay * 2, 3.0)
                     continue
