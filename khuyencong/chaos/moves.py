@@ -17,7 +17,7 @@ from domain.model import Level, Role
 from domain.stages import Action, Stage
 from khuyencong.admin.client import COMMANDS
 from khuyencong.chaos.oracle import ADJUST_WHO, WHERE, WHO
-from workflows.de_an_contract import DeAnState
+from workflows.de_an_contract import DeAnAdjust, DeAnState
 
 ADJUST_KINDS = list(ADJUST_WHO)
 
@@ -195,6 +195,14 @@ def payload(
             "decision_date": on,
             "description": "Điều chỉnh",
         }
+        if "new_commune" in DeAnAdjust.model_fields:  # contracts that carry site and dates
+            if (kind == "change_site") != (rng.random() < 0.1):
+                fields["new_commune"] = pick(["Tiến Dũng", "Nham Sơn", "  "])
+            if (kind == "change_timing") != (rng.random() < 0.1):
+                year = state.budget_year or d.plan_year
+                fields[pick(["new_start", "new_end"])] = pick(
+                    [date(year, 12, 30), date(year, 6, 1), date(year + 1, 1, 15)]
+                )
         if kind in ("increase_support", "decrease_support") or rng.random() < 0.05:
             step = pick([10_000_000, 50_000_000, 1])
             new = state.approved_support + (step if kind == "increase_support" else -step)

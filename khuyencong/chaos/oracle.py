@@ -23,7 +23,7 @@ from typing import Any
 
 from domain.model import Level, Role
 from domain.stages import Action, Stage
-from workflows.de_an_contract import DeAnState
+from workflows.de_an_contract import DeAnAdjust, DeAnState
 
 S, A = Stage, Action
 T, SO, C, B, U, F = (
@@ -426,6 +426,27 @@ class Oracle:
                 v.breaks.append("CounterpartTooLow")
         elif kind == "extend_next_year" and state.budget_year > d.plan_year:
             v.breaks.append("Duplicate")
+        if "new_commune" in DeAnAdjust.model_fields:
+            self._site_and_dates(state, cmd, v)
+
+    def _site_and_dates(self, state: DeAnState, cmd: Any, v: Verdict) -> None:
+        """docs/upgrading-workflows.md (adjust-details-v1): a change of site names the new
+        site, a change of timing the new dates, within the year (the matrix: "Change of timing
+        within the year"); neither is named by another kind."""
+        kind = cmd.get("kind")
+        site = any(
+            str(cmd.get(f) or "").strip() for f in ("new_address", "new_commune", "new_district")
+        )
+        new_start, new_end = cmd.get("new_start"), cmd.get("new_end")
+        timing = new_start is not None or new_end is not None
+        if site != (kind == "change_site") or timing != (kind == "change_timing"):
+            v.breaks.append("InvalidField")
+        if timing:
+            current = getattr(state, "current_schedule", None) or state.dossier.schedule
+            start, end = new_start or current.start, new_end or current.end
+            year = state.budget_year or state.dossier.plan_year
+            if start > end or any(x is not None and x.year != year for x in (new_start, new_end)):
+                v.breaks.append("InvalidField")
 
     def _accept(self, state: DeAnState, actor: Any, cmd: Any, v: Verdict, papers: Any) -> None:
         volume = cmd.get("accepted_volume_bp")

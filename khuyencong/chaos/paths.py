@@ -24,6 +24,7 @@ from domain.model import (
     Schedule,
 )
 from domain.stages import Action, Stage
+from workflows.de_an_contract import DeAnAdjust
 
 TODAY = "@today"
 MONTH = "@month"
@@ -143,6 +144,8 @@ def adjust(who: str, kind: str, number: str, new_support: int | None = None, **k
     }
     if new_support is not None:
         fields["new_support"] = new_support
+    if kind == "change_site" and "new_commune" in DeAnAdjust.model_fields:
+        fields["new_commune"] = "Tiến Dũng"  # where the contract asks for the new site
     return Step(A.ADJUST, who, fields, **kw)
 
 
