@@ -100,12 +100,16 @@ async def test_an_adjustment_sent_again_after_a_lost_answer_is_answered_as_done(
 ) -> None:
     c = await contracted_training(stack)
     code, cast, day = c.code, c.cast, c.day
-    adjust = DeAnAdjust(
-        actor=cast["SO-BG"],
-        kind="change_site",
-        decision_number="78/QĐ-SCT",
-        decision_date=day,
-        description="Chuyển địa điểm",
+    site = {"new_commune": "Tiến Dũng"} if "new_commune" in DeAnAdjust.model_fields else {}
+    adjust = DeAnAdjust.model_validate(
+        {
+            "actor": cast["SO-BG"],
+            "kind": "change_site",
+            "decision_number": "78/QĐ-SCT",
+            "decision_date": day,
+            "description": "Chuyển địa điểm",
+            **site,
+        }
     )
     first = await stack.admin.act(code, Action.ADJUST, adjust)  # the answer is lost
     again = await stack.admin.act(code, Action.ADJUST, adjust)  # refused today: Duplicate
