@@ -23,7 +23,7 @@ from typing import Any
 
 from domain.model import Level, Role
 from domain.stages import Action, Stage
-from workflows.de_an_contract import DeAnAdjust, DeAnState
+from workflows.de_an_contract import DeAnAdjust, DeAnAdvance, DeAnState
 
 S, A = Stage, Action
 T, SO, C, B, U, F = (
@@ -356,8 +356,10 @@ class Oracle:
             return
         if amount <= 0:
             v.breaks.append("InvalidField")
-        if any(a.paid_on is None for a in state.advances):
+        if any(_open_request(a) for a in state.advances):
             v.breaks.append("Duplicate")
+        if LAPSING and state.stopped:
+            v.breaks.append("AdvanceNotAllowed")  # after a stop no advance is requested
         pack = self.fixed_pack(state)
         item = pack.items.get(state.dossier.support_item) if pack else None
         if pack is None or item is None:
@@ -389,6 +391,8 @@ class Oracle:
         if request.paid_on is not None:
             v.breaks.append("Duplicate")
             return
+        if LAPSING and (state.stopped or getattr(request, "lapsed_on", None) is not None):
+            v.breaks.append("AdvanceLapsed")  # nor paid: the unpaid request lapsed with it
         self._payer(state, actor, [request.requested_by], v)
         if _paid(state) + request.amount > state.approved_support:
             v.breaks.append("PaidOverApproved")
@@ -461,7 +465,7 @@ class Oracle:
             v.breaks.append("Duplicate")
 
     def _settle(self, state: DeAnState, actor: Any, cmd: Any, v: Verdict, papers: Any) -> None:
-        if any(a.paid_on is None for a in state.advances):
+        if any(_open_request(a) for a in state.advances):
             v.breaks.append("InvalidField")
         pack = self.fixed_pack(state)
         item = pack.items.get(state.dossier.support_item) if pack else None
@@ -494,6 +498,17 @@ class Oracle:
         owed = s.refund_owed if s is not None else 0
         if owed <= 0 or cmd.get("amount") != owed:
             v.breaks.append("InvalidField")
+
+
+LAPSING = "lapsed_on" in DeAnAdvance.model_fields
+"""docs/upgrading-workflows.md, stop-lapses-advances-v1 (where the contract records lapses):
+an advance request unpaid at the stop lapses with it; after a stop no advance is requested or
+paid; a lapsed request does not block the settlement."""
+
+
+def _open_request(advance: Any) -> bool:
+    """Requested, not paid, not lapsed."""
+    return advance.paid_on is None and getattr(advance, "lapsed_on", None) is None
 
 
 def _ceiling(eligible: int, item: ItemRule) -> int:
