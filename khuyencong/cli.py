@@ -142,6 +142,10 @@ from khuyencong.plans.cli import plans_app  # noqa: E402
 
 app.add_typer(plans_app, name="plan")  # template, import, decide, status, report, simulate
 
+from khuyencong.chaos.cli import add_commands as add_chaos_commands  # noqa: E402
+
+add_chaos_commands(app)  # chaos (fault suite), chaos fuzz
+
 
 def main() -> None:  # pragma: no cover - console script shim
     sys.exit(app())
