@@ -50,6 +50,7 @@ from khuyencong.admin.errors import ActionRefused, BadInput, NotFound
 from khuyencong.chaos.moves import Move, propose
 from khuyencong.chaos.officials import ROSTER, Desk
 from khuyencong.chaos.oracle import Oracle, Verdict
+from khuyencong.identity_interceptors import vouching
 from workflows.de_an_contract import DeAnActionResult, DeAnState
 
 UPDATE_TIMEOUT = 60.0
@@ -344,12 +345,14 @@ class Fuzzer:
                 else:
                     c.via_raw += 1
                     raw = {**move.payload, "actor": _actor_dict(self.desk, move.who)}
-                    await handle.execute_update(
-                        move.action.value,
-                        raw,
-                        id=f"fuzz-{uuid.UUID(int=rng.getrandbits(128)).hex}",
-                        result_type=DeAnActionResult,
-                    )
+                    # As an operator with `khuyencong token`: a statement for this one update.
+                    with vouching(raw["actor"]["official_id"]):
+                        await handle.execute_update(
+                            move.action.value,
+                            raw,
+                            id=f"fuzz-{uuid.UUID(int=rng.getrandbits(128)).hex}",
+                            result_type=DeAnActionResult,
+                        )
             return "accepted", ""
         except ActionRefused as refused:
             return "refused", refused.type

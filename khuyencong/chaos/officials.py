@@ -77,7 +77,11 @@ async def officials_at_desk(
                     province=province,
                 )
             )
-            actors[key] = await admin.acting(official_id)
+            # Each official proves who they are, as at the CLI: a password set by the
+            # administrator, checked by the admin client, which then signs their updates.
+            password = f"chaos-{official_id.lower()}"
+            await admin.set_password(official_id, password, set_by="chaos")
+            actors[key] = await admin.authenticate(official_id, password)
         if deactivate:
             await admin.deactivate_official(actors["gone"].official_id, reason="chaos: nghỉ hưu")
         yield Desk(admin, actors, prefix)

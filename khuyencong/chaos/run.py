@@ -93,7 +93,8 @@ async def run_chaos(opts: ChaosOptions, echo: Callable[[str], None] = print) -> 
             )
             wire = Wire(random.Random(rng.random()), opts.lost_answers)
             config = stack.client.config()
-            config["interceptors"] = [wire]
+            # The lossy wire outside, the signer kept: the officials' statements still go out.
+            config["interceptors"] = [wire, *config["interceptors"]]
             officials_client = Client(**config)
             async with officials_at_desk(
                 officials_client, stack.database_url, stack.task_queue, f"CH{opts.seed}"

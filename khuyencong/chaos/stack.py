@@ -40,6 +40,7 @@ from khuyencong.devstack import (
     start_temporal_dev_server,
     wait_for_temporal,
 )
+from khuyencong.identity import new_signing_key
 from khuyencong.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -265,6 +266,9 @@ async def chaos_stack(
     root.mkdir(parents=True, exist_ok=True)
     keys_text = new_key("chaos1")
     codec_keys = CodecKeys.parse(keys_text)
+    # The harness is the officials' admin tool (it signs their statements) and the workers
+    # accept its key; the workers relay plan decisions with it too.
+    signing = new_signing_key("chaos1").render()
     async with contextlib.AsyncExitStack() as stack:
         pg = await asyncio.to_thread(start_embedded, root / "pg", keep=False, delete_on_stop=True)
         postgres = PostgresProcess(pg, pg.socket_dir or root / "pg")
@@ -287,6 +291,7 @@ async def chaos_stack(
             task_queue=task_queue,
             database_url=url,
             data_dir=root,
+            identity_signing_key=signing,
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("KHUYENCONG_")}
         env |= {
@@ -295,6 +300,7 @@ async def chaos_stack(
             "KHUYENCONG_TASK_QUEUE": task_queue,
             "KHUYENCONG_DATABASE_URL": url,
             "KHUYENCONG_CODEC_KEYS": keys_text,
+            "KHUYENCONG_IDENTITY_SIGNING_KEY": signing,
             "KHUYENCONG_DATA_DIR": str(root),
             "KHUYENCONG_LOG_LEVEL": "WARNING",
             "KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS": "2",
