@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -155,9 +154,18 @@ _BUSINESS_REF: dict[Action, str] = {
 }
 """The payload field that names the paper behind an action (decision, minutes, voucher...)."""
 
-SEQUENCED = frozenset({Action.RESUBMIT, Action.RESOLVE_FINDINGS, Action.REQUEST_ADVANCE})
-"""Actions with no paper number of their own: their reference is their ordinal on the đề án
-(the 2nd advance request, the 1st resubmission), counted in the event log."""
+SEQUENCED: dict[Action, str] = {
+    Action.RESUBMIT: sql.COUNT_RETURNS,
+    Action.RESOLVE_FINDINGS: sql.COUNT_VISITS,
+}
+"""Actions with no paper number of their own, and what they answer: the k-th resubmission
+answers the k-th return, a resolution the findings of the k-th visit. That count, read from
+the event log, is their reference, and it does not move when the same action is sent again
+after a lost answer. (An advance request is its date, amount and official: the same request
+sent again is the same request, even after finance paid it in between.)"""
+
+MAX_ATTEMPT_IDS = 20
+"""Attempts of one command that were accepted and then refused, before the client gives up."""
 
 QUERY_TIMEOUT = timedelta(seconds=5)
 REGISTRATION_TIMEOUT = 30.0
@@ -665,16 +673,9 @@ class AdminClient:
             raise BadInput(f"«{action.value}» nhận {expected.__name__}")
         code = normalise_code(code)
         ordinal = None
-        if action in SEQUENCED:
-            done = await self.pool.fetchval(sql.COUNT_ACTIONS, code, action.value)
-            ordinal = int(done or 0) + 1
-        update_id = update_id_for(code, action, command, ordinal)
-        if action is Action.ADJUST:
-            # The plan may refuse a support change inside the handler (its envelope is not
-            # visible to the validator), and Temporal keeps that outcome under the update ID:
-            # the same adjustment sent again once money is freed must be judged afresh. A second
-            # use of the decision is still refused by the đề án (Duplicate), never applied.
-            update_id = f"{update_id}:{uuid.uuid4().hex[:8]}"
+        anchor = SEQUENCED.get(action)
+        if anchor is not None:
+            ordinal = int(await self.pool.fetchval(anchor, code) or 0)
         official_id = command.actor.official_id
         if official_id not in self._proven:
             raise ActionRefused.of(
@@ -684,6 +685,7 @@ class AdminClient:
             )
         handle = self.client.get_workflow_handle(workflow_id_for(code))
         try:
+            update_id = await self._update_id(handle, update_id_for(code, action, command, ordinal))
             result = await self._send(handle, action, command, update_id)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
@@ -697,6 +699,29 @@ class AdminClient:
                 "stage",
             ) from None
         return ActionOutcome(update_id=update_id, result=result)
+
+    async def _update_id(self, handle: WorkflowHandle[Any, Any], base: str) -> str:
+        """The ID to send an action under: the same command sent again after a lost answer
+        must be the same update (Temporal answers it with the first outcome, nothing is
+        applied twice), but one that was accepted and then refused (the plan's envelope, a
+        write the database refused) must be judged afresh once the official tries again.
+
+        So: ``base`` unless Temporal holds a failed outcome under it, then ``base:2``, … An
+        attempt still in flight is waited for (it is this very action). A refusal by the
+        validator leaves nothing under its ID, so it is simply sent again."""
+        for attempt in range(1, MAX_ATTEMPT_IDS + 1):
+            update_id = base if attempt == 1 else f"{base}:{attempt}"
+            earlier = handle.get_update_handle(update_id, result_type=DeAnActionResult)
+            try:
+                await earlier.result()
+            except WorkflowUpdateFailedError:
+                continue  # accepted, then refused: a new attempt needs an ID of its own
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    return update_id  # never accepted under this ID
+                raise
+            return update_id  # done before: sending it again returns that answer
+        raise BadInput(f"thao tác này đã bị từ chối {MAX_ATTEMPT_IDS} lần; hãy kiểm tra lại")
 
     async def _send(
         self,

@@ -95,4 +95,5 @@ INBOX_IN_PROVINCES = f"""
 {_INBOX} WHERE i.province = ANY($1::text[]) ORDER BY waiting_since, code
 """
 
-COUNT_ACTIONS = "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND action = $2"
+COUNT_RETURNS = "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND stage_to = 'returned'"
+COUNT_VISITS = "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND action = 'record_visit'"

@@ -383,7 +383,10 @@ async def test_every_action_is_refused_to_every_official_but_the_competent_one(
     # accepted: settlement dossier, settlement (nothing eligible: the advance is owed back)
     await w.cells("record_visit", Action.RECORD_VISIT, visit)
     await w.cells("resolve_findings", Action.RESOLVE_FINDINGS, resolve)
-    assert await w.both("request_advance", Action.REQUEST_ADVANCE, request) == ["AdvanceNotAllowed"]
+    # A new request (the same date and amount again would be the same request, answered as
+    # done: khuyencong.admin.client.SEQUENCED)
+    another = w.simple(DeAnRequestAdvance, amount=2_000, requested_on=day)
+    assert await w.both("request_advance", Action.REQUEST_ADVANCE, another) == ["AdvanceNotAllowed"]
     await w.cells("pay_advance", Action.PAY_ADVANCE, pay)
     submit = w.simple(DeAnSubmitSettlementDossier, submitted_on=day)
     assert await w.both("submit_settlement_dossier", Action.SUBMIT_SETTLEMENT_DOSSIER, submit) == [

@@ -1,14 +1,12 @@
 """Findings of the fault suite (``khuyencong chaos``, check "retries keep their update ID"):
 an official whose answer was lost sends the same command again through the admin client; for
 some actions the client builds another update ID the second time, so Temporal cannot recognise
-the repeat. Strict xfails: they pass (and must be turned into plain tests) once it is fixed."""
+the repeat (found by the fault suite)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-
-import pytest
 
 from domain.stages import Action
 from khuyencong.admin.errors import ActionRefused
@@ -65,11 +63,6 @@ async def contracted_training(stack: Stack) -> Contracted:
     return Contracted(code, cast, day)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: request_advance's update ID carries its ordinal counted in the event log, "
-    "so a resend after the request was recorded (and paid) is a second advance request",
-)
 async def test_an_advance_request_sent_again_after_a_lost_answer_is_one_request(
     stack: Stack,
 ) -> None:
@@ -90,11 +83,6 @@ async def test_an_advance_request_sent_again_after_a_lost_answer_is_one_request(
     assert len(state.advances) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: adjust's update ID ends with a random suffix, so a resend after a lost "
-    "answer is judged afresh and refused (Duplicate) although the adjustment was applied",
-)
 async def test_an_adjustment_sent_again_after_a_lost_answer_is_answered_as_done(
     stack: Stack,
 ) -> None:
