@@ -48,6 +48,18 @@ def settings_for(env: WorkflowEnvironment, task_queue: str, pg_url: str) -> Sett
     )
 
 
+def process_env(settings: Settings, pg_url: str) -> dict[str, str]:
+    """The environment of a worker process of the suite on ``settings``' server and queue."""
+    return {
+        **os.environ,
+        "KHUYENCONG_TEMPORAL_ADDRESS": settings.temporal_address,
+        "KHUYENCONG_TASK_QUEUE": settings.task_queue,
+        "KHUYENCONG_DATABASE_URL": pg_url,
+        "KHUYENCONG_LOG_LEVEL": "WARNING",
+        **worker_process_env(),
+    }
+
+
 async def settle(d: Driver) -> None:
     """Advance 70M, accept 100M of training, settle: 30M left to pay."""
     today = (await d.state()).registered_on
@@ -92,14 +104,7 @@ async def test_a_worker_killed_in_the_middle_of_settlement_pays_exactly_once(
 ) -> None:
     task_queue = new_task_queue()
     settings = settings_for(dev_env, task_queue, pg_url)
-    env = {
-        **os.environ,
-        "KHUYENCONG_TEMPORAL_ADDRESS": settings.temporal_address,
-        "KHUYENCONG_TASK_QUEUE": task_queue,
-        "KHUYENCONG_DATABASE_URL": pg_url,
-        "KHUYENCONG_LOG_LEVEL": "WARNING",
-        **worker_process_env(),
-    }
+    env = process_env(settings, pg_url)
     await register_in_database(db_pool, LIFECYCLE_OFFICIALS)
     doomed = subprocess.Popen(
         [sys.executable, "-m", "tests.support.crashing_worker"], cwd=REPO, env=env
@@ -150,15 +155,7 @@ async def test_ctrl_c_stops_a_busy_worker_gracefully_and_nothing_in_flight_is_lo
     standalone worker once did not stop within 45 s of it)."""
     task_queue = new_task_queue()
     settings = settings_for(dev_env, task_queue, pg_url)
-    env = {
-        **os.environ,
-        "KHUYENCONG_TEMPORAL_ADDRESS": settings.temporal_address,
-        "KHUYENCONG_TASK_QUEUE": task_queue,
-        "KHUYENCONG_DATABASE_URL": pg_url,
-        "KHUYENCONG_LOG_LEVEL": "WARNING",
-        "KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS": "10",
-        **worker_process_env(),
-    }
+    env = {**process_env(settings, pg_url), "KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS": "10"}
     await register_in_database(db_pool, LIFECYCLE_OFFICIALS)
     khuyencong = str(Path(sys.executable).parent / "khuyencong")
     running = subprocess.Popen([khuyencong, "worker"], cwd=REPO, env=env, start_new_session=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import date
 
 import asyncpg
 import pytest
@@ -193,13 +195,26 @@ def workflow_worker(client: Client, tq: str, runner: WorkflowRunner) -> Worker:
     )
 
 
-async def test_an_update_arriving_with_a_result_is_refused_as_busy_and_accepted_when_sent_again(
-    dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool
-) -> None:
-    client, tq = dev_env.client, new_task_queue()
-    today = await today_of(dev_env)
-    records = GatedRecords(pool := db_pool)
-    runner = SplitDelivery(SandboxedWorkflowRunner())
+@dataclass
+class Delivered:
+    """A đề án whose approval's result and a contract reached a fresh worker in one task."""
+
+    d: Driver
+    approved: DeAnActionResult
+    contract: asyncio.Task[DeAnActionResult]
+    today: date
+
+
+@asynccontextmanager
+async def contract_with_the_approvals_result(
+    env: WorkflowEnvironment, pool: asyncpg.Pool, runner: WorkflowRunner
+) -> AsyncIterator[Delivered]:
+    """Approve a đề án, stop the workflow worker while the approval's write is held, let the
+    write finish, send the contract, and only then start a worker (with ``runner``): the
+    contract and the write's result arrive in one workflow task. Yields inside that worker."""
+    client, tq = env.client, new_task_queue()
+    today = await today_of(env)
+    records = GatedRecords(pool)
     async with activity_worker(client, pool, tq, records):
         async with workflow_worker(client, tq, runner):
             d = await Driver.register(client, tq, make_dossier(today), today)
@@ -218,23 +233,31 @@ async def test_an_update_arriving_with_a_result_is_refused_as_busy_and_accepted_
         )
         await until_admitted(client, d.handle.id, "contract-1")
         async with workflow_worker(client, tq, runner):
-            assert (await approving).stage is Stage.APPROVED
-            with pytest.raises(WorkflowUpdateFailedError) as busy:
-                await sending
-            assert isinstance(busy.value.cause, ApplicationError)
-            assert busy.value.cause.type == "DeAnBusy"
-            signed = await execute_de_an_update(
-                d.handle,
-                "sign_contract",
-                contract(SO, today, 200_000_000),
-                id="contract-1",
-                result_type=DeAnActionResult,
-            )
-            assert signed.stage is Stage.IN_PROGRESS
-    history = await d.handle.fetch_history()
+            yield Delivered(d, await approving, sending, today)
+
+
+async def test_an_update_arriving_with_a_result_is_refused_as_busy_and_accepted_when_sent_again(
+    dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool
+) -> None:
+    runner = SplitDelivery(SandboxedWorkflowRunner())
+    async with contract_with_the_approvals_result(dev_env, db_pool, runner) as got:
+        assert got.approved.stage is Stage.APPROVED
+        with pytest.raises(WorkflowUpdateFailedError) as busy:
+            await got.contract
+        assert isinstance(busy.value.cause, ApplicationError)
+        assert busy.value.cause.type == "DeAnBusy"
+        signed = await execute_de_an_update(
+            got.d.handle,
+            "sign_contract",
+            contract(SO, got.today, 200_000_000),
+            id="contract-1",
+            result_type=DeAnActionResult,
+        )
+        assert signed.stage is Stage.IN_PROGRESS
+    history = await got.d.handle.fetch_history()
     # The SDK's own runner replays it: the acceptance never follows other commands of its task.
     await Replayer(workflows=[DeAnWorkflow], data_converter=data_converter).replay_workflow(history)
-    await d.handle.terminate("test finished")
+    await got.d.handle.terminate("test finished")
 
 
 @contextmanager
@@ -252,36 +275,14 @@ def without_the_busy_guard() -> Iterator[None]:
 async def test_without_the_guard_the_sdk_cannot_replay_the_history_and_the_projects_runner_recovers_it(
     dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool
 ) -> None:
-    client, tq = dev_env.client, new_task_queue()
-    today = await today_of(dev_env)
-    records = GatedRecords(db_pool)
     # The worker runs the project's runner under the SDK's delivery: the task after the
     # stuck one fails as nondeterministic once, then replays (a deployed fix recovering).
     runner = SplitDelivery(UpdateOrderRunner(UnsandboxedWorkflowRunner()))
     with without_the_busy_guard():
-        async with activity_worker(client, db_pool, tq, records):
-            async with workflow_worker(client, tq, runner):
-                d = await Driver.register(client, tq, make_dossier(today), today)
-                await d.act("appraise", appraisal(SO, today))
-                records.gate.clear()
-                approving = asyncio.create_task(
-                    d.act("approve", approval(UBND, today, 200_000_000))
-                )
-                await asyncio.wait_for(records.entered.wait(), 10)
-            records.gate.set()
-            sending = asyncio.create_task(
-                d.handle.execute_update(
-                    "sign_contract",
-                    contract(SO, today, 200_000_000),
-                    id="contract-1",
-                    result_type=DeAnActionResult,
-                )
-            )
-            await until_admitted(client, d.handle.id, "contract-1")
-            async with workflow_worker(client, tq, runner):
-                assert (await approving).stage is Stage.APPROVED
-                assert (await sending).stage is Stage.IN_PROGRESS
-    history = await d.handle.fetch_history()
+        async with contract_with_the_approvals_result(dev_env, db_pool, runner) as got:
+            assert got.approved.stage is Stage.APPROVED
+            assert (await got.contract).stage is Stage.IN_PROGRESS
+    history = await got.d.handle.fetch_history()
     plain = Replayer(workflows=[DeAnWorkflow], data_converter=data_converter)
     stuck = await plain.replay_workflow(history, raise_on_replay_failure=False)
     assert stuck.replay_failure is not None
@@ -289,4 +290,4 @@ async def test_without_the_guard_the_sdk_cannot_replay_the_history_and_the_proje
         workflows=[DeAnWorkflow], data_converter=data_converter, workflow_runner=UpdateOrderRunner()
     )
     assert (await replay_as_worker(project, history)).replay_failure is None
-    await d.handle.terminate("test finished")
+    await got.d.handle.terminate("test finished")
