@@ -130,6 +130,12 @@ TRANSITIONS: dict[tuple[Stage, Action], Stage] = {
     (_S.ACCEPTED, _A.PAY_ADVANCE): _S.ACCEPTED,
     (_S.ACCEPTED, _A.SUBMIT_SETTLEMENT_DOSSIER): _S.ACCEPTED,
     (_S.ACCEPTED, _A.SETTLE): _S.SETTLED,  # CLOSED when nothing is left to pay or refund
+    # Findings can still be resolved once settled: a hold stops paying (chi trả), not settling.
+    # The settlement is due by 22/01 of the next year whatever the findings (TT 36/2013/TT-BCT
+    # Điều 18 khoản 2, 3), and the unit stays subject to inspection of the money it settled
+    # (Điều 12 khoản 5) while the Sở resolves what monitoring found (Điều 21 khoản 6). Without
+    # this, a đề án settled on hold could be neither paid nor closed.
+    (_S.SETTLED, _A.RESOLVE_FINDINGS): _S.SETTLED,
     (_S.SETTLED, _A.PAY_SETTLEMENT): _S.CLOSED,
     (_S.SETTLED, _A.RECORD_REFUND): _S.CLOSED,
 }

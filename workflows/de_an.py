@@ -107,6 +107,11 @@ unpaid advance requests lapse with the stop, nothing but the settlement is paid 
 ADJUST_DETAILS_PATCH = rules.ADJUST_DETAILS_PATCH
 """Patch of changes of site and timing: they name the new site or dates and apply them."""
 
+RESOLVE_SETTLED_PATCH = rules.RESOLVE_SETTLED_PATCH
+"""Patch of ``resolve_findings`` on a settled đề án: allowed now (a settlement payout held by
+a visit's findings is paid once they are resolved); a handler that refused it before the
+change (WrongStage) refuses it again on replay."""
+
 PLAN_TIMEOUT = timedelta(minutes=2)
 """The plan answers ``change_commitment`` once its lock is free: a decision being sent to many
 đề án may hold it for a while."""

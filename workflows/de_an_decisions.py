@@ -116,11 +116,25 @@ class RuleSwitches:
     """``adjust-details-v1``: a change of site names the new site, a change of timing the new
     dates; both become the đề án's current site and dates."""
 
+    resolve_after_settlement: bool = True
+    """``resolve-findings-settled-v1``: findings (and the hold on payments they placed) can be
+    resolved once the đề án is settled, so a settlement payout held by them can be paid
+    (:func:`decide_resolve_findings`). Before, ``resolve_findings`` was WrongStage there."""
+
 
 CURRENT_RULES = RuleSwitches()
 
 STOP_LAPSES_PATCH = "stop-lapses-advances-v1"
 ADJUST_DETAILS_PATCH = "adjust-details-v1"
+RESOLVE_SETTLED_PATCH = "resolve-findings-settled-v1"
+
+TRANSITIONS_BEFORE_RESOLVE_SETTLED = {
+    key: target
+    for key, target in TRANSITIONS.items()
+    if key != (Stage.SETTLED, Action.RESOLVE_FINDINGS)
+}
+"""The lifecycle before ``resolve-findings-settled-v1`` (a handler replaying a step recorded
+then decides by it)."""
 
 
 @dataclass(frozen=True)
@@ -149,11 +163,15 @@ def refuse(code: str, message: str, field: str | None = None, basis: str | None 
     return Refusal(code, message, field, basis)
 
 
-def check_stage(state: DeAnState, action: Action) -> Stage:
+def check_stage(
+    state: DeAnState,
+    action: Action,
+    transitions: dict[tuple[Stage, Action], Stage] = TRANSITIONS,
+) -> Stage:
     """The stage this action leads to, or a WrongStage refusal listing what is possible."""
-    target = TRANSITIONS.get((state.stage, action))
+    target = transitions.get((state.stage, action))
     if target is None:
-        possible = [a.label for (s, a) in TRANSITIONS if s is state.stage]
+        possible = [a.label for (s, a) in transitions if s is state.stage]
         hint = f"; có thể: {', '.join(possible)}" if possible else "; đề án đã kết thúc"
         raise refuse(
             RefusalCode.WRONG_STAGE,
@@ -181,11 +199,17 @@ def check_business_date(state: DeAnState, value: date, field: str, now: datetime
 
 
 def begin(
-    state: DeAnState, action: Action, cmd: DeAnCommand, on: date, field: str, now: datetime
+    state: DeAnState,
+    action: Action,
+    cmd: DeAnCommand,
+    on: date,
+    field: str,
+    now: datetime,
+    transitions: dict[tuple[Stage, Action], Stage] = TRANSITIONS,
 ) -> Stage:
     """The checks every official action starts with: stage, role and jurisdiction, and the
     date of its paper. Returns the stage the action leads to."""
-    target = check_stage(state, action)
+    target = check_stage(state, action, transitions)
     check_authority(cmd.actor, action, state.dossier, state.stage)
     check_business_date(state, on, field, now)
     return target
@@ -729,8 +753,29 @@ def decide_record_visit(state: DeAnState, cmd: DeAnRecordVisit, now: datetime) -
     )
 
 
-def decide_resolve_findings(state: DeAnState, cmd: DeAnResolveFindings, now: datetime) -> Outcome:
-    target = begin(state, Action.RESOLVE_FINDINGS, cmd, cmd.resolved_on, "resolved_on", now)
+def decide_resolve_findings(
+    state: DeAnState,
+    cmd: DeAnResolveFindings,
+    now: datetime,
+    switches: RuleSwitches = CURRENT_RULES,
+) -> Outcome:
+    """The Sở (or, for a national đề án, the Cục) records that what a monitoring visit found
+    was put right, which lifts the hold on payments.
+
+    Possible in every open stage a visit can leave findings in, and also once SETTLED
+    (``resolve-findings-settled-v1``): a hold stops *paying* (:func:`_check_payer`), not the
+    settlement, which is due by 22/01 of the next year whatever the findings (TT 36/2013/TT-BCT
+    Điều 18 khoản 2, 3; settling is also how disallowed costs are cut and refunds claimed,
+    Điều 12 khoản 6); the unit stays subject to inspection of the money it settles (Điều 12
+    khoản 5) and the Sở resolves what monitoring found (Điều 21 khoản 6). Refusing the
+    settlement instead would put the legal deadline and the recovery of refunds at the mercy
+    of a finding. Without this, a đề án settled on hold could never be paid nor closed."""
+    transitions = (
+        TRANSITIONS if switches.resolve_after_settlement else TRANSITIONS_BEFORE_RESOLVE_SETTLED
+    )
+    target = begin(
+        state, Action.RESOLVE_FINDINGS, cmd, cmd.resolved_on, "resolved_on", now, transitions
+    )
     if not state.open_findings and not state.payments_on_hold:
         raise refuse(RefusalCode.INVALID_FIELD, "không có kiến nghị nào đang mở", None)
     after = state.model_copy(deep=True)
@@ -1537,6 +1582,7 @@ SWITCHED: dict[Action, Callable[[DeAnState, Any, datetime, RuleSwitches], Outcom
     Action.ADJUST: decide_adjust,
     Action.STOP: decide_stop,
     Action.SETTLE: decide_settle,
+    Action.RESOLVE_FINDINGS: decide_resolve_findings,
 }
 """The deciders whose rules changed behind a patch (:class:`RuleSwitches`)."""
 
@@ -1570,6 +1616,11 @@ def patches_at_stake(state: DeAnState, action: Action, command: DeAnCommand) -> 
         at_stake.add(STOP_LAPSES_PATCH)
     if isinstance(command, DeAnAdjust) and command.kind in SITE_OR_TIMING:
         at_stake.add(ADJUST_DETAILS_PATCH)
+    if action is Action.RESOLVE_FINDINGS and state.stage is Stage.SETTLED:
+        # A handler used to refuse this (WrongStage, no command); one recorded before the
+        # change (accepted by a validator while a settlement was in flight, before the busy
+        # guard) must refuse it again on replay rather than schedule the step's activity.
+        at_stake.add(RESOLVE_SETTLED_PATCH)
     return at_stake
 
 
@@ -1579,4 +1630,5 @@ def switches_for(patched: dict[str, bool]) -> RuleSwitches:
     return RuleSwitches(
         stop_lapses_advances=patched.get(STOP_LAPSES_PATCH, True),
         adjust_needs_details=patched.get(ADJUST_DETAILS_PATCH, True),
+        resolve_after_settlement=patched.get(RESOLVE_SETTLED_PATCH, True),
     )

@@ -53,6 +53,7 @@ class OpenDeAn:
     unconfirmed_reports: bool = False
     reported_months: frozenset[str] = field(default_factory=frozenset)
     open_findings: bool = False
+    payments_on_hold: bool = False
     refund_owed: int = 0
     stopped: bool = False
 
@@ -77,6 +78,7 @@ class OpenDeAn:
             unconfirmed_reports=bool(row["unconfirmed_reports"]),
             reported_months=frozenset(row["reported_months"] or ()),
             open_findings=bool(row["open_findings"]),
+            payments_on_hold=bool(row.get("payments_on_hold", False)),
             refund_owed=int(row["refund_owed"]),
             stopped=bool(row.get("stopped", False)),
         )
@@ -105,6 +107,8 @@ def possible(action: Action, item: OpenDeAn) -> bool:
     """Whether what the read model knows lets the action happen now."""
     if action in (Action.PAY_ADVANCE, Action.REQUEST_ADVANCE) and item.stopped:
         return False  # requests unpaid at the stop lapsed; only the settlement pays now
+    if action in (Action.PAY_ADVANCE, Action.PAY_SETTLEMENT) and item.payments_on_hold:
+        return False  # held by a visit's findings: resolving them waits instead (for the Sở)
     if action is Action.PAY_ADVANCE:
         return item.open_requests > 0
     if action is Action.REQUEST_ADVANCE:

@@ -31,7 +31,7 @@ from domain.model import (
     Role,
     Schedule,
 )
-from domain.stages import Action, Stage
+from domain.stages import Action, Stage, allowed_actions
 
 ROLE_EN: dict[Role, str] = {
     Role.TRUNG_TAM: "Industrial-promotion centre (implementing unit)",
@@ -208,6 +208,36 @@ def adjustment_deciders_help() -> list[str]:
     return lines
 
 
+BASIS_HOLD_DOC = "Thông tư 36/2013/TT-BCT Điều 12 khoản 5, Điều 18 khoản 2–3, Điều 21 khoản 6"
+
+
+def stages_allowing(action: Action) -> str:
+    """The stages (values, lifecycle order) where ``action`` is possible, from
+    :data:`domain.stages.TRANSITIONS`."""
+    return ", ".join(f"`{stage.value}`" for stage in Stage if action in allowed_actions(stage))
+
+
+def hold_lines() -> list[str]:
+    """The "payments on hold" section: where visits and resolutions are possible."""
+    return [
+        f"## Tạm dừng chi trả — Payments on hold ({BASIS_HOLD_DOC})",
+        "",
+        "- Biên bản kiểm tra, giám sát (`de-an record-visit --hold-payments`) có kiến nghị có "
+        "thể tạm dừng chi trả: mọi khoản chi (tạm ứng, chi trả quyết toán) bị từ chối "
+        "(`PaymentsOnHold`) đến khi kiến nghị được khắc phục (`de-an resolve-findings`). "
+        "Thu hồi nộp ngân sách không bị tạm dừng. — A visit's findings can put payments on "
+        "hold: every payment (advance, settlement payout) is refused (`PaymentsOnHold`) until "
+        "the findings are resolved. Refunds to the budget are never held.",
+        f"- Ghi nhận kiểm tra ở giai đoạn / visits in stages: {stages_allowing(Action.RECORD_VISIT)}.",
+        "- Khắc phục kiến nghị ở giai đoạn / resolutions in stages: "
+        f"{stages_allowing(Action.RESOLVE_FINDINGS)}. Tạm dừng chi trả không ngăn quyết "
+        "toán (hạn quyết toán 22/01 năm sau vẫn áp dụng); đề án đã quyết toán còn khoản chi "
+        "bị tạm dừng được khắc phục rồi chi trả. — A hold does not stop the settlement (due "
+        "by 22 January of the next year whatever the findings); a settled đề án whose payout is "
+        "held has its findings resolved, then is paid.",
+    ]
+
+
 def _table(header: list[str], rows: Iterable[Iterable[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -310,6 +340,8 @@ def render_officials_doc() -> str:
         "(`khuyencong officials update`). — It follows the person (official ID), also after a "
         "change of role.",
         "- Từ chối / refused as `FourEyesViolation` (field `actor.official_id`).",
+        "",
+        *hold_lines(),
         "",
         "## Vô hiệu hoá — Deactivation",
         "",

@@ -76,7 +76,10 @@ WHERE: dict[Action, dict[Stage, Stage]] = {
     A.REPORT_PROGRESS: {S.IN_PROGRESS: S.IN_PROGRESS},
     A.CONFIRM_PROGRESS: {S.IN_PROGRESS: S.IN_PROGRESS},
     A.RECORD_VISIT: {s: s for s in (S.IN_PROGRESS, S.STOPPED, S.ACCEPTED)},
-    A.RESOLVE_FINDINGS: {s: s for s in (S.IN_PROGRESS, S.STOPPED, S.ACCEPTED)},
+    # docs/officials.md, "Tạm dừng chi trả — Payments on hold": findings are resolved in any
+    # open stage that still has money to pay, settled included (the hold stops paying, not
+    # settling; TT 36/2013 Điều 12 khoản 5, Điều 18, Điều 21 khoản 6).
+    A.RESOLVE_FINDINGS: {s: s for s in (S.IN_PROGRESS, S.STOPPED, S.ACCEPTED, S.SETTLED)},
     A.REQUEST_ADVANCE: {S.IN_PROGRESS: S.IN_PROGRESS, S.ACCEPTED: S.ACCEPTED},
     A.PAY_ADVANCE: {S.IN_PROGRESS: S.IN_PROGRESS, S.ACCEPTED: S.ACCEPTED},
     A.ADJUST: {S.APPROVED: S.APPROVED, S.IN_PROGRESS: S.IN_PROGRESS},

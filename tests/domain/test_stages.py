@@ -126,7 +126,9 @@ def test_every_open_stage_allows_some_action(stage: Stage) -> None:
                 Action.SETTLE,
             },
         ),
-        (Stage.SETTLED, {Action.PAY_SETTLEMENT, Action.RECORD_REFUND}),
+        # findings holding the payout are resolved once settled (the hold stops paying, not
+        # settling: TT 36/2013 Điều 18), else a settled đề án on hold could never close
+        (Stage.SETTLED, {Action.RESOLVE_FINDINGS, Action.PAY_SETTLEMENT, Action.RECORD_REFUND}),
     ],
 )
 def test_allowed_actions_per_stage(stage: Stage, actions: set[Action]) -> None:

@@ -11,7 +11,12 @@ from domain.stages import Action, Stage
 from khuyencong.chaos.officials import ROSTER
 from khuyencong.chaos.oracle import Oracle
 from khuyencong.chaos.paths import PATHS_BY_NAME
-from workflows.de_an_contract import DeAnAdvance, DeAnDecisionRecord, DeAnState
+from workflows.de_an_contract import (
+    DeAnAdvance,
+    DeAnDecisionRecord,
+    DeAnSettlementRecord,
+    DeAnState,
+)
 
 DAY = date(2026, 6, 1)
 ORACLE = Oracle.from_rule_packs()
@@ -134,3 +139,38 @@ def test_a_settlement_is_min_of_approved_eligible_times_rate_and_cap() -> None:
     )
     assert verdict.accept and verdict.settle == (200_000_000, 60_000_000, 0)
     assert verdict.next_stage is Stage.SETTLED
+
+
+def test_a_settled_de_an_on_hold_resolves_its_findings_then_pays() -> None:
+    """The hold stops paying, not settling: the Sở resolves the findings on the settled đề án
+    (docs/officials.md, "Tạm dừng chi trả"), and only then may finance pay the settlement."""
+    settled = state(
+        stage=Stage.SETTLED,
+        approved_support=200_000_000,
+        rule_pack_id="dia-phuong-bac-giang-vi-du",
+        payments_on_hold=True,
+        open_findings=["Thiếu chứng từ"],
+        settlement=DeAnSettlementRecord(
+            number="QT",
+            settled_on=DAY,
+            settled_by="so",
+            eligible_cost=200_000_000,
+            rate_bp=10_000,
+            cap=None,
+            final_support=200_000_000,
+            payout=200_000_000,
+            refund_owed=0,
+        ),
+    )
+    pay = {"paid_on": DAY, "voucher_number": "C1"}
+    assert breaks(settled, Action.PAY_SETTLEMENT, "kt", **pay) == ["PaymentsOnHold"]
+    verdict = ORACLE.judge(
+        settled, Action.RESOLVE_FINDINGS, actor("so"), {"resolved_on": DAY}, DAY, set()
+    )
+    assert verdict.accept and verdict.next_stage is Stage.SETTLED
+    assert "WrongAuthority" in breaks(settled, Action.RESOLVE_FINDINGS, "tt", resolved_on=DAY)
+    resolved = settled.model_copy(update={"payments_on_hold": False, "open_findings": []})
+    assert breaks(resolved, Action.PAY_SETTLEMENT, "kt", **pay) == []
+    assert breaks(resolved, Action.RESOLVE_FINDINGS, "so", resolved_on=DAY) == ["InvalidField"]
+    closed = resolved.model_copy(update={"stage": Stage.CLOSED})
+    assert breaks(closed, Action.RESOLVE_FINDINGS, "so", resolved_on=DAY) == ["WrongStage"]

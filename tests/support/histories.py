@@ -22,7 +22,10 @@ The scenarios:
 - ``national-stopped-lapsed`` (from v3): stopped by the Minister with an advance request
   unpaid, which lapses; the payment refused after acceptance; settled to a 50 tr payout;
 - ``provincial-typed-in-late`` (from v3): a 2019 paper record typed in now, whose deadlines had
-  passed before it entered the engine and are recorded as missed at once.
+  passed before it entered the engine and are recorded as missed at once;
+- ``provincial-settled-on-hold`` (from v4): a visit's findings hold the payments, the đề án is
+  settled anyway, the payout is refused (on hold), the Sở resolves the findings on the settled
+  đề án (``resolve-findings-settled-v1``) and finance pays the settlement.
 """
 
 from __future__ import annotations
@@ -467,6 +470,49 @@ async def provincial_typed_in_late(env: WorkflowEnvironment, tq: str, tag: str =
     return d
 
 
+async def provincial_settled_on_hold(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
+    """The fuzzer's finding: settled while a visit's findings hold the payments, then
+    resolved on the settled đề án and paid (before v4 this was a dead end)."""
+    today = await today_of(env)
+    dossier = make_dossier(
+        today,
+        code=f"BG-DP-HIST-06{tag}",
+        support_item="training",
+        cost=100_000_000,
+        requested_support=100_000_000,
+        district="Tân Yên",
+        title="Đào tạo nghề đan lát mây tre",
+    )
+    d = await start(env.client, tq, dossier, today)
+    await act(d, "appraise", "BB-07", appraisal(SO, today, minutes="BB-07"))
+    await act(d, "approve", "610", approval(UBND, today, 100_000_000, number="610/QĐ-UBND"))
+    await act(d, "sign_contract", "19", contract(SO, today, 100_000_000, number="19/HĐ-KC"))
+    accept = {
+        "actor": SO,
+        "minutes_number": "NT-6",
+        "accepted_on": today,
+        "accepted_cost": 100_000_000,
+        "accepted_volume_bp": 10000,
+    }
+    await act(d, "accept", "NT-6", accept)
+    visit = {
+        "actor": SO,
+        "visited_on": today,
+        "minutes_number": "KT-6",
+        "findings": ["Thiếu chứng từ chi bồi dưỡng học viên"],
+        "hold_payments": True,
+    }
+    await act(d, "record_visit", "KT-6", visit)
+    await act(d, "submit_settlement_dossier", "1", {"actor": TRUNG_TAM, "submitted_on": today})
+    await act(d, "settle", "QT-6", {"actor": SO, "settlement_number": "QT-6", "settled_on": today})
+    pay = {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "UNC-06"}
+    assert await refused(d, "pay_settlement", "UNC-06-on-hold", pay) == "PaymentsOnHold"
+    await act(d, "resolve_findings", "1", {"actor": SO, "resolved_on": today})
+    await act(d, "pay_settlement", "UNC-06", pay)
+    await d.handle.result()
+    return d
+
+
 async def _skip_past(env: WorkflowEnvironment, moment: datetime) -> None:
     await env.sleep(moment - await env.get_current_time())
     await env.sleep(1)
@@ -511,6 +557,7 @@ SCENARIOS: dict[str, Scenario] = {
     "returned-rejected": returned_rejected,
     "national-stopped-lapsed": national_stopped_lapsed,
     "provincial-typed-in-late": provincial_typed_in_late,
+    "provincial-settled-on-hold": provincial_settled_on_hold,
 }
 
 FIRST_SCENARIOS = frozenset(
@@ -522,4 +569,18 @@ FIRST_SCENARIOS = frozenset(
         "returned-rejected",
     }
 )
-"""The scenarios of the sets recorded before issue 10 (v0–v2); later sets have them all."""
+"""The scenarios of the sets recorded before issue 10 (v0–v2)."""
+
+SCENARIOS_SINCE: dict[str, str] = {
+    "national-stopped-lapsed": "v3",
+    "provincial-typed-in-late": "v3",
+    "provincial-settled-on-hold": "v4",
+}
+"""The set that first recorded each later scenario; every set after it has it too."""
+
+
+def scenarios_of(set_name: str) -> set[str]:
+    """The scenarios recorded in ``tests/histories/<set_name>``."""
+    number = int(set_name.removeprefix("v"))
+    later = {n for n, since in SCENARIOS_SINCE.items() if int(since[1:]) <= number}
+    return set(FIRST_SCENARIOS) | later

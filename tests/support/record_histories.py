@@ -25,6 +25,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.histories import SCENARIOS
+from tests.support.identity import harness_signer
 from tests.support.lifecycle import end_started_workflows
 from tests.support.temporal import (
     _binary,
@@ -40,7 +41,8 @@ HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 @asynccontextmanager
 async def recording_stack() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
     """An embedded PostgreSQL, the time-skipping server (search attributes registered, the
-    suite's encrypting converter) and the production worker on a fresh task queue."""
+    suite's encrypting converter, the harness's identity signer) and the production worker
+    on a fresh task queue."""
     from khuyencong.db import create_pool, ensure_database
     from khuyencong.embedded_pg import start_embedded
     from migrations import apply_migrations
@@ -52,10 +54,15 @@ async def recording_stack() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
         await ensure_database(url)
         pool = await create_pool(url, min_size=1, max_size=5)
         await apply_migrations(pool)
+        # The client signs each update's identity statement, as the worker's
+        # IdentityInterceptor requires (tests/support/identity.py).
+        signer = harness_signer()
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=_binary("temporal-test-server"),
             data_converter=suite_data_converter(),
+            interceptors=[signer],
         )
+        signer.clock = env.get_current_time  # statements judged by the server's skipped time
         try:
             await register_on_test_server(env.client)
             task_queue = new_task_queue()

@@ -25,8 +25,11 @@ from workflows.de_an_contract import (
     DeAnConfirmProgress,
     DeAnPayAdvance,
     DeAnPaySettlement,
+    DeAnRecordRefund,
+    DeAnRecordVisit,
     DeAnReportProgress,
     DeAnRequestAdvance,
+    DeAnResolveFindings,
     DeAnSettle,
     DeAnSignContract,
     DeAnState,
@@ -681,3 +684,128 @@ def test_a_complete_paper_record_rebuilt_by_the_backfill_raises_no_alarm() -> No
     assert rules.past_deadlines(state) == []
     assert rules.pending_deadlines(state, past=True) == []
     assert len(rules.open_deadlines(state)) == 2  # still shown by de-an show as overdue
+
+
+# --- a settlement held by a visit's findings (fuzzer finding: settled on hold) ---------------
+
+
+def _visit(hold: bool = True, number: str = "KT-1") -> DeAnRecordVisit:
+    return DeAnRecordVisit(
+        actor=SO,
+        visited_on=TODAY,
+        minutes_number=number,
+        findings=["Thiếu chứng từ chi"],
+        hold_payments=hold,
+    )
+
+
+def _accepted(cost: int = 100_000_000) -> DeAnState:
+    return rules.decide(
+        contracted("training", cost=100_000_000, support=100_000_000),
+        Action.ACCEPT,
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT",
+            accepted_on=TODAY,
+            accepted_cost=cost,
+            accepted_volume_bp=10_000,
+        ),
+        NOW,
+    ).state
+
+
+def _settled_on_hold() -> DeAnState:
+    state = rules.decide(_accepted(), Action.RECORD_VISIT, _visit(), NOW).state
+    settle = DeAnSettle(actor=SO, settlement_number="QT", settled_on=TODAY)
+    return rules.decide(state, Action.SETTLE, settle, NOW).state
+
+
+RESOLVE = DeAnResolveFindings(actor=SO, resolved_on=TODAY)
+PAY = DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=TODAY, voucher_number="C1")
+
+
+def test_a_hold_does_not_stop_the_settlement_and_is_resolved_once_settled_then_paid() -> None:
+    state = _settled_on_hold()
+    assert (state.stage, state.payments_on_hold) == (Stage.SETTLED, True)
+    assert state.settlement is not None and state.settlement.payout == 100_000_000
+    with pytest.raises(Refusal) as held:
+        rules.decide(state, Action.PAY_SETTLEMENT, PAY, NOW)
+    assert held.value.code == "PaymentsOnHold"
+    resolved = rules.decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW)
+    assert resolved.state.stage is Stage.SETTLED
+    assert (resolved.state.payments_on_hold, resolved.state.open_findings) == (False, [])
+    assert resolved.step.stage_from is resolved.step.stage_to is Stage.SETTLED
+    assert not resolved.step.snapshot.payments_on_hold
+    closed = rules.decide(resolved.state, Action.PAY_SETTLEMENT, PAY, NOW).state
+    assert (closed.stage, closed.paid) == (Stage.CLOSED, 100_000_000)
+
+
+def test_findings_on_a_settled_de_an_are_resolved_by_the_same_officials_as_before() -> None:
+    state = _settled_on_hold()
+    for who in (TRUNG_TAM, UBND, KE_TOAN_BG):
+        with pytest.raises(Refusal) as refused:
+            rules.decide(
+                state, Action.RESOLVE_FINDINGS, RESOLVE.model_copy(update={"actor": who}), NOW
+            )
+        assert refused.value.code == "WrongAuthority"
+    resolved = rules.decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW).state
+    with pytest.raises(Refusal) as nothing_open:
+        rules.decide(resolved, Action.RESOLVE_FINDINGS, RESOLVE, NOW)
+    assert nothing_open.value.code == "InvalidField"
+    closed = rules.decide(resolved, Action.PAY_SETTLEMENT, PAY, NOW).state
+    with pytest.raises(Refusal) as after_closing:
+        rules.decide(closed, Action.RESOLVE_FINDINGS, RESOLVE, NOW)
+    assert after_closing.value.code == "WrongStage"
+
+
+def test_a_refund_owed_is_recovered_whatever_the_hold() -> None:
+    state = rules.decide(
+        contracted("training", cost=100_000_000, support=100_000_000),
+        Action.REQUEST_ADVANCE,
+        DeAnRequestAdvance(actor=TRUNG_TAM, amount=70_000_000, requested_on=TODAY),
+        NOW,
+    ).state
+    state = rules.decide(
+        state,
+        Action.PAY_ADVANCE,
+        DeAnPayAdvance(actor=KE_TOAN_BG, request_no=1, paid_on=TODAY, voucher_number="A"),
+        NOW,
+    ).state
+    state = rules.decide(
+        state,
+        Action.ACCEPT,
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT",
+            accepted_on=TODAY,
+            accepted_cost=50_000_000,
+            accepted_volume_bp=10_000,
+        ),
+        NOW,
+    ).state
+    state = rules.decide(state, Action.RECORD_VISIT, _visit(), NOW).state
+    state = rules.decide(
+        state, Action.SETTLE, DeAnSettle(actor=SO, settlement_number="QT", settled_on=TODAY), NOW
+    ).state
+    assert state.settlement is not None and state.settlement.refund_owed == 20_000_000
+    refund = DeAnRecordRefund(
+        actor=KE_TOAN_BG, amount=20_000_000, refunded_on=TODAY, voucher_number="R1"
+    )
+    assert rules.decide(state, Action.RECORD_REFUND, refund, NOW).state.stage is Stage.CLOSED
+
+
+def test_a_resolution_refused_on_a_settled_de_an_before_the_change_replays_refused() -> None:
+    state = _settled_on_hold()
+    assert rules.patches_at_stake(state, Action.RESOLVE_FINDINGS, RESOLVE) == {
+        rules.RESOLVE_SETTLED_PATCH
+    }
+    accepted_on_hold = rules.decide(_accepted(), Action.RECORD_VISIT, _visit(), NOW).state
+    assert rules.patches_at_stake(accepted_on_hold, Action.RESOLVE_FINDINGS, RESOLVE) == set()
+    old_rules = rules.switches_for({rules.RESOLVE_SETTLED_PATCH: False})
+    assert not old_rules.resolve_after_settlement
+    with pytest.raises(Refusal) as before:
+        rules.decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW, old_rules)
+    assert before.value.code == "WrongStage"
+    # as the handler said it then: only payment and refund were possible once settled
+    assert before.value.message.endswith("có thể: Chi trả quyết toán, Thu hồi kinh phí")
+    assert rules.decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW).state.stage is Stage.SETTLED

@@ -6,7 +6,9 @@ were encrypted (the code of the first release); ``tests/histories/v1``: recorded
 ``tests/histories/v2``: recorded after ``inactive-officials-at-registration-v1`` and
 ``inactive-officials-after-registration-v1`` (the register read before and after registering);
 ``tests/histories/v3``: recorded after the patches of issue 10 (``stop-lapses-advances-v1``,
-``adjust-details-v1``, ``past-deadlines-v1``), with two scenarios that take their new paths. A
+``adjust-details-v1``, ``past-deadlines-v1``), with two scenarios that take their new paths;
+``tests/histories/v4``: recorded after ``resolve-findings-settled-v1``, with a đề án settled
+while its payments were on hold, resolved once settled and paid. A
 change to the workflow that would break a running đề án fails here (see
 docs/upgrading-workflows.md).
 """
@@ -23,12 +25,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from tests.support.histories import FIRST_SCENARIOS, SCENARIOS, payload_texts, payloads_in
+from tests.support.histories import SCENARIOS, payload_texts, payloads_in, scenarios_of
 from tests.support.lifecycle import Driver
 from tests.support.temporal import suite_data_converter
 from workflows.de_an import (
     INACTIVE_RECHECK_PATCH,
     PAST_DEADLINES_PATCH,
+    RESOLVE_SETTLED_PATCH,
     SEARCH_ATTRIBUTES_PATCH,
     STOP_LAPSES_PATCH,
     DeAnWorkflow,
@@ -52,10 +55,10 @@ def event_types(path: Path) -> list[str]:
 
 
 def test_every_scenario_is_recorded_before_and_after_the_patch() -> None:
-    for version in ("v0", "v1", "v2", "v3"):
+    for version in ("v0", "v1", "v2", "v3", "v4"):
         recorded = {p.stem for p in (HISTORIES / version).glob("*.json")}
-        expected = FIRST_SCENARIOS if version in ("v0", "v1", "v2") else set(SCENARIOS)
-        assert recorded == expected, version
+        assert recorded == scenarios_of(version), version
+    assert scenarios_of("v4") == set(SCENARIOS)  # the latest set records every scenario
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -67,7 +70,7 @@ async def texts_of(path: Path) -> str:
     return "\n".join(await payload_texts(load(path), suite_data_converter().payload_codec))
 
 
-@pytest.mark.parametrize("version", ["v0", "v1", "v2", "v3"])
+@pytest.mark.parametrize("version", ["v0", "v1", "v2", "v3", "v4"])
 async def test_the_histories_cover_refusals_adjustments_a_stop_and_a_missed_deadline(
     version: str,
 ) -> None:
@@ -233,3 +236,30 @@ async def test_ignoring_past_deadlines_would_break_the_v3_history_that_recorded_
     old = replayer(workflow_runner=UnsandboxedWorkflowRunner())
     with pytest.raises(NondeterminismError):
         await old.replay_workflow(load(path))
+
+
+async def test_the_v4_history_resolves_the_findings_of_a_settled_de_an_and_pays_it() -> None:
+    path = HISTORIES / "v4" / "provincial-settled-on-hold.json"
+    text, raw = await texts_of(path), path.read_text("utf-8")
+    assert RESOLVE_SETTLED_PATCH in text
+    assert '"action":"resolve_findings","stage_from":"settled","stage_to":"settled"' in text
+    assert "pay_settlement:UNC-06-on-hold" not in raw  # refused (on hold): not in history
+    assert "de-an/BG-DP-HIST-06:pay_settlement:UNC-06" in raw
+    for other in sorted(HISTORIES.glob("*/*.json")):
+        if other != path:  # asked only where the rule is at stake
+            assert RESOLVE_SETTLED_PATCH not in await texts_of(other), other
+
+
+async def test_refusing_a_resolution_once_settled_would_break_the_v4_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The old lifecycle (WrongStage once settled), the marker still answered: the
+    resolution accepted in the history fails in its handler, its step is never scheduled."""
+    from workflows import de_an_decisions as rules
+
+    monkeypatch.setattr(
+        rules, "switches_for", lambda patched: rules.RuleSwitches(resolve_after_settlement=False)
+    )
+    old = replayer(workflow_runner=UnsandboxedWorkflowRunner())
+    with pytest.raises(NondeterminismError):
+        await old.replay_workflow(load(HISTORIES / "v4" / "provincial-settled-on-hold.json"))

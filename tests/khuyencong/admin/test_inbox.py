@@ -102,6 +102,18 @@ def test_a_settlement_waits_for_its_payout_or_its_refund(refund_owed: int, expec
     assert waiting(item, KT) == [expected]
 
 
+def test_a_settlement_held_by_findings_waits_for_the_so_to_resolve_them_not_for_finance() -> None:
+    held = open_de_an(Stage.SETTLED, open_findings=True, payments_on_hold=True)
+    assert (waiting(held, SO), waiting(held, KT)) == (["resolve_findings"], [])
+    national = replace(held, level=Level.QUOC_GIA)
+    assert (waiting(national, SO), waiting(national, CUC)) == (["resolve_findings"],) * 2
+    assert waiting(national, KT_TW) == []
+    resolved = replace(held, open_findings=False, payments_on_hold=False)
+    assert (waiting(resolved, SO), waiting(resolved, KT)) == ([], ["pay_settlement"])
+    in_progress = open_de_an(Stage.IN_PROGRESS, open_requests=1, payments_on_hold=True)
+    assert waiting(in_progress, KT, include_optional=True) == []
+
+
 def test_settlement_waits_for_the_dossier_and_the_dossier_for_the_centre() -> None:
     item = open_de_an(Stage.ACCEPTED)
     assert (waiting(item, TT), waiting(item, SO)) == (["submit_settlement_dossier"], [])

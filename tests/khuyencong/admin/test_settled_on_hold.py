@@ -1,13 +1,15 @@
 """Finding of the fuzzer (``khuyencong chaos fuzz``, "trapped"): a đề án settled while a
-visit's findings hold its payments can never close: ``pay_settlement`` is refused
-(PaymentsOnHold) and neither ``resolve_findings`` nor ``record_visit`` is allowed once it is
-settled (WrongStage). Strict xfail: it passes once the way out exists."""
+visit's findings held its payments could never close: ``pay_settlement`` is refused
+(PaymentsOnHold) and ``resolve_findings`` was WrongStage once settled. The way out: the Sở
+resolves the findings on the settled đề án (``resolve-findings-settled-v1``), then finance
+pays the settlement (TT 36/2013/TT-BCT Điều 12 khoản 5, Điều 18, Điều 21 khoản 6)."""
 
 from __future__ import annotations
 
 import pytest
 
 from domain.stages import Stage
+from khuyencong.admin.errors import ActionRefused
 from tests.khuyencong.admin.conftest import Stack
 from tests.khuyencong.admin.test_retry_update_ids import contracted_training
 from workflows.de_an_contract import (
@@ -19,11 +21,6 @@ from workflows.de_an_contract import (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: SETTLED with payments on hold is a dead end (resolve_findings refused "
-    "WrongStage, pay_settlement refused PaymentsOnHold)",
-)
 async def test_a_de_an_settled_while_payments_are_on_hold_can_be_paid_once_resolved(
     stack: Stack,
 ) -> None:
@@ -53,8 +50,10 @@ async def test_a_de_an_settled_while_payments_are_on_hold_can_be_paid_once_resol
         c.code, DeAnSettle(actor=cast["SO-BG"], settlement_number="QT-1", settled_on=day)
     )
     assert settled.result.stage is Stage.SETTLED  # 100,000,000 đ left to pay, on hold
+    pay = DeAnPaySettlement(actor=cast["KT-BG"], paid_on=day, voucher_number="C1")
+    with pytest.raises(ActionRefused) as held:
+        await admin.pay_settlement(c.code, pay)
+    assert held.value.type == "PaymentsOnHold"
     await admin.resolve_findings(c.code, DeAnResolveFindings(actor=cast["SO-BG"], resolved_on=day))
-    paid = await admin.pay_settlement(
-        c.code, DeAnPaySettlement(actor=cast["KT-BG"], paid_on=day, voucher_number="C1")
-    )
+    paid = await admin.pay_settlement(c.code, pay)
     assert paid.result.stage is Stage.CLOSED
