@@ -69,12 +69,13 @@ async def db_pool(pg_url: str) -> AsyncIterator[Any]:
         await pool.close()
 
 
-@pytest_asyncio.fixture(scope="module", autouse=True, loop_scope="session")
-async def decision_numbers_of_the_module() -> AsyncIterator[None]:
-    """Each test module is a world of its own decisions: the register of decision numbers
-    (one number, one date and signer, across đề án) is emptied after it. Modules reuse
-    numbers such as ``427/QĐ-UBND`` for their own, unrelated decisions; inside a module they
-    must agree, as in production."""
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def decision_numbers_of_the_test() -> AsyncIterator[None]:
+    """Each test is a world of its own decisions: the register of decision numbers (one
+    number, one date and signer, across đề án) is emptied after it. Tests reuse numbers such
+    as ``427/QĐ-UBND`` for their own, unrelated decisions, on a shared time-skipping clock
+    that moves between them (emptied per module, a later test's date clashed with an earlier
+    one's); inside a test they must agree, as in production."""
     yield
     for pool in _SESSION_POOLS:
         await pool.execute("DELETE FROM decision_register")
