@@ -119,8 +119,10 @@ async def test_a_deactivation_committed_while_a_de_an_registers_still_reaches_it
     async with run_worker(ts_env.client, db_pool, task_queue, officials=officials):
         today = await today_of(ts_env)
         d = await Driver.register(ts_env.client, task_queue, make_dossier(today), today)
-        state = await d.until(lambda s: s.stage is Stage.REGISTERED and s.seq >= 1)
-        assert gone.official_id in state.deactivated_officials  # the read after registering
+        # The read after registering (it follows the registration's write) reaches it; the
+        # test used to look as soon as the write was applied, before that read had returned.
+        state = await d.until(lambda s: gone.official_id in s.deactivated_officials)
+        assert state.stage is Stage.REGISTERED and state.seq == 1
         with pytest.raises(WorkflowUpdateFailedError) as failure:
             await d.act("appraise", appraisal(gone, today))
         cause = failure.value.cause
