@@ -169,7 +169,9 @@ class DeAnWorkflow:
 
     Started by ``starter.py`` (or the admin tool) when the implementing unit registers it.
 
-    Updates (each with a validator that refuses before anything enters history):
+    Updates (each with a validator that refuses before anything enters history; while the
+    đề án registers or records another action every update is refused ``DeAnBusy`` and sent
+    again by its sender, see :meth:`_check`):
 
     - ``resubmit``: Trung tâm Khuyến công, after a return for supplement
     - ``appraise``: Sở Công Thương (cơ sở / provincial), then the Cục (national, cấp Bộ)
