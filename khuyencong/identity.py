@@ -31,7 +31,8 @@ a refusal fails the workflow before anything is written to PostgreSQL.
 
 - ``KHUYENCONG_IDENTITY_SIGNING_KEY`` (or ``_FILE``): the one active signing key, a 32-byte
   private seed. The admin tool needs it; a worker needs it only to relay a plan's decision to
-  its đề án (the plan verified the decision's statement first).
+  its đề án (the plan verified the decision's statement first) and to start the đề án of a
+  plan's import (``start_plan_de_an``, for the registrars the import found in the register).
 - ``KHUYENCONG_IDENTITY_VERIFY_KEYS`` (or ``_FILE``): the public keys workers accept, 32 bytes
   each, comma-separated. The signing key's own public key is always accepted.
 
