@@ -55,6 +55,7 @@ from domain.model import Actor, DeAnDossier, Level, Role, workflow_id_for
 from domain.money import format_dong
 from domain.rules import RulePack, load_packs, packs_for
 from khuyencong.client import connect
+from khuyencong.identity_interceptors import vouching
 from khuyencong.search_attributes import start_attributes, tax_code_hash_key
 from khuyencong.settings import Settings, StartupError
 from workflows.de_an_contract import DeAnInput
@@ -491,6 +492,16 @@ async def register_all(
     """Start one ``DeAnWorkflow`` per entry; an ID that exists (running or closed) is
     counted as existing and left alone. Other failures are reported per đề án.
 
+    Each start is signed for its entry's ``registered_by`` (:func:`vouching`) when ``client``
+    has a signing key (:func:`khuyencong.client.connect` with
+    ``KHUYENCONG_IDENTITY_SIGNING_KEY``): the caller of this function stands for the file's
+    registrars (an operator holding the signing key, the worker relaying a plan's import, the
+    dev stack's demo). The worker still refuses a registrar its register does not hold as an
+    active Trung tâm of the dossier's province (``verify_registration``); a start without a
+    statement fails its workflow as ``IdentityNotProven``. A refused code stays closed here
+    (``REJECT_DUPLICATE``: a closed đề án is never started again by a bulk import); the admin
+    tool's ``register`` starts it anew.
+
     Each starts with its search attributes (:mod:`khuyencong.search_attributes`), which must
     be registered on the namespace (``khuyencong search-attributes register``)."""
     semaphore = asyncio.Semaphore(concurrency)
@@ -500,17 +511,18 @@ async def register_all(
     async def start(entry: RegistrationEntry) -> tuple[str, str | None]:
         async with semaphore:
             try:
-                await client.start_workflow(
-                    DE_AN_WORKFLOW,
-                    entry.to_input(),
-                    id=entry.workflow_id,
-                    task_queue=task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                    static_summary=static_summary(entry.dossier),
-                    static_details=static_details(entry),
-                    search_attributes=start_attributes(entry.dossier, hash_key=hash_key),
-                )
+                with vouching(entry.registered_by.official_id):
+                    await client.start_workflow(
+                        DE_AN_WORKFLOW,
+                        entry.to_input(),
+                        id=entry.workflow_id,
+                        task_queue=task_queue,
+                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                        static_summary=static_summary(entry.dossier),
+                        static_details=static_details(entry),
+                        search_attributes=start_attributes(entry.dossier, hash_key=hash_key),
+                    )
             except WorkflowAlreadyStartedError:
                 return "existing", None
             except Exception as exc:  # report, and let the other starts go on

@@ -11,7 +11,9 @@ workflow (asyncpg #1292).
 Proven identity (:mod:`khuyencong.identity`): every update that names an ``actor`` must carry
 a statement signed by a key in ``KHUYENCONG_IDENTITY_VERIFY_KEYS`` (or the signing key's own),
 checked by :class:`~khuyencong.identity_interceptors.IdentityInterceptor` against an in-memory
-copy of the officials register. :func:`officials_register` loads that copy before the worker
+copy of the officials register; so must the start of a ``DeAnWorkflow`` (its registration),
+judged by the local activity ``verify_registration`` (:mod:`activities.identity`) against the
+same keys and register. :func:`officials_register` loads that copy before the worker
 polls and keeps it fresh: on every change of ``officials`` (``LISTEN khuyencong_officials``,
 sent by a trigger) and every :data:`REGISTER_REFRESH_SECONDS` as a fallback.
 """
@@ -31,6 +33,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.identity import RegistrationIdentityActivities
 from activities.notifications import DeAnNotificationActivities
 from activities.officials import OfficialsActivities
 from activities.payments import DeAnPaymentActivities
@@ -138,6 +141,7 @@ def build_worker(
     notifications = DeAnNotificationActivities(pool)
     rule_packs = RulePackActivities(settings.rule_pack_dirs)
     plans = PlanActivities(pool, client)
+    identity_check = identity_interceptor(settings, register)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -149,11 +153,14 @@ def build_worker(
             rule_packs.load_rule_packs,
             OfficialsActivities(pool).load_inactive_officials,
             *plans.all(),
+            # Local activity of DeAnWorkflow's registration: the start's statement
+            # (handed over by the identity interceptor) against the same keys and register.
+            RegistrationIdentityActivities(identity_check.keys, register).verify_registration,
         ],
         interceptors=[
             ActivityContextInterceptor(),
             *metrics_interceptors(),  # outside the identity check: its refusals are counted
-            identity_interceptor(settings, register),
+            identity_check,
         ],
         # Replays a workflow task whose update was accepted after its other commands
         # (khuyencong/activation_order.py) instead of failing it forever.

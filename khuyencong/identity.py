@@ -7,8 +7,8 @@ attaches to each update it sends a **statement** in the Temporal header
     kc1.<kid>.<claims: base64url JSON>.<Ed25519 signature: base64url>
 
     claims  sub   official ID            wf   workflow ID (de-an/BG-2019-DP-01)
-            role  role in the register   upd  update name (appraise)
-            prov  province or null       uid  update ID
+            role  role in the register   upd  update name (appraise), or ``register``
+            prov  province or null       uid  update ID (empty for ``register``)
             iat   issued at (epoch s)    exp  expiry (epoch s), at most 15 min after iat
 
 The signature covers ``kc1.<kid>.<claims>``. The worker's interceptor
@@ -19,11 +19,20 @@ role and province, and the subject is an active official of the register snapsho
 keeps in memory (:class:`OfficialsRegister`). A refusal is a :class:`~domain.errors.Refusal`
 with one of the codes below; it leaves no history.
 
+**Registration** (the start of a ``DeAnWorkflow``) is proven too: the start carries a statement
+with ``upd`` :data:`REGISTER` and an empty ``uid``, bound to the workflow ID. Validators do not
+exist for a start, so the workflow asks a local activity (``verify_registration``,
+:mod:`activities.identity`) to run :func:`verify_registration`: the checks above for the
+input's ``registered_by``, and that the register holds that official as an active Trung tâm
+of the dossier's province. Its verdict is recorded in the history (the local activity's marker);
+a refusal fails the workflow before anything is written to PostgreSQL.
+
 **Keys** (Ed25519, ``id:base64``, like the codec keys of :mod:`khuyencong.codec`):
 
 - ``KHUYENCONG_IDENTITY_SIGNING_KEY`` (or ``_FILE``): the one active signing key, a 32-byte
   private seed. The admin tool needs it; a worker needs it only to relay a plan's decision to
-  its đề án (the plan verified the decision's statement first).
+  its đề án (the plan verified the decision's statement first) and to start the đề án of a
+  plan's import (``start_plan_de_an``, for the registrars the import found in the register).
 - ``KHUYENCONG_IDENTITY_VERIFY_KEYS`` (or ``_FILE``): the public keys workers accept, 32 bytes
   each, comma-separated. The signing key's own public key is always accepted.
 
@@ -73,6 +82,12 @@ SIGNING_KEY_SETTING = "identity_signing_key"
 VERIFY_KEYS_SETTING = "identity_verify_keys"
 
 FIELD = "actor.official_id"
+
+REGISTER = "register"
+"""The ``upd`` claim of a statement for the start (registration) of a đề án; its ``uid`` is
+empty."""
+REGISTRATION_FIELD = "registered_by.official_id"
+TRUNG_TAM_ROLE = "trung_tam"
 
 
 class IdentityKeyError(SettingsError):
@@ -407,8 +422,38 @@ def verify(
     update: str,
     update_id: str,
     actor: tuple[str, str, str | None],
+    field: str = FIELD,
 ) -> Claims:
     """Check a statement against the update it came with; raises :class:`Refusal`."""
+    try:
+        return _verify(
+            token,
+            keys=keys,
+            register=register,
+            now=now,
+            workflow_id=workflow_id,
+            update=update,
+            update_id=update_id,
+            actor=actor,
+        )
+    except Refusal as refusal:
+        if field == FIELD or refusal.field is None or not refusal.field.startswith("actor."):
+            raise
+        moved = field.split(".", 1)[0] + refusal.field.removeprefix("actor")
+        raise Refusal(refusal.code, refusal.message, moved) from None
+
+
+def _verify(
+    token: str | None,
+    *,
+    keys: VerifyKeys,
+    register: OfficialsRegister,
+    now: datetime,
+    workflow_id: str,
+    update: str,
+    update_id: str,
+    actor: tuple[str, str, str | None],
+) -> Claims:
     if not token:
         raise _not_proven(
             f"thiếu tiêu đề {HEADER} (gửi qua khuyencong với --as, hoặc lấy bằng "
@@ -493,6 +538,50 @@ def verify(
             f"{claims.sub} thuộc tỉnh {registered.province or 'không có'} trong danh sách cán "
             f"bộ, không phải {claims.prov or 'không có'}",
             "actor.province",
+        )
+    return claims
+
+
+def verify_registration(
+    token: str | None,
+    *,
+    keys: VerifyKeys,
+    register: OfficialsRegister,
+    now: datetime,
+    workflow_id: str,
+    registered_by: tuple[str, str, str | None],
+    province: str,
+) -> Claims:
+    """Check the statement a ``DeAnWorkflow`` was started with (its registration): a valid
+    statement for :data:`REGISTER` of this workflow, whose subject is ``registered_by`` (with
+    its role and province), an active official of the register who is a Trung tâm of the
+    dossier's ``province``. Raises :class:`Refusal`."""
+    claims = verify(
+        token,
+        keys=keys,
+        register=register,
+        now=now,
+        workflow_id=workflow_id,
+        update=REGISTER,
+        update_id="",
+        actor=registered_by,
+        field=REGISTRATION_FIELD,
+    )
+    registered = register.get(claims.sub)
+    assert registered is not None  # verify() refused an unknown official
+    if registered.role != TRUNG_TAM_ROLE:
+        raise Refusal(
+            RefusalCode.WRONG_AUTHORITY,
+            f"{claims.sub} có vai trò {registered.role} trong danh sách cán bộ; chỉ Trung tâm "
+            "Khuyến công (trung_tam) được đăng ký đề án",
+            "registered_by.role",
+        )
+    if not _same_province(registered.province, province):
+        raise Refusal(
+            RefusalCode.WRONG_JURISDICTION,
+            f"{claims.sub} là cán bộ Trung tâm của tỉnh {registered.province or 'không có'}, "
+            f"không đăng ký được đề án của tỉnh {province}",
+            "registered_by.province",
         )
     return claims
 

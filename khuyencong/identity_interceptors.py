@@ -7,6 +7,13 @@
   before the workflow's own validator, against the register snapshot the worker keeps in
   memory. Validators never run when a history is replayed, so this check never touches
   determinism, and a refusal here, like any validator's, leaves no event in the history.
+
+The **registration** of a đề án (the start of a ``DeAnWorkflow``) is signed too, for its
+input's ``registered_by`` (``upd`` ``register``, no update ID). A start has no validator: the
+worker's interceptor only hands the start's statement to the workflow
+(``DeAnWorkflow.prove_registration``), whose ``_register`` has it verified by the local
+activity ``verify_registration`` (:mod:`activities.identity`), so the verdict is recorded in the
+history and a replay reads it instead of judging again.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import contextlib
 import contextvars
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +32,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
+    ExecuteWorkflowInput,
     HandleUpdateInput,
     Interceptor,
     WorkflowInboundInterceptor,
@@ -34,6 +42,9 @@ from temporalio.worker import (
 from domain.errors import Refusal
 from khuyencong import identity
 
+DE_AN_WORKFLOW = "DeAnWorkflow"
+"""The workflow type whose start is a registration (signed for its ``registered_by``)."""
+
 _VOUCHED: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "khuyencong_vouched", default=frozenset()
 )
@@ -41,8 +52,9 @@ _VOUCHED: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
 
 @contextlib.contextmanager
 def vouching(*official_ids: str) -> Iterator[None]:
-    """Within this block, updates sent by a client with a :class:`SigningInterceptor` carry a
-    statement for these officials. The caller must have proven who they are."""
+    """Within this block, updates sent by a client with a :class:`SigningInterceptor` (and
+    starts of ``DeAnWorkflow`` registering a đề án in their name) carry a statement for these
+    officials. The caller must have proven who they are."""
     token = _VOUCHED.set(_VOUCHED.get() | frozenset(official_ids))
     try:
         yield
@@ -60,6 +72,8 @@ class SigningInterceptor(temporal_client.Interceptor):
     """Client interceptor: signs each update whose payload names an actor the current
     context vouches for (or, with ``vouch_all``, every such update: only for a stack of its
     own whose officials are all the caller's, the test harness and ``plan simulate``).
+    A start of ``DeAnWorkflow`` (a registration) is signed for its input's ``registered_by``
+    when vouched for, bound to the workflow ID and :data:`~khuyencong.identity.REGISTER`.
     Update-with-start is not signed (the project does not use it for officials' actions).
 
     An update without an ID gets one here, so the statement can be bound to it."""
@@ -87,28 +101,68 @@ class SigningInterceptor(temporal_client.Interceptor):
         return _SigningOutbound(next, self)
 
 
+def registrar_of(args: Any) -> tuple[str, str, str | None] | None:
+    """The registering official named by a ``DeAnWorkflow`` start's input (a model or a
+    mapping), or None (no input, a run continued as new with ``resume``)."""
+    if not args:
+        return None
+    first = args[0]
+    if isinstance(first, Mapping):
+        if first.get("resume") is not None:
+            return None
+        return identity.actor_of([{"actor": first.get("registered_by")}])
+    if getattr(first, "resume", None) is not None:
+        return None
+    return identity.actor_of([{"actor": getattr(first, "registered_by", None)}])
+
+
 class _SigningOutbound(temporal_client.OutboundInterceptor):
     def __init__(self, next: temporal_client.OutboundInterceptor, root: SigningInterceptor):
         super().__init__(next)
         self._root = root
+
+    def _vouched(self, actor: tuple[str, str, str | None] | None) -> bool:
+        return actor is not None and (self._root.vouch_all or actor[0] in _VOUCHED.get())
+
+    async def _now(self) -> datetime:
+        now = self._root.clock()
+        if inspect.isawaitable(now):
+            now = await now
+        return now
+
+    async def start_workflow(
+        self, input: temporal_client.StartWorkflowInput
+    ) -> temporal_client.WorkflowHandle[Any, Any]:
+        actor = registrar_of(input.args) if input.workflow == DE_AN_WORKFLOW else None
+        root = self._root
+        if actor is not None and identity.HEADER not in input.headers and self._vouched(actor):
+            if root.on_sign is not None:
+                root.on_sign(actor)
+            statement = identity.sign(
+                root.key,
+                official_id=actor[0],
+                role=actor[1],
+                province=actor[2],
+                workflow_id=input.id,
+                update=identity.REGISTER,
+                update_id="",
+                now=await self._now(),
+                ttl_seconds=root.ttl_seconds,
+            )
+            input.headers = {**input.headers, identity.HEADER: statement_payload(statement)}
+        return await super().start_workflow(input)
 
     async def start_workflow_update(
         self, input: temporal_client.StartWorkflowUpdateInput
     ) -> temporal_client.WorkflowUpdateHandle[Any]:
         actor = identity.actor_of(input.args)
         root = self._root
-        if (
-            actor is not None
-            and identity.HEADER not in input.headers
-            and (root.vouch_all or actor[0] in _VOUCHED.get())
-        ):
+        if actor is not None and identity.HEADER not in input.headers and self._vouched(actor):
             if input.update_id is None:
                 input.update_id = str(uuid.uuid4())
             if root.on_sign is not None:
                 root.on_sign(actor)
-            now = root.clock()
-            if inspect.isawaitable(now):
-                now = await now
+            now = await self._now()
             statement = identity.sign(
                 root.key,
                 official_id=actor[0],
@@ -142,6 +196,15 @@ class IdentityInterceptor(Interceptor):
         keys, register = self.keys, self.register
 
         class _Inbound(WorkflowInboundInterceptor):
+            async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+                # The start's statement (a registration), handed to the workflow, which has
+                # it verified by a local activity whose verdict enters the history. Nothing
+                # is judged here: this runs again, identically, on every replay.
+                receive = getattr(workflow.instance(), "prove_registration", None)
+                if callable(receive):
+                    receive(identity.statement_from_payload(input.headers.get(identity.HEADER)))
+                return await super().execute_workflow(input)
+
             def handle_update_validator(self, input: HandleUpdateInput) -> None:
                 actor = identity.actor_of(input.args)
                 if actor is not None:

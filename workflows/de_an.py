@@ -39,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
         DeAnPaySettlement,
         DeAnRecordRefund,
         DeAnRecordVisit,
+        DeAnRegistrationProof,
+        DeAnRegistrationVerdict,
         DeAnReject,
         DeAnReportProgress,
         DeAnRequestAdvance,
@@ -69,6 +71,8 @@ RECORD_MISSED_DEADLINE = "record_missed_deadline"
 LOAD_RULE_PACKS = "load_rule_packs"
 LOAD_INACTIVE_OFFICIALS = "load_inactive_officials"
 CHANGE_PLAN_COMMITMENT = "change_plan_commitment"
+VERIFY_REGISTRATION = "verify_registration"
+"""Local activity (activities/identity.py) judging the registration's statement."""
 
 SEARCH_ATTRIBUTES_PATCH = "search-attributes-v1"
 """Patch of the search-attribute upserts (docs/upgrading-workflows.md). Đề án started before
@@ -111,6 +115,17 @@ RESOLVE_SETTLED_PATCH = rules.RESOLVE_SETTLED_PATCH
 """Patch of ``resolve_findings`` on a settled đề án: allowed now (a settlement payout held by
 a visit's findings is paid once they are resolved); a handler that refused it before the
 change (WrongStage) refuses it again on replay."""
+
+REGISTRATION_IDENTITY_PATCH = "registration-identity-v1"
+"""Patch of the proof of who registers: the start's signed statement
+(:mod:`khuyencong.identity`) is verified by the local activity ``verify_registration`` before
+anything else, and a refusal fails the workflow before anything is written to PostgreSQL.
+Histories recorded before it register without the check."""
+
+VERIFY_TIMEOUT = timedelta(seconds=10)
+VERIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)
+)
 
 PLAN_TIMEOUT = timedelta(minutes=2)
 """The plan answers ``change_commitment`` once its lock is free: a decision being sent to many
@@ -218,6 +233,9 @@ class DeAnWorkflow:
                 flag_past_deadlines=input.flag_past_deadlines,
             )
         self._registered = input.resume is not None
+        # The start's identity statement, handed over by the worker's IdentityInterceptor
+        # (prove_registration) and dropped once judged.
+        self._registration_statement: str | None = None
         self._lock = asyncio.Lock()
         self._version = 0
         # Accepted updates whose handler has not returned (item 4 of issue 10: a second
@@ -227,6 +245,11 @@ class DeAnWorkflow:
         # result (activity, timer, signal to the plan) and so emitted commands: an update
         # that arrives later in that same task is refused (khuyencong/activation_order.py).
         self._resumed_in_task = -1
+
+    def prove_registration(self, statement: str | None) -> None:
+        """The statement this đề án was started with (not a handler: the worker's identity
+        interceptor calls it before ``run``; it is judged in :meth:`_register`)."""
+        self._registration_statement = statement
 
     # --- main loop ------------------------------------------------------------------------
 
@@ -274,6 +297,8 @@ class DeAnWorkflow:
 
     async def _register(self) -> None:
         async with self._lock:
+            if workflow.patched(REGISTRATION_IDENTITY_PATCH):
+                await self._verify_registration()
             if not self._state.rule_packs:
                 dossier = self._state.dossier
                 packs = await workflow.execute_activity(
@@ -301,6 +326,38 @@ class DeAnWorkflow:
                 # now exists, so any later deactivation signals this đề án.
                 await self._load_inactive_officials("Kiểm tra lại cán bộ bị vô hiệu hoá")
             self._registered = True
+
+    async def _verify_registration(self) -> None:
+        """Who registers must prove it (the start's statement): judged by a local activity
+        whose verdict the history records (its input, the statement, is not recorded). A
+        refusal fails the workflow with its typed error before anything is stored; the code
+        is free again (``ALLOW_DUPLICATE_FAILED_ONLY``)."""
+        state = self._state
+        proof = DeAnRegistrationProof(
+            statement=self._registration_statement,
+            workflow_id=workflow.info().workflow_id,
+            registered_by=state.registered_by,
+            province=state.dossier.province,
+            at=workflow.now(),
+        )
+        self._registration_statement = None
+        verdict = await workflow.execute_local_activity(
+            VERIFY_REGISTRATION,
+            proof,
+            result_type=DeAnRegistrationVerdict,
+            start_to_close_timeout=VERIFY_TIMEOUT,
+            retry_policy=VERIFY_RETRY,
+            summary="Xác minh danh tính cán bộ đăng ký",
+        )
+        self._resumed()
+        if not verdict.ok:
+            raise refusal_error(
+                Refusal(
+                    verdict.error_type or RefusalCode.IDENTITY_NOT_PROVEN,
+                    verdict.message,
+                    verdict.field,
+                )
+            )
 
     async def _load_inactive_officials(self, summary: str) -> None:
         inactive = await workflow.execute_activity(

@@ -532,6 +532,27 @@ class DeAnInactiveOfficialsQuery(_Model):
     de_an_id: str
 
 
+class DeAnRegistrationProof(_Model):
+    """Input of the local activity ``verify_registration``: the statement the đề án was
+    started with and what it must prove. A local activity's input is not recorded in the
+    history (only its verdict is)."""
+
+    statement: str | None = None
+    workflow_id: str
+    registered_by: Actor
+    province: str
+    at: datetime = Field(description="The workflow's time (expiry is judged by it)")
+
+
+class DeAnRegistrationVerdict(_Model):
+    """Result of ``verify_registration``, recorded in the history: proven, or the refusal."""
+
+    ok: bool
+    error_type: str | None = None
+    message: str = ""
+    field: str | None = None
+
+
 class DeAnRulePackQuery(_Model):
     level: str
     province: str

@@ -19,7 +19,9 @@ their identity signed for that đề án and that update (:mod:`khuyencong.ident
 - ``officials set-password ID``: an administrator sets an official's password (prompt, or
   ``--password-stdin``).
 - ``token --as ID --de-an CODE --action appraise``: a signed statement for one update sent
-  with the raw ``temporal workflow update execute`` (printed with the command to paste).
+  with the raw ``temporal workflow update execute`` (printed with the command to paste);
+  ``--action register``: for the raw ``temporal workflow start`` of the đề án (its
+  registration, bound to the workflow ID; no update ID).
 - ``identity-key KID``: a fresh Ed25519 key pair for the settings.
 
 Exit status: 0 done; 2 bad input or settings (nothing sent); 3 refused by a rule (the message
@@ -425,7 +427,11 @@ def inbox(
 def token(
     de_an: Annotated[str, typer.Option("--de-an", help="Mã đề án, ví dụ BG-2019-DP-01.")],
     action: Annotated[
-        Action, typer.Option("--action", help="Thao tác (tên update), ví dụ appraise.")
+        Action,
+        typer.Option(
+            "--action",
+            help="Thao tác (tên update), ví dụ appraise; register: đăng ký (khởi tạo workflow).",
+        ),
     ],
     update_id: Annotated[
         str | None,
@@ -442,7 +448,8 @@ def token(
 ) -> None:
     """Chứng nhận danh tính cho một thao tác gửi bằng `temporal workflow update execute` —
     a signed statement of the official's identity for ONE update of ONE đề án (valid
-    KHUYENCONG_IDENTITY_TTL_SECONDS, 5 minutes by default), with the command to paste."""
+    KHUYENCONG_IDENTITY_TTL_SECONDS, 5 minutes by default), with the command to paste.
+    ``--action register``: for the `temporal workflow start` that registers the đề án."""
     import shlex
     from datetime import UTC, datetime
 
@@ -450,7 +457,15 @@ def token(
     from khuyencong import identity
 
     code = normalise_code(de_an)
-    chosen_id = update_id or f"{code}:{action.value}:{uuid.uuid4().hex[:12]}"
+    registering = action is Action.REGISTER
+    if registering and update_id:
+        raise typer.BadParameter(
+            "đăng ký (register) là lần khởi tạo workflow, không có mã cập nhật",
+            param_hint="--update-id",
+        )
+    # A registration (the workflow's start) has no update ID: its statement is bound to the
+    # workflow ID and the action ``register`` only.
+    chosen_id = "" if registering else update_id or f"{code}:{action.value}:{uuid.uuid4().hex[:12]}"
 
     async def body(admin: AdminClient, settings: Settings) -> None:
         keys = identity.IdentityKeys.from_settings(settings)
@@ -483,9 +498,25 @@ def token(
                     "statement": statement,
                     "workflow_id": workflow_id,
                     "update": action.value,
-                    "update_id": chosen_id,
+                    "update_id": chosen_id or None,
                     "expires_in_seconds": settings.identity_ttl_seconds,
                 }
+            )
+            return
+        if registering:
+            typer.echo(
+                "temporal workflow start --type DeAnWorkflow "
+                f"--workflow-id {shlex.quote(workflow_id)} "
+                f"--task-queue {shlex.quote(settings.task_queue)} "
+                "--id-reuse-policy AllowDuplicateFailedOnly "
+                f"--headers {shlex.quote(header)} "
+                f'--input \'{{"dossier": {{...}}, "registered_by": {{"official_id": '
+                f'"{actor.official_id}", ...}}}}\''
+            )
+            typer.echo(
+                f"# hiệu lực {settings.identity_ttl_seconds // 60} phút, chỉ cho việc đăng ký "
+                f"{workflow_id} bởi {actor.official_id} (registered_by)",
+                err=True,
             )
             return
         typer.echo(

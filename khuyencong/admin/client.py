@@ -602,16 +602,19 @@ class AdminClient:
         entry = RegistrationEntry(dossier=dossier, registered_by=actor, registered_on=registered_on)
         status = "started"
         try:
-            handle: WorkflowHandle[Any, Any] = await self.client.start_workflow(
-                DE_AN_WORKFLOW,
-                entry.to_input(),
-                id=entry.workflow_id,
-                task_queue=self.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                static_summary=static_summary(dossier),
-                static_details=static_details(entry),
-            )
+            # Signed for the official whose password this tool checked (the worker verifies
+            # it, with the register, before anything is stored: verify_registration).
+            with vouching(actor.official_id):
+                handle: WorkflowHandle[Any, Any] = await self.client.start_workflow(
+                    DE_AN_WORKFLOW,
+                    entry.to_input(),
+                    id=entry.workflow_id,
+                    task_queue=self.task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    static_summary=static_summary(dossier),
+                    static_details=static_details(entry),
+                )
         except WorkflowAlreadyStartedError:
             status = "existing"
             handle = self.client.get_workflow_handle(entry.workflow_id)

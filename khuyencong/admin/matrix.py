@@ -265,9 +265,10 @@ def render_officials_doc() -> str:
         "add`), chosen with `--as OFFICIAL_ID` or `KHUYENCONG_OFFICIAL_ID`, who proves who they "
         "are with a password (see «Proven identity» below). The worker checks the signed "
         "statement of their identity, then the đề án's workflow checks role, jurisdiction, "
-        "four-eyes and the official's status before it records anything. What is *not* "
-        "covered: whoever holds a signing key can vouch for any official of the register, and "
-        "starting a đề án (registration) carries no statement yet.",
+        "four-eyes and the official's status before it records anything. Registering a đề án "
+        "(starting its workflow) is proven the same way. What is *not* covered: whoever holds "
+        "a signing key can vouch for any official of the register (a plan's import is started "
+        "by the worker's key for the registrars the import checked in the register).",
         "",
         "## Vai trò — Roles",
         "",
@@ -378,6 +379,21 @@ def render_officials_doc() -> str:
         "[--update-id X]` in ra lệnh `temporal workflow update execute ... --update-id X "
         "--headers 'khuyencong_identity=\"kc1...\"'`. — With the raw Temporal CLI, "
         "`khuyencong token` prints the statement and the command to paste.",
+        "- Đăng ký đề án cũng phải chứng minh: lệnh khởi tạo `DeAnWorkflow` mang chứng nhận "
+        "của `registered_by` (update `register`, không có mã update, gắn với workflow). "
+        "Workflow cho local activity `verify_registration` kiểm tra trước mọi việc khác (chữ "
+        "ký, hạn, workflow, `registered_by` là người được chứng nhận, cán bộ Trung tâm đang "
+        "hoạt động của tỉnh của đề án); kết quả được ghi vào lịch sử. Bị từ chối "
+        "(`IdentityNotProven`, `IdentityExpired`, `IdentityMismatch`, `OfficialUnknown`, "
+        "`InactiveOfficial`, `WrongAuthority`, `WrongJurisdiction`): workflow thất bại, không "
+        "ghi gì vào cơ sở dữ liệu, mã đề án đăng ký lại được. Bằng Temporal CLI: `khuyencong "
+        "token --as ID --de-an CODE --action register` rồi `temporal workflow start ... "
+        "--headers 'khuyencong_identity=\"kc1...\"'`. — Registration is proven too: the "
+        "start of a `DeAnWorkflow` carries a statement for its `registered_by` (action "
+        "`register`, no update ID), verified first by the local activity "
+        "`verify_registration` (signature, expiry, binding, subject, an active Trung tâm of "
+        "the dossier's province), whose verdict is recorded in the history; a refusal fails "
+        "the workflow before anything is stored, and the code can be registered again.",
         "",
     ]
     return "\n".join(lines)

@@ -194,6 +194,11 @@ async def backfill_through_workflows(
     their items (the figures the read model does not carry, for the reports)."""
     packs = list(packs) if packs is not None else load_packs()
     report = BackfillReport()
+    if pool is not None:
+        # Before the starts: each registration is verified against the workers' register
+        # (verify_registration), which must know the record's officials and its registrars.
+        await seed_history_officials(pool, {e.dossier.province for e in entries})
+        await seed_registrars(pool, entries)
     registered = await register_all(
         client,
         task_queue,
@@ -208,8 +213,6 @@ async def backfill_through_workflows(
         ],
         concurrency=concurrency,
     )
-    if pool is not None:
-        await seed_history_officials(pool, {e.dossier.province for e in entries})
     report.started = len(registered.started)
     report.failed.update(dict(registered.failed))
     semaphore = asyncio.Semaphore(concurrency)
@@ -255,6 +258,27 @@ async def seed_history_officials(pool: Any, provinces: set[str]) -> None:
                 actor.role.value,
                 actor.province,
             )
+
+
+async def seed_registrars(pool: Any, entries: Sequence[PlanRegistration]) -> None:
+    """Put the record's registering officials in the register (one already there is kept,
+    as it is), so the workers' check of each registration knows them."""
+    from khuyencong.admin.sql import SEED_OFFICIAL
+
+    seen: set[str] = set()
+    for entry in entries:
+        actor = entry.registered_by
+        if actor.official_id in seen:
+            continue
+        seen.add(actor.official_id)
+        await pool.execute(
+            SEED_OFFICIAL,
+            actor.official_id,
+            actor.full_name,
+            actor.organisation,
+            actor.role.value,
+            actor.province,
+        )
 
 
 async def record_plan_items(pool: Any, entries: Sequence[PlanRegistration]) -> None:

@@ -57,6 +57,7 @@ from khuyencong.activation_order import (
 )
 from khuyencong.converter import data_converter
 from khuyencong.updates import execute_de_an_update
+from tests.support.identity import harness_identity_interceptor, harness_verify_registration
 from tests.support.lifecycle import (
     SO,
     UBND,
@@ -190,6 +191,10 @@ def workflow_worker(client: Client, tq: str, runner: WorkflowRunner) -> Worker:
         client,
         task_queue=tq,
         workflows=[DeAnWorkflow],
+        # The registration's identity check is a local activity: it runs on this worker.
+        activities=[harness_verify_registration()],
+        no_remote_activities=True,  # the activity worker beside it polls those
+        interceptors=[harness_identity_interceptor()],
         workflow_runner=runner,
         max_cached_workflows=0,
     )

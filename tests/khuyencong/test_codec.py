@@ -63,6 +63,7 @@ from tests.support.temporal import (
 from workflows.de_an import (
     INACTIVE_OFFICIALS_PATCH,
     INACTIVE_RECHECK_PATCH,
+    REGISTRATION_IDENTITY_PATCH,
     SEARCH_ATTRIBUTES_PATCH,
 )
 
@@ -211,12 +212,23 @@ async def test_every_payload_in_the_history_is_encrypted_except_search_attribute
                 continue
             if payload.SerializeToString() not in searchable:
                 clear.append(f"{event.event_id} {event.WhichOneof('attributes')}: {payload}")
-    # Only the SDK's patch markers ({"id": "search-attributes-v1"}, ...): the core writes
-    # them outside the codec, and they hold nothing but the patch IDs of workflows/de_an.py.
+    # Only the SDK's patch markers ({"id": "search-attributes-v1"}, ...) and the local
+    # activity marker's bookkeeping (activity ID and type, times): the core writes them
+    # outside the codec, and they hold nothing but patch IDs of workflows/de_an.py and the
+    # name verify_registration. The local activity's verdict itself is encrypted, and the
+    # statement never appears in clear.
     assert all("marker_recorded" in line for line in clear)
-    for patch in (SEARCH_ATTRIBUTES_PATCH, INACTIVE_OFFICIALS_PATCH, INACTIVE_RECHECK_PATCH):
+    assert not any("kc1." in line for line in clear)
+    for patch in (
+        SEARCH_ATTRIBUTES_PATCH,
+        INACTIVE_OFFICIALS_PATCH,
+        INACTIVE_RECHECK_PATCH,
+        REGISTRATION_IDENTITY_PATCH,
+    ):
         assert sum(patch in line for line in clear) == 1
-    assert len(clear) == 3
+    # one clear payload of the local activity (its bookkeeping), not two (the verdict too)
+    assert sum("verify_registration" in line for line in clear) == 1
+    assert len(clear) == 5
 
 
 def _search_attribute_payloads(event: Any) -> list[Payload]:

@@ -143,7 +143,13 @@ async def _end(handles: list[WorkflowHandle[Any, Any]]) -> None:
 
 
 async def registered(s: Setup) -> Driver:
-    return await idle(await Driver.register(s.client, s.task_queue, make_dossier(s.today), s.today))
+    """A đề án registered by the setup's centre (its start signed for them, as the admin tool
+    does after their password)."""
+    with vouching(s.centre.official_id):
+        d = await Driver.register(
+            s.client, s.task_queue, make_dossier(s.today), s.today, registered_by=s.centre
+        )
+    return await idle(d)
 
 
 async def idle(d: Driver) -> Driver:
@@ -353,9 +359,13 @@ async def test_an_old_key_verifies_during_the_overlap_and_is_refused_once_remove
 ) -> None:
     tag = uuid.uuid4().hex[:6].upper()
     appraiser = official(f"ROT-SO-{tag}", Role.SO_CONG_THUONG)
-    await register_in_database(db_pool, [appraiser])
+    centre = official(f"ROT-TT-{tag}", Role.TRUNG_TAM)
+    await register_in_database(db_pool, [appraiser, centre])
     old, new = new_signing_key(f"old-{tag}"), new_signing_key(f"new-{tag}")
-    client = client_without_harness_signer(dev_env.client, [HeaderInjector()])
+    # The registrations are signed with the new key (vouched for below); updates by hand.
+    client = client_without_harness_signer(
+        dev_env.client, [SigningInterceptor(new), HeaderInjector()]
+    )
     today = await today_of(dev_env)
     task_queue = new_task_queue()
     overlap = settings_for(
@@ -368,12 +378,13 @@ async def test_an_old_key_verifies_during_the_overlap_and_is_refused_once_remove
     started: list[WorkflowHandle[Any, Any]] = []
     try:
         async with running(dev_env, db_pool, overlap):
-            first = await idle(
-                await Driver.register(client, task_queue, make_dossier(today), today)
-            )
-            second = await idle(
-                await Driver.register(client, task_queue, make_dossier(today), today)
-            )
+            with vouching(centre.official_id):
+                first = await idle(
+                    await Driver.register(client, task_queue, make_dossier(today), today, centre)
+                )
+                second = await idle(
+                    await Driver.register(client, task_queue, make_dossier(today), today, centre)
+                )
             started += [first.handle, second.handle]
             update_id = f"u-{uuid.uuid4().hex}"
             with injecting(statement(old, appraiser, first.handle.id, update_id)):
@@ -399,7 +410,8 @@ async def test_the_statement_is_encrypted_in_history_when_payloads_are(
 ) -> None:
     tag = uuid.uuid4().hex[:6].upper()
     appraiser = official(f"ENC-SO-{tag}", Role.SO_CONG_THUONG)
-    await register_in_database(db_pool, [appraiser])
+    centre = official(f"ENC-TT-{tag}", Role.TRUNG_TAM)
+    await register_in_database(db_pool, [appraiser, centre])
     key = new_signing_key(f"enc-{tag}")
     config = client_without_harness_signer(dev_env.client, [SigningInterceptor(key)]).config()
     config["data_converter"] = suite_data_converter()
@@ -409,7 +421,8 @@ async def test_the_statement_is_encrypted_in_history_when_payloads_are(
     task_queue = new_task_queue()
     settings = settings_for(dev_env, task_queue, identity_signing_key=key.render())
     async with running(dev_env, db_pool, settings, client=client):
-        d = await Driver.register(client, task_queue, make_dossier(today), today)
+        with vouching(centre.official_id):
+            d = await Driver.register(client, task_queue, make_dossier(today), today, centre)
         try:
             with vouching(appraiser.official_id):
                 result: DeAnActionResult = await d.act("appraise", appraisal(appraiser, today))
@@ -424,6 +437,11 @@ async def test_the_statement_is_encrypted_in_history_when_payloads_are(
             stored = header.input.header.fields[identity.HEADER]
             assert stored.metadata["encoding"] == b"binary/encrypted"
             assert b"kc1." not in stored.data
+            # and so is the registration's, in the start event
+            started = events[0].workflow_execution_started_event_attributes
+            at_start = started.header.fields[identity.HEADER]
+            assert at_start.metadata["encoding"] == b"binary/encrypted"
+            assert b"kc1." not in at_start.data
         finally:
             await _end([d.handle])
             Driver.started.clear()

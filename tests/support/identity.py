@@ -11,6 +11,11 @@ the admin tool and the CLI add). A worker in another process knows only PostgreS
 officials: :func:`register_in_database` puts a test's officials there, and
 :func:`worker_process_env` gives it the suite's public key.
 
+The same signer signs every start of a ``DeAnWorkflow`` (a registration, ``Driver.register``
+and the rest) for its ``registered_by`` and enrols that official too; a test worker verifies it
+with the local activity ``verify_registration`` (:func:`harness_verify_registration`) against
+the same key and register.
+
 The identity tests themselves use a client without this signer
 (:func:`client_without_harness_signer`).
 """
@@ -31,7 +36,7 @@ from khuyencong.identity import (
     SigningKey,
     VerifyKeys,
 )
-from khuyencong.identity_interceptors import SigningInterceptor
+from khuyencong.identity_interceptors import IdentityInterceptor, SigningInterceptor
 from khuyencong.settings import Settings
 
 TEST_IDENTITY_KEY = SigningKey(
@@ -64,6 +69,20 @@ HARNESS_REGISTER = HarnessRegister()
 
 def harness_signer() -> SigningInterceptor:
     return SigningInterceptor(TEST_IDENTITY_KEY, vouch_all=True, on_sign=HARNESS_REGISTER.enrol)
+
+
+def harness_verify_registration() -> Any:
+    """The local activity ``verify_registration`` of a test worker: the suite's key, the
+    harness register (with :class:`~khuyencong.identity_interceptors.IdentityInterceptor`
+    on the same worker, which hands the workflow its start's statement)."""
+    from activities.identity import RegistrationIdentityActivities
+
+    return RegistrationIdentityActivities(TEST_VERIFY_KEYS, HARNESS_REGISTER).verify_registration
+
+
+def harness_identity_interceptor() -> IdentityInterceptor:
+    """The worker's identity check as in production, with the suite's key and register."""
+    return IdentityInterceptor(TEST_VERIFY_KEYS, HARNESS_REGISTER)
 
 
 def with_test_identity(settings: Settings) -> Settings:

@@ -125,11 +125,19 @@ class Driver:
 
     @classmethod
     async def register(
-        cls, client: Client, task_queue: str, dossier: DeAnDossier, registered_on: date
+        cls,
+        client: Client,
+        task_queue: str,
+        dossier: DeAnDossier,
+        registered_on: date,
+        registered_by: Actor = TRUNG_TAM,
     ) -> Driver:
+        """Start the đề án (its registration by ``registered_by``). The harness's clients sign
+        the start for ``registered_by`` and enrol them in the harness register, as they do for
+        updates (tests/support/identity.py); the worker verifies it (verify_registration)."""
         handle = await client.start_workflow(
             DeAnWorkflow.run,
-            DeAnInput(dossier=dossier, registered_by=TRUNG_TAM, registered_on=registered_on),
+            DeAnInput(dossier=dossier, registered_by=registered_by, registered_on=registered_on),
             id=workflow_id_for(dossier.code),
             task_queue=task_queue,
         )

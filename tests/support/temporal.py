@@ -44,7 +44,12 @@ from khuyencong.codec import CodecKeys, EncryptionCodec
 from khuyencong.converter import converter_with, data_converter
 from khuyencong.identity_interceptors import IdentityInterceptor
 from khuyencong.search_attributes import ALL_KEYS, register_search_attributes
-from tests.support.identity import HARNESS_REGISTER, TEST_VERIFY_KEYS, harness_signer
+from tests.support.identity import (
+    HARNESS_REGISTER,
+    TEST_VERIFY_KEYS,
+    harness_signer,
+    harness_verify_registration,
+)
 from tests.support.waiting import until
 from worker import SANDBOX
 from workflows.de_an import DeAnWorkflow
@@ -164,6 +169,7 @@ async def run_worker(
             packs.load_rule_packs,
             (officials or OfficialsActivities(pool)).load_inactive_officials,
             *PlanActivities(pool, client).all(),
+            harness_verify_registration(),
         ],
         interceptors=[IdentityInterceptor(TEST_VERIFY_KEYS, HARNESS_REGISTER)],
         workflow_runner=UpdateOrderRunner(SANDBOX),

@@ -20,6 +20,7 @@ from activities.rule_packs import RulePackActivities
 from domain.model import Actor, Role
 from domain.stages import Action, Stage
 from khuyencong.updates import start_de_an_update
+from tests.support.identity import harness_identity_interceptor, harness_verify_registration
 from tests.support.lifecycle import (
     SO,
     UBND,
@@ -63,7 +64,9 @@ async def test_a_deactivation_signalled_while_a_step_is_persisted_is_kept(
             DeAnNotificationActivities(db_pool).record_missed_deadline,
             RulePackActivities().load_rule_packs,
             OfficialsActivities(db_pool).load_inactive_officials,
+            harness_verify_registration(),
         ],
+        interceptors=[harness_identity_interceptor()],
     )
     async with worker:
         today = await today_of(ts_env)

@@ -7,18 +7,23 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import workflow_id_for
 from domain.stages import Stage
 from khuyencong.admin import credentials
-from khuyencong.admin.errors import ActionRefused
+from khuyencong.admin.errors import ActionRefused, NotFound
 from tests.khuyencong.admin.conftest import Cast, Cli, Stack, add_cast, suffix, today
 from tests.khuyencong.test_identity import HeaderInjector, injecting
 from tests.support.identity import client_without_harness_signer
 from tests.support.lifecycle import make_dossier
-from workflows.de_an_contract import DeAnActionResult, DeAnAppraise
+from tests.support.waiting import until
+from tests.workflows.test_de_an_registration_identity import StartHeaderInjector
+from tests.workflows.test_de_an_registration_identity import injecting as start_injecting
+from workflows.de_an import DeAnWorkflow
+from workflows.de_an_contract import DeAnActionResult, DeAnAppraise, DeAnInput
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -120,3 +125,43 @@ async def test_a_token_for_the_temporal_cli_is_accepted_for_its_update_id_only(
             "appraise", payload, id=update_id, result_type=DeAnActionResult
         )
     assert result.stage is Stage.APPRAISED
+
+
+async def test_a_token_for_a_registration_starts_the_de_an_with_the_temporal_cli(
+    stack: Stack, cast: Cast, cli: Cli, dev_env: WorkflowEnvironment
+) -> None:
+    centre = cast["TT-BG"]
+    dossier = make_dossier(today(), code=stack.new_code("DP"))
+    run = await cli("token", "--de-an", dossier.code, "--action", "register", "--json",
+                    as_=centre.official_id)  # fmt: skip
+    assert run.exit_code == 0, str(run)
+    issued = run.json()
+    assert (issued["workflow_id"], issued["update"]) == (f"de-an/{dossier.code}", "register")
+    assert issued["update_id"] is None
+    shown = await cli("token", "--de-an", dossier.code, "--action", "register",
+                      as_=centre.official_id)  # fmt: skip
+    assert "temporal workflow start" in shown.stdout and "--headers" in shown.stdout
+    refused = await cli("token", "--de-an", dossier.code, "--action", "register",
+                        "--update-id", "x", as_=centre.official_id)  # fmt: skip
+    assert refused.exit_code == 2
+
+    raw = client_without_harness_signer(dev_env.client, [StartHeaderInjector()])
+    with start_injecting(issued["statement"]):
+        handle = await raw.start_workflow(
+            DeAnWorkflow.run,
+            DeAnInput(dossier=dossier, registered_by=centre, registered_on=today()),
+            id=workflow_id_for(dossier.code),
+            task_queue=stack.admin.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+
+    async def shown_registered() -> bool:
+        try:
+            return (await stack.admin.show(dossier.code)).row.stage is Stage.REGISTERED
+        except NotFound:
+            return False
+
+    await until(shown_registered, timeout=15)
+    assert (await handle.query(DeAnWorkflow.state)).registered_by.official_id == (
+        centre.official_id
+    )
