@@ -42,7 +42,7 @@ import base64
 import binascii
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,28 +97,7 @@ class CodecKeys:
     @classmethod
     def parse(cls, text: str, variable: str = KEYS_ENV) -> CodecKeys:
         """``k2:base64,k1:base64`` (whitespace and newlines allowed between entries)."""
-        keys: list[tuple[str, bytes]] = []
-        entries = [e.strip() for e in text.replace("\n", ",").split(",") if e.strip()]
-        if not entries:
-            raise CodecKeyError(variable, "no key given; expected id:base64key[,id:base64key…]")
-        for position, entry in enumerate(entries, start=1):
-            key_id, sep, encoded = entry.partition(":")
-            key_id = key_id.strip()
-            if not sep or not key_id or not key_id.replace("-", "").replace("_", "").isalnum():
-                raise CodecKeyError(
-                    variable, f"entry {position} must be id:base64key (id: letters, digits, -, _)"
-                )
-            key = _b64(encoded.strip())
-            if key is None:
-                raise CodecKeyError(variable, f"key {key_id!r} is not valid base64")
-            if len(key) != KEY_BYTES:
-                raise CodecKeyError(
-                    variable, f"key {key_id!r} has {len(key)} bytes; AES-256 needs {KEY_BYTES}"
-                )
-            if any(kid == key_id for kid, _ in keys):
-                raise CodecKeyError(variable, f"key id {key_id!r} appears twice")
-            keys.append((key_id, key))
-        return cls(tuple(keys))
+        return cls(tuple(parse_key_list(text, variable, KEY_BYTES, "AES-256", CodecKeyError)))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CodecKeys | None:
@@ -232,7 +211,39 @@ class ClearCodec(PayloadCodec):
         return list(payloads)
 
 
-def _b64(text: str) -> bytes | None:
+def parse_key_list(
+    text: str,
+    variable: str,
+    size: int,
+    algorithm: str,
+    error: Callable[[str, str], SettingsError],
+) -> list[tuple[str, bytes]]:
+    """``k2:base64,k1:base64`` (whitespace and newlines allowed between entries): the
+    ``(key id, key)`` pairs, each key ``size`` bytes; ``error(variable, message)`` names what is
+    wrong. The codec keys and the identity keys are both written this way."""
+    entries = [e.strip() for e in text.replace("\n", ",").split(",") if e.strip()]
+    if not entries:
+        raise error(variable, "no key given; expected id:base64key[,id:base64key…]")
+    parsed: list[tuple[str, bytes]] = []
+    for position, entry in enumerate(entries, start=1):
+        key_id, sep, encoded = entry.partition(":")
+        key_id = key_id.strip()
+        if not sep or not key_id or not key_id.replace("-", "").replace("_", "").isalnum():
+            raise error(
+                variable, f"entry {position} must be id:base64key (id: letters, digits, -, _)"
+            )
+        key = b64decode_any(encoded.strip())
+        if key is None:
+            raise error(variable, f"key {key_id!r} is not valid base64")
+        if len(key) != size:
+            raise error(variable, f"key {key_id!r} has {len(key)} bytes; {algorithm} needs {size}")
+        if any(kid == key_id for kid, _ in parsed):
+            raise error(variable, f"key id {key_id!r} appears twice")
+        parsed.append((key_id, key))
+    return parsed
+
+
+def b64decode_any(text: str) -> bytes | None:
     """Standard or URL-safe base64, padding optional."""
     padded = text + "=" * (-len(text) % 4)
     altchars = b"-_" if any(c in text for c in "-_") else None

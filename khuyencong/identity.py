@@ -47,7 +47,6 @@ sandbox can use it passed through.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import secrets
 import threading
@@ -65,6 +64,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from domain.errors import Refusal, RefusalCode
 from domain.rules import province_key
+from khuyencong.codec import b64decode_any, parse_key_list
 from khuyencong.settings import Settings, SettingsError, env_name
 
 HEADER = "khuyencong_identity"
@@ -95,42 +95,12 @@ class IdentityKeyError(SettingsError):
         super().__init__([(variable, message)])
 
 
-def _b64decode(text: str) -> bytes | None:
-    padded = text + "=" * (-len(text) % 4)
-    altchars = b"-_" if any(c in text for c in "-_") else None
-    try:
-        return base64.b64decode(padded, altchars=altchars, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _entries(text: str, variable: str) -> list[tuple[str, bytes]]:
-    entries = [e.strip() for e in text.replace("\n", ",").split(",") if e.strip()]
-    if not entries:
-        raise IdentityKeyError(variable, "no key given; expected id:base64key[,id:base64key…]")
-    parsed: list[tuple[str, bytes]] = []
-    for position, entry in enumerate(entries, start=1):
-        key_id, sep, encoded = entry.partition(":")
-        key_id = key_id.strip()
-        if not sep or not key_id or not key_id.replace("-", "").replace("_", "").isalnum():
-            raise IdentityKeyError(
-                variable, f"entry {position} must be id:base64key (id: letters, digits, -, _)"
-            )
-        key = _b64decode(encoded.strip())
-        if key is None:
-            raise IdentityKeyError(variable, f"key {key_id!r} is not valid base64")
-        if len(key) != KEY_BYTES:
-            raise IdentityKeyError(
-                variable, f"key {key_id!r} has {len(key)} bytes; Ed25519 needs {KEY_BYTES}"
-            )
-        if any(kid == key_id for kid, _ in parsed):
-            raise IdentityKeyError(variable, f"key id {key_id!r} appears twice")
-        parsed.append((key_id, key))
-    return parsed
+    return parse_key_list(text, variable, KEY_BYTES, "Ed25519", IdentityKeyError)
 
 
 @dataclass(frozen=True)
@@ -314,14 +284,14 @@ def read_statement(token: str, keys: VerifyKeys) -> Claims:
     public = keys.get(kid)
     if public is None:
         raise _not_proven(f"khoá ký «{kid}» không được worker chấp nhận")
-    signature = _b64decode(signature_text)
+    signature = b64decode_any(signature_text)
     if signature is None:
         raise _not_proven("chữ ký không đọc được")
     try:
         public.verify(signature, f"{VERSION}.{kid}.{body}".encode("ascii"))
     except (InvalidSignature, UnicodeEncodeError):
         raise _not_proven("chữ ký không hợp lệ") from None
-    raw = _b64decode(body)
+    raw = b64decode_any(body)
     try:
         data: Any = json.loads(raw.decode("utf-8")) if raw is not None else {}
         return Claims(
