@@ -69,6 +69,7 @@ from tests.support.lifecycle import (
     today_of,
 )
 from tests.support.temporal import new_task_queue, until_admitted
+from tests.support.waiting import until
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import DeAnActionResult, DeAnStep
 
@@ -200,6 +201,11 @@ def workflow_worker(client: Client, tq: str, runner: WorkflowRunner) -> Worker:
     )
 
 
+async def completed_activities(d: Driver) -> int:
+    history = await d.handle.fetch_history()
+    return sum(1 for e in history.events if e.HasField("activity_task_completed_event_attributes"))
+
+
 @dataclass
 class Delivered:
     """A đề án whose approval's result and a contract reached a fresh worker in one task."""
@@ -227,7 +233,15 @@ async def contract_with_the_approvals_result(
             records.gate.clear()
             approving = asyncio.create_task(d.act("approve", approval(UBND, today, 200_000_000)))
             await asyncio.wait_for(records.entered.wait(), 10)
+        written = await completed_activities(d)
         records.gate.set()
+
+        async def write_reported() -> bool:
+            return await completed_activities(d) > written
+
+        # The approval's result must wait in the server before the contract is sent, or the
+        # contract would reach the worker in a task of its own.
+        await until(write_reported)
         sending = asyncio.create_task(
             d.handle.execute_update(
                 "sign_contract",
