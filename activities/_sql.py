@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import structlog
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -23,6 +24,29 @@ from domain.decisions import DecisionFacts, check_same_decision, decision_scope,
 from domain.errors import Refusal
 from domain.stages import Action
 from workflows.de_an_contract import DeAnStep
+from workflows.de_an_rows import (
+    AcceptanceRow,
+    AdvanceRequestRow,
+    AppraisalRow,
+    ContractRow,
+    DecisionRow,
+    MonitoringVisitRow,
+    ProgressConfirmationRow,
+    ProgressReportRow,
+    SettlementRow,
+)
+
+DetailRowType = (
+    AppraisalRow
+    | DecisionRow
+    | ContractRow
+    | ProgressReportRow
+    | ProgressConfirmationRow
+    | MonitoringVisitRow
+    | AdvanceRequestRow
+    | AcceptanceRow
+    | SettlementRow
+)
 
 log = structlog.get_logger(__name__)
 
@@ -213,7 +237,7 @@ EVENT_ONLY_ACTIONS = frozenset(
     }
 )
 
-DECISION_KINDS: dict[Action, str] = {
+DECISION_KINDS: dict[Action, Literal["approve", "reject", "adjust", "stop"]] = {
     Action.APPROVE: "approve",
     Action.REJECT: "reject",
     Action.ADJUST: "adjust",
@@ -296,11 +320,12 @@ def decision_facts(step: DeAnStep) -> DecisionFacts | None:
     """The decision a step records (approve, reject, adjust, stop), or None."""
     if step.action not in DECISION_KINDS or not step.decision_number:
         return None
-    d = _Details(step)
+    row = detail_row(step)
+    assert isinstance(row, DecisionRow)  # ROW_TYPES: every decision kind writes one
     return DecisionFacts(
         number=step.decision_number,
-        decision_date=d.day("decision_date"),
-        signer=d.opt_text("signer"),
+        decision_date=row.decision_date,
+        signer=row.signer,
         de_an_id=step.de_an_id,
     )
 
@@ -407,7 +432,57 @@ def _event_args(step: DeAnStep) -> tuple[Any, ...]:
     )
 
 
-# --- detail rows ---------------------------------------------------------------------------------
+# --- the detail row of a step ---------------------------------------------------------------
+
+
+def appraisal_round(step: DeAnStep) -> str:
+    """co_so (Sở) then bo (Cục) for national đề án; tinh for provincial ones."""
+    if step.snapshot.level != "quoc_gia":
+        return "tinh"
+    return "co_so" if step.stage_from.value == "registered" else "bo"
+
+
+ROW_TYPES: dict[Action, type[DetailRowType]] = {
+    Action.APPRAISE: AppraisalRow,
+    Action.APPROVE: DecisionRow,
+    Action.REJECT: DecisionRow,
+    Action.ADJUST: DecisionRow,
+    Action.STOP: DecisionRow,
+    Action.SIGN_CONTRACT: ContractRow,
+    Action.REPORT_PROGRESS: ProgressReportRow,
+    Action.CONFIRM_PROGRESS: ProgressConfirmationRow,
+    Action.RECORD_VISIT: MonitoringVisitRow,
+    Action.REQUEST_ADVANCE: AdvanceRequestRow,
+    Action.ACCEPT: AcceptanceRow,
+    Action.SETTLE: SettlementRow,
+}
+"""The detail row each action writes; the others write none (event only), a payment or a
+notification (typed fields of their own on the step)."""
+
+
+def detail_row(step: DeAnStep) -> DetailRowType | None:
+    """The step's typed detail row: the one its decider built or, for a step scheduled by a
+    worker older than typed rows (no ``row``), the one its ``details`` dict describes."""
+    expected = ROW_TYPES.get(step.action)
+    if expected is None:
+        if step.row is not None:
+            raise InvalidStepError(
+                f"step {step.key}: {step.action.value} writes no {step.row.table} row"
+            )
+        return None
+    if step.row is None:
+        try:
+            return legacy_row(step)
+        except ValidationError as exc:  # a value of the wrong type in the old dict
+            raise InvalidStepError(f"step {step.key}: details do not make a row: {exc}") from exc
+    if not isinstance(step.row, expected):
+        raise InvalidStepError(
+            f"step {step.key}: {step.action.value} carries a {step.row.table} row"
+        )
+    return step.row
+
+
+# --- steps of older workers: the row read from the details dict ------------------------------
 
 
 class _Details:
@@ -460,100 +535,97 @@ class _Details:
             raise InvalidStepError(f"step {self._step.key}: {key!r} is not a whole number") from exc
 
 
-def appraisal_round(step: DeAnStep) -> str:
-    """co_so (Sở) then bo (Cục) for national đề án; tinh for provincial ones."""
-    if step.snapshot.level != "quoc_gia":
-        return "tinh"
-    return "co_so" if step.stage_from.value == "registered" else "bo"
+def legacy_row(step: DeAnStep) -> DetailRowType | None:
+    """The detail row of an old-format step (``details`` dict, no ``row``), read exactly as
+    the activities read it before rows were typed: same keys, same defaults, same refusals
+    (:class:`InvalidStepError` naming the missing or malformed key)."""
+    action = step.action
+    d = _Details(step)
+    if action is Action.APPRAISE:
+        return AppraisalRow(
+            round=d.opt_text("round") or appraisal_round(step),
+            verdict=d.text("verdict"),
+            minutes_number=d.text("minutes_number"),
+            by_council=d.flag("by_council"),
+            appraised_on=d.day("appraised_on"),
+            reason=d.opt_text("reason") or "",
+        )
+    if action in DECISION_KINDS:
+        return DecisionRow(
+            kind=DECISION_KINDS[action],
+            number=step.decision_number or d.text("decision_number"),
+            decision_date=d.day("decision_date"),
+            signer=d.opt_text("signer"),
+            amount={
+                Action.APPROVE: d.opt_number("approved_support"),
+                Action.ADJUST: d.opt_number("new_support"),
+            }.get(action),
+        )
+    if action is Action.SIGN_CONTRACT:
+        return ContractRow(
+            number=step.decision_number or d.text("contract_number"),
+            signed_on=d.day("signed_on"),
+            contracted_support=d.number("contracted_support"),
+            via_bidding=d.flag("via_bidding"),
+        )
+    if action is Action.REPORT_PROGRESS:
+        return ProgressReportRow(
+            month=d.text("month"),
+            investment_done_bp=d.number("investment_done_bp"),
+            spent_cost=d.number("spent_cost"),
+            reported_on=d.day("reported_on"),
+        )
+    if action is Action.CONFIRM_PROGRESS:
+        return ProgressConfirmationRow(month=d.text("month"), confirmed_on=d.day("confirmed_on"))
+    if action is Action.RECORD_VISIT:
+        findings = step.details.get("findings") or []
+        if not isinstance(findings, list):
+            raise InvalidStepError(f"step {step.key}: 'findings' is not a list")
+        return MonitoringVisitRow(
+            visited_on=d.day("visited_on"),
+            minutes_number=d.text("minutes_number"),
+            findings=findings,
+            hold_payments=d.flag("hold_payments"),
+        )
+    if action is Action.REQUEST_ADVANCE:
+        return AdvanceRequestRow(
+            request_no=d.opt_number("request_no"),
+            amount=d.number("amount"),
+            requested_on=d.day("requested_on"),
+        )
+    if action is Action.ACCEPT:
+        return AcceptanceRow(
+            minutes_number=d.text("minutes_number"),
+            accepted_on=d.day("accepted_on"),
+            accepted_cost=d.number("accepted_cost"),
+            accepted_volume_bp=d.number("accepted_volume_bp"),
+            force_majeure=d.flag("force_majeure"),
+        )
+    if action is Action.SETTLE:
+        return SettlementRow(
+            number=d.text("settlement_number"),
+            settled_on=d.day("settled_on"),
+            disallowed_cost=d.opt_number("disallowed_cost") or 0,
+            eligible_cost=d.number("eligible_cost"),
+            rate_bp=d.number("rate_bp"),
+            cap=d.opt_number("cap"),
+            final_support=d.number("final_support"),
+            payout=d.number("payout"),
+            refund_owed=d.number("refund_owed"),
+        )
+    return None
+
+
+# --- detail rows ---------------------------------------------------------------------------------
 
 
 def detail_statement(step: DeAnStep) -> tuple[str, tuple[Any, ...]] | None:
     """The detail row a step writes, as ``(sql, args)``; None for event-only actions."""
     action, key, de_an = step.action, step.key, step.de_an_id
-    d = _Details(step)
     official = step.actor.official_id if step.actor else None
 
     if action in EVENT_ONLY_ACTIONS:
         return None
-    if action is Action.APPRAISE:
-        return INSERT_APPRAISAL, (
-            key,
-            de_an,
-            d.opt_text("round") or appraisal_round(step),
-            d.text("verdict"),
-            d.text("minutes_number"),
-            d.flag("by_council"),
-            d.day("appraised_on"),
-            official,
-            d.opt_text("reason") or "",
-        )
-    if action in DECISION_KINDS:
-        amount = {
-            Action.APPROVE: d.opt_number("approved_support"),
-            Action.ADJUST: d.opt_number("new_support"),
-        }.get(action)
-        signer = d.opt_text("signer") or (step.actor.full_name if step.actor else None)
-        return INSERT_DECISION, (
-            key,
-            de_an,
-            DECISION_KINDS[action],
-            step.decision_number or d.text("decision_number"),
-            d.day("decision_date"),
-            signer,
-            official,
-            amount,
-            step.details,
-        )
-    if action is Action.SIGN_CONTRACT:
-        return INSERT_CONTRACT, (
-            key,
-            de_an,
-            step.decision_number or d.text("contract_number"),
-            d.day("signed_on"),
-            d.number("contracted_support"),
-            d.flag("via_bidding"),
-            official,
-        )
-    if action is Action.REPORT_PROGRESS:
-        return INSERT_PROGRESS_REPORT, (
-            key,
-            de_an,
-            d.text("month"),
-            d.number("investment_done_bp"),
-            d.number("spent_cost"),
-            d.day("reported_on"),
-            official,
-        )
-    if action is Action.CONFIRM_PROGRESS:
-        return CONFIRM_PROGRESS_REPORT, (
-            de_an,
-            d.text("month"),
-            official or "",
-            d.day("confirmed_on"),
-            key,
-        )
-    if action is Action.RECORD_VISIT:
-        findings = step.details.get("findings") or []
-        if not isinstance(findings, list):
-            raise InvalidStepError(f"step {key}: 'findings' is not a list")
-        return INSERT_MONITORING_VISIT, (
-            key,
-            de_an,
-            d.day("visited_on"),
-            d.text("minutes_number"),
-            findings,
-            d.flag("hold_payments"),
-            official,
-        )
-    if action is Action.REQUEST_ADVANCE:
-        return INSERT_ADVANCE_REQUEST, (
-            key,
-            de_an,
-            d.opt_number("request_no"),
-            d.number("amount"),
-            d.day("requested_on"),
-            official,
-        )
     if action in PAYMENT_ACTIONS:
         payment = step.payment
         if payment is None:
@@ -566,32 +638,6 @@ def detail_statement(step: DeAnStep) -> tuple[str, tuple[Any, ...]] | None:
             payment.amount,
             payment.paid_on,
             payment.voucher_number,
-            official,
-        )
-    if action is Action.ACCEPT:
-        return INSERT_ACCEPTANCE, (
-            key,
-            de_an,
-            d.text("minutes_number"),
-            d.day("accepted_on"),
-            d.number("accepted_cost"),
-            d.number("accepted_volume_bp"),
-            d.flag("force_majeure"),
-            official,
-        )
-    if action is Action.SETTLE:
-        return INSERT_SETTLEMENT, (
-            key,
-            de_an,
-            d.text("settlement_number"),
-            d.day("settled_on"),
-            d.opt_number("disallowed_cost") or 0,
-            d.number("eligible_cost"),
-            d.number("rate_bp"),
-            d.opt_number("cap"),
-            d.number("final_support"),
-            d.number("payout"),
-            d.number("refund_owed"),
             official,
         )
     if action is Action.DEADLINE_MISSED:
@@ -608,6 +654,98 @@ def detail_statement(step: DeAnStep) -> tuple[str, tuple[Any, ...]] | None:
             deadline.citation,
             step.summary or deadline.describe(),
             step.occurred_at,
+        )
+    row = detail_row(step)
+    if isinstance(row, AppraisalRow):
+        return INSERT_APPRAISAL, (
+            key,
+            de_an,
+            row.round,
+            row.verdict,
+            row.minutes_number,
+            row.by_council,
+            row.appraised_on,
+            official,
+            row.reason,
+        )
+    if isinstance(row, DecisionRow):
+        return INSERT_DECISION, (
+            key,
+            de_an,
+            row.kind,
+            row.number,
+            row.decision_date,
+            row.signer or (step.actor.full_name if step.actor else None),
+            official,
+            row.amount,
+            step.details,
+        )
+    if isinstance(row, ContractRow):
+        return INSERT_CONTRACT, (
+            key,
+            de_an,
+            row.number,
+            row.signed_on,
+            row.contracted_support,
+            row.via_bidding,
+            official,
+        )
+    if isinstance(row, ProgressReportRow):
+        return INSERT_PROGRESS_REPORT, (
+            key,
+            de_an,
+            row.month,
+            row.investment_done_bp,
+            row.spent_cost,
+            row.reported_on,
+            official,
+        )
+    if isinstance(row, ProgressConfirmationRow):
+        return CONFIRM_PROGRESS_REPORT, (de_an, row.month, official or "", row.confirmed_on, key)
+    if isinstance(row, MonitoringVisitRow):
+        return INSERT_MONITORING_VISIT, (
+            key,
+            de_an,
+            row.visited_on,
+            row.minutes_number,
+            row.findings,
+            row.hold_payments,
+            official,
+        )
+    if isinstance(row, AdvanceRequestRow):
+        return INSERT_ADVANCE_REQUEST, (
+            key,
+            de_an,
+            row.request_no,
+            row.amount,
+            row.requested_on,
+            official,
+        )
+    if isinstance(row, AcceptanceRow):
+        return INSERT_ACCEPTANCE, (
+            key,
+            de_an,
+            row.minutes_number,
+            row.accepted_on,
+            row.accepted_cost,
+            row.accepted_volume_bp,
+            row.force_majeure,
+            official,
+        )
+    if isinstance(row, SettlementRow):
+        return INSERT_SETTLEMENT, (
+            key,
+            de_an,
+            row.number,
+            row.settled_on,
+            row.disallowed_cost,
+            row.eligible_cost,
+            row.rate_bp,
+            row.cap,
+            row.final_support,
+            row.payout,
+            row.refund_owed,
+            official,
         )
     raise InvalidStepError(f"step {key}: no detail mapping for action {action.value}")
 

@@ -83,6 +83,18 @@ from workflows.de_an_contract import (
     DeAnTimelineEntry,
     PaymentKind,
 )
+from workflows.de_an_rows import (
+    AcceptanceRow,
+    AdvanceRequestRow,
+    AppraisalRow,
+    ContractRow,
+    DecisionRow,
+    DetailRow,
+    MonitoringVisitRow,
+    ProgressConfirmationRow,
+    ProgressReportRow,
+    SettlementRow,
+)
 from workflows.plan_contract import PlanCommitmentChange, PlanDeAnFinished
 from workflows.plan_rules import PLAN_CLOSED
 
@@ -333,8 +345,10 @@ def finish(
     extra: dict[str, Any] | None = None,
     payment: DeAnPayment | None = None,
     deadline: Deadline | None = None,
+    row: DetailRow | None = None,
 ) -> Outcome:
-    """Stamp the new state (sequence, key, timeline) and build the step to persist."""
+    """Stamp the new state (sequence, key, timeline) and build the step to persist: the
+    event's ``details`` (the command and ``extra``) and the typed detail ``row``."""
     after.seq = before.seq + 1
     after.step_keys.append(key)
     after.timeline.append(
@@ -362,6 +376,7 @@ def finish(
         decision_number=decision_number,
         summary=summary,
         details=details,
+        row=row,
         snapshot=snapshot(after),
         payment=payment,
         deadline=deadline,
@@ -509,6 +524,14 @@ def decide_appraise(state: DeAnState, cmd: DeAnAppraise, now: datetime) -> Outco
         command=cmd,
         decision_number=cmd.minutes_number,
         extra={"round": round_},
+        row=AppraisalRow(
+            round=round_,
+            verdict=cmd.verdict.value,
+            minutes_number=cmd.minutes_number,
+            by_council=cmd.by_council,
+            appraised_on=cmd.appraised_on,
+            reason=cmd.reason,
+        ),
     )
 
 
@@ -581,6 +604,13 @@ def decide_approve(state: DeAnState, cmd: DeAnApprove, now: datetime) -> Outcome
         command=cmd,
         decision_number=cmd.decision_number,
         extra={"rule_pack_id": pack.id},
+        row=DecisionRow(
+            kind="approve",
+            number=cmd.decision_number,
+            decision_date=cmd.decision_date,
+            signer=cmd.signer,
+            amount=cmd.approved_support,
+        ),
     )
 
 
@@ -601,6 +631,7 @@ def decide_reject(state: DeAnState, cmd: DeAnReject, now: datetime) -> Outcome:
         actor=cmd.actor,
         command=cmd,
         decision_number=cmd.decision_number,
+        row=DecisionRow(kind="reject", number=cmd.decision_number, decision_date=cmd.decision_date),
     )
 
 
@@ -643,6 +674,12 @@ def decide_sign_contract(state: DeAnState, cmd: DeAnSignContract, now: datetime)
         actor=cmd.actor,
         command=cmd,
         decision_number=cmd.contract_number,
+        row=ContractRow(
+            number=cmd.contract_number,
+            signed_on=cmd.signed_on,
+            contracted_support=cmd.contracted_support,
+            via_bidding=cmd.via_bidding,
+        ),
     )
 
 
@@ -690,6 +727,12 @@ def decide_report_progress(state: DeAnState, cmd: DeAnReportProgress, now: datet
         ),
         actor=cmd.actor,
         command=cmd,
+        row=ProgressReportRow(
+            month=cmd.month,
+            investment_done_bp=cmd.investment_done_bp,
+            spent_cost=cmd.spent_cost,
+            reported_on=cmd.reported_on,
+        ),
     )
 
 
@@ -718,6 +761,7 @@ def decide_confirm_progress(state: DeAnState, cmd: DeAnConfirmProgress, now: dat
         ),
         actor=cmd.actor,
         command=cmd,
+        row=ProgressConfirmationRow(month=cmd.month, confirmed_on=cmd.confirmed_on),
     )
 
 
@@ -750,6 +794,12 @@ def decide_record_visit(state: DeAnState, cmd: DeAnRecordVisit, now: datetime) -
         actor=cmd.actor,
         command=cmd,
         decision_number=cmd.minutes_number,
+        row=MonitoringVisitRow(
+            visited_on=cmd.visited_on,
+            minutes_number=cmd.minutes_number,
+            findings=list(cmd.findings),
+            hold_payments=cmd.hold_payments,
+        ),
     )
 
 
@@ -926,6 +976,7 @@ def decide_request_advance(
         actor=cmd.actor,
         command=cmd,
         extra={"request_no": no},
+        row=AdvanceRequestRow(request_no=no, amount=cmd.amount, requested_on=cmd.requested_on),
     )
 
 
@@ -1156,6 +1207,12 @@ def decide_adjust(
         actor=cmd.actor,
         command=cmd,
         decision_number=cmd.decision_number,
+        row=DecisionRow(
+            kind="adjust",
+            number=cmd.decision_number,
+            decision_date=cmd.decision_date,
+            amount=cmd.new_support,
+        ),
     )
 
 
@@ -1193,6 +1250,7 @@ def decide_stop(
         command=cmd,
         decision_number=cmd.decision_number,
         extra=extra,
+        row=DecisionRow(kind="stop", number=cmd.decision_number, decision_date=cmd.decision_date),
     )
 
 
@@ -1231,6 +1289,13 @@ def decide_accept(state: DeAnState, cmd: DeAnAccept, now: datetime) -> Outcome:
         actor=cmd.actor,
         command=cmd,
         decision_number=cmd.minutes_number,
+        row=AcceptanceRow(
+            minutes_number=cmd.minutes_number,
+            accepted_on=cmd.accepted_on,
+            accepted_cost=cmd.accepted_cost,
+            accepted_volume_bp=cmd.accepted_volume_bp,
+            force_majeure=cmd.force_majeure,
+        ),
     )
 
 
@@ -1317,6 +1382,12 @@ def decide_settle(
         command=cmd,
         decision_number=cmd.settlement_number,
         extra=dict(figures.__dict__),
+        row=SettlementRow(
+            number=cmd.settlement_number,
+            settled_on=cmd.settled_on,
+            disallowed_cost=cmd.disallowed_cost,
+            **figures.__dict__,
+        ),
     )
 
 
