@@ -11,9 +11,9 @@ from typing import Any
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment
 
-from activities._sql import ROW_TYPES, detail_row, legacy_row
 from activities.payments import DeAnPaymentActivities
 from activities.records import DeAnRecordActivities
+from db.steps import ROW_TYPES, detail_row, legacy_row
 from domain.model import Level
 from domain.rules import load_packs
 from domain.stages import Action
