@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.authority import (
-    check_authority,
     check_four_eyes,
 )
 from domain.errors import RefusalCode
@@ -19,9 +18,9 @@ from workflows.de_an_contract import (
 )
 from workflows.de_an_decisions.common import (
     Outcome,
+    begin,
     check_business_date,
     check_not_duplicate,
-    check_stage,
     finish,
     refuse,
     step_key,
@@ -45,8 +44,7 @@ ROUND_LABELS = {
 
 
 def decide_appraise(state: DeAnState, cmd: DeAnAppraise, now: datetime) -> Outcome:
-    check_stage(state, Action.APPRAISE)
-    check_authority(cmd.actor, Action.APPRAISE, state.dossier, state.stage)
+    begin(state, Action.APPRAISE, cmd, None, None, now)
     check_four_eyes(cmd.actor, [state.registered_by.official_id], "đăng ký", "nguyên tắc bốn mắt")
     check_business_date(state, cmd.appraised_on, "appraised_on", now)
     if cmd.verdict is not AppraisalVerdict.PASS and not cmd.reason.strip():

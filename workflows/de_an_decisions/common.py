@@ -8,14 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from domain.authority import (
-    BASIS_PROCESS,
-    check_authority,
-)
-from domain.deadlines import (
-    Deadline,
-    vn_date,
-)
+from domain.authority import BASIS_PROCESS, check_adjust_authority, check_authority
+from domain.deadlines import Deadline, vn_date
 from domain.errors import Refusal, RefusalCode
 from domain.model import Actor, DeAnDossier
 from domain.money import (
@@ -26,6 +20,7 @@ from domain.rules import RulePack, SupportItemRule, pack_in_force, packs_for
 from domain.stages import TRANSITIONS, Action, Stage
 from workflows.de_an_contract import (
     DeAnActionResult,
+    DeAnAdjust,
     DeAnCommand,
     DeAnPayment,
     DeAnSnapshot,
@@ -166,16 +161,25 @@ def begin(
     state: DeAnState,
     action: Action,
     cmd: DeAnCommand,
-    on: date,
-    field: str,
+    on: date | None,
+    field: str | None,
     now: datetime,
     transitions: dict[tuple[Stage, Action], Stage] = TRANSITIONS,
 ) -> Stage:
-    """The checks every official action starts with: stage, role and jurisdiction, and the
-    date of its paper. Returns the stage the action leads to."""
+    """The checks every official action starts with, in this order: stage, role and
+    jurisdiction (an adjustment's by its kind), and the date ``on`` of its paper (named
+    ``field``). Returns the stage the action leads to.
+
+    ``on`` None: the action has no paper date, or its decider checks it itself after checks
+    that come first (four-eyes, :func:`~workflows.de_an_decisions.decision` dates)."""
     target = check_stage(state, action, transitions)
-    check_authority(cmd.actor, action, state.dossier, state.stage)
-    check_business_date(state, on, field, now)
+    if isinstance(cmd, DeAnAdjust):
+        check_adjust_authority(cmd.actor, cmd.kind, state.dossier)
+    else:
+        check_authority(cmd.actor, action, state.dossier, state.stage)
+    if on is not None:
+        assert field is not None, "a checked date names its field"
+        check_business_date(state, on, field, now)
     return target
 
 

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from domain.authority import (
     BASIS_APPROVAL_LOCAL,
     BASIS_APPROVAL_NATIONAL,
-    check_authority,
     check_four_eyes,
 )
 from domain.errors import RefusalCode
@@ -24,10 +23,10 @@ from workflows.de_an_contract import (
 )
 from workflows.de_an_decisions.common import (
     Outcome,
+    begin,
     check_business_date,
     check_cap,
     check_counterpart,
-    check_stage,
     finish,
     pack_for_approval,
     refuse,
@@ -55,9 +54,8 @@ def _check_decision_date(state: DeAnState, value: date, now: datetime) -> None:
 
 
 def decide_approve(state: DeAnState, cmd: DeAnApprove, now: datetime) -> Outcome:
-    target = check_stage(state, Action.APPROVE)
+    target = begin(state, Action.APPROVE, cmd, None, None, now)
     dossier = state.dossier
-    check_authority(cmd.actor, Action.APPROVE, dossier, state.stage)
     check_four_eyes(
         cmd.actor,
         [state.registered_by.official_id, *(a.official_id for a in state.appraisals)],
@@ -118,8 +116,7 @@ def decide_approve(state: DeAnState, cmd: DeAnApprove, now: datetime) -> Outcome
 
 
 def decide_reject(state: DeAnState, cmd: DeAnReject, now: datetime) -> Outcome:
-    target = check_stage(state, Action.REJECT)
-    check_authority(cmd.actor, Action.REJECT, state.dossier, state.stage)
+    target = begin(state, Action.REJECT, cmd, None, None, now)
     _check_decision_date(state, cmd.decision_date, now)
     after = state.model_copy(deep=True)
     after.stage = target

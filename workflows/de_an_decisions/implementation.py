@@ -9,7 +9,6 @@ from typing import Any
 
 from domain.authority import (
     AdjustmentKind,
-    check_adjust_authority,
     check_four_eyes,
 )
 from domain.deadlines import (
@@ -50,11 +49,9 @@ from workflows.de_an_decisions.common import (
     Outcome,
     RuleSwitches,
     begin,
-    check_business_date,
     check_cap,
     check_counterpart,
     check_not_duplicate,
-    check_stage,
     finish,
     fixed_pack,
     item_rule,
@@ -558,10 +555,8 @@ def check_adjust_details(state: DeAnState, cmd: DeAnAdjust) -> None:
 def decide_adjust(
     state: DeAnState, cmd: DeAnAdjust, now: datetime, switches: RuleSwitches = CURRENT_RULES
 ) -> Outcome:
-    target = check_stage(state, Action.ADJUST)
+    target = begin(state, Action.ADJUST, cmd, cmd.decision_date, "decision_date", now)
     dossier = state.dossier
-    check_adjust_authority(cmd.actor, cmd.kind, dossier)
-    check_business_date(state, cmd.decision_date, "decision_date", now)
     key = step_key(state, "adjust", cmd.decision_number)
     check_not_duplicate(state, key, f"quyết định điều chỉnh {cmd.decision_number}")
     after = state.model_copy(deep=True)

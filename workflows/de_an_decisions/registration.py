@@ -23,8 +23,8 @@ from workflows.de_an_contract import (
 )
 from workflows.de_an_decisions.common import (
     Outcome,
+    begin,
     check_active,
-    check_stage,
     finish,
     refuse,
     step_key,
@@ -80,8 +80,7 @@ def decide_register(state: DeAnState, now: datetime) -> Outcome:
 
 
 def decide_resubmit(state: DeAnState, cmd: DeAnResubmit, now: datetime) -> Outcome:
-    target = check_stage(state, Action.RESUBMIT)
-    check_authority(cmd.actor, Action.RESUBMIT, state.dossier, state.stage)
+    target = begin(state, Action.RESUBMIT, cmd, None, None, now)
     old, new = state.dossier, cmd.dossier
     for field in ("code", "level", "province", "plan_year"):
         if getattr(old, field) != getattr(new, field):
