@@ -26,11 +26,7 @@ One module per phase, every public name re-exported here (``decisions.decide_set
 
 from __future__ import annotations
 
-from workflows.de_an_decisions.appraisal import (
-    ROUND_LABELS,
-    appraisal_round,
-    decide_appraise,
-)
+from workflows.de_an_decisions.appraisal import ROUND_LABELS, appraisal_round, decide_appraise
 from workflows.de_an_decisions.common import (
     ADJUST_DETAILS_PATCH,
     BASIS_ADJUST_DETAILS,
@@ -69,10 +65,7 @@ from workflows.de_an_decisions.deadlines import (
     past_deadlines,
     pending_deadlines,
 )
-from workflows.de_an_decisions.decision import (
-    decide_approve,
-    decide_reject,
-)
+from workflows.de_an_decisions.decision import decide_approve, decide_reject
 from workflows.de_an_decisions.dispatch import (
     DECIDERS,
     SWITCHED,

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.authority import (
-    check_four_eyes,
-)
+from domain.authority import check_four_eyes
 from domain.errors import RefusalCode
 from domain.model import Level
 from domain.stages import Action, Stage, next_stage_after_appraisal
-from workflows.de_an_contract import (
-    AppraisalVerdict,
-    DeAnAppraisalRecord,
-    DeAnAppraise,
-    DeAnState,
-)
+from workflows.de_an_contract import AppraisalVerdict, DeAnAppraisalRecord, DeAnAppraise, DeAnState
 from workflows.de_an_decisions.common import (
     Outcome,
     begin,
@@ -25,9 +18,7 @@ from workflows.de_an_decisions.common import (
     refuse,
     step_key,
 )
-from workflows.de_an_rows import (
-    AppraisalRow,
-)
+from workflows.de_an_rows import AppraisalRow
 
 
 def appraisal_round(state: DeAnState) -> str:

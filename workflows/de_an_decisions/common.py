@@ -12,10 +12,7 @@ from domain.authority import BASIS_PROCESS, check_adjust_authority, check_author
 from domain.deadlines import Deadline, vn_date
 from domain.errors import Refusal, RefusalCode
 from domain.model import Actor, DeAnDossier
-from domain.money import (
-    format_bp,
-    format_dong,
-)
+from domain.money import format_bp, format_dong, refund_outstanding
 from domain.rules import RulePack, SupportItemRule, pack_in_force, packs_for
 from domain.stages import TRANSITIONS, Action, Stage
 from workflows.de_an_contract import (
@@ -28,9 +25,7 @@ from workflows.de_an_contract import (
     DeAnStep,
     DeAnTimelineEntry,
 )
-from workflows.de_an_rows import (
-    DetailRow,
-)
+from workflows.de_an_rows import DetailRow
 
 BASIS_ADVANCE = "Thông tư 36/2013/TT-BCT Điều 13, 14"
 
@@ -278,7 +273,7 @@ def snapshot(state: DeAnState) -> DeAnSnapshot:
         contracted_support=state.contracted_support,
         advanced=state.advanced,
         paid=state.paid,
-        refund_owed=max(0, refund_owed - state.refunded),
+        refund_owed=refund_outstanding(refund_owed, state.refunded),
         refunded=state.refunded,
         payments_on_hold=state.payments_on_hold,
         overdue=state.overdue,

@@ -14,9 +14,7 @@ from domain.deadlines import (
     settlement_dossier_deadline,
 )
 from domain.stages import Action, Stage
-from workflows.de_an_contract import (
-    DeAnState,
-)
+from workflows.de_an_contract import DeAnState
 from workflows.de_an_decisions.common import Outcome, finish, fixed_pack, step_key
 
 

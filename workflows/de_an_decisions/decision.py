@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from domain.authority import (
-    BASIS_APPROVAL_LOCAL,
-    BASIS_APPROVAL_NATIONAL,
-    check_four_eyes,
-)
+from domain.authority import BASIS_APPROVAL_LOCAL, BASIS_APPROVAL_NATIONAL, check_four_eyes
 from domain.errors import RefusalCode
 from domain.model import Level
-from domain.money import (
-    format_dong,
-)
+from domain.money import format_dong
 from domain.stages import Action
-from workflows.de_an_contract import (
-    DeAnApprove,
-    DeAnDecisionRecord,
-    DeAnReject,
-    DeAnState,
-)
+from workflows.de_an_contract import DeAnApprove, DeAnDecisionRecord, DeAnReject, DeAnState
 from workflows.de_an_decisions.common import (
     Outcome,
     begin,
@@ -32,9 +21,7 @@ from workflows.de_an_decisions.common import (
     refuse,
     step_key,
 )
-from workflows.de_an_rows import (
-    DecisionRow,
-)
+from workflows.de_an_rows import DecisionRow
 
 
 def _approval_basis(state: DeAnState) -> str:

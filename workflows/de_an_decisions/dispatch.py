@@ -9,11 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.stages import Action, Stage
-from workflows.de_an_contract import (
-    DeAnAdjust,
-    DeAnCommand,
-    DeAnState,
-)
+from workflows.de_an_contract import DeAnAdjust, DeAnCommand, DeAnState
 from workflows.de_an_decisions.appraisal import decide_appraise
 from workflows.de_an_decisions.common import (
     ADJUST_DETAILS_PATCH,

@@ -7,20 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from domain.authority import (
-    AdjustmentKind,
-    check_four_eyes,
-)
-from domain.deadlines import (
-    parse_month,
-)
+from domain.authority import AdjustmentKind, check_four_eyes
+from domain.deadlines import parse_month
 from domain.errors import RefusalCode
 from domain.model import Actor, Schedule
-from domain.money import (
-    apply_rate,
-    format_bp,
-    format_dong,
-)
+from domain.money import advance_ceiling, advance_room, format_bp, format_dong, pays_over
 from domain.rules import AdvanceKind
 from domain.stages import TRANSITIONS, Action, Stage
 from workflows.de_an_contract import (
@@ -280,10 +271,9 @@ def advance_limit(state: DeAnState) -> tuple[int, str]:
     """Most that may be advanced in total at this point, and the rule that says so."""
     pack = fixed_pack(state)
     rule = item_rule(pack, state.dossier).advance
-    ceiling = rule.max_bp
-    if rule.kind is not AdvanceKind.AFTER_ACCEPTANCE:
-        ceiling = min(ceiling, pack.advance_ceiling_bp)
-    return apply_rate(state.contracted_support, ceiling), rule.citation
+    after_acceptance = rule.kind is AdvanceKind.AFTER_ACCEPTANCE
+    pack_ceiling = None if after_acceptance else pack.advance_ceiling_bp
+    return advance_ceiling(state.contracted_support, rule.max_bp, pack_ceiling), rule.citation
 
 
 def check_advance_allowed(state: DeAnState) -> None:
@@ -369,11 +359,11 @@ def decide_request_advance(
             RefusalCode.ADVANCE_OVER_LIMIT,
             f"tổng tạm ứng {format_dong(already + cmd.amount)} vượt mức được tạm ứng "
             f"{format_dong(limit)} (đã tạm ứng {format_dong(already)}, còn được "
-            f"{format_dong(max(0, limit - already))})",
+            f"{format_dong(advance_room(limit, already))})",
             "amount",
             citation,
         )
-    if state.paid + cmd.amount > state.approved_support:
+    if pays_over(state.paid, cmd.amount, state.approved_support):
         raise refuse(
             RefusalCode.PAID_OVER_APPROVED,
             f"tổng chi {format_dong(state.paid + cmd.amount)} vượt kinh phí phê duyệt "
@@ -452,7 +442,7 @@ def decide_pay_advance(
             BASIS_STOPPED_MONEY,
         )
     check_payer(state, cmd.actor, [request.requested_by])
-    if state.paid + request.amount > state.approved_support:
+    if pays_over(state.paid, request.amount, state.approved_support):
         raise refuse(
             RefusalCode.PAID_OVER_APPROVED,
             f"tổng chi {format_dong(state.paid + request.amount)} vượt kinh phí phê duyệt "

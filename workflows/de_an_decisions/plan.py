@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from domain.errors import Refusal, RefusalCode
 from domain.stages import Stage
-from workflows.de_an_contract import (
-    DeAnAdjust,
-    DeAnCommand,
-    DeAnState,
-)
+from workflows.de_an_contract import DeAnAdjust, DeAnCommand, DeAnState
 from workflows.plan_contract import PlanCommitmentChange, PlanDeAnFinished
 from workflows.plan_rules import PLAN_CLOSED
 

@@ -4,31 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from domain.authority import (
-    check_authority,
-)
-from domain.deadlines import (
-    vn_date,
-)
+from domain.authority import check_authority
+from domain.deadlines import vn_date
 from domain.errors import RefusalCode
 from domain.model import Actor, DeAnDossier
-from domain.money import (
-    format_dong,
-)
+from domain.money import format_dong
 from domain.rules import RulePack
 from domain.stages import Action, Stage
-from workflows.de_an_contract import (
-    DeAnResubmit,
-    DeAnState,
-)
-from workflows.de_an_decisions.common import (
-    Outcome,
-    begin,
-    check_active,
-    finish,
-    refuse,
-    step_key,
-)
+from workflows.de_an_contract import DeAnResubmit, DeAnState
+from workflows.de_an_decisions.common import Outcome, begin, check_active, finish, refuse, step_key
 
 
 def initial_state(

@@ -6,12 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.errors import RefusalCode
-from domain.money import (
-    BP_PER_WHOLE,
-    format_bp,
-    format_dong,
-    settlement_figures,
-)
+from domain.money import BP_PER_WHOLE, format_bp, format_dong, pays_over, settlement_figures
 from domain.stages import Action, Stage
 from workflows.de_an_contract import (
     DeAnAccept,
@@ -43,10 +38,7 @@ from workflows.de_an_decisions.implementation import (
     describe_lapses,
     open_advance_requests,
 )
-from workflows.de_an_rows import (
-    AcceptanceRow,
-    SettlementRow,
-)
+from workflows.de_an_rows import AcceptanceRow, SettlementRow
 
 
 def decide_accept(state: DeAnState, cmd: DeAnAccept, now: datetime) -> Outcome:
@@ -198,7 +190,7 @@ def decide_pay_settlement(state: DeAnState, cmd: DeAnPaySettlement, now: datetim
         )
     check_payer(state, cmd.actor, [state.settlement.settled_by])
     payout = state.settlement.payout
-    if state.paid + payout > state.approved_support:
+    if pays_over(state.paid, payout, state.approved_support):
         raise refuse(
             RefusalCode.PAID_OVER_APPROVED,
             f"tổng chi {format_dong(state.paid + payout)} vượt kinh phí phê duyệt",
