@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from db import plans as plans_db
 from db.plans import PlanItemRow
+from domain.errors import RefusalCode
 from domain.model import workflow_id_for
 from khuyencong.identity_interceptors import vouching
 from khuyencong.updates import execute_de_an_update
@@ -44,7 +45,6 @@ from workflows.plan_contract import (
     StartDeAnRequest,
     Verdict,
 )
-from workflows.plan_rules import PLAN_CLOSED
 
 SEND_CONCURRENCY = 8
 
@@ -67,7 +67,7 @@ UPDATE_LOST_AT_CLOSE = frozenset({"AcceptedUpdateCompletedWorkflow"})
 def plan_closed(plan_id: str) -> PlanCommitmentAnswer:
     return PlanCommitmentAnswer(
         ok=False,
-        error_type=PLAN_CLOSED,
+        error_type=RefusalCode.PLAN_CLOSED,
         message=f"kế hoạch {plan_id} đã kết thúc, không nhận điều chỉnh kinh phí",
     )
 

@@ -7,7 +7,6 @@ from domain.errors import Refusal, RefusalCode
 from domain.stages import Stage
 from workflows.de_an_contract import DeAnAdjust, DeAnCommand, DeAnState
 from workflows.plan_contract import PlanCommitmentChange, PlanDeAnFinished
-from workflows.plan_rules import PLAN_CLOSED
 
 PLAN_FINAL_STAGES = frozenset({Stage.SETTLED, Stage.CLOSED})
 
@@ -40,7 +39,7 @@ def plan_finished_notice(before: DeAnState, after: DeAnState) -> PlanDeAnFinishe
     return PlanDeAnFinished(code=after.dossier.code, stage=after.stage, final_support=final)
 
 
-PLAN_UNAVAILABLE = "PlanUnavailable"
+PLAN_UNAVAILABLE = RefusalCode.PLAN_UNAVAILABLE
 
 
 def decision_refusal(cause: object) -> Refusal | None:
@@ -70,6 +69,6 @@ def plan_refusal(
     """The plan's refusal of a commitment change, as the đề án's refusal of the adjustment; or
     None when it does not bind: a plan whose year has ended holds no envelope to protect, so a
     cut goes through (a raise does not: there is no budget left to raise it from)."""
-    if code == PLAN_CLOSED and change.new_support < before.approved_support:
+    if code == RefusalCode.PLAN_CLOSED and change.new_support < before.approved_support:
         return None
-    return Refusal(code or "PlanRefused", message, field or "new_support", basis)
+    return Refusal(code or RefusalCode.PLAN_REFUSED, message, field or "new_support", basis)
