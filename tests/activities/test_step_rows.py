@@ -26,7 +26,7 @@ from tests.support.lifecycle import (
     TRUNG_TAM,
     make_dossier,
 )
-from workflows import de_an_decisions as rules
+from workflows import de_an_decisions as decisions
 from workflows.de_an_contract import (
     DeAnAccept,
     DeAnAppraise,
@@ -51,8 +51,8 @@ def national_life() -> list[DeAnStep]:
     dossier = make_dossier(
         TODAY, level=Level.QUOC_GIA, cost=600_000_000, requested_support=250_000_000
     )
-    state = rules.initial_state(dossier, TRUNG_TAM, date(2019, 1, 15), load_packs())
-    outcome = rules.decide_register(state, NOW)
+    state = decisions.initial_state(dossier, TRUNG_TAM, date(2019, 1, 15), load_packs())
+    outcome = decisions.decide_register(state, NOW)
     steps = [outcome.step]
     commands: list[tuple[Action, Any]] = [
         (Action.APPRAISE, DeAnAppraise(actor=SO, verdict="pass", appraised_on=TODAY, minutes_number="CS-1")),
@@ -69,7 +69,7 @@ def national_life() -> list[DeAnStep]:
         (Action.SETTLE, DeAnSettle(actor=CUC, settlement_number="QT-1", settled_on=TODAY, disallowed_cost=1_000_000)),
     ]  # fmt: skip
     for action, command in commands:
-        outcome = rules.decide(outcome.state, action, command, NOW)
+        outcome = decisions.decide(outcome.state, action, command, NOW)
         steps.append(outcome.step)
     return steps
 
