@@ -40,10 +40,11 @@ from activities.payments import DeAnPaymentActivities
 from activities.plans import PlanActivities
 from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
+from db.officials import load_register
 from khuyencong.activation_order import UpdateOrderRunner
 from khuyencong.client import connect
 from khuyencong.devstack import database_url
-from khuyencong.identity import IdentityKeys, OfficialsRegister, RegisteredOfficial
+from khuyencong.identity import IdentityKeys, OfficialsRegister
 from khuyencong.identity_interceptors import IdentityInterceptor
 from khuyencong.logging import ActivityContextInterceptor, configure_logging
 from khuyencong.metrics import metrics_interceptors
@@ -56,7 +57,6 @@ log = structlog.get_logger(__name__)
 REGISTER_REFRESH_SECONDS = 60.0
 """Fallback re-read of the officials register (a change is normally seen at once, by NOTIFY)."""
 REGISTER_CHANNEL = "khuyencong_officials"
-SELECT_REGISTER = "SELECT id, role, province, active FROM officials"
 
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
@@ -65,16 +65,6 @@ SANDBOX = SandboxedWorkflowRunner(
 )
 """The identity interceptor runs in the sandbox with the worker's own modules (its keys and
 register snapshot are reached by closure, never re-imported)."""
-
-
-async def load_register(pool: Any) -> list[RegisteredOfficial]:
-    rows = await pool.fetch(SELECT_REGISTER)
-    return [
-        RegisteredOfficial(
-            official_id=r["id"], role=r["role"], province=r["province"], active=r["active"]
-        )
-        for r in rows
-    ]
 
 
 @contextlib.asynccontextmanager

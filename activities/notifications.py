@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio import activity
 
-from activities._sql import DEADLINE_ACTIONS, invalid_step, record_in_transaction, require_action
+from activities._steps import DEADLINE_ACTIONS, invalid_step, record_in_transaction, require_action
 from workflows.de_an_contract import DeAnStep
 
 

@@ -8,24 +8,23 @@ is harmless; its result enters the history once.
 
 from __future__ import annotations
 
-import asyncpg
+from typing import Any
+
 import structlog
 from temporalio import activity
 
+from db.officials import inactive_ids
 from workflows.de_an_contract import DeAnInactiveOfficialsQuery
 
 log = structlog.get_logger(__name__)
 
-INACTIVE_OFFICIALS = "SELECT id FROM officials WHERE NOT active ORDER BY id"
-
 
 class OfficialsActivities:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Any) -> None:
         self._pool = pool
 
     @activity.defn
     async def load_inactive_officials(self, query: DeAnInactiveOfficialsQuery) -> list[str]:
-        rows = await self._pool.fetch(INACTIVE_OFFICIALS)
-        inactive = [row["id"] for row in rows]
+        inactive = await inactive_ids(self._pool)
         log.info("inactive officials loaded", de_an_id=query.de_an_id, count=len(inactive))
         return inactive

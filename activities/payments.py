@@ -13,7 +13,7 @@ from typing import Any
 
 from temporalio import activity
 
-from activities._sql import PAYMENT_ACTIONS, invalid_step, record_in_transaction, require_action
+from activities._steps import PAYMENT_ACTIONS, invalid_step, record_in_transaction, require_action
 from workflows.de_an_contract import DeAnStep
 
 

@@ -1,10 +1,6 @@
-"""Activities of ``KeHoachWorkflow``: PostgreSQL writes and reads, and the Temporal client
-calls the plan makes to its đề án.
-
-Writes are idempotent by business keys (``{plan}:decision:{number}``,
-``{plan}:{code}:verdict:{number}``, ``{plan}:{code}:release``, ``{plan}:checkpoint:{key}``,
-``{plan}:{code}:commitment:{number}``), inserted ``ON CONFLICT DO NOTHING``, one transaction
-per write.
+"""Activities of ``KeHoachWorkflow``: PostgreSQL writes and reads (through the repository
+:mod:`db.plans`, idempotent by business keys, one transaction per write), and the Temporal
+client calls the plan makes to its đề án.
 
 The decision is sent from an activity because a workflow cannot catch a client error: each
 đề án answers its ``approve`` / ``reject`` update with its own verdict, and a refusal
@@ -22,6 +18,9 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from db import plans as plans_db
+from db.plans import PlanItemRow
+from domain.errors import RefusalCode
 from domain.model import workflow_id_for
 from khuyencong.identity_interceptors import vouching
 from khuyencong.updates import execute_de_an_update
@@ -46,76 +45,6 @@ from workflows.plan_contract import (
     StartDeAnRequest,
     Verdict,
 )
-from workflows.plan_rules import PLAN_CLOSED
-
-INSERT_PLAN = """
-INSERT INTO plan (plan_id, province, level, year, envelope, intake_closes_on, checkpoints)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (plan_id) DO NOTHING
-"""
-
-INSERT_PLAN_ITEM = """
-INSERT INTO plan_item (
-    de_an_id, plan_id, plan_year, requested_support, counterpart_funds, total_cost
-) VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (de_an_id) DO NOTHING
-"""
-
-INSERT_DECISION = """
-INSERT INTO plan_decision (
-    idempotency_key, plan_id, number, decision_date, signer, official_id,
-    approved, refused, rejected
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING idempotency_key
-"""
-
-INSERT_VERDICT = """
-INSERT INTO plan_verdict (
-    idempotency_key, plan_id, de_an_id, decision_number, verdict, status,
-    approved_support, refused_by_plan, error_type, message
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (idempotency_key) DO NOTHING
-"""
-
-SELECT_ITEMS = """
-SELECT d.de_an_id AS code, d.stage, d.approved_support, d.advanced, d.paid,
-       d.refund_owed, d.refunded, d.overdue, s.final_support
-FROM de_an d
-LEFT JOIN LATERAL (
-    SELECT final_support FROM settlement
-    WHERE settlement.de_an_id = d.de_an_id
-    ORDER BY settled_on DESC
-    LIMIT 1
-) s ON true
-WHERE d.de_an_id = ANY($1::text[])
-"""
-
-INSERT_CHECKPOINT = """
-INSERT INTO plan_checkpoint (
-    idempotency_key, plan_id, key, label, on_date, kind, recorded_at, approved_count,
-    done_count, done_bp, envelope, committed, approved_support, advanced, paid, refunded,
-    behind_count, record
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING idempotency_key
-"""
-
-INSERT_RELEASE = """
-INSERT INTO plan_release (
-    idempotency_key, plan_id, de_an_id, amount, committed, final_support, stage, checkpoint_key,
-    released_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT DO NOTHING
-"""
-
-INSERT_COMMITMENT_CHANGE = """
-INSERT INTO plan_commitment_change (
-    idempotency_key, plan_id, de_an_id, decision_number, decision_date, committed_before,
-    committed_after
-) VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (idempotency_key) DO NOTHING
-"""
 
 SEND_CONCURRENCY = 8
 
@@ -138,7 +67,7 @@ UPDATE_LOST_AT_CLOSE = frozenset({"AcceptedUpdateCompletedWorkflow"})
 def plan_closed(plan_id: str) -> PlanCommitmentAnswer:
     return PlanCommitmentAnswer(
         ok=False,
-        error_type=PLAN_CLOSED,
+        error_type=RefusalCode.PLAN_CLOSED,
         message=f"kế hoạch {plan_id} đã kết thúc, không nhận điều chỉnh kinh phí",
     )
 
@@ -167,17 +96,7 @@ class PlanActivities:
 
     @activity.defn
     async def record_plan(self, row: PlanRow) -> bool:
-        status = await self._pool.execute(
-            INSERT_PLAN,
-            row.plan_id,
-            row.province,
-            row.level,
-            row.year,
-            row.envelope,
-            row.intake_closes_on,
-            [c.model_dump(mode="json") for c in row.checkpoints],
-        )
-        return bool(status.endswith(" 1"))
+        return await plans_db.insert_plan(self._pool, row)
 
     @activity.defn
     async def start_plan_de_an(self, request: StartDeAnRequest) -> list[RegisterVerdict]:
@@ -215,18 +134,19 @@ class PlanActivities:
                 )
             )
             accepted.append(entry)
+        items = [
+            PlanItemRow(
+                de_an_id=d.code,
+                plan_id=request.plan_id,
+                plan_year=d.plan_year,
+                requested_support=d.requested_support,
+                counterpart_funds=d.counterpart_funds,
+                total_cost=d.total_cost,
+            )
+            for d in (entry.dossier for entry in accepted)
+        ]
         async with self._pool.acquire() as conn, conn.transaction():
-            for entry in accepted:
-                d = entry.dossier
-                await conn.execute(
-                    INSERT_PLAN_ITEM,
-                    d.code,
-                    request.plan_id,
-                    d.plan_year,
-                    d.requested_support,
-                    d.counterpart_funds,
-                    d.total_cost,
-                )
+            await plans_db.insert_plan_items(conn, items)
         return verdicts
 
     @activity.defn
@@ -328,116 +248,23 @@ class PlanActivities:
 
     @activity.defn
     async def record_plan_decision(self, request: RecordDecisionRequest) -> bool:
-        counts = {s: 0 for s in ("approved", "refused", "rejected")}
-        for item in request.items:
-            counts[item.status.value] += 1
-        async with self._pool.acquire() as conn, conn.transaction():
-            new = await conn.fetchval(
-                INSERT_DECISION,
-                f"{request.plan_id}:decision:{request.decision_number}",
-                request.plan_id,
-                request.decision_number,
-                request.decision_date,
-                request.signer,
-                request.official_id,
-                counts["approved"],
-                counts["refused"],
-                counts["rejected"],
-            )
-            if new is None:
-                return False
-            for item in request.items:
-                await conn.execute(
-                    INSERT_VERDICT,
-                    f"{request.plan_id}:{item.code}:verdict:{request.decision_number}",
-                    request.plan_id,
-                    item.code,
-                    request.decision_number,
-                    item.verdict.value,
-                    item.status.value,
-                    item.approved_support,
-                    item.refused_by_plan,
-                    item.error_type,
-                    item.message,
-                )
-        return True
+        return await plans_db.record_decision(self._pool, request)
 
     @activity.defn
     async def read_plan_items(self, request: ReadItemsRequest) -> list[ItemObservation]:
-        rows = await self._pool.fetch(SELECT_ITEMS, request.codes)
-        return [ItemObservation.model_validate(dict(row)) for row in rows]
+        return await plans_db.read_items(self._pool, request.codes)
 
     @activity.defn
     async def record_plan_checkpoint(self, record: CheckpointRecord) -> bool:
-        async with self._pool.acquire() as conn, conn.transaction():
-            new = await conn.fetchval(
-                INSERT_CHECKPOINT,
-                f"{record.plan_id}:checkpoint:{record.key}",
-                record.plan_id,
-                record.key,
-                record.label,
-                record.on,
-                record.kind.value,
-                record.recorded_at,
-                record.approved_count,
-                record.done_count,
-                record.done_bp,
-                record.envelope,
-                record.committed,
-                record.approved_support,
-                record.advanced,
-                record.paid,
-                record.refunded,
-                len(record.behind),
-                record.model_dump(mode="json"),
-            )
-            if new is None:
-                return False
-            for release in record.released_now:
-                await conn.execute(
-                    INSERT_RELEASE,
-                    f"{record.plan_id}:{release.code}:release",
-                    record.plan_id,
-                    release.code,
-                    release.amount,
-                    release.committed,
-                    release.final_support,
-                    release.stage.value,
-                    record.key,
-                    record.recorded_at,
-                )
-        return True
+        return await plans_db.record_checkpoint(self._pool, record)
 
     @activity.defn
     async def record_plan_commitment(self, request: RecordCommitmentRequest) -> bool:
-        status = await self._pool.execute(
-            INSERT_COMMITMENT_CHANGE,
-            f"{request.plan_id}:{request.code}:commitment:{request.decision_number}",
-            request.plan_id,
-            request.code,
-            request.decision_number,
-            request.decision_date,
-            request.before,
-            request.after,
-        )
-        return bool(status.endswith(" 1"))
+        return await plans_db.insert_commitment_change(self._pool, request)
 
     @activity.defn
     async def record_plan_release(self, request: RecordReleaseRequest) -> bool:
-        release = request.release
-        status = await self._pool.execute(
-            INSERT_RELEASE,
-            f"{request.plan_id}:{release.code}:release",
-            request.plan_id,
-            release.code,
-            release.amount,
-            release.committed,
-            release.final_support,
-            release.stage.value,
-            None,
-            request.released_at,
-        )
-        return bool(status.endswith(" 1"))
+        return await plans_db.insert_release(self._pool, request)
 
     @activity.defn
     async def change_plan_commitment(self, request: PlanCommitmentRequest) -> PlanCommitmentAnswer:

@@ -13,7 +13,7 @@ from typing import Any
 
 from temporalio import activity
 
-from activities._sql import RECORD_ACTIONS, record_in_transaction, require_action
+from activities._steps import RECORD_ACTIONS, record_in_transaction, require_action
 from workflows.de_an_contract import DeAnStep
 
 

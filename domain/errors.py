@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 
 class RefusalCode:
-    """Stable names of refusals. Never rename one: scripts and histories depend on them."""
+    """Stable names of refusals, the one catalogue: the đề án's rules, the annual plan's
+    (:mod:`workflows.plan_rules`) and the proven identity's. Never rename one: scripts and
+    histories depend on them."""
 
     WRONG_STAGE = "WrongStage"
     WRONG_AUTHORITY = "WrongAuthority"
@@ -41,6 +43,18 @@ class RefusalCode:
     IDENTITY_EXPIRED = "IdentityExpired"
     IDENTITY_MISMATCH = "IdentityMismatch"
     OFFICIAL_UNKNOWN = "OfficialUnknown"
+    # the annual plan (workflows.plan_rules), met by a đề án's approval and adjustment too
+    INTAKE_CLOSED = "IntakeClosed"
+    ENVELOPE_EXCEEDED = "EnvelopeExceeded"
+    NOT_IN_PLAN = "NotInPlan"
+    WRONG_PLAN = "WrongPlan"
+    ALREADY_DECIDED = "AlreadyDecided"
+    COMMITMENT_CLOSED = "CommitmentClosed"
+    PLAN_CLOSED = "PlanClosed"
+    PLAN_UNAVAILABLE = "PlanUnavailable"
+    """The plan did not answer an adjustment's change of commitment in time."""
+    PLAN_REFUSED = "PlanRefused"
+    """The plan refused a change of commitment without naming its rule."""
 
     ALL = (
         WRONG_STAGE,
@@ -66,6 +80,15 @@ class RefusalCode:
         IDENTITY_EXPIRED,
         IDENTITY_MISMATCH,
         OFFICIAL_UNKNOWN,
+        INTAKE_CLOSED,
+        ENVELOPE_EXCEEDED,
+        NOT_IN_PLAN,
+        WRONG_PLAN,
+        ALREADY_DECIDED,
+        COMMITMENT_CLOSED,
+        PLAN_CLOSED,
+        PLAN_UNAVAILABLE,
+        PLAN_REFUSED,
     )
 
 

@@ -104,6 +104,30 @@ def format_bp(rate_bp: int) -> str:
     return f"{whole} %" if rest == 0 else f"{whole},{rest:02d}".rstrip("0") + " %"
 
 
+def advance_ceiling(contracted_support: int, item_max_bp: int, pack_ceiling_bp: int | None) -> int:
+    """Most that may be advanced in total: the support item's share of the contracted support,
+    within the pack's ceiling (``None``: the ceiling does not bind, an advance after
+    acceptance). TT 36/2013/TT-BCT Điều 13, 14."""
+    ceiling = item_max_bp if pack_ceiling_bp is None else min(item_max_bp, pack_ceiling_bp)
+    return apply_rate(contracted_support, ceiling)
+
+
+def advance_room(limit: int, already: int) -> int:
+    """What may still be advanced under ``limit`` after ``already``."""
+    return max(0, limit - already)
+
+
+def pays_over(paid: int, amount: int, approved_support: int) -> bool:
+    """Paying ``amount`` on top of ``paid`` would pay more than the approved support
+    (TT 36/2013/TT-BCT Điều 12 khoản 6)."""
+    return paid + amount > approved_support
+
+
+def refund_outstanding(refund_owed: int, refunded: int) -> int:
+    """What the settlement's refund still owes after what was refunded."""
+    return max(0, refund_owed - refunded)
+
+
 @dataclass(frozen=True)
 class SettlementFigures:
     """The settlement of one đề án (domain brief §4, TT 36/2013/TT-BCT Điều 18)."""

@@ -28,6 +28,7 @@ from domain.money import BasisPoints, Dong
 from domain.rules import RulePack
 from domain.stages import Action, Stage
 from domain.text import Text, nfc
+from workflows.de_an_rows import DetailRow
 
 DECISION_NUMBER = re.compile(r"^\d{1,6}/([0-9]{4}/)?[0-9A-ZĐ\-]{2,30}$")
 """Số văn bản: ``427/QĐ-UBND``, ``1234/QĐ-BCT``, ``15/2019/HĐ-KC``."""
@@ -522,7 +523,16 @@ class DeAnStep(_Model):
     business_date: date
     decision_number: str | None = None
     summary: str
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The command as the event records it (de_an_event.details); written "
+        "whole, never read back by key: the detail row is ``row``",
+    )
+    row: DetailRow | None = Field(
+        default=None,
+        description="The detail row, typed; None for event-only, payment and deadline steps "
+        "and for steps scheduled by a worker older than typed rows (read from ``details``)",
+    )
     snapshot: DeAnSnapshot
     payment: DeAnPayment | None = None
     deadline: Deadline | None = None

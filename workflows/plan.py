@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.deadlines import vn_date
     from domain.errors import Refusal
     from domain.money import format_dong
-    from workflows import plan_rules as rules
+    from workflows import plan_rules
     from workflows.plan_contract import (
         CheckpointRecord,
         DecisionItemResult,
@@ -120,7 +120,9 @@ class KeHoachWorkflow:
 
     @workflow.init
     def __init__(self, input: PlanInput) -> None:
-        self._state = input.resume or rules.initial_state(input.config, workflow.info().workflow_id)
+        self._state = input.resume or plan_rules.initial_state(
+            input.config, workflow.info().workflow_id
+        )
         self._lock = asyncio.Lock()
         self._ready = input.resume is not None
         self._finished: list[PlanDeAnFinished] = []
@@ -146,9 +148,9 @@ class KeHoachWorkflow:
             )
             self._ready = True
             self._set_details()
-        while pending := rules.pending_checkpoints(self._state):
+        while pending := plan_rules.pending_checkpoints(self._state):
             checkpoint = pending[0]
-            wait = rules.end_of_day(checkpoint.on) - workflow.now()
+            wait = plan_rules.end_of_day(checkpoint.on) - workflow.now()
             summary = f"{checkpoint.label} ({checkpoint.on:%d/%m/%Y})"
             if wait > timedelta(0):
                 # No patch needed over the plain timer this replaced: the wait starts the same
@@ -175,8 +177,8 @@ class KeHoachWorkflow:
         return PlanResult(
             plan_id=state.plan_id,
             envelope=state.config.envelope,
-            committed=rules.committed(state),
-            released=rules.released_total(state),
+            committed=plan_rules.committed(state),
+            released=plan_rules.released_total(state),
             approved=sum(1 for i in state.items if i.status is ItemStatus.APPROVED),
             checkpoints=state.checkpoints,
         )
@@ -212,9 +214,9 @@ class KeHoachWorkflow:
     async def _record_checkpoint(self, checkpoint: PlanCheckpoint) -> None:
         async with self._lock:
             observations = await self._observe()
-            synced, resynced = rules.resync_unlinked(self._state, observations)
-            after, releases = rules.observe(synced, observations)
-            record = rules.checkpoint_record(
+            synced, resynced = plan_rules.resync_unlinked(self._state, observations)
+            after, releases = plan_rules.observe(synced, observations)
+            record = plan_rules.checkpoint_record(
                 after, checkpoint, observations, releases, workflow.now()
             )
             record.resynced = resynced
@@ -232,7 +234,7 @@ class KeHoachWorkflow:
         while self._finished:
             notice = self._finished.pop(0)
             async with self._lock:
-                after, releases = rules.release_on_close(self._state, notice)
+                after, releases = plan_rules.release_on_close(self._state, notice)
                 for release in releases:
                     await self._record(
                         RECORD_PLAN_RELEASE,
@@ -252,17 +254,17 @@ class KeHoachWorkflow:
         async with self._lock:
             today = vn_date(workflow.now())
             try:
-                rules.check_intake_open(self._state.config, today)
+                plan_rules.check_intake_open(self._state.config, today)
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
             verdicts: dict[str, RegisterVerdict] = {}
             to_start = []
             for entry in request.entries:
                 code = entry.dossier.code
-                problem = rules.registration_problem(self._state.config, entry.dossier)
+                problem = plan_rules.registration_problem(self._state.config, entry.dossier)
                 if problem:
                     verdicts[code] = RegisterVerdict(
-                        code=code, accepted=False, error_type=rules.WRONG_PLAN, message=problem
+                        code=code, accepted=False, error_type=plan_rules.WRONG_PLAN, message=problem
                     )
                 elif self._state.item(code) is not None or code in verdicts:
                     verdicts[code] = RegisterVerdict(
@@ -285,14 +287,14 @@ class KeHoachWorkflow:
                     verdict = by_code[entry.dossier.code]
                     verdicts[entry.dossier.code] = verdict
                     if verdict.accepted:
-                        self._state.items.append(rules.new_item(entry, today))
+                        self._state.items.append(plan_rules.new_item(entry, today))
             self._set_details()
             return PlanRegisterResult(plan_id=self._state.plan_id, items=list(verdicts.values()))
 
     @register.validator
     def _register(self, request: PlanRegister) -> None:
         try:
-            rules.check_intake_open(self._state.config, vn_date(workflow.now()))
+            plan_rules.check_intake_open(self._state.config, vn_date(workflow.now()))
         except Refusal as refusal:
             raise refusal_error(refusal) from None
 
@@ -303,26 +305,26 @@ class KeHoachWorkflow:
         await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
             try:
-                rules.check_plan_open(self._state, self._closing)
-                rules.check_decision_date(decision, vn_date(workflow.now()))
-                rules.check_decision(self._state, decision)
+                plan_rules.check_plan_open(self._state, self._closing)
+                plan_rules.check_decision_date(decision, vn_date(workflow.now()))
+                plan_rules.check_decision(self._state, decision)
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
-            orders, refused = rules.screen_decision(self._state, decision)
+            orders, refused = plan_rules.screen_decision(self._state, decision)
             sent: list[SendResult] = []
             round_no = 1
             while orders:
                 sent += await self._send(decision, orders, round_no)
                 # A đề án that refused its approval freed its reservation: screen the items
                 # the plan refused again, in order (a next round of the same decision).
-                orders, refused_now = rules.screen_decision(self._state, decision, sent)
+                orders, refused_now = plan_rules.screen_decision(self._state, decision, sent)
                 if orders and not workflow.patched(RESCREEN_PATCH):
                     break  # recorded before re-screening: the first round's refusals stand
                 refused = refused_now
                 round_no += 1
             order = {entry.code: n for n, entry in enumerate(decision.items)}
             results: list[DecisionItemResult] = sorted(
-                [*rules.results_of(sent), *refused], key=lambda r: order[r.code]
+                [*plan_rules.results_of(sent), *refused], key=lambda r: order[r.code]
             )
             await self._record(
                 RECORD_PLAN_DECISION,
@@ -339,7 +341,7 @@ class KeHoachWorkflow:
             # Đề án approved from here on were told the plan's ID and report to it; those
             # approved by decisions recorded before are re-read at each checkpoint instead.
             linked = workflow.patched(ITEMS_LINKED_PATCH)
-            after = rules.apply_decision(self._state, decision, results, linked=linked)
+            after = plan_rules.apply_decision(self._state, decision, results, linked=linked)
             after.decisions.append(
                 PlanDecisionRecord(
                     number=decision.decision_number,
@@ -357,7 +359,7 @@ class KeHoachWorkflow:
                 plan_id=after.plan_id,
                 decision_number=decision.decision_number,
                 items=results,
-                committed=rules.committed(after),
+                committed=plan_rules.committed(after),
                 envelope=after.config.envelope,
             )
 
@@ -386,9 +388,9 @@ class KeHoachWorkflow:
     @decide.validator
     def _decide(self, decision: PlanDecision) -> None:
         try:
-            rules.check_plan_open(self._state, self._closing)
-            rules.check_decision_date(decision, vn_date(workflow.now()))
-            rules.check_decision(self._state, decision)
+            plan_rules.check_plan_open(self._state, self._closing)
+            plan_rules.check_decision_date(decision, vn_date(workflow.now()))
+            plan_rules.check_decision(self._state, decision)
         except Refusal as refusal:
             raise refusal_error(refusal) from None
 
@@ -402,8 +404,8 @@ class KeHoachWorkflow:
         await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
             try:
-                rules.check_plan_open(self._state, self._closing)
-                rules.check_commitment_change(self._state, change)
+                plan_rules.check_plan_open(self._state, self._closing)
+                plan_rules.check_commitment_change(self._state, change)
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
             item = self._state.item(change.code)
@@ -421,7 +423,7 @@ class KeHoachWorkflow:
                     ),
                     f"Điều chỉnh cam kết {change.code} theo {change.decision_number}",
                 )
-            self._state = rules.apply_commitment_change(self._state, change)
+            self._state = plan_rules.apply_commitment_change(self._state, change)
             self._set_details()
             changed = self._state.item(change.code)
             assert changed is not None
@@ -429,18 +431,18 @@ class KeHoachWorkflow:
                 plan_id=self._state.plan_id,
                 code=change.code,
                 committed=changed.committed,
-                plan_committed=rules.committed(self._state),
+                plan_committed=plan_rules.committed(self._state),
                 envelope=self._state.config.envelope,
             )
 
     @change_commitment.validator
     def _change_commitment(self, change: PlanCommitmentChange) -> None:
         try:
-            rules.check_plan_open(self._state, self._closing)
+            plan_rules.check_plan_open(self._state, self._closing)
             if not self._lock.locked():
                 # While a decision is being sent, the đề án it approves are not yet approved
                 # here: the handler judges under the lock, once the decision is recorded.
-                rules.check_commitment_change(self._state, change)
+                plan_rules.check_commitment_change(self._state, change)
         except Refusal as refusal:
             raise refusal_error(refusal) from None
 
@@ -469,7 +471,7 @@ class KeHoachWorkflow:
             f"tỉnh {config.province}",
             f"Đăng ký: {len(state.items)} đề án (hạn {config.intake_closes_on:%d/%m/%Y}) · "
             f"Phê duyệt: {approved}",
-            f"Kinh phí: đã cam kết {format_dong(rules.committed(state))} / "
+            f"Kinh phí: đã cam kết {format_dong(plan_rules.committed(state))} / "
             f"{format_dong(config.envelope)}",
         ]
         if state.checkpoints:

@@ -52,13 +52,14 @@ from workflows.plan_contract import (
     Verdict,
 )
 
-INTAKE_CLOSED = "IntakeClosed"
-ENVELOPE_EXCEEDED = "EnvelopeExceeded"
-NOT_IN_PLAN = "NotInPlan"
-WRONG_PLAN = "WrongPlan"
-ALREADY_DECIDED = "AlreadyDecided"
-COMMITMENT_CLOSED = "CommitmentClosed"
-PLAN_CLOSED = "PlanClosed"
+# The plan's refusals, by their names in the one catalogue (domain.errors.RefusalCode).
+INTAKE_CLOSED = RefusalCode.INTAKE_CLOSED
+ENVELOPE_EXCEEDED = RefusalCode.ENVELOPE_EXCEEDED
+NOT_IN_PLAN = RefusalCode.NOT_IN_PLAN
+WRONG_PLAN = RefusalCode.WRONG_PLAN
+ALREADY_DECIDED = RefusalCode.ALREADY_DECIDED
+COMMITMENT_CLOSED = RefusalCode.COMMITMENT_CLOSED
+PLAN_CLOSED = RefusalCode.PLAN_CLOSED
 INVALID_FIELD = RefusalCode.INVALID_FIELD
 WRONG_AUTHORITY = RefusalCode.WRONG_AUTHORITY
 WRONG_JURISDICTION = RefusalCode.WRONG_JURISDICTION

@@ -42,24 +42,21 @@ RULE_LABELS: dict[str, str] = {
     RefusalCode.IDENTITY_EXPIRED: "Chứng nhận danh tính hết hạn",
     RefusalCode.IDENTITY_MISMATCH: "Chứng nhận danh tính không khớp thao tác",
     RefusalCode.OFFICIAL_UNKNOWN: "Không có trong danh sách cán bộ",
+    RefusalCode.INTAKE_CLOSED: "Hết hạn đăng ký vào kế hoạch",
+    RefusalCode.ENVELOPE_EXCEEDED: "Vượt kinh phí còn lại của kế hoạch",
+    RefusalCode.NOT_IN_PLAN: "Không có trong kế hoạch",
+    RefusalCode.WRONG_PLAN: "Không thuộc kế hoạch này",
+    RefusalCode.ALREADY_DECIDED: "Đã có quyết định",
+    RefusalCode.COMMITMENT_CLOSED: "Đề án đã quyết toán hoặc kết thúc trong kế hoạch",
+    RefusalCode.PLAN_CLOSED: "Kế hoạch đã kết thúc",
+    RefusalCode.PLAN_UNAVAILABLE: "Kế hoạch chưa trả lời",
+    RefusalCode.PLAN_REFUSED: "Kế hoạch không chấp nhận điều chỉnh kinh phí",
 }
 """The name of each rule a refusal can cite, in Vietnamese (one per :class:`RefusalCode`)."""
 
-PLAN_RULE_LABELS: dict[str, str] = {
-    "EnvelopeExceeded": "Vượt kinh phí còn lại của kế hoạch",
-    "IntakeClosed": "Hết hạn đăng ký vào kế hoạch",
-    "NotInPlan": "Không có trong kế hoạch",
-    "WrongPlan": "Không thuộc kế hoạch này",
-    "AlreadyDecided": "Đã có quyết định",
-    "CommitmentClosed": "Đề án đã quyết toán hoặc kết thúc trong kế hoạch",
-    "PlanClosed": "Kế hoạch đã kết thúc",
-    "PlanUnavailable": "Kế hoạch chưa trả lời",
-}
-"""The annual plan's rules (:mod:`workflows.plan_rules`), met by a đề án's adjustment too."""
-
 
 def rule_label(code: str) -> str:
-    return RULE_LABELS.get(code) or PLAN_RULE_LABELS.get(code, code)
+    return RULE_LABELS.get(code, code)
 
 
 class AdminError(Exception):

@@ -1,49 +1,28 @@
-"""The admin client's SQL: the officials register, the read model, the inbox view."""
+"""The admin client's SQL: the read model and the inbox view (the officials register's
+statements are :mod:`db.officials`'s)."""
 
 from __future__ import annotations
 
-OFFICIAL_COLUMNS = """
-    id, full_name, organisation, role, province, active, created_at, updated_at,
-    deactivated_at, deactivation_reason
-"""
+from db.officials import (
+    DEACTIVATE_OFFICIAL,
+    INSERT_OFFICIAL,
+    LIST_OFFICIALS,
+    OFFICIAL_COLUMNS,
+    SEED_OFFICIAL,
+    SELECT_OFFICIAL,
+    UPDATE_OFFICIAL,
+)
 
-INSERT_OFFICIAL = f"""
-INSERT INTO officials (id, full_name, organisation, role, province)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING {OFFICIAL_COLUMNS}
-"""
-
-SEED_OFFICIAL = """
-INSERT INTO officials (id, full_name, organisation, role, province)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (id) DO NOTHING
-"""
-
-SELECT_OFFICIAL = f"SELECT {OFFICIAL_COLUMNS} FROM officials WHERE id = $1"
-
-LIST_OFFICIALS = f"""
-SELECT {OFFICIAL_COLUMNS} FROM officials
-WHERE ($1::text IS NULL OR role = $1) AND (active OR $2)
-ORDER BY role, province NULLS FIRST, id
-"""
-
-UPDATE_OFFICIAL = f"""
-UPDATE officials
-SET full_name = $2, organisation = $3, role = $4, province = $5, updated_at = now()
-WHERE id = $1 AND active
-RETURNING {OFFICIAL_COLUMNS}
-"""
-
-# Deactivating twice keeps the first date; the signals are sent again (they are idempotent).
-DEACTIVATE_OFFICIAL = f"""
-UPDATE officials
-SET active = false,
-    deactivated_at = COALESCE(deactivated_at, now()),
-    deactivation_reason = CASE WHEN active THEN $2 ELSE deactivation_reason END,
-    updated_at = now()
-WHERE id = $1
-RETURNING {OFFICIAL_COLUMNS}
-"""
+__all__ = [
+    "DEACTIVATE_OFFICIAL",
+    "INSERT_OFFICIAL",
+    "LIST_OFFICIALS",
+    "OFFICIAL_COLUMNS",
+    "SEED_OFFICIAL",
+    "SELECT_OFFICIAL",
+    "UPDATE_OFFICIAL",
+]
+"""The officials register's statements live in its repository, :mod:`db.officials`."""
 
 OPEN_WORKFLOWS = """
 SELECT workflow_id FROM de_an WHERE stage NOT IN ('closed', 'rejected') ORDER BY de_an_id

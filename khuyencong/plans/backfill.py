@@ -33,16 +33,11 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from db import plans as plans_db
 from domain.model import Actor, DeAnDossier, Level, Role, workflow_id_for
 from domain.rules import RulePack, load_packs, pack_in_force, packs_for
 from khuyencong.identity_interceptors import vouching
-from khuyencong.plans.generator import (
-    CENTRE,
-    INSERT_PLAN,
-    PLAN_ITEM_COLUMNS,
-    history_rows,
-    plan_rows,
-)
+from khuyencong.plans.generator import CENTRE, history_rows, plan_rows
 from khuyencong.updates import execute_de_an_update
 from starter import RegistrationEntry, register_all
 from workflows.de_an_contract import DeAnActionResult
@@ -284,11 +279,6 @@ async def seed_registrars(pool: Any, entries: Sequence[PlanRegistration]) -> Non
 async def record_plan_items(pool: Any, entries: Sequence[PlanRegistration]) -> None:
     """The past plans (envelope = what was approved) and their items, idempotently."""
     rows = history_rows(entries)
-    cols = ", ".join(PLAN_ITEM_COLUMNS)
-    marks = ", ".join(f"${n}" for n in range(1, len(PLAN_ITEM_COLUMNS) + 1))
     async with pool.acquire() as conn, conn.transaction():
-        await conn.executemany(INSERT_PLAN, plan_rows(rows))
-        await conn.executemany(
-            f"INSERT INTO plan_item ({cols}) VALUES ({marks}) ON CONFLICT (de_an_id) DO NOTHING",
-            [r.plan_item for r in rows],
-        )
+        await plans_db.insert_plans(conn, plan_rows(rows))
+        await plans_db.insert_plan_items(conn, [r.plan_item for r in rows])

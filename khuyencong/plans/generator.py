@@ -16,9 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from db import de_an as de_an_db
+from db import plans as plans_db
+from db.de_an import DeAnRow
+from db.plans import PlanItemRow
 from domain.model import Actor, BeneficiaryType, ContentArea, DeAnDossier, Level, Role
 from domain.rules import RulePack, load_packs, pack_in_force, packs_for
-from workflows.plan_contract import PlanRegistration, plan_id_for
+from domain.stages import Stage
+from workflows.plan_contract import PlanRegistration, PlanRow, plan_id_for
 
 PROVINCE = "Bắc Giang"
 BAC_GIANG_DISTRICTS = [
@@ -278,47 +283,10 @@ def bac_giang_2014_2018(seed: int = 2019) -> list[PlanRegistration]:
 
 @dataclass(frozen=True)
 class HistoryRow:
-    de_an: tuple[Any, ...]
-    plan_item: tuple[Any, ...]
+    """A past đề án as the read model holds it, and its plan item."""
 
-
-DE_AN_COLUMNS = [
-    "de_an_id",
-    "workflow_id",
-    "seq",
-    "code",
-    "title",
-    "level",
-    "province",
-    "district",
-    "commune",
-    "content_area",
-    "support_item",
-    "beneficiary_name",
-    "beneficiary_type",
-    "plan_year",
-    "stage",
-    "requested_support",
-    "approved_support",
-    "contracted_support",
-    "advanced",
-    "paid",
-    "refund_owed",
-    "refunded",
-    "payments_on_hold",
-    "overdue",
-    "rule_pack_id",
-    "created_at",
-    "updated_at",
-]
-PLAN_ITEM_COLUMNS = [
-    "de_an_id",
-    "plan_id",
-    "plan_year",
-    "requested_support",
-    "counterpart_funds",
-    "total_cost",
-]
+    de_an: DeAnRow
+    plan_item: PlanItemRow
 
 
 def history_row(
@@ -343,46 +311,45 @@ def history_row(
     total_cost: int,
     at: datetime,
 ) -> HistoryRow:
-    """One backfilled đề án as its read-model row (in :data:`DE_AN_COLUMNS` order) and its plan
+    """One backfilled đề án as its read-model row and its plan
     item: contracted as approved, nothing owed or refunded, never on hold or overdue."""
-    values: dict[str, Any] = {
-        "de_an_id": code,
-        "workflow_id": f"de-an/{code}",
-        "seq": 1,
-        "code": code,
-        "title": title,
-        "level": level,
-        "province": province,
-        "district": district,
-        "commune": commune,
-        "content_area": content_area,
-        "support_item": support_item,
-        "beneficiary_name": beneficiary_name,
-        "beneficiary_type": beneficiary_type,
-        "plan_year": plan_year,
-        "stage": stage,
-        "requested_support": requested,
-        "approved_support": approved,
-        "contracted_support": approved,
-        "advanced": advanced,
-        "paid": paid,
-        "refund_owed": 0,
-        "refunded": 0,
-        "payments_on_hold": False,
-        "overdue": False,
-        "rule_pack_id": None,
-        "created_at": at,
-        "updated_at": at,
-    }
     return HistoryRow(
-        de_an=tuple(values[column] for column in DE_AN_COLUMNS),
-        plan_item=(
-            code,
-            plan_id_for(level, province, plan_year),
-            plan_year,
-            requested,
-            counterpart_funds,
-            total_cost,
+        de_an=DeAnRow(
+            de_an_id=code,
+            workflow_id=f"de-an/{code}",
+            seq=1,
+            code=code,
+            title=title,
+            level=level,
+            province=province,
+            district=district,
+            commune=commune,
+            content_area=content_area,
+            support_item=support_item,
+            beneficiary_name=beneficiary_name,
+            beneficiary_type=beneficiary_type,
+            plan_year=plan_year,
+            stage=Stage(stage),
+            requested_support=requested,
+            approved_support=approved,
+            contracted_support=approved,
+            advanced=advanced,
+            paid=paid,
+            refund_owed=0,
+            refunded=0,
+            payments_on_hold=False,
+            overdue=False,
+            rule_pack_id=None,
+            created_at=at,
+            updated_at=at,
+        ),
+        plan_item=PlanItemRow(
+            de_an_id=code,
+            plan_id=plan_id_for(level, province, plan_year),
+            plan_year=plan_year,
+            requested_support=requested,
+            counterpart_funds=counterpart_funds,
+            total_cost=total_cost,
         ),
     )
 
@@ -420,55 +387,41 @@ def history_rows(entries: Iterable[PlanRegistration], *, stage: str = "closed") 
     return rows
 
 
-def plan_rows(rows: Iterable[HistoryRow]) -> list[tuple[Any, ...]]:
+def plan_rows(rows: Iterable[HistoryRow]) -> list[PlanRow]:
     """One ``plan`` row per (level, province, year): the envelope is what was approved."""
-    plans: dict[str, list[Any]] = {}
+    plans: dict[str, PlanRow] = {}
     for row in rows:
-        level, province, year, approved = row.de_an[5], row.de_an[6], row.de_an[13], row.de_an[16]
-        plan_id = row.plan_item[1]
-        if plan_id not in plans:
-            plans[plan_id] = [plan_id, province, level, year, 0, date(year - 1, 12, 31), []]
-        plans[plan_id][4] += approved
-    return [tuple(p) for p in plans.values()]
-
-
-INSERT_PLAN = """
-INSERT INTO plan (plan_id, province, level, year, envelope, intake_closes_on, checkpoints)
-VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (plan_id) DO NOTHING
-"""
+        d = row.de_an
+        plan_id = row.plan_item.plan_id
+        plan = plans.get(plan_id) or PlanRow(
+            plan_id=plan_id,
+            province=d.province,
+            level=d.level,
+            year=d.plan_year,
+            envelope=0,
+            intake_closes_on=date(d.plan_year - 1, 12, 31),
+            checkpoints=[],
+        )
+        plans[plan_id] = plan.model_copy(update={"envelope": plan.envelope + d.approved_support})
+    return list(plans.values())
 
 
 async def load_history(pool: Any, entries: Iterable[PlanRegistration]) -> int:
     """Backfill closed đề án into the read model, idempotently; the number of new đề án."""
     rows = history_rows(entries)
-    cols = ", ".join(DE_AN_COLUMNS)
-    marks = ", ".join(f"${n}" for n in range(1, len(DE_AN_COLUMNS) + 1))
-    item_cols = ", ".join(PLAN_ITEM_COLUMNS)
-    item_marks = ", ".join(f"${n}" for n in range(1, len(PLAN_ITEM_COLUMNS) + 1))
     async with pool.acquire() as conn, conn.transaction():
         before = await conn.fetchval(
             "SELECT count(*) FROM de_an WHERE de_an_id = ANY($1::text[])",
-            [r.de_an[0] for r in rows],
+            [r.de_an.de_an_id for r in rows],
         )
-        await conn.executemany(INSERT_PLAN, plan_rows(rows))
-        await conn.executemany(
-            f"INSERT INTO de_an ({cols}) VALUES ({marks}) ON CONFLICT (de_an_id) DO NOTHING",
-            [r.de_an for r in rows],
-        )
-        await conn.executemany(
-            f"INSERT INTO plan_item ({item_cols}) VALUES ({item_marks}) "
-            "ON CONFLICT (de_an_id) DO NOTHING",
-            [r.plan_item for r in rows],
-        )
+        await plans_db.insert_plans(conn, plan_rows(rows))
+        await de_an_db.insert_de_an_rows(conn, [r.de_an for r in rows])
+        await plans_db.insert_plan_items(conn, [r.plan_item for r in rows])
     return len(rows) - int(before)
 
 
 async def copy_history(conn: Any, rows: Sequence[HistoryRow]) -> None:
     """Bulk load (COPY) into an empty database: the benchmark's 100,000 đề án."""
-    await conn.executemany(INSERT_PLAN, plan_rows(rows))
-    await conn.copy_records_to_table(
-        "de_an", records=[r.de_an for r in rows], columns=DE_AN_COLUMNS
-    )
-    await conn.copy_records_to_table(
-        "plan_item", records=[r.plan_item for r in rows], columns=PLAN_ITEM_COLUMNS
-    )
+    await plans_db.insert_plans(conn, plan_rows(rows))
+    await de_an_db.copy_de_an_rows(conn, [r.de_an for r in rows])
+    await plans_db.copy_plan_items(conn, [r.plan_item for r in rows])

@@ -10,8 +10,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities._sql import argument_column
 from activities.records import DeAnRecordActivities
+from db.de_an import argument_column
 from domain.stages import Action
 from khuyencong.db import with_database
 from tests.support.factories import make_dossier, make_step, unique_code

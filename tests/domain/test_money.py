@@ -14,11 +14,15 @@ from domain.money import (
     MAX_DONG,
     BasisPoints,
     Dong,
+    advance_ceiling,
+    advance_room,
     apply_rate,
     capped,
     format_bp,
     format_dong,
     max_support,
+    pays_over,
+    refund_outstanding,
 )
 
 DONG = TypeAdapter(Dong)
@@ -290,3 +294,15 @@ def test_a_stopped_national_machinery_de_an_settles_its_accepted_cost_minus_the_
     )
     with pytest.raises(ValueError):
         settlement_figures(1, -1, 0, 5000, None, 0)
+
+
+def test_the_advance_ceiling_is_the_item_share_within_the_pack_ceiling() -> None:
+    assert advance_ceiling(100_000_000, 7000, 5000) == 50_000_000
+    assert advance_ceiling(100_000_000, 3000, 5000) == 30_000_000
+    assert advance_ceiling(100_000_000, 7000, None) == 70_000_000
+
+
+def test_paying_over_the_approved_support_and_what_is_left_to_advance_or_refund() -> None:
+    assert pays_over(60, 41, 100) and not pays_over(60, 40, 100)
+    assert (advance_room(50, 20), advance_room(50, 70)) == (30, 0)
+    assert (refund_outstanding(10, 4), refund_outstanding(10, 12)) == (6, 0)

@@ -128,10 +128,10 @@ def test_start_attributes_describe_a_new_de_an() -> None:
 
 def test_a_change_of_site_moves_the_district_and_commune_a_de_an_is_found_under() -> None:
     from tests.support.lifecycle import TRUNG_TAM
-    from workflows import de_an_decisions as rules
+    from workflows import de_an_decisions as decisions
     from workflows.de_an_contract import DeAnSite
 
-    state = rules.initial_state(
+    state = decisions.initial_state(
         make_dossier(date(2019, 6, 10), commune="Xã Tiến Phong"), TRUNG_TAM, date(2019, 1, 15), []
     )
     assert sa.state_values(state)[sa.KC_COMMUNE] == "Xã Tiến Phong"

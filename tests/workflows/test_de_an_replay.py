@@ -211,12 +211,14 @@ async def test_settling_a_lapsed_request_by_the_old_rule_would_break_the_v3_hist
 ) -> None:
     """The stop's lapse decided by the old rule (the markers still answered): the request
     does not lapse, so the settlement, accepted in the history, fails in its handler."""
-    from workflows import de_an_decisions as rules
+    from workflows import de_an_decisions as decisions
 
     path = HISTORIES / "v3" / "national-stopped-lapsed.json"
     assert STOP_LAPSES_PATCH in await texts_of(path)
     monkeypatch.setattr(
-        rules, "switches_for", lambda patched: rules.RuleSwitches(stop_lapses_advances=False)
+        decisions,
+        "switches_for",
+        lambda patched: decisions.RuleSwitches(stop_lapses_advances=False),
     )
     old = replayer(workflow_runner=UnsandboxedWorkflowRunner())
     with pytest.raises(NondeterminismError):
@@ -255,10 +257,12 @@ async def test_refusing_a_resolution_once_settled_would_break_the_v4_history(
 ) -> None:
     """The old lifecycle (WrongStage once settled), the marker still answered: the
     resolution accepted in the history fails in its handler, its step is never scheduled."""
-    from workflows import de_an_decisions as rules
+    from workflows import de_an_decisions as decisions
 
     monkeypatch.setattr(
-        rules, "switches_for", lambda patched: rules.RuleSwitches(resolve_after_settlement=False)
+        decisions,
+        "switches_for",
+        lambda patched: decisions.RuleSwitches(resolve_after_settlement=False),
     )
     old = replayer(workflow_runner=UnsandboxedWorkflowRunner())
     with pytest.raises(NondeterminismError):

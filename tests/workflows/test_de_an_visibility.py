@@ -44,7 +44,7 @@ from tests.support.lifecycle import (
 )
 from tests.support.temporal import new_task_queue, run_worker
 from tests.support.waiting import until
-from workflows import de_an_decisions as rules
+from workflows import de_an_decisions as decisions
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import (
     DeAnAccept,
@@ -117,8 +117,8 @@ def overdue_accepted_state(dossier: Any) -> DeAnState:
     would be, so the dev server's real clock finds its deadlines already passed."""
     entered = datetime(2019, 1, 10, 9, tzinfo=VN_TZ)
     packs = packs_for(load_packs(), dossier.level, dossier.province)
-    state = rules.initial_state(dossier, TRUNG_TAM, on(1, 10), packs, entered_at=entered)
-    state = rules.decide_register(state, entered).state
+    state = decisions.initial_state(dossier, TRUNG_TAM, on(1, 10), packs, entered_at=entered)
+    state = decisions.decide_register(state, entered).state
     steps = [
         (Action.APPRAISE, DeAnAppraise.model_validate(appraisal(SO, on(2, 20))), on(2, 20)),
         (
@@ -145,7 +145,7 @@ def overdue_accepted_state(dossier: Any) -> DeAnState:
     ]
     for action, command, day in steps:
         now = datetime(day.year, day.month, day.day, 10, tzinfo=VN_TZ)
-        state = rules.decide(state, action, command, now).state
+        state = decisions.decide(state, action, command, now).state
     # Progress reports were on paper: the old engine knew of none missed.
     state.missed_deadlines = []
     return state

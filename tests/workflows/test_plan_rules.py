@@ -14,7 +14,7 @@ from domain.errors import Refusal
 from domain.model import Level, Role
 from domain.stages import Stage
 from tests.support.factories import make_actor, make_dossier
-from workflows import plan_rules as rules
+from workflows import plan_rules
 from workflows.plan_contract import (
     ItemObservation,
     ItemStatus,
@@ -50,7 +50,7 @@ def config(envelope: int = 1_000, **kw: object) -> PlanConfig:
 
 
 def state_with(supports: list[int], envelope: int) -> PlanState:
-    state = rules.initial_state(config(envelope))
+    state = plan_rules.initial_state(config(envelope))
     for n, support in enumerate(supports):
         state.items.append(
             PlanItem(
@@ -84,17 +84,17 @@ def test_the_plan_id_is_level_province_slug_and_year() -> None:
 
 
 def test_the_intake_refuses_the_day_after_it_closes_and_names_the_closing_date() -> None:
-    rules.check_intake_open(config(), date(2018, 12, 31))
+    plan_rules.check_intake_open(config(), date(2018, 12, 31))
     with pytest.raises(Refusal) as refused:
-        rules.check_intake_open(config(), date(2019, 1, 1))
+        plan_rules.check_intake_open(config(), date(2019, 1, 1))
     assert refused.value.code == "IntakeClosed" and "31/12/2018" in refused.value.message
 
 
 def test_a_dossier_of_another_province_level_or_year_does_not_belong_in_the_plan() -> None:
     plan = config()
-    assert rules.registration_problem(plan, make_dossier()) is None
-    assert rules.registration_problem(plan, make_dossier(province="Bắc Ninh"))
-    assert rules.registration_problem(
+    assert plan_rules.registration_problem(plan, make_dossier()) is None
+    assert plan_rules.registration_problem(plan, make_dossier(province="Bắc Ninh"))
+    assert plan_rules.registration_problem(
         plan, make_dossier(level=Level.QUOC_GIA, support_item="machinery")
     )
 
@@ -107,7 +107,7 @@ def test_national_intake_closes_before_20_june_of_the_year_before_by_default() -
 
 def test_an_approval_that_would_overspend_is_refused_before_it_is_sent() -> None:
     state = state_with([600, 300, 200], envelope=1_000)
-    orders, refused = rules.screen_decision(
+    orders, refused = plan_rules.screen_decision(
         state, decision([PlanDecisionItem(code=c) for c in ("I0", "I1", "I2")])
     )
     assert [o.code for o in orders] == ["I0", "I1"]
@@ -116,7 +116,7 @@ def test_an_approval_that_would_overspend_is_refused_before_it_is_sent() -> None
 
 def test_a_decision_naming_an_item_outside_the_plan_is_refused_whole() -> None:
     with pytest.raises(Refusal) as refused:
-        rules.check_decision(state_with([1], 10), decision([PlanDecisionItem(code="NOPE")]))
+        plan_rules.check_decision(state_with([1], 10), decision([PlanDecisionItem(code="NOPE")]))
     assert refused.value.code == "NotInPlan"
 
 
@@ -130,7 +130,7 @@ def test_a_checkpoint_flags_approved_de_an_behind_the_expected_stage_or_overdue(
         ItemObservation(code="I1", stage=Stage.IN_PROGRESS, approved_support=100, overdue=True),
         ItemObservation(code="I2", stage=Stage.ACCEPTED, approved_support=100),
     ]
-    record = rules.checkpoint_record(state, cp, obs, [], NOW)
+    record = plan_rules.checkpoint_record(state, cp, obs, [], NOW)
     assert [b.code for b in record.behind] == ["I0", "I1"]
     assert (record.done_count, record.done_bp) == (1, 3333)
     assert record.counts_by_stage == {"accepted": 1, "approved": 1, "in_progress": 1}
@@ -199,11 +199,11 @@ def test_the_envelope_is_never_overspent_and_each_commitment_is_released_exactly
             ]
             d = decision(items, number=f"{n + 1}/QĐ-UBND")
             try:
-                rules.check_decision(state, d)
+                plan_rules.check_decision(state, d)
             except Refusal:
                 continue
             # The workflow's rounds: send, then screen again what the refusals freed.
-            orders, refused = rules.screen_decision(state, d)
+            orders, refused = plan_rules.screen_decision(state, d)
             sent: list[SendResult] = []
             while orders:
                 sent += [
@@ -216,10 +216,10 @@ def test_the_envelope_is_never_overspent_and_each_commitment_is_released_exactly
                     )
                     for o in orders
                 ]
-                orders, refused = rules.screen_decision(state, d, sent)
-            results = [*rules.results_of(sent), *refused]
+                orders, refused = plan_rules.screen_decision(state, d, sent)
+            results = [*plan_rules.results_of(sent), *refused]
             assert sorted(r.code for r in results) == sorted(i.code for i in items)
-            state = rules.apply_decision(state, d, results)
+            state = plan_rules.apply_decision(state, d, results)
         elif step[0] == "adjust":
             _, i, new_support = step
             change = PlanCommitmentChange(
@@ -229,11 +229,11 @@ def test_the_envelope_is_never_overspent_and_each_commitment_is_released_exactly
                 new_support=new_support,
             )
             try:
-                rules.check_commitment_change(state, change)
+                plan_rules.check_commitment_change(state, change)
             except Refusal as refusal:
                 assert refusal.code in ("NotInPlan", "CommitmentClosed", "EnvelopeExceeded")
                 continue
-            state = rules.apply_commitment_change(state, change)
+            state = plan_rules.apply_commitment_change(state, change)
             item = state.item(f"I{i}")
             assert item is not None and item.committed == new_support
         elif step[0] == "finish":
@@ -242,7 +242,7 @@ def test_the_envelope_is_never_overspent_and_each_commitment_is_released_exactly
             notice = PlanDeAnFinished(
                 code=f"I{i}", stage=stage, final_support=min(final, item.committed if item else 0)
             )
-            state, releases = rules.release_on_close(state, notice)
+            state, releases = plan_rules.release_on_close(state, notice)
             for r in releases:
                 released[r.code] += 1
                 released_amount += r.amount
@@ -256,14 +256,14 @@ def test_the_envelope_is_never_overspent_and_each_commitment_is_released_exactly
                 )
                 for i, stage, final in step[1]
             ]
-            state, releases = rules.observe(state, observations)
+            state, releases = plan_rules.observe(state, observations)
             for r in releases:
                 released[r.code] += 1
                 released_amount += r.amount
                 assert 0 <= r.amount <= r.committed
-        assert 0 <= rules.committed(state) <= envelope
+        assert 0 <= plan_rules.committed(state) <= envelope
         assert all(count == 1 for count in released.values())
-        assert released_amount == rules.released_total(state)
+        assert released_amount == plan_rules.released_total(state)
 
 
 def test_a_decision_number_used_before_is_refused_so_each_paper_is_recorded_once() -> None:
@@ -280,9 +280,9 @@ def test_a_decision_number_used_before_is_refused_so_each_paper_is_recorded_once
         )
     )
     with pytest.raises(Refusal) as refusal:
-        rules.check_decision(state, decision([PlanDecisionItem(code="I1")]))
+        plan_rules.check_decision(state, decision([PlanDecisionItem(code="I1")]))
     assert (refusal.value.code, refusal.value.field) == ("AlreadyDecided", "decision_number")
-    rules.check_decision(state, decision([PlanDecisionItem(code="I1")], number="2/QĐ-UBND"))
+    plan_rules.check_decision(state, decision([PlanDecisionItem(code="I1")], number="2/QĐ-UBND"))
 
 
 def test_a_refused_approval_frees_its_reservation_for_the_items_the_plan_refused_before_it() -> (
@@ -290,13 +290,13 @@ def test_a_refused_approval_frees_its_reservation_for_the_items_the_plan_refused
 ):
     state = state_with([600, 300, 300], envelope=1_000)
     d = decision([PlanDecisionItem(code=c) for c in ("I0", "I1", "I2")])
-    orders, refused = rules.screen_decision(state, d)
+    orders, refused = plan_rules.screen_decision(state, d)
     assert [o.code for o in orders] == ["I0", "I1"] and [r.code for r in refused] == ["I2"]
     answers = [
         SendResult(code="I0", verdict=Verdict.APPROVE, ok=False, error_type="WrongStage"),
         SendResult(code="I1", verdict=Verdict.APPROVE, ok=True, approved_support=300),
     ]
-    again, still = rules.screen_decision(state, d, answers)
+    again, still = plan_rules.screen_decision(state, d, answers)
     assert [(o.code, o.approved_support) for o in again] == [("I2", 300)] and still == []
 
 
@@ -315,31 +315,31 @@ def test_a_support_raise_must_fit_in_what_the_envelope_has_left_and_cites_the_ru
         code="I0", decision_number="7/QĐ-UBND", decision_date=date(2019, 6, 1), new_support=520
     )
     with pytest.raises(Refusal) as refusal:
-        rules.check_commitment_change(state, change)
+        plan_rules.check_commitment_change(state, change)
     assert (refusal.value.code, refusal.value.field) == ("EnvelopeExceeded", "new_support")
     assert "Thông tư 36/2013/TT-BCT Điều 6" in (refusal.value.legal_basis or "")
     assert "100 đ" in refusal.value.message
     fits = change.model_copy(update={"new_support": 500})
-    rules.check_commitment_change(state, fits)
-    after = rules.apply_commitment_change(state, fits)
-    assert rules.committed(after) == 1_000
-    assert rules.apply_commitment_change(after, fits) == after  # the same decision, once
-    rules.check_commitment_change(after, fits)  # a repeat is answered, not refused
+    plan_rules.check_commitment_change(state, fits)
+    after = plan_rules.apply_commitment_change(state, fits)
+    assert plan_rules.committed(after) == 1_000
+    assert plan_rules.apply_commitment_change(after, fits) == after  # the same decision, once
+    plan_rules.check_commitment_change(after, fits)  # a repeat is answered, not refused
 
 
 def test_a_de_an_that_finished_gives_back_what_it_did_not_use_once() -> None:
     state = approved([400, 500], envelope=1_000)
     notice = PlanDeAnFinished(code="I1", stage=Stage.SETTLED, final_support=350)
-    after, releases = rules.release_on_close(state, notice)
+    after, releases = plan_rules.release_on_close(state, notice)
     assert [(r.code, r.amount) for r in releases] == [("I1", 150)]
-    assert rules.committed(after) == 750
-    again, none = rules.release_on_close(after, notice)
+    assert plan_rules.committed(after) == 750
+    again, none = plan_rules.release_on_close(after, notice)
     assert none == [] and again == after
     closed = PlanCommitmentChange(
         code="I1", decision_number="8/QĐ-UBND", decision_date=date(2019, 6, 1), new_support=600
     )
     with pytest.raises(Refusal) as refusal:
-        rules.check_commitment_change(after, closed)
+        plan_rules.check_commitment_change(after, closed)
     assert refusal.value.code == "CommitmentClosed"
 
 
@@ -350,24 +350,24 @@ def test_de_an_approved_before_they_knew_their_plan_are_resynced_at_checkpoints(
         ItemObservation(code="I0", stage=Stage.IN_PROGRESS, approved_support=450),
         ItemObservation(code="I1", stage=Stage.IN_PROGRESS, approved_support=300),
     ]
-    after, changed = rules.resync_unlinked(state, seen)
+    after, changed = plan_rules.resync_unlinked(state, seen)
     assert changed == {"I0": 450}  # I1 is linked: the plan is its truth
-    assert rules.committed(after) == 950
-    assert rules.resync_unlinked(after, seen)[1] == {}
+    assert plan_rules.committed(after) == 950
+    assert plan_rules.resync_unlinked(after, seen)[1] == {}
 
 
 def test_after_its_last_checkpoint_the_plan_refuses_changes() -> None:
     state = approved([400], envelope=1_000)
-    rules.check_plan_open(state, closing=False)
+    plan_rules.check_plan_open(state, closing=False)
     with pytest.raises(Refusal) as refusal:
-        rules.check_plan_open(state, closing=True)
+        plan_rules.check_plan_open(state, closing=True)
     assert refusal.value.code == "PlanClosed"
 
 
 def test_only_the_approver_of_the_plans_level_and_province_signs_its_decision() -> None:
     state = state_with([100], envelope=1_000)
     with pytest.raises(Refusal) as wrong_role:
-        rules.check_decision(
+        plan_rules.check_decision(
             state,
             decision([PlanDecisionItem(code="I0")]).model_copy(
                 update={"actor": make_actor(Role.SO_CONG_THUONG)}
@@ -377,7 +377,7 @@ def test_only_the_approver_of_the_plans_level_and_province_signs_its_decision() 
     assert "Thông tư 46/2012/TT-BCT" in (wrong_role.value.legal_basis or "")
     elsewhere = make_actor(Role.UBND_TINH).model_copy(update={"province": "Bắc Ninh"})
     with pytest.raises(Refusal) as wrong_place:
-        rules.check_decision(
+        plan_rules.check_decision(
             state, decision([PlanDecisionItem(code="I0")]).model_copy(update={"actor": elsewhere})
         )
     assert wrong_place.value.code == "WrongJurisdiction"
@@ -385,7 +385,7 @@ def test_only_the_approver_of_the_plans_level_and_province_signs_its_decision() 
 
 def test_a_decision_dated_in_the_future_is_refused_before_its_number_is_used() -> None:
     d = decision([PlanDecisionItem(code="I0")])
-    rules.check_decision_date(d, d.decision_date)
+    plan_rules.check_decision_date(d, d.decision_date)
     with pytest.raises(Refusal) as future:
-        rules.check_decision_date(d, date(2019, 3, 8))
+        plan_rules.check_decision_date(d, date(2019, 3, 8))
     assert (future.value.code, future.value.field) == ("InvalidField", "decision_date")

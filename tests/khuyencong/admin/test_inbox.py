@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from activities._sql import write_step
+from db.de_an import write_step
 from domain.model import Actor, Level, Role
 from domain.stages import Action, Stage
 from khuyencong.admin.client import AdminClient

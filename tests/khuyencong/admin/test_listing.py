@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from activities._sql import write_step
+from db.de_an import write_step
 from domain.model import Level
 from domain.stages import Action, Stage
 from khuyencong.admin.client import AdminClient

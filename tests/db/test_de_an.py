@@ -1,0 +1,50 @@
+"""The đề án repository: one typed row for the ``de_an`` table, used by the step write path
+and the plan generator's history alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from db.de_an import DE_AN_COLUMNS, UPSERT_DE_AN, DeAnRow, insert_de_an_rows, write_step
+from domain.stages import Action, Stage
+from tests.support.factories import make_dossier, make_step, unique_code
+
+AT = datetime(2019, 6, 10, 3, 0, tzinfo=UTC)
+
+
+async def test_the_typed_row_names_every_column_of_the_table_and_no_other(db_pool: Any) -> None:
+    columns = await db_pool.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'de_an'"
+    )
+
+    assert set(DE_AN_COLUMNS) == {r["column_name"] for r in columns}
+    assert UPSERT_DE_AN.count("$") == len(DE_AN_COLUMNS)
+
+
+async def test_a_step_s_row_is_its_snapshot_made_and_moved_when_it_occurred(db_pool: Any) -> None:
+    dossier = make_dossier(code=unique_code())
+    step = make_step(Action.REGISTER, dossier=dossier, seq=1, occurred_at=AT)
+
+    async with db_pool.acquire() as conn, conn.transaction():
+        assert await write_step(conn, step) is True
+
+    stored = await db_pool.fetchrow("SELECT * FROM de_an WHERE de_an_id = $1", dossier.code)
+    assert DeAnRow.model_validate(dict(stored)) == DeAnRow.of_step(step)
+    assert (stored["created_at"], stored["updated_at"]) == (AT, AT)
+
+
+async def test_a_row_loaded_from_history_leaves_a_de_an_already_recorded(db_pool: Any) -> None:
+    dossier = make_dossier(code=unique_code())
+    step = make_step(Action.REGISTER, dossier=dossier, seq=1, occurred_at=AT)
+    async with db_pool.acquire() as conn, conn.transaction():
+        await write_step(conn, step)
+    past = DeAnRow.of_step(step).model_copy(update={"stage": Stage.CLOSED, "seq": 9})
+
+    async with db_pool.acquire() as conn, conn.transaction():
+        await insert_de_an_rows(conn, [past])
+
+    stored = await db_pool.fetchrow(
+        "SELECT stage, seq FROM de_an WHERE de_an_id = $1", dossier.code
+    )
+    assert (stored["stage"], stored["seq"]) == ("registered", 1)
