@@ -41,6 +41,7 @@ from activities.plans import PlanActivities
 from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
 from khuyencong.activation_order import UpdateOrderRunner
+from khuyencong.cli_runner import run_to_end
 from khuyencong.client import connect
 from khuyencong.database import open_database
 from khuyencong.identity import IdentityKeys, OfficialsRegister, RegisteredOfficial
@@ -253,13 +254,6 @@ async def _shutdown(worker: Worker, running: asyncio.Task[None], settings: Setti
     log.info("worker stopped")
 
 
-async def _main(settings: Settings) -> None:
-    try:
-        await run_worker(settings)
-    finally:
-        await asyncio.sleep(0.5)  # sdk-python #300: let the core finish before exit
-
-
 def main() -> None:
     """Entry point of ``python worker.py`` and ``khuyencong worker``."""
     try:
@@ -269,7 +263,7 @@ def main() -> None:
         sys.exit(2)
     configure_logging(settings.log_format, settings.log_level)
     try:
-        asyncio.run(_main(settings))
+        run_to_end(lambda: run_worker(settings))  # no pause at exit: see cli_runner
     except StartupError as exc:
         print(exc, file=sys.stderr)
         sys.exit(2)

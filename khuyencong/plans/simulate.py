@@ -302,7 +302,6 @@ def checkpoint_cells(c: CheckpointRecord) -> list[str]:
 
 async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
     """Time-skipping server, embedded PostgreSQL and a worker of our own, for the CLI."""
-    import asyncio
     import os
     import shutil
     import tempfile
@@ -367,7 +366,6 @@ async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
         await env.shutdown()
         pg.stop()
         shutil.rmtree(parent, ignore_errors=True)
-        await asyncio.sleep(0.5)  # sdk-python #300
     print_simulation(sim, out)
     return sim
 
