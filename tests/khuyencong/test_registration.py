@@ -3,16 +3,20 @@ duplicate code is refused) and what the UI shows of a đề án."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner, Result
 
 from domain.stages import Stage
+from khuyencong.cli import app
 from khuyencong.demo_data import demo_entries
 from khuyencong.registration import (
     RegistrationEntry,
@@ -20,7 +24,7 @@ from khuyencong.registration import (
     static_summary,
 )
 from khuyencong.settings import Settings
-from tests.support.identity import HARNESS_REGISTER, with_test_identity
+from tests.support.identity import HARNESS_REGISTER, suite_identity_env, with_test_identity
 from tests.support.temporal import new_task_queue
 from worker import build_worker
 from workflows.de_an_contract import DeAnState
@@ -116,3 +120,32 @@ async def test_a_closed_de_an_is_not_started_again(
     await dev_env.client.get_workflow_handle(entry.workflow_id).terminate("test")
     report = await register_all(dev_env.client, dev_worker, [entry], hash_key=None)
     assert report.existing == [entry.workflow_id]
+
+
+async def test_khuyencong_register_starts_a_file_once_as_the_starter_does(
+    dev_env: WorkflowEnvironment, dev_worker: str, tmp_path: Path
+) -> None:
+    [entry] = fresh_codes(demo_entries()[:1])
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([entry.model_dump(mode="json")], ensure_ascii=False), "utf-8")
+    env = {
+        "KHUYENCONG_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "KHUYENCONG_NAMESPACE": dev_env.client.namespace,
+        "KHUYENCONG_TASK_QUEUE": dev_worker,
+        **suite_identity_env(),
+    }
+
+    async def register() -> Result:
+        return await asyncio.to_thread(
+            CliRunner().invoke, app, ["register", str(path)], env=env, catch_exceptions=False
+        )
+
+    first = await register()
+    assert first.exit_code == 0, first.output
+    assert f"  started   {entry.workflow_id}" in first.stdout
+    again = await register()
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines() == [
+        f"  existing  {entry.workflow_id}",
+        "0 started, 1 already existing",
+    ]
