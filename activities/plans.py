@@ -194,6 +194,7 @@ class PlanActivities:
             self._client, activity.info().task_queue, entries, hash_key=self._hash_key
         )
         failed = report.problems  # a failed start, or a code registered with another dossier
+        duplicate = dict(report.duplicate)
         verdicts: list[RegisterVerdict] = []
         accepted = []
         for entry in entries:
@@ -203,7 +204,7 @@ class PlanActivities:
                     RegisterVerdict(
                         code=entry.dossier.code,
                         accepted=False,
-                        error_type="StartFailed",
+                        error_type="Duplicate" if wid in duplicate else "StartFailed",
                         message=failed[wid],
                     )
                 )
