@@ -34,12 +34,17 @@ log = structlog.get_logger(__name__)
 class SchemaBehind(StartupError):
     """The database lacks migrations this code needs."""
 
-    def __init__(self, pending: list[str]) -> None:
+    def __init__(self, pending: list[str] | None) -> None:
+        """``pending``: the versions not applied; None when the database does not exist."""
         self.pending = pending
+        if pending is None:
+            vi, en = "chưa được tạo", "does not exist yet"
+        else:
+            vi = f"chưa được cập nhật (thiếu migration {', '.join(pending)})"
+            en = f"schema is behind this version (missing {', '.join(pending)})"
         super().__init__(
-            f"cơ sở dữ liệu chưa được cập nhật (thiếu migration {', '.join(pending)}): chạy "
-            "`khuyencong migrate` trước. The database schema is behind this version "
-            f"(missing {', '.join(pending)}): run `khuyencong migrate` first."
+            f"cơ sở dữ liệu {vi}: chạy `khuyencong migrate` trước. "
+            f"The database {en}: run `khuyencong migrate` first."
         )
 
 
@@ -83,7 +88,7 @@ async def pool_on(url: str, *, migrate: bool, **pool_options: Any) -> AsyncItera
             await ensure_database(url)
         pool = await create_pool(url, **pool_options)
     except asyncpg.InvalidCatalogNameError:  # the database does not exist yet
-        raise SchemaBehind(["(all)"]) from None
+        raise SchemaBehind(None) from None
     except OSError as exc:
         raise StartupError(
             f"cannot reach PostgreSQL ({exc}); check KHUYENCONG_DATABASE_URL"

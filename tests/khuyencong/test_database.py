@@ -58,9 +58,11 @@ async def test_opening_with_migrate_applies_them_once_and_then_a_command_opens(
 
 async def test_a_database_that_does_not_exist_is_behind_too(pg_url: str) -> None:
     missing = with_database(pg_url, f"kc_none_{uuid.uuid4().hex[:10]}")
-    with pytest.raises(SchemaBehind, match="khuyencong migrate"):
+    with pytest.raises(SchemaBehind, match="khuyencong migrate") as behind:
         async with pool_on(missing, migrate=False):
             pass
+    assert behind.value.pending is None
+    assert "cơ sở dữ liệu chưa được tạo" in str(behind.value)
 
 
 def test_the_cli_names_khuyencong_migrate_and_exits_2_then_migrate_brings_it_up_to_date(
