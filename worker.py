@@ -42,12 +42,14 @@ from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
 from db.officials import load_register
 from khuyencong.activation_order import UpdateOrderRunner
+from khuyencong.cli_runner import run_to_end
 from khuyencong.client import connect
-from khuyencong.devstack import database_url
+from khuyencong.database import open_database
 from khuyencong.identity import IdentityKeys, OfficialsRegister
 from khuyencong.identity_interceptors import IdentityInterceptor
 from khuyencong.logging import ActivityContextInterceptor, configure_logging
 from khuyencong.metrics import metrics_interceptors
+from khuyencong.search_attributes import tax_code_hash_key
 from khuyencong.settings import Settings, StartupError
 from workflows.de_an import DeAnWorkflow
 from workflows.plan import KeHoachWorkflow
@@ -130,7 +132,7 @@ def build_worker(
     payments = DeAnPaymentActivities(pool)
     notifications = DeAnNotificationActivities(pool)
     rule_packs = RulePackActivities(settings.rule_pack_dirs)
-    plans = PlanActivities(pool, client)
+    plans = PlanActivities(pool, client, hash_key=tax_code_hash_key(settings))
     identity_check = identity_interceptor(settings, register)
     return Worker(
         client,
@@ -162,29 +164,6 @@ def build_worker(
     )
 
 
-@contextlib.asynccontextmanager
-async def open_pool(settings: Settings) -> AsyncIterator[Any]:
-    """A migrated asyncpg pool on ``settings.database_url``, or on an embedded PostgreSQL in
-    ``<data_dir>/pgdata`` when no URL is set. Closes (and stops) what it opened."""
-    from khuyencong.db import create_pool, ensure_database
-    from migrations import apply_migrations
-
-    async with database_url(settings) as url:
-        try:
-            await ensure_database(url)
-            pool = await create_pool(url)
-        except OSError as exc:
-            raise StartupError(
-                f"cannot reach PostgreSQL ({exc}); check KHUYENCONG_DATABASE_URL"
-            ) from None
-        try:
-            applied = await apply_migrations(pool)
-            log.info("database ready", migrations_applied=applied)
-            yield pool
-        finally:
-            await pool.close()
-
-
 def install_stop_signals(stop: asyncio.Event) -> list[signal.Signals]:
     """Set ``stop`` on SIGTERM / SIGINT. Returns the signals installed (none off the main
     thread or where the loop cannot)."""
@@ -214,8 +193,9 @@ async def run_worker(
 ) -> None:
     """Run the worker until ``stop`` is set (default: until SIGTERM / SIGINT).
 
-    Opens and closes the pool and the client unless they are given; applies migrations
-    either way. Returns after a graceful shutdown; raises if the worker fails.
+    Opens and closes the pool and the client unless they are given; a pool it opens is
+    migrated first (:func:`khuyencong.database.open_database`), a pool given was opened (and
+    migrated) by its owner. Returns after a graceful shutdown; raises if the worker fails.
     """
     own_signals: list[signal.Signals] = []
     if stop is None:
@@ -226,11 +206,7 @@ async def run_worker(
             if client is None:
                 client = await connect(settings)  # first: fails fast, before PostgreSQL starts
             if pool is None:
-                pool = await stack.enter_async_context(open_pool(settings))
-            else:
-                from migrations import apply_migrations
-
-                await apply_migrations(pool)
+                pool = await stack.enter_async_context(open_database(settings, migrate=True))
             register = await stack.enter_async_context(officials_register(pool))
             worker = build_worker(client, pool, settings, register)
             await _run_until(worker, stop, settings)
@@ -268,13 +244,6 @@ async def _shutdown(worker: Worker, running: asyncio.Task[None], settings: Setti
     log.info("worker stopped")
 
 
-async def _main(settings: Settings) -> None:
-    try:
-        await run_worker(settings)
-    finally:
-        await asyncio.sleep(0.5)  # sdk-python #300: let the core finish before exit
-
-
 def main() -> None:
     """Entry point of ``python worker.py`` and ``khuyencong worker``."""
     try:
@@ -284,7 +253,7 @@ def main() -> None:
         sys.exit(2)
     configure_logging(settings.log_format, settings.log_level)
     try:
-        asyncio.run(_main(settings))
+        run_to_end(lambda: run_worker(settings))  # no pause at exit: see cli_runner
     except StartupError as exc:
         print(exc, file=sys.stderr)
         sys.exit(2)

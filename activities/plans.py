@@ -23,8 +23,8 @@ from db.plans import PlanItemRow
 from domain.errors import RefusalCode
 from domain.model import workflow_id_for
 from khuyencong.identity_interceptors import vouching
+from khuyencong.registration import RegistrationEntry, register_all
 from khuyencong.updates import execute_de_an_update
-from starter import RegistrationEntry, register_all
 from workflows.de_an_contract import DeAnActionResult, DeAnApprove, DeAnReject
 from workflows.plan_contract import (
     CheckpointRecord,
@@ -76,9 +76,10 @@ class PlanActivities:
     """The plan's activities. ``client`` sends the decisions and starts the đề án (on the task
     queue the activity runs on: the worker that runs the plan also runs its đề án)."""
 
-    def __init__(self, pool: Any, client: Client) -> None:
+    def __init__(self, pool: Any, client: Client, *, hash_key: bytes | None = None) -> None:
         self._pool = pool
         self._client = client
+        self._hash_key = hash_key  # KcTaxCodeHash of the đề án a plan registers
 
     def all(self) -> list[Any]:
         """Every activity of the plan, for ``Worker(activities=...)``."""
@@ -108,8 +109,11 @@ class PlanActivities:
             )
             for e in request.entries
         ]
-        report = await register_all(self._client, activity.info().task_queue, entries)
-        failed = dict(report.failed)
+        report = await register_all(
+            self._client, activity.info().task_queue, entries, hash_key=self._hash_key
+        )
+        failed = report.problems  # a failed start, or a code registered with another dossier
+        duplicate = dict(report.duplicate)
         verdicts: list[RegisterVerdict] = []
         accepted = []
         for entry in entries:
@@ -119,7 +123,7 @@ class PlanActivities:
                     RegisterVerdict(
                         code=entry.dossier.code,
                         accepted=False,
-                        error_type="StartFailed",
+                        error_type="Duplicate" if wid in duplicate else "StartFailed",
                         message=failed[wid],
                     )
                 )

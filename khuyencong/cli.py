@@ -3,28 +3,30 @@
 - ``khuyencong dev``: the whole local stack (Temporal dev server, embedded PostgreSQL, worker,
   the Bắc Giang 2019 demo). See :mod:`khuyencong.devstack`.
 - ``khuyencong worker``: the production worker (``worker.py``).
-- ``khuyencong migrate``: apply database migrations.
-- ``khuyencong register FILE``: register đề án from a JSON or CSV file (``starter.py``).
+- ``khuyencong migrate``: apply database migrations (the worker and ``dev`` apply them at
+  start-up; the other commands only check the schema and name this command when it is behind).
+- ``khuyencong register FILE``: register đề án from a JSON or CSV file
+  (:mod:`khuyencong.dossier_file`, :mod:`khuyencong.registration`; as ``starter.py``).
 
 Settings come from ``KHUYENCONG_*`` variables (:mod:`khuyencong.settings`); options override
-them. Problems that stop a command print one readable message and exit with status 2.
+them. Every command runs through :mod:`khuyencong.cli_runner`: problems that stop a command
+print one readable message and exit with status 2.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import warnings
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from khuyencong.logging import configure_logging
-from khuyencong.settings import Settings, StartupError
-
-T = TypeVar("T")
+from khuyencong.admin.cli import install as add_admin_commands
+from khuyencong.chaos.cli import add_commands as add_chaos_commands
+from khuyencong.cli_ops import add_commands as add_ops_commands
+from khuyencong.cli_runner import fail, load_settings, run
+from khuyencong.plans.cli import plans_app
+from khuyencong.settings import StartupError
 
 app = typer.Typer(
     name="khuyencong",
@@ -33,39 +35,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(str(message), err=True, fg=typer.colors.RED)
-    return typer.Exit(2)
-
-
-def _settings(**overrides: Any) -> Settings:
-    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers); the fallback is fine.
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    try:
-        settings = Settings.from_env(**overrides)
-    except StartupError as exc:
-        raise _fail(str(exc)) from None
-    configure_logging(settings.log_format, settings.log_level)
-    return settings
-
-
-def _run(factory: Callable[[], Awaitable[T]]) -> T:
-    """``asyncio.run`` with readable startup errors and the sdk-python #300 pause at exit."""
-
-    async def main() -> T:
-        try:
-            return await factory()
-        finally:
-            await asyncio.sleep(0.5)
-
-    try:
-        return asyncio.run(main())
-    except StartupError as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
 
 
 @app.command()
@@ -83,8 +52,8 @@ def dev(
     """Run everything locally: Temporal dev server, PostgreSQL, worker and the demo."""
     from khuyencong.devstack import run_dev
 
-    settings = _settings(data_dir=data_dir)
-    _run(lambda: run_dev(settings, port=port, ui_port=ui_port, seed=seed))
+    settings = load_settings(data_dir=data_dir)
+    run(lambda: run_dev(settings, port=port, ui_port=ui_port, seed=seed))
 
 
 @app.command()
@@ -92,57 +61,56 @@ def worker() -> None:
     """Run the worker against KHUYENCONG_TEMPORAL_ADDRESS until SIGTERM / Ctrl-C."""
     from worker import run_worker
 
-    settings = _settings()
-    _run(lambda: run_worker(settings))
+    settings = load_settings()
+    run(lambda: run_worker(settings))
 
 
 @app.command()
 def migrate() -> None:
     """Apply pending migrations to KHUYENCONG_DATABASE_URL (or the embedded PostgreSQL)."""
-    from khuyencong.devstack import migrate as apply
+    from khuyencong.database import migrate as apply
 
-    settings = _settings()
-    applied = _run(lambda: apply(settings))
+    settings = load_settings()
+    applied = run(lambda: apply(settings))
     typer.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
 
 
 @app.command()
 def register(
-    file: Annotated[Path, typer.Argument(help="JSON or CSV file of đề án (see starter.py).")],
+    file: Annotated[
+        Path, typer.Argument(help="JSON or CSV file of đề án (see khuyencong/dossier_file.py).")
+    ],
 ) -> None:
     """Register đề án from FILE: validate all rows, then start one workflow per đề án."""
-    from starter import load_file, print_report, register_all
+    from khuyencong.dossier_file import load_file
 
-    settings = _settings()
+    settings = load_settings()
     try:
         entries = load_file(file, settings)  # every row checked before connecting
     except StartupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
     async def start() -> Any:
         from khuyencong.client import connect
+        from khuyencong.registration import register_all
+        from khuyencong.search_attributes import tax_code_hash_key
 
-        return await register_all(await connect(settings), settings.task_queue, entries)
+        client = await connect(settings)
+        return await register_all(
+            client, settings.task_queue, entries, hash_key=tax_code_hash_key(settings)
+        )
 
-    report = _run(start)
-    print_report(report)
-    if report.failed:
+    report = run(start)
+    report.print(sys.stdout)
+    if report.problems:
         raise typer.Exit(1)
 
 
-from khuyencong.cli_ops import add_commands as add_ops_commands  # noqa: E402
-
 add_ops_commands(app)  # search-attributes register|list, codec-server, codec-key, tax-code-hash
-
-from khuyencong.admin.cli import install as add_admin_commands  # noqa: E402
 
 add_admin_commands(app)  # officials, de-an, inbox
 
-from khuyencong.plans.cli import plans_app  # noqa: E402
-
 app.add_typer(plans_app, name="plan")  # template, import, decide, status, report, simulate
-
-from khuyencong.chaos.cli import add_commands as add_chaos_commands  # noqa: E402
 
 add_chaos_commands(app)  # chaos (fault suite), chaos fuzz
 

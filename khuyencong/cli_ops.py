@@ -16,11 +16,12 @@ Registered on the main app by :func:`add_commands`.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from khuyencong.cli_runner import fail, load_settings, run
 
 search_attributes_app = typer.Typer(
     help="The project's search attributes (KcStage, KcLevel, …) on the configured namespace.",
@@ -39,18 +40,17 @@ def add_commands(app: typer.Typer) -> None:
 @search_attributes_app.command("register")
 def register_search_attributes() -> None:
     """Register the project's search attributes on the configured namespace (idempotent)."""
-    from khuyencong.cli import _run, _settings
     from khuyencong.client import connect
     from khuyencong.search_attributes import ALL_KEYS
     from khuyencong.search_attributes import register_search_attributes as register_all
 
-    settings = _settings()
+    settings = load_settings()
 
     async def register() -> list[str]:
         client = await connect(settings)
         return await register_all(client, settings.namespace)
 
-    added = _run(register)
+    added = run(register)
     for key in ALL_KEYS:
         state = "added" if key.name in added else "exists"
         typer.echo(f"  {state:7} {key.name}")
@@ -65,11 +65,10 @@ def list_search_attributes() -> None:
     """Show the project's search attributes: name, type, registered or missing."""
     from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
-    from khuyencong.cli import _run, _settings
     from khuyencong.client import connect
     from khuyencong.search_attributes import ALL_KEYS, cli_type
 
-    settings = _settings()
+    settings = load_settings()
 
     async def fetch() -> dict[str, int]:
         client = await connect(settings)
@@ -78,7 +77,7 @@ def list_search_attributes() -> None:
         )
         return dict(listed.custom_attributes)
 
-    registered = _run(fetch)
+    registered = run(fetch)
     missing = 0
     for key in ALL_KEYS:
         ok = registered.get(key.name) == int(key.indexed_value_type)
@@ -105,19 +104,23 @@ def codec_server(
     Keys: KHUYENCONG_CODEC_KEYS (or KHUYENCONG_CODEC_KEYS_FILE). Bearer token:
     KHUYENCONG_CODEC_SERVER_TOKEN or KHUYENCONG_CODEC_SERVER_TOKEN_FILE (unset: no token
     check; bind to a trusted address)."""
-    from khuyencong.cli import _fail, _settings
     from khuyencong.codec import KEYS_ENV, CodecKeys, EncryptionCodec
     from khuyencong.codec_server import DEFAULT_ORIGINS, TOKEN_ENV, CodecServer
     from khuyencong.settings import StartupError
 
-    _settings()  # logging as configured
+    settings = load_settings()
     try:
-        keys = CodecKeys.from_env()
+        keys = CodecKeys.from_settings(settings)
     except StartupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if keys is None:
-        raise _fail(f"{KEYS_ENV} is not set: the codec server needs the payload keys")
-    token = _token(TOKEN_ENV)
+        raise fail(f"{KEYS_ENV} is not set: the codec server needs the payload keys")
+    inline = settings.codec_server_token
+    token = _token(
+        TOKEN_ENV,
+        None if inline is None else inline.get_secret_value(),
+        settings.codec_server_token_file,
+    )
     try:
         server = CodecServer(
             EncryptionCodec(keys),
@@ -128,7 +131,7 @@ def codec_server(
             namespaces=namespace,
         )
     except OSError as exc:
-        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     typer.echo(
         f"codec server on {server.url} (keys {', '.join(keys.ids)}; "
         f"{'bearer token required' if token else 'no token: bind to a trusted address'})"
@@ -141,17 +144,14 @@ def codec_server(
         server.stop()
 
 
-def _token(variable: str) -> str | None:
+def _token(variable: str, inline: str | None, path: Path | None) -> str | None:
     """``VARIABLE``, else the content of the file ``VARIABLE_FILE``; None when neither."""
-    token = os.environ.get(variable, "").strip()
-    path = os.environ.get(f"{variable}_FILE", "").strip()
-    if not token and path:
-        from khuyencong.cli import _fail
-
+    token = (inline or "").strip()
+    if not token and path is not None:
         try:
             token = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise _fail(f"{variable}_FILE: cannot read {path}: {exc.strerror}") from None
+            raise fail(f"{variable}_FILE: cannot read {path}: {exc.strerror}") from None
     return token or None
 
 
@@ -159,7 +159,6 @@ def codec_key(
     key_id: Annotated[str, typer.Argument(help="Name of the new key, e.g. k3.")],
 ) -> None:
     """Print a new AES-256 key entry (id:base64) to put first in KHUYENCONG_CODEC_KEYS."""
-    from khuyencong.cli import _fail
     from khuyencong.codec import CodecKeys, new_key
     from khuyencong.settings import StartupError
 
@@ -167,7 +166,7 @@ def codec_key(
     try:
         CodecKeys.parse(entry)
     except StartupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(entry)
 
 
@@ -176,7 +175,6 @@ def tax_code_hash(
 ) -> None:
     """Print the KcTaxCodeHash query that finds a beneficiary's đề án (needs
     KHUYENCONG_TAX_CODE_HASH_KEY, the same as the starter's)."""
-    from khuyencong.cli import _fail
     from khuyencong.search_attributes import (
         TAX_CODE_HASH_KEY_ENV,
         tax_code_hash_key,
@@ -185,11 +183,11 @@ def tax_code_hash(
     from khuyencong.settings import StartupError
 
     try:
-        key = tax_code_hash_key()
+        key = tax_code_hash_key(load_settings())
     except StartupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if key is None:
-        raise _fail(f"{TAX_CODE_HASH_KEY_ENV} is not set: use the starter's key")
+        raise fail(f"{TAX_CODE_HASH_KEY_ENV} is not set: use the starter's key")
     typer.echo(f'KcTaxCodeHash="{digest(tax_code, key)}"')
 
 
@@ -208,17 +206,16 @@ def problems(
     retrying (attempt > --min-attempts), with the last error. Exit 1 when there is any."""
     import json
 
-    from khuyencong.cli import _run, _settings
     from khuyencong.client import connect
     from khuyencong.problems import find_problems, render
 
-    settings = _settings()
+    settings = load_settings()
 
     async def find() -> list[Any]:
         client = await connect(settings)
         return await find_problems(client, min_attempts=min_attempts)
 
-    found = _run(find)
+    found = run(find)
     if as_json:
         typer.echo(json.dumps([dataclasses.asdict(p) for p in found], ensure_ascii=False, indent=2))
     else:

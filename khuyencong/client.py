@@ -75,10 +75,9 @@ def runtime_for(settings: Settings) -> Runtime | None:
 
 
 def project_converter(codec_keys: CodecKeys | None = None) -> DataConverter:
-    """The project converter, encrypting with ``codec_keys`` or, when None, with the keys of
-    ``KHUYENCONG_CODEC_KEYS`` / ``KHUYENCONG_CODEC_KEYS_FILE`` (none set: payloads in clear,
-    and a warning)."""
-    keys = codec_keys if codec_keys is not None else CodecKeys.from_env()
+    """The project converter, encrypting with ``codec_keys`` (None: payloads in clear, and a
+    warning; :func:`connect` passes the keys of ``KHUYENCONG_CODEC_KEYS`` / ``_FILE``)."""
+    keys = codec_keys
     if keys is None:
         global _warned_clear
         if not _warned_clear:
@@ -100,8 +99,11 @@ async def connect(
     """Connect to Temporal as configured. Raises :class:`TemporalUnreachable` with a short
     message (address, namespace, cause and the variable to check) instead of a trace.
 
-    Payloads are encrypted with ``codec_keys``, or the configured keys (:func:`project_converter`)."""
+    Payloads are encrypted with ``codec_keys``, or the configured keys
+    (``KHUYENCONG_CODEC_KEYS`` / ``_FILE``, :meth:`CodecKeys.from_settings`)."""
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    if codec_keys is None:
+        codec_keys = CodecKeys.from_settings(settings)
     converter = project_converter(codec_keys)
     interceptors = identity_interceptors(settings)
     try:

@@ -40,9 +40,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +50,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from khuyencong.settings import SettingsError, StartupError
+from khuyencong.settings import Settings, SettingsError, StartupError
 
 ENCODING = b"binary/encrypted"
 CIPHER = b"AES256-GCM"
@@ -100,15 +99,20 @@ class CodecKeys:
         return cls(tuple(parse_key_list(text, variable, KEY_BYTES, "AES-256", CodecKeyError)))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> CodecKeys | None:
+    def from_settings(cls, settings: Settings) -> CodecKeys | None:
         """``KHUYENCONG_CODEC_KEYS``, else the file ``KHUYENCONG_CODEC_KEYS_FILE``; None when
         neither is set (payloads then stay in clear)."""
-        env = os.environ if environ is None else environ
-        inline = env.get(KEYS_ENV, "").strip()
-        if inline:
-            return cls.parse(inline, KEYS_ENV)
-        path = env.get(KEYS_FILE_ENV, "").strip()
-        if path:
+        inline = settings.codec_keys
+        return cls.read(
+            None if inline is None else inline.get_secret_value(), settings.codec_keys_file
+        )
+
+    @classmethod
+    def read(cls, inline: str | None, path: Path | None) -> CodecKeys | None:
+        """The keys given inline, else read from ``path``; None when neither is given."""
+        if inline and inline.strip():
+            return cls.parse(inline.strip(), KEYS_ENV)
+        if path is not None:
             return cls.from_file(Path(path), KEYS_FILE_ENV)
         return None
 
@@ -257,6 +261,6 @@ def _aad(key_id: str) -> bytes:
     return b"khuyencong:" + key_id.encode()
 
 
-def codec_from_env(environ: Mapping[str, str] | None = None) -> EncryptionCodec | None:
-    keys = CodecKeys.from_env(environ)
+def codec_from_settings(settings: Settings) -> EncryptionCodec | None:
+    keys = CodecKeys.from_settings(settings)
     return None if keys is None else EncryptionCodec(keys)

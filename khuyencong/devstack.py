@@ -25,7 +25,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ from khuyencong.codec import KEYS_FILE_ENV, CodecKeys, new_key
 from khuyencong.search_attributes import (
     TAX_CODE_HASH_KEY_FILE_ENV,
     dev_server_args,
+    read_tax_code_hash_key,
     register_search_attributes,
     tax_code_hash_key,
 )
@@ -238,42 +239,6 @@ async def wait_for_temporal(
     raise TemporalUnreachable(f"Temporal did not answer within {timeout:.0f} s: {last}")
 
 
-@contextlib.asynccontextmanager
-async def database_url(settings: Settings) -> AsyncIterator[str]:
-    """``KHUYENCONG_DATABASE_URL``, or the URL of an embedded PostgreSQL in
-    ``<data_dir>/pgdata`` started for the duration (stopped on exit)."""
-    url = settings.database_url_value
-    if url is not None:
-        yield url
-        return
-    from khuyencong.embedded_pg import start_embedded
-
-    try:
-        server = await asyncio.to_thread(start_embedded, settings.pg_data_dir, keep=False)
-    except Exception as exc:
-        raise StartupError(
-            f"cannot start the embedded PostgreSQL in {settings.pg_data_dir}: {exc}"
-        ) from exc
-    try:
-        yield server.url()
-    finally:
-        await asyncio.to_thread(server.stop)
-
-
-async def migrate(settings: Settings) -> list[str]:
-    """Apply pending migrations; return the versions applied now."""
-    from khuyencong.db import create_pool, ensure_database
-    from migrations import apply_migrations
-
-    async with database_url(settings) as url:
-        await ensure_database(url)
-        pool = await create_pool(url, min_size=1, max_size=2)
-        try:
-            return await apply_migrations(pool)
-        finally:
-            await pool.close()
-
-
 # --- the demo banner ---------------------------------------------------------------------
 
 
@@ -437,27 +402,28 @@ class DevSecrets:
         return lines
 
 
-def dev_secrets(data_dir: Path) -> DevSecrets:
+def dev_secrets(settings: Settings) -> DevSecrets:
     """The configured keys (``KHUYENCONG_CODEC_KEYS``, ``KHUYENCONG_TAX_CODE_HASH_KEY`` or
     their ``_FILE`` forms), else keys generated once into ``data_dir`` (mode 0600): the dev
     stack always encrypts payloads, and its demo is searchable by tax-code hash."""
     import secrets
 
+    data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    keys = CodecKeys.from_env()
+    keys = CodecKeys.from_settings(settings)
     keys_file: Path | None = None
     if keys is None:
         keys_file = data_dir / CODEC_KEYS_FILE
         if not keys_file.exists():
             _write_secret(keys_file, new_key("dev1") + "\n")
         keys = CodecKeys.from_file(keys_file)
-    hash_key = tax_code_hash_key()
+    hash_key = tax_code_hash_key(settings)
     hash_file: Path | None = None
     if hash_key is None:
         hash_file = data_dir / TAX_CODE_HASH_KEY_FILE
         if not hash_file.exists():
             _write_secret(hash_file, secrets.token_urlsafe(32) + "\n")
-        hash_key = tax_code_hash_key({TAX_CODE_HASH_KEY_FILE_ENV: str(hash_file)})
+        hash_key = read_tax_code_hash_key(None, hash_file)
         assert hash_key is not None
     identity_file = dev_identity_key(data_dir)
     return DevSecrets(keys, keys_file, hash_key, hash_file, identity_file)
@@ -512,8 +478,10 @@ async def run_dev(
     in clear."""
     if codec_port is None:
         codec_port = ui_port + 1 if ui_port else port + 1001
+    from khuyencong.database import open_database
+    from khuyencong.demo_data import demo_entries, seed_demo_officials
     from khuyencong.plans.service import seed_demo_plan
-    from starter import demo_entries, register_all, seed_demo_officials
+    from khuyencong.registration import register_all
     from worker import install_stop_signals, remove_stop_signals, run_worker
 
     own_signals = []
@@ -528,7 +496,7 @@ async def run_dev(
             from khuyencong.codec import EncryptionCodec
             from khuyencong.codec_server import CodecServer
 
-            dev_keys = dev_secrets(settings.data_dir)
+            dev_keys = dev_secrets(settings)
             if settings.identity_signing_key is None and not settings.identity_signing_key_file:
                 settings = settings.model_copy(
                     update={"identity_signing_key_file": dev_keys.identity_key_file}
@@ -556,16 +524,9 @@ async def run_dev(
             # start-dev registered them; a data dir from an older version may lack some.
             await register_search_attributes(client)
 
-            from khuyencong.db import create_pool, ensure_database
-
-            url = await stack.enter_async_context(database_url(settings))
-            await ensure_database(url)
-            pool = await create_pool(url)
-            stack.push_async_callback(pool.close)
-            # The worker applies them too; the demo below writes the officials register first.
-            from migrations import apply_migrations
-
-            await apply_migrations(pool)
+            # Migrated here, once: the demo below writes the officials register first, and
+            # the worker runs on this pool.
+            pool = await stack.enter_async_context(open_database(settings, migrate=True))
 
             worker = asyncio.create_task(
                 run_worker(settings, pool=pool, client=client, stop=stop), name="worker"
@@ -604,7 +565,7 @@ async def run_dev(
 async def seed_dev_passwords(pool: Any) -> None:
     """The demo officials get :data:`DEV_PASSWORD` (those that have a password keep it)."""
     from khuyencong.admin import credentials
-    from starter import DEMO_OFFICIALS
+    from khuyencong.demo_data import DEMO_OFFICIALS
 
     for official in DEMO_OFFICIALS:
         if not await credentials.has_password(pool, official.official_id):

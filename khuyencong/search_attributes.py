@@ -22,8 +22,8 @@ code of a household business (hộ kinh doanh) is a personal ID number, so only
 plain hash of a 10- or 12-digit number could be reversed by trying them all. Without the key
 the attribute is not set at all. ``khuyencong tax-code-hash 2400123456`` prints the query.
 
-The starter sets all of them at start (``KcTaxCodeHash`` only there: the workflow never sees
-the key); ``DeAnWorkflow`` upserts those that changed after every step.
+Every registration sets all of them at start (:mod:`khuyencong.registration`;
+``KcTaxCodeHash`` only there: the workflow never sees the key); ``DeAnWorkflow`` upserts those that changed after every step.
 
 On a real cluster register them once per namespace, before the workers of this version
 start, with ``khuyencong search-attributes register`` (:func:`register_search_attributes`,
@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -65,6 +64,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client
 
     from domain.model import DeAnDossier
+    from khuyencong.settings import Settings
     from workflows.de_an_contract import DeAnState
 
 KC_STAGE = SearchAttributeKey.for_keyword("KcStage")
@@ -166,12 +166,10 @@ def changes(
     return updates
 
 
-def start_attributes(
-    dossier: DeAnDossier, *, hash_key: bytes | None = None
-) -> TypedSearchAttributes:
+def start_attributes(dossier: DeAnDossier, *, hash_key: bytes | None) -> TypedSearchAttributes:
     """Search attributes of a đề án at registration (stage ``registered``, nothing approved).
 
-    ``hash_key`` None: read ``KHUYENCONG_TAX_CODE_HASH_KEY``; no key, no ``KcTaxCodeHash``."""
+    ``hash_key`` (:func:`tax_code_hash_key`) None or empty: no ``KcTaxCodeHash``."""
     from domain.stages import Stage
 
     values: dict[SearchAttributeKey[Any], Any] = {
@@ -180,9 +178,8 @@ def start_attributes(
         KC_APPROVED_SUPPORT: 0,
         KC_OVERDUE: False,
     }
-    key = hash_key if hash_key is not None else tax_code_hash_key()
-    if key:
-        values[KC_TAX_CODE_HASH] = tax_code_hash(dossier.beneficiary.tax_code, key)
+    if hash_key:
+        values[KC_TAX_CODE_HASH] = tax_code_hash(dossier.beneficiary.tax_code, hash_key)
     pairs = [SearchAttributePair(k, v) for k, v in values.items() if v is not None]
     return TypedSearchAttributes(pairs)
 
@@ -190,18 +187,25 @@ def start_attributes(
 # --- the tax code ----------------------------------------------------------------------------
 
 
-def tax_code_hash_key(environ: Mapping[str, str] | None = None) -> bytes | None:
+def tax_code_hash_key(settings: Settings) -> bytes | None:
     """``KHUYENCONG_TAX_CODE_HASH_KEY`` (any string of 16 characters or more), else the
     content of the file ``KHUYENCONG_TAX_CODE_HASH_KEY_FILE``, or None."""
+    inline = settings.tax_code_hash_key
+    return read_tax_code_hash_key(
+        None if inline is None else inline.get_secret_value(), settings.tax_code_hash_key_file
+    )
+
+
+def read_tax_code_hash_key(inline: str | None, path: Path | None) -> bytes | None:
+    """The hash key given inline, else read from ``path``; None when neither is given."""
     from khuyencong.settings import SettingsError
 
-    env = os.environ if environ is None else environ
     variable = TAX_CODE_HASH_KEY_ENV
-    raw = env.get(variable, "").strip()
-    if not raw and env.get(TAX_CODE_HASH_KEY_FILE_ENV, "").strip():
+    raw = (inline or "").strip()
+    if not raw and path is not None:
         variable = TAX_CODE_HASH_KEY_FILE_ENV
         try:
-            raw = Path(env[variable].strip()).read_text(encoding="utf-8").strip()
+            raw = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise SettingsError([(variable, f"cannot read the file: {exc.strerror}")]) from None
     if not raw:

@@ -42,6 +42,14 @@ Variable                               Meaning (default)
                                        comma-separated (see :mod:`khuyencong.identity`)
 ``KHUYENCONG_IDENTITY_VERIFY_KEYS_FILE``  The same, from a file
 ``KHUYENCONG_IDENTITY_TTL_SECONDS``    Lifetime of a signed statement (300, at most 900)
+``KHUYENCONG_CODEC_KEYS``              ``id:base64`` AES-256 payload keys, first encrypts
+                                       (unset: payloads in clear; :mod:`khuyencong.codec`)
+``KHUYENCONG_CODEC_KEYS_FILE``         The same, from a file
+``KHUYENCONG_CODEC_SERVER_TOKEN``      Bearer token the codec server asks for (unset: none)
+``KHUYENCONG_CODEC_SERVER_TOKEN_FILE`` The same, from a file
+``KHUYENCONG_TAX_CODE_HASH_KEY``       Key of ``KcTaxCodeHash``, 16 characters or more
+                                       (unset: no tax-code search attribute)
+``KHUYENCONG_TAX_CODE_HASH_KEY_FILE``  The same, from a file
 =====================================  =========================================================
 
 Empty variables count as unset.
@@ -66,7 +74,17 @@ from pydantic import (
 
 ENV_PREFIX = "KHUYENCONG_"
 
-SECRET_FIELDS = frozenset({"api_key", "database_url", "password", "identity_signing_key"})
+SECRET_FIELDS = frozenset(
+    {
+        "api_key",
+        "database_url",
+        "password",
+        "identity_signing_key",
+        "codec_keys",
+        "codec_server_token",
+        "tax_code_hash_key",
+    }
+)
 """Settings never echoed in an error message."""
 
 
@@ -144,6 +162,15 @@ class Settings(BaseModel):
     identity_verify_keys: str | None = None
     identity_verify_keys_file: Path | None = None
     identity_ttl_seconds: int = Field(default=300, ge=30, le=900)
+
+    # Read (and their files opened) where they are used: khuyencong.codec.CodecKeys.from_settings,
+    # khuyencong.search_attributes.tax_code_hash_key, khuyencong.cli_ops (the codec server).
+    codec_keys: SecretStr | None = None
+    codec_keys_file: Path | None = None
+    codec_server_token: SecretStr | None = None
+    codec_server_token_file: Path | None = None
+    tax_code_hash_key: SecretStr | None = None
+    tax_code_hash_key_file: Path | None = None
 
     @field_validator("temporal_address")
     @classmethod

@@ -98,6 +98,26 @@ async def apply_migrations(
     return await _apply(conn_or_pool, migrations)
 
 
+async def pending_migrations(
+    conn_or_pool: Any, *, files: Sequence[Migration] | None = None
+) -> list[Migration]:
+    """The migrations not yet applied (all of them on an empty database), without applying
+    anything; raises :class:`MigrationChecksumError` as :func:`apply_migrations` would."""
+    migrations = list(migration_files() if files is None else files)
+    if isinstance(conn_or_pool, asyncpg.Pool):
+        async with conn_or_pool.acquire() as conn:
+            return await _pending(conn, migrations)
+    return await _pending(conn_or_pool, migrations)
+
+
+async def _pending(conn: Any, files: list[Migration]) -> list[Migration]:
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return files
+    applied = {row["version"]: row for row in await conn.fetch(SELECT_APPLIED)}
+    _check_applied(files, applied)
+    return [m for m in files if m.version not in applied]
+
+
 async def _apply(conn: Any, files: list[Migration]) -> list[str]:
     await conn.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_KEY)
     try:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from khuyencong.db import create_pool, drop_database, ensure_database, with_database
+from khuyencong.database import pool_on
+from khuyencong.db import drop_database, with_database
 from khuyencong.plans.generator import (
     BAC_GIANG_DISTRICTS,
     HistoryRow,
@@ -34,7 +35,6 @@ from khuyencong.plans.generator import (
     history_row,
 )
 from khuyencong.plans.reports import SUMMARY_SQL, build_report
-from migrations import apply_migrations
 
 PROVINCES = [
     "Bắc Giang",
@@ -117,10 +117,7 @@ async def timed(label: str, repeat: int, make) -> None:  # type: ignore[no-untyp
 
 
 async def run(url: str, rows: int, repeat: int) -> None:
-    await ensure_database(url)
-    pool = await create_pool(url, min_size=1, max_size=4)
-    try:
-        await apply_migrations(pool)
+    async with pool_on(url, migrate=True, min_size=1, max_size=4) as pool:
         start = time.perf_counter()
         data = synthetic_rows(rows)
         built = time.perf_counter()
@@ -158,8 +155,6 @@ async def run(url: str, rows: int, repeat: int) -> None:
         print("Plan of the main aggregate (2014–2018, Bắc Giang):")
         for line in plan:
             print("   ", line[0])
-    finally:
-        await pool.close()
 
 
 async def main() -> None:

@@ -15,9 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from domain.stages import Stage
 from khuyencong.admin import credentials
+from khuyencong.demo_data import DEMO_OFFICIALS, demo_entries, seed_demo_officials
 from khuyencong.devstack import DEV_PASSWORD
+from khuyencong.registration import register_all
 from khuyencong.settings import Settings
-from starter import DEMO_OFFICIALS, demo_entries, register_all, seed_demo_officials
 from tests.support.identity import HarnessRegister, suite_identity_env, with_test_identity
 from tests.support.temporal import new_task_queue
 from workflows.de_an import DeAnWorkflow
@@ -46,7 +47,7 @@ async def test_the_readme_walkthrough_takes_the_first_demo_de_an_to_closing(
     ):
         handle = dev_env.client.get_workflow_handle_for(DeAnWorkflow.run, "de-an/BG-2019-DP-01")
         try:
-            await register_all(dev_env.client, task_queue, entries)
+            await register_all(dev_env.client, task_queue, entries, hash_key=None)
             run = await asyncio.to_thread(
                 subprocess.run,
                 ["bash", "scripts/walkthrough.sh"],

@@ -4,7 +4,8 @@ Workflow ID ``ke-hoach/{level}/{province-slug}/{year}`` (:func:`plan_id_for`). I
 intake to the settlement deadline of the next year:
 
 - ``register`` (update): đề án enter the plan until the intake closes; each is started as its
-  own ``DeAnWorkflow`` by an activity (``starter.register_all``: idempotent by workflow ID);
+  own ``DeAnWorkflow`` by an activity (``khuyencong.registration.register_all``: idempotent by
+  workflow ID);
 - ``decide`` (update): one decision approves or rejects many đề án. The plan refuses
   approvals that would overspend its envelope; the others are sent to each đề án as its
   ``approve`` / ``reject`` update by an activity, and each đề án's own rules give the verdict;

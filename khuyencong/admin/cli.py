@@ -37,7 +37,6 @@ import inspect
 import json
 import sys
 import uuid
-import warnings
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -75,9 +74,6 @@ EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
 EXIT_NOT_FOUND = 4
 EXIT_TIMEOUT = 5
-
-EXIT_PAUSE_SECONDS = 0.5
-"""Pause before the process exits (sdk-python #300); tests running commands in-process set 0."""
 
 officials_app = typer.Typer(
     name="officials",
@@ -137,11 +133,11 @@ class _CurrentStderr:
 
 
 def load_settings() -> Settings:
+    from khuyencong.cli_runner import quiet_platform_warnings
+    from khuyencong.devstack import with_dev_identity
     from khuyencong.logging import configure_logging
 
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    from khuyencong.devstack import with_dev_identity
-
+    quiet_platform_warnings()
     settings = with_dev_identity(Settings.from_env())
     # The commands print their own results; logs only for warnings and errors.
     level = settings.log_level if settings.log_level in ("WARNING", "ERROR") else "WARNING"
@@ -150,7 +146,10 @@ def load_settings() -> Settings:
 
 
 def run(body: Callable[[AdminClient, Settings], Awaitable[T]], *, as_json: bool = False) -> T:
-    """Open the admin client, run ``body``; map errors to messages and exit statuses."""
+    """Open the admin client, run ``body`` (:func:`khuyencong.cli_runner.run`); map errors to
+    messages and exit statuses."""
+    from khuyencong import cli_runner
+
     try:
         settings = load_settings()
     except StartupError as exc:
@@ -158,32 +157,29 @@ def run(body: Callable[[AdminClient, Settings], Awaitable[T]], *, as_json: bool 
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
     async def main() -> T:
-        try:
-            async with AdminClient.open(settings) as admin:
-                return await body(admin, settings)
-        finally:
-            if EXIT_PAUSE_SECONDS:
-                await asyncio.sleep(EXIT_PAUSE_SECONDS)
+        async with AdminClient.open(settings) as admin:
+            return await body(admin, settings)
 
-    try:
-        return asyncio.run(main())
-    except ActionRefused as refused:
-        output.print_refusal(refused, as_json)
-        raise typer.Exit(EXIT_REFUSED) from None
-    except BadInput as error:
-        output.print_bad_input(error, as_json)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except NotFound as error:
-        output.print_error("NotFound", str(error), as_json)
-        raise typer.Exit(EXIT_NOT_FOUND) from None
-    except TimeoutError as error:  # e.g. a registration no worker recorded
-        output.print_error("Timeout", f"không có trả lời kịp thời: {error}", as_json)
-        raise typer.Exit(EXIT_TIMEOUT) from None
-    except StartupError as exc:  # settings, an unreachable server, payloads without their keys
-        output.print_error("Startup", str(exc), as_json)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+    def exit_for(error: Exception) -> typer.Exit | None:
+        if isinstance(error, ActionRefused):
+            output.print_refusal(error, as_json)
+            return typer.Exit(EXIT_REFUSED)
+        if isinstance(error, BadInput):
+            output.print_bad_input(error, as_json)
+            return typer.Exit(EXIT_BAD_INPUT)
+        if isinstance(error, NotFound):
+            output.print_error("NotFound", str(error), as_json)
+            return typer.Exit(EXIT_NOT_FOUND)
+        if isinstance(error, TimeoutError):  # e.g. a registration no worker recorded
+            output.print_error("Timeout", f"không có trả lời kịp thời: {error}", as_json)
+            return typer.Exit(EXIT_TIMEOUT)
+        if isinstance(error, StartupError):  # settings, a server out of reach, payloads
+            # without their keys, a database schema behind (`khuyencong migrate`)
+            output.print_error("Startup", str(error), as_json)
+            return typer.Exit(EXIT_BAD_INPUT)
+        return None  # not a command's error: a trace
+
+    return cli_runner.run(main, errors=exit_for)
 
 
 def checked(as_json: bool, make: Callable[[], T]) -> T:

@@ -50,8 +50,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.deadlines import Deadline, DeadlineKind, vn_date
@@ -218,7 +217,7 @@ def local_codec_keys(settings: Settings) -> Any:
     from khuyencong.codec import CodecKeys
     from khuyencong.devstack import CODEC_KEYS_FILE
 
-    keys = CodecKeys.from_env()
+    keys = CodecKeys.from_settings(settings)
     if keys is None and settings.database_url is None:
         path = settings.data_dir / CODEC_KEYS_FILE
         if path.is_file():
@@ -241,39 +240,37 @@ class AdminClient:
         task_queue: str,
         ui_url: str = "http://127.0.0.1:8233",
         concurrency: int = 8,
+        hash_key: bytes | None = None,
     ) -> None:
         self.client = client
         self.pool = pool
         self.task_queue = task_queue
         self.ui_url = ui_url
         self.concurrency = concurrency
+        self.hash_key = hash_key
+        """Key of ``KcTaxCodeHash`` for the đề án this tool registers (as the starter's)."""
         self._proven: set[str] = set()
 
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, settings: Settings) -> AsyncIterator[AdminClient]:
         """Connect to Temporal and PostgreSQL as ``settings`` say (the embedded PostgreSQL of
-        ``khuyencong dev`` when no database URL is set); apply pending migrations."""
+        ``khuyencong dev`` when no database URL is set). The schema must be current: one
+        that is behind stops with :class:`~khuyencong.database.SchemaBehind`, which names
+        ``khuyencong migrate`` (the worker and the dev stack apply migrations at start-up)."""
         from khuyencong.client import connect
-        from khuyencong.db import create_pool, ensure_database
-        from khuyencong.devstack import database_url
-        from khuyencong.settings import StartupError
-        from migrations import apply_migrations
+        from khuyencong.database import open_database
+        from khuyencong.search_attributes import tax_code_hash_key
 
         client = await connect(settings, codec_keys=local_codec_keys(settings))
-        async with database_url(settings) as url:
-            try:
-                await ensure_database(url)
-                pool = await create_pool(url, min_size=1, max_size=4)
-            except OSError as exc:
-                raise StartupError(
-                    f"cannot reach PostgreSQL ({exc}); check KHUYENCONG_DATABASE_URL"
-                ) from None
-            try:
-                await apply_migrations(pool)
-                yield cls(client, pool, task_queue=settings.task_queue, ui_url=settings.ui_url)
-            finally:
-                await pool.close()
+        async with open_database(settings, migrate=False, min_size=1, max_size=4) as pool:
+            yield cls(
+                client,
+                pool,
+                task_queue=settings.task_queue,
+                ui_url=settings.ui_url,
+                hash_key=tax_code_hash_key(settings),
+            )
 
     @property
     def namespace(self) -> str:
@@ -584,10 +581,13 @@ class AdminClient:
     async def register(
         self, actor: Actor, dossier: DeAnDossier, registered_on: date | None = None
     ) -> RegisterResult:
-        """Start the đề án's workflow (its registration by the implementing unit) and wait
-        until the registration is recorded. A code registered before is left alone
-        (``existing``); a code whose registration was refused may be registered again."""
-        from starter import RegistrationEntry, static_details, static_summary
+        """Register the đề án (:func:`khuyencong.registration.register`: the same workflow
+        ID, search attributes, signed start and policy as the starter) and wait until the
+        registration is recorded. The same registration made before is left alone
+        (``existing``); a code registered with another dossier is refused (``Duplicate``); a
+        code whose registration was refused may be registered again."""
+        from khuyencong.registration import Outcome, RegistrationEntry
+        from khuyencong.registration import register as start_registration
 
         if actor.official_id not in self._proven:
             raise ActionRefused.of(
@@ -600,24 +600,15 @@ class AdminClient:
         except Refusal as refusal:
             raise _refusal(refusal) from None
         entry = RegistrationEntry(dossier=dossier, registered_by=actor, registered_on=registered_on)
-        status = "started"
-        try:
-            # Signed for the official whose password this tool checked (the worker verifies
-            # it, with the register, before anything is stored: verify_registration).
-            with vouching(actor.official_id):
-                handle: WorkflowHandle[Any, Any] = await self.client.start_workflow(
-                    DE_AN_WORKFLOW,
-                    entry.to_input(),
-                    id=entry.workflow_id,
-                    task_queue=self.task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                    static_summary=static_summary(dossier),
-                    static_details=static_details(entry),
-                )
-        except WorkflowAlreadyStartedError:
-            status = "existing"
-            handle = self.client.get_workflow_handle(entry.workflow_id)
+        # Signed for the official whose password this tool checked (the worker verifies it,
+        # with the register, before anything is stored: verify_registration).
+        answer = await start_registration(
+            self.client, self.task_queue, entry, hash_key=self.hash_key
+        )
+        if answer.outcome is Outcome.DUPLICATE:
+            raise ActionRefused.of(RefusalCode.DUPLICATE, answer.message, "dossier.code")
+        status = "started" if answer.outcome is Outcome.STARTED else "existing"
+        handle: WorkflowHandle[Any, Any] = self.client.get_workflow_handle(entry.workflow_id)
         state = await self._registered(handle)
         message = (
             f"Đã đăng ký đề án {dossier.code}"

@@ -345,14 +345,16 @@ Exported as the server holds them (payloads encrypted with the run's throw-away 
 `codec-keys`). Replay one against the current code, from the project root:
 
 ```python
-import asyncio, os
-os.environ["KHUYENCONG_CODEC_KEYS_FILE"] = "<this folder>/codec-keys"
+import asyncio
+from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from khuyencong.client import project_converter
+from khuyencong.codec import CodecKeys
 from workflows.de_an import DeAnWorkflow
+keys = CodecKeys.from_file(Path("<this folder>/codec-keys"))
 text = open("<this folder>/de-an_<CODE>.json", encoding="utf-8").read()
-replayer = Replayer(workflows=[DeAnWorkflow], data_converter=project_converter(None))
+replayer = Replayer(workflows=[DeAnWorkflow], data_converter=project_converter(keys))
 asyncio.run(replayer.replay_workflow(WorkflowHistory.from_json("de-an/<CODE>", text)))
 ```
 

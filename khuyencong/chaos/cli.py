@@ -50,11 +50,11 @@ def chaos(
     if ctx.invoked_subcommand is not None:
         return
     from khuyencong.chaos.run import ChaosOptions, run_chaos
-    from khuyencong.cli import _run, _settings
+    from khuyencong.cli_runner import load_settings, run
 
     if min(lifecycles, concurrency, workers) < 1:
         raise typer.BadParameter("--lifecycles, --concurrency and --workers must be ≥ 1")
-    _settings()  # logging as configured
+    load_settings()  # logging as configured
     options = ChaosOptions(
         lifecycles=lifecycles,
         concurrency=concurrency,
@@ -67,7 +67,7 @@ def chaos(
         settle_timeout=settle_timeout,
         lost_answers=lost_answers,
     )
-    report = _run(lambda: run_chaos(options, echo=typer.echo))
+    report = run(lambda: run_chaos(options, echo=typer.echo))
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -80,8 +80,8 @@ def fuzz(
     """Random actions (admin client and raw updates) on đề án in every stage, judged by an
     oracle written from the authority matrix and the rules; exit 1 on any wrong answer."""
     from khuyencong.chaos.fuzz import fuzz_on_stack
-    from khuyencong.cli import _run, _settings
+    from khuyencong.cli_runner import load_settings, run
 
-    _settings()
-    counts = _run(lambda: fuzz_on_stack(actions=actions, slots=slots, seed=seed, echo=typer.echo))
+    load_settings()
+    counts = run(lambda: fuzz_on_stack(actions=actions, slots=slots, seed=seed, echo=typer.echo))
     raise typer.Exit(0 if counts.wrong == 0 else 1)

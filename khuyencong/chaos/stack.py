@@ -259,9 +259,8 @@ async def chaos_stack(
 ) -> AsyncIterator[ChaosStack]:
     """Start PostgreSQL, Temporal and ``workers`` worker processes under ``root``; stop them
     all on exit (also on failure or cancellation)."""
-    from khuyencong.db import create_pool, ensure_database
+    from khuyencong.database import pool_on
     from khuyencong.embedded_pg import start_embedded
-    from migrations import apply_migrations
 
     root.mkdir(parents=True, exist_ok=True)
     keys_text = new_key("chaos1")
@@ -274,12 +273,8 @@ async def chaos_stack(
         postgres = PostgresProcess(pg, pg.socket_dir or root / "pg")
         stack.callback(postgres.shutdown)
         url = pg.url("khuyencong")
-        await ensure_database(url)
-        pool = await create_pool(url, min_size=1, max_size=1)
-        try:
-            await apply_migrations(pool)  # before workers race to apply them
-        finally:
-            await pool.close()
+        async with pool_on(url, migrate=True, min_size=1, max_size=1):
+            pass  # migrated before the workers race to apply them
 
         temporal = TemporalProcess(root / "temporal", free_port())
         await temporal.start()

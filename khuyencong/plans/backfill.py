@@ -38,8 +38,8 @@ from domain.model import Actor, DeAnDossier, Level, Role, workflow_id_for
 from domain.rules import RulePack, load_packs, pack_in_force, packs_for
 from khuyencong.identity_interceptors import vouching
 from khuyencong.plans.generator import CENTRE, history_rows, plan_rows
+from khuyencong.registration import RegistrationEntry, register_all
 from khuyencong.updates import execute_de_an_update
-from starter import RegistrationEntry, register_all
 from workflows.de_an_contract import DeAnActionResult
 from workflows.plan_contract import PlanRegistration
 
@@ -184,9 +184,11 @@ async def backfill_through_workflows(
     pool: Any = None,
     concurrency: int = 16,
     packs: Sequence[RulePack] | None = None,
+    hash_key: bytes | None = None,
 ) -> BackfillReport:
     """Start and drive every đề án of ``entries``; with ``pool``, also record the plans and
-    their items (the figures the read model does not carry, for the reports)."""
+    their items (the figures the read model does not carry, for the reports). ``hash_key``:
+    ``KcTaxCodeHash``, as every registration (:mod:`khuyencong.registration`)."""
     packs = list(packs) if packs is not None else load_packs()
     report = BackfillReport()
     if pool is not None:
@@ -207,9 +209,10 @@ async def backfill_through_workflows(
             for e in entries
         ],
         concurrency=concurrency,
+        hash_key=hash_key,
     )
     report.started = len(registered.started)
-    report.failed.update(dict(registered.failed))
+    report.failed.update(registered.problems)
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(entry: PlanRegistration) -> None:

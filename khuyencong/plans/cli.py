@@ -24,18 +24,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from domain.model import Level
 from domain.money import Dong, format_dong
+from khuyencong import cli_runner as cli
 
 plans_app = typer.Typer(
     name="plan",
     help="Annual khuyến công plans: import, decision, progress, reports, simulation.",
     no_args_is_help=True,
 )
-
-
-def _cli() -> Any:
-    from khuyencong import cli
-
-    return cli
 
 
 def _plan_run(body: Any, plan_id: str | None = None) -> Any:
@@ -68,7 +63,7 @@ def _day(value: str, option: str) -> date:
     try:
         return date.fromisoformat(str(normalise_date(value)))
     except ValueError:
-        raise _cli()._fail(f"{option}: ngày phải có dạng YYYY-MM-DD hoặc DD/MM/YYYY") from None
+        raise cli.fail(f"{option}: ngày phải có dạng YYYY-MM-DD hoặc DD/MM/YYYY") from None
 
 
 def _message(exc: ValidationError) -> str:
@@ -105,20 +100,19 @@ def import_(
     from khuyencong.settings import StartupError
     from workflows.plan_contract import PlanConfig
 
-    cli = _cli()
-    settings = cli._settings()
+    settings = cli.load_settings()
     closes = _day(intake_closes, "--intake-closes") if intake_closes else None
     try:
         amount = TypeAdapter(Dong).validate_python(envelope)
     except ValidationError as exc:
-        raise cli._fail(f"--envelope: {_message(exc)}") from None
+        raise cli.fail(f"--envelope: {_message(exc)}") from None
     config = PlanConfig.with_defaults(province, level, year, amount, closes)
     try:
         entries, digest = load_plan_file(
             file, config, rule_packs=load_packs(settings.rule_pack_dirs)
         )
     except StartupError as exc:
-        raise cli._fail(str(exc)) from None
+        raise cli.fail(str(exc)) from None
 
     async def run(admin: Any, settings: Any = None) -> Any:
         # Who registers must be in the officials register (the same check as `de-an`): the
@@ -184,16 +178,15 @@ def decide(
     from khuyencong.settings import StartupError
     from workflows.plan_contract import ItemStatus, PlanDecision, PlanDecisionItem
 
-    cli = _cli()
     if items_file is not None and codes:
-        raise cli._fail("--items và --code không dùng cùng nhau")
+        raise cli.fail("--items và --code không dùng cùng nhau")
     decided_on = _day(on, "--date")
     listed: list[tuple[int, PlanDecisionItem]] | None = None
     if items_file is not None:
         try:
             listed = load_decision_items(items_file)
         except StartupError as exc:
-            raise cli._fail(str(exc)) from None
+            raise cli.fail(str(exc)) from None
 
     async def run(admin: Any, settings: Any = None) -> Any:
         from khuyencong.admin.cli import acting
@@ -265,18 +258,16 @@ def decision_sheet(
     from khuyencong.plans.importer import write_csv, write_xlsx
     from khuyencong.plans.service import plan_state
 
-    cli = _cli()
-
     async def run(admin: Any, settings: Any = None) -> Any:
         return await plan_state(admin.client.get_workflow_handle(plan_id))
 
     rows = waiting_rows(_plan_run(run, plan_id))
     if not rows:
-        raise cli._fail(f"{plan_id}: không còn đề án nào chờ quyết định")
+        raise cli.fail(f"{plan_id}: không còn đề án nào chờ quyết định")
     try:
         (write_xlsx if file.suffix.lower() == ".xlsx" else write_csv)(file, rows, HEADER)
     except OSError as exc:
-        raise cli._fail(f"không ghi được {file}: {exc}") from None
+        raise cli.fail(f"không ghi được {file}: {exc}") from None
     typer.echo(f"đã ghi danh mục {len(rows)} đề án chờ quyết định: {file}")
 
 
@@ -333,19 +324,18 @@ def report(
 ) -> None:
     """Numbers and money by level, province, district, content area, beneficiary type and
     stage; counterpart funds per đồng of support; completion at the plans' checkpoints."""
+    from khuyencong.database import open_database
     from khuyencong.plans import reports
-    from worker import open_pool
 
-    cli = _cli()
-    settings = cli._settings()
+    settings = cli.load_settings()
 
     async def run() -> Any:
-        async with open_pool(settings) as pool:
+        async with open_database(settings, migrate=False) as pool:
             return await reports.build_report(
                 pool, first, last, province=province, level=level.value if level else None
             )
 
-    result = cli._run(run)
+    result = cli.run(run)
     reports.print_report(result)
     if export is not None:
         reports.export(result, export)
@@ -365,32 +355,36 @@ def load_history(
     ] = False,
 ) -> None:
     """Load the Bắc Giang 2014–2018 scenario (166 đề án)."""
+    from khuyencong.database import open_database
     from khuyencong.plans.generator import bac_giang_2014_2018
     from khuyencong.plans.generator import load_history as load
-    from worker import open_pool
 
-    cli = _cli()
-    settings = cli._settings()
+    settings = cli.load_settings()
 
     async def rows() -> int:
-        async with open_pool(settings) as pool:
+        async with open_database(settings, migrate=False) as pool:
             return await load(pool, bac_giang_2014_2018())
 
     async def workflows() -> Any:
         from khuyencong.client import connect
         from khuyencong.plans.backfill import backfill_through_workflows
+        from khuyencong.search_attributes import tax_code_hash_key
 
         client = await connect(settings)
-        async with open_pool(settings) as pool:
+        async with open_database(settings, migrate=False) as pool:
             return await backfill_through_workflows(
-                client, settings.task_queue, bac_giang_2014_2018(), pool=pool
+                client,
+                settings.task_queue,
+                bac_giang_2014_2018(),
+                pool=pool,
+                hash_key=tax_code_hash_key(settings),
             )
 
     if not through_workflows:
-        added = cli._run(rows)
+        added = cli.run(rows)
         typer.echo(f"đã nạp {added} đề án mới (Bắc Giang 2014–2018: 166 đề án)")
         return
-    report = cli._run(workflows)
+    report = cli.run(workflows)
     for code, error in report.failed.items():
         typer.echo(f"  LỖI {code}: {error}", err=True)
     typer.echo(
@@ -416,8 +410,7 @@ def simulate(
     """Run a whole plan year in the time-skipping server and print its checkpoints."""
     from khuyencong.plans.simulate import Scenario, run_standalone
 
-    cli = _cli()
-    cli._settings()
+    cli.load_settings()
     scenario = Scenario(
         province=province,
         count=count,
@@ -426,4 +419,4 @@ def simulate(
         seed=seed,
         envelope=int(envelope.replace(".", "")) if envelope else None,
     )
-    cli._run(lambda: run_standalone(scenario))
+    cli.run(lambda: run_standalone(scenario))

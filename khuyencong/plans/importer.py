@@ -50,8 +50,8 @@ from typing import Any
 from domain.deadlines import vn_date
 from domain.model import BeneficiaryType, Role
 from domain.rules import RulePack, province_key
+from khuyencong.dossier_file import EntriesInvalid, RowError, validate_rows
 from khuyencong.settings import StartupError
-from starter import EntriesInvalid, RowError, validate_rows
 from workflows.plan_contract import PlanConfig, PlanRegistration
 
 Path_ = tuple[str | int, ...]

@@ -302,7 +302,6 @@ def checkpoint_cells(c: CheckpointRecord) -> list[str]:
 
 async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
     """Time-skipping server, embedded PostgreSQL and a worker of our own, for the CLI."""
-    import asyncio
     import os
     import shutil
     import tempfile
@@ -314,12 +313,11 @@ async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
 
     from khuyencong.admin.sql import SEED_OFFICIAL
     from khuyencong.converter import data_converter
-    from khuyencong.db import create_pool, ensure_database
+    from khuyencong.database import pool_on
     from khuyencong.embedded_pg import start_embedded
     from khuyencong.identity import new_signing_key
     from khuyencong.identity_interceptors import SigningInterceptor
     from khuyencong.settings import Settings
-    from migrations import apply_migrations
     from worker import build_worker, officials_register
 
     binary = os.path.join(sys.prefix, "bin", "temporal-test-server")
@@ -336,10 +334,7 @@ async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
         except ImportError:
             pass
         url = pg.url("kc_simulation")
-        await ensure_database(url)
-        pool = await create_pool(url, min_size=1, max_size=5)
-        try:
-            await apply_migrations(pool)
+        async with pool_on(url, migrate=True, min_size=1, max_size=5) as pool:
             task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
             # A key of its own for this throwaway stack: the simulation's officials are in
             # its register and every update it sends is signed for them, so the worker's
@@ -367,13 +362,10 @@ async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
                     sim = await simulate_year(
                         client, task_queue, scenario, sleep=env.sleep, now=env.get_current_time
                     )
-        finally:
-            await pool.close()
     finally:
         await env.shutdown()
         pg.stop()
         shutil.rmtree(parent, ignore_errors=True)
-        await asyncio.sleep(0.5)  # sdk-python #300
     print_simulation(sim, out)
     return sim
 

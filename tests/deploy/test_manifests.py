@@ -37,18 +37,12 @@ DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
 
 SETTINGS = {env_name(field) for field in Settings.model_fields}
-"""Every KHUYENCONG_* variable the settings read."""
-OTHER_VARIABLES = {
-    "KHUYENCONG_CODEC_KEYS",  # khuyencong.codec
-    "KHUYENCONG_CODEC_SERVER_TOKEN",  # khuyencong.codec_server
-    "KHUYENCONG_TAX_CODE_HASH_KEY",  # khuyencong.search_attributes (the starter)
-}
-"""Read by their own modules, not by Settings."""
+"""Every KHUYENCONG_* variable the code reads: only the settings read the environment."""
 
 
 def known_variable(name: str) -> bool:
     """A KHUYENCONG_* variable the code reads, or NAME_FILE for one (the image's entrypoint)."""
-    return name.removesuffix("_FILE") in SETTINGS | OTHER_VARIABLES
+    return name.removesuffix("_FILE") in SETTINGS
 
 
 def graceful_shutdown_default() -> float:

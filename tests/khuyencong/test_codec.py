@@ -40,7 +40,8 @@ from khuyencong.codec import (
     new_key,
 )
 from khuyencong.codec_server import TOKEN_ENV, CodecServer
-from starter import RegistrationEntry, register_all
+from khuyencong.registration import RegistrationEntry, register_all
+from khuyencong.settings import Settings
 from tests.support.histories import payloads_in
 from tests.support.lifecycle import (
     SO,
@@ -104,11 +105,12 @@ def test_malformed_keys_are_refused_naming_the_variable(text: str, problem: str)
 
 def test_keys_come_from_the_variable_or_a_file(tmp_path: Any) -> None:
     entry = new_key("k9")
-    assert CodecKeys.from_env({}) is None
-    assert CodecKeys.from_env({KEYS_ENV: entry}) == CodecKeys.parse(entry)
+    assert CodecKeys.from_settings(Settings.from_env({})) is None
+    assert CodecKeys.from_settings(Settings.from_env({KEYS_ENV: entry})) == CodecKeys.parse(entry)
     path = tmp_path / "keys"
     path.write_text(entry + "\n")
-    assert CodecKeys.from_env({KEYS_FILE_ENV: str(path)}) == CodecKeys.parse(entry)
+    from_file = Settings.from_env({KEYS_FILE_ENV: str(path)})
+    assert CodecKeys.from_settings(from_file) == CodecKeys.parse(entry)
     assert project_converter(CodecKeys.parse(entry)).payload_codec is not None
 
 

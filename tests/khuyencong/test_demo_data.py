@@ -13,8 +13,10 @@ from domain.authority import check_authority
 from domain.model import ContentArea, Level, Role
 from domain.rules import load_packs, pack_in_force, packs_for
 from domain.stages import Action, Stage
+from khuyencong.demo_data import DEMO_OFFICIALS, demo_entries
 from khuyencong.devstack import appraise_command, appraise_example
-from starter import DEMO_OFFICIALS, RegistrationEntry, demo_entries, validate_rows
+from khuyencong.dossier_file import validate_rows
+from khuyencong.registration import RegistrationEntry
 from workflows.de_an_contract import DeAnAppraise
 
 DISTRICTS = {

@@ -17,10 +17,10 @@ import asyncpg
 
 from khuyencong.client import connect
 from khuyencong.db import drop_database, with_database
+from khuyencong.demo_data import DEMO_OFFICIALS
 from khuyencong.devstack import dev_secrets, run_dev
 from khuyencong.plans.service import DEMO_PLAN_SIZE, plan_state
 from khuyencong.settings import Settings
-from starter import DEMO_OFFICIALS
 from tests.support.waiting import until
 from workflows.plan_contract import ItemStatus
 
@@ -80,7 +80,7 @@ async def test_khuyencong_dev_seeds_the_demo_once_and_stops_cleanly(pg_url: str)
         plan_id = line.split()[2].rstrip(":")
         client = await connect(
             settings.model_copy(update={"temporal_address": f"127.0.0.1:{ports[0]}"}),
-            codec_keys=dev_secrets(data_dir).codec_keys,
+            codec_keys=dev_secrets(settings).codec_keys,
         )
         state = await plan_state(client.get_workflow_handle(plan_id))
         assert {i.status for i in state.items} == {ItemStatus.REGISTERED}

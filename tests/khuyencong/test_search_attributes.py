@@ -105,13 +105,16 @@ def test_the_tax_code_hash_is_keyed_stable_and_not_the_code() -> None:
 
 
 def test_the_hash_key_comes_from_the_variable_or_its_file(tmp_path: Path) -> None:
-    assert sa.tax_code_hash_key({}) is None
-    assert sa.tax_code_hash_key({sa.TAX_CODE_HASH_KEY_ENV: "x" * 20}) == b"x" * 20
+    def key(env: dict[str, str]) -> bytes | None:
+        return sa.tax_code_hash_key(Settings.from_env(env))
+
+    assert key({}) is None
+    assert key({sa.TAX_CODE_HASH_KEY_ENV: "x" * 20}) == b"x" * 20
     path = tmp_path / "key"
     path.write_text("y" * 20 + "\n")
-    assert sa.tax_code_hash_key({sa.TAX_CODE_HASH_KEY_FILE_ENV: str(path)}) == b"y" * 20
+    assert key({sa.TAX_CODE_HASH_KEY_FILE_ENV: str(path)}) == b"y" * 20
     with pytest.raises(SettingsError, match="at least 16"):
-        sa.tax_code_hash_key({sa.TAX_CODE_HASH_KEY_ENV: "short"})
+        key({sa.TAX_CODE_HASH_KEY_ENV: "short"})
 
 
 def test_start_attributes_describe_a_new_de_an() -> None:

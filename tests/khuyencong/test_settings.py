@@ -211,3 +211,23 @@ async def test_an_unreachable_server_gives_one_readable_sentence() -> None:
     assert "connection refused" in message
     assert "KHUYENCONG_TEMPORAL_ADDRESS" in message
     assert "\n" not in message
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    """``os.environ`` / ``os.getenv`` in the project's modules: only khuyencong/settings.py,
+    and the chaos stack, which hands its worker processes the environment minus every
+    ``KHUYENCONG_*`` variable (it sets those from its own settings)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    allowed = {"khuyencong/settings.py", "khuyencong/chaos/stack.py"}
+    readers = set()
+    for folder in ("domain", "workflows", "activities", "khuyencong", "migrations"):
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
+                    readers.add(str(path.relative_to(root)))
+    for script in ("worker.py", "starter.py"):
+        if "environ" in (root / script).read_text(encoding="utf-8"):
+            readers.add(script)
+    assert readers <= allowed, sorted(readers - allowed)

@@ -65,10 +65,10 @@ Scenario = Callable[[WorkflowEnvironment, str, str], Awaitable[Driver]]
 
 async def start(client: Client, task_queue: str, dossier: Any, registered_on: date) -> Driver:
     """Register through the starter (static summary and details, as in production)."""
-    from starter import RegistrationEntry, register_all
+    from khuyencong.registration import RegistrationEntry, register_all
 
     entry = RegistrationEntry(dossier=dossier, registered_by=TRUNG_TAM, registered_on=registered_on)
-    report = await register_all(client, task_queue, [entry])
+    report = await register_all(client, task_queue, [entry], hash_key=None)
     assert report.started == [workflow_id_for(dossier.code)], report.describe()
     handle = client.get_workflow_handle(workflow_id_for(dossier.code))
     Driver.started.append(handle)

@@ -27,8 +27,8 @@ from domain.model import Level, workflow_id_for
 from domain.rules import load_packs, packs_for
 from domain.stages import Action
 from khuyencong import search_attributes as sa
+from khuyencong.registration import RegistrationEntry, register_all
 from khuyencong.updates import execute_de_an_update
-from starter import RegistrationEntry, register_all
 from tests.support.lifecycle import (
     BO_TRUONG,
     CUC,

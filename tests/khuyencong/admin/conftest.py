@@ -17,7 +17,7 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,7 +33,6 @@ from typer.testing import CliRunner
 import worker
 from domain.deadlines import vn_date
 from domain.model import Actor, Level, Role
-from khuyencong.admin import cli as admin_cli
 from khuyencong.admin import credentials
 from khuyencong.admin.client import AdminClient
 from khuyencong.admin.models import OfficialIn
@@ -68,15 +67,6 @@ class Stack:
         code = f"{prefix}-{suffix()}"
         self.codes.append(code)
         return code
-
-
-@pytest.fixture(scope="package", autouse=True)
-def no_exit_pause() -> Iterator[None]:
-    """The half-second pause before a CLI process exits is for real processes only."""
-    before = admin_cli.EXIT_PAUSE_SECONDS
-    admin_cli.EXIT_PAUSE_SECONDS = 0
-    yield
-    admin_cli.EXIT_PAUSE_SECONDS = before
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
