@@ -14,7 +14,6 @@ No Temporal and no asyncpg here, so every rule is unit-tested directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -1545,27 +1544,6 @@ def plan_refusal(
 
 # --- dispatch -------------------------------------------------------------------------------
 
-DECIDERS: dict[Action, Callable[[DeAnState, Any, datetime], Outcome]] = {
-    Action.RESUBMIT: decide_resubmit,
-    Action.APPRAISE: decide_appraise,
-    Action.APPROVE: decide_approve,
-    Action.REJECT: decide_reject,
-    Action.SIGN_CONTRACT: decide_sign_contract,
-    Action.REPORT_PROGRESS: decide_report_progress,
-    Action.CONFIRM_PROGRESS: decide_confirm_progress,
-    Action.RECORD_VISIT: decide_record_visit,
-    Action.RESOLVE_FINDINGS: decide_resolve_findings,
-    Action.REQUEST_ADVANCE: decide_request_advance,
-    Action.PAY_ADVANCE: decide_pay_advance,
-    Action.ADJUST: decide_adjust,
-    Action.STOP: decide_stop,
-    Action.ACCEPT: decide_accept,
-    Action.SUBMIT_SETTLEMENT_DOSSIER: decide_submit_settlement_dossier,
-    Action.SETTLE: decide_settle,
-    Action.PAY_SETTLEMENT: decide_pay_settlement,
-    Action.RECORD_REFUND: decide_record_refund,
-}
-
 
 def check_active(state: DeAnState, actor: Actor) -> None:
     if actor.official_id in state.deactivated_officials:
@@ -1576,17 +1554,6 @@ def check_active(state: DeAnState, actor: Actor) -> None:
         )
 
 
-SWITCHED: dict[Action, Callable[[DeAnState, Any, datetime, RuleSwitches], Outcome]] = {
-    Action.REQUEST_ADVANCE: decide_request_advance,
-    Action.PAY_ADVANCE: decide_pay_advance,
-    Action.ADJUST: decide_adjust,
-    Action.STOP: decide_stop,
-    Action.SETTLE: decide_settle,
-    Action.RESOLVE_FINDINGS: decide_resolve_findings,
-}
-"""The deciders whose rules changed behind a patch (:class:`RuleSwitches`)."""
-
-
 def decide(
     state: DeAnState,
     action: Action,
@@ -1594,11 +1561,11 @@ def decide(
     now: datetime,
     switches: RuleSwitches = CURRENT_RULES,
 ) -> Outcome:
-    check_active(state, command.actor)
-    switched = SWITCHED.get(action)
-    if switched is not None:
-        return switched(state, command, now, switches)
-    return DECIDERS[action](state, command, now)
+    """Which decider judges which action is the catalogue's to say
+    (:func:`workflows.de_an_actions.decide`); kept here for the callers of this module."""
+    from workflows.de_an_actions import decide as decide_by_catalogue
+
+    return decide_by_catalogue(state, action, command, now, switches)
 
 
 def patches_at_stake(state: DeAnState, action: Action, command: DeAnCommand) -> set[str]:
