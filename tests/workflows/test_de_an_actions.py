@@ -85,6 +85,36 @@ def test_the_action_is_an_update_of_the_workflow_with_its_validator(
     assert f"``{definition.name}``" in (DeAnWorkflow.__doc__ or ""), "the docstring lists it"
 
 
+class _Recorder:
+    """Stands in for the workflow: records what the generated handler and validator pass on."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Action, DeAnCommand]] = []
+
+    async def _act(self, action: Action, command: DeAnCommand) -> str:
+        self.calls.append(("act", action, command))
+        return "done"
+
+    def _check(self, action: Action, command: DeAnCommand) -> None:
+        self.calls.append(("check", action, command))
+
+
+@each_action
+async def test_the_update_handler_and_validator_pass_on_their_own_action(
+    definition: ActionDefinition[Any],
+) -> None:
+    update = _Definition.must_from_class(DeAnWorkflow).updates[definition.name]
+    assert update.validator is not None
+    command: DeAnCommand = definition.command.model_construct(actor=ACTOR)
+    recorder = _Recorder()
+    update.validator(recorder, command)
+    assert await update.fn(recorder, command) == "done"
+    assert recorder.calls == [
+        ("check", definition.action, command),
+        ("act", definition.action, command),
+    ]
+
+
 @each_action
 def test_the_decider_judges_the_actions_command_model(definition: ActionDefinition[Any]) -> None:
     hints = get_type_hints(definition.decider)
