@@ -10,7 +10,9 @@ idempotent by a key built from business identity). The rules live in the pure mo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -23,37 +25,20 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules import RulePack
     from domain.stages import Action, Stage
     from khuyencong import search_attributes as sa
+    from workflows import de_an_actions as actions
     from workflows import de_an_decisions as rules
     from workflows.de_an_contract import (
-        DeAnAccept,
         DeAnActionResult,
-        DeAnAdjust,
-        DeAnAppraise,
-        DeAnApprove,
         DeAnCommand,
-        DeAnConfirmProgress,
         DeAnInactiveOfficialsQuery,
         DeAnInput,
         DeAnOfficialDeactivated,
-        DeAnPayAdvance,
-        DeAnPaySettlement,
-        DeAnRecordRefund,
-        DeAnRecordVisit,
         DeAnRegistrationProof,
         DeAnRegistrationVerdict,
-        DeAnReject,
-        DeAnReportProgress,
-        DeAnRequestAdvance,
-        DeAnResolveFindings,
-        DeAnResubmit,
         DeAnResult,
         DeAnRulePackQuery,
-        DeAnSettle,
-        DeAnSignContract,
         DeAnState,
         DeAnStep,
-        DeAnStop,
-        DeAnSubmitSettlementDossier,
         DeAnTimelineEntry,
     )
     from workflows.plan_contract import (
@@ -178,29 +163,66 @@ def not_stored(step: DeAnStep, cause: BaseException | None, registering: bool) -
     return Refusal(RefusalCode.NOT_STORED, message, field)
 
 
+W = TypeVar("W")
+
+
+def _update_methods(
+    definition: actions.ActionDefinition[Any],
+) -> tuple[Callable[..., Any], Callable[..., None]]:
+    """The handler and the validator of one action's update, typed by its command model (the
+    SDK decodes the payload by that annotation)."""
+    action = definition.action
+
+    async def handler(self: DeAnWorkflow, command: DeAnCommand) -> DeAnActionResult:
+        return await self._act(action, command)
+
+    def validator(self: DeAnWorkflow, command: DeAnCommand) -> None:
+        self._check(action, command)
+
+    for fn, name, returns in (
+        (handler, definition.name, DeAnActionResult),
+        (validator, f"_{definition.name}", None),
+    ):
+        fn.__name__ = name
+        fn.__qualname__ = f"DeAnWorkflow.{name}"
+        fn.__annotations__ = {"command": definition.command, "return": returns}
+        fn.__doc__ = f"{definition.label} ({definition.senders()})."
+    return handler, validator
+
+
+def with_action_updates(cls: type[W]) -> type[W]:
+    """Give the workflow class one ``@workflow.update`` per definition of the catalogue, named
+    as the definition says, with its validator; applied before ``@workflow.defn``, which
+    collects them as if written by hand. Both call :meth:`DeAnWorkflow._act` /
+    :meth:`DeAnWorkflow._check` with the action, as the handlers always did."""
+    for definition in actions.CATALOGUE:
+        handler, validator = _update_methods(definition)
+        for name in (definition.name, validator.__name__):
+            if name in vars(cls):
+                raise TypeError(f"{cls.__name__}.{name} exists: update {definition.name!r}?")
+        update = workflow.update(name=definition.name)(handler)
+        update.validator(validator)
+        setattr(cls, definition.name, update)
+        setattr(cls, validator.__name__, validator)
+    if cls.__doc__:
+        cls.__doc__ = cls.__doc__.replace("{updates}", actions.updates_doc())
+    return cls
+
+
 @workflow.defn(name="DeAnWorkflow")
+@with_action_updates
 class DeAnWorkflow:
     """One đề án khuyến công.
 
     Started by ``starter.py`` (or the admin tool) when the implementing unit registers it.
 
-    Updates (each with a validator that refuses before anything enters history; while the
-    đề án registers or records another action every update is refused ``DeAnBusy`` and sent
-    again by its sender, see :meth:`_check`):
+    Updates, one per official action of :data:`workflows.de_an_actions.CATALOGUE`, generated
+    by :func:`with_action_updates` (each with a validator that refuses before anything enters
+    history; while the đề án registers or records another action every update is refused
+    ``DeAnBusy`` and sent again by its sender, see :meth:`_check`). Who sends each (roles of
+    :mod:`domain.authority`; an adjustment: the decider its kind requires, TT 36/2013 Điều 11):
 
-    - ``resubmit``: Trung tâm Khuyến công, after a return for supplement
-    - ``appraise``: Sở Công Thương (cơ sở / provincial), then the Cục (national, cấp Bộ)
-    - ``approve``, ``reject``: the Minister's office (national) or UBND tỉnh (provincial)
-    - ``sign_contract``: the Cục (national) or the Sở (provincial)
-    - ``report_progress``: Trung tâm, monthly; ``confirm_progress``: the Sở
-    - ``record_visit``, ``resolve_findings``: the Sở (and the Cục for national)
-    - ``request_advance``: Trung tâm; ``pay_advance``: finance
-    - ``adjust``: the decider the kind of adjustment requires (TT 36/2013 Điều 11)
-    - ``stop``: the approver
-    - ``accept``: the Sở (base acceptance)
-    - ``submit_settlement_dossier``: Trung tâm
-    - ``settle``: the Cục (national) or the Sở (provincial)
-    - ``pay_settlement``, ``record_refund``: finance
+    {updates}
 
     Signals: ``official_deactivated`` from the officials register (admin tool).
 
@@ -445,7 +467,7 @@ class DeAnWorkflow:
         if busy is not None:
             raise refusal_error(Refusal(RefusalCode.BUSY, busy))
         try:
-            rules.decide(self._state, action, command, workflow.now())
+            actions.decide(self._state, action, command, workflow.now())
         except Refusal as refusal:
             raise refusal_error(refusal) from None
 
@@ -480,7 +502,7 @@ class DeAnWorkflow:
             at_stake = rules.patches_at_stake(self._state, action, command)
             switches = rules.switches_for({p: workflow.patched(p) for p in sorted(at_stake)})
             try:
-                outcome = rules.decide(self._state, action, command, workflow.now(), switches)
+                outcome = actions.decide(self._state, action, command, workflow.now(), switches)
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
             before = self._state
@@ -679,154 +701,6 @@ class DeAnWorkflow:
     @workflow.query
     def timeline(self) -> list[DeAnTimelineEntry]:
         return self._state.timeline
-
-    # --- updates: one per official action ---------------------------------------------------
-
-    @workflow.update
-    async def resubmit(self, command: DeAnResubmit) -> DeAnActionResult:
-        return await self._act(Action.RESUBMIT, command)
-
-    @resubmit.validator
-    def _resubmit(self, command: DeAnResubmit) -> None:
-        self._check(Action.RESUBMIT, command)
-
-    @workflow.update
-    async def appraise(self, command: DeAnAppraise) -> DeAnActionResult:
-        return await self._act(Action.APPRAISE, command)
-
-    @appraise.validator
-    def _appraise(self, command: DeAnAppraise) -> None:
-        self._check(Action.APPRAISE, command)
-
-    @workflow.update
-    async def approve(self, command: DeAnApprove) -> DeAnActionResult:
-        return await self._act(Action.APPROVE, command)
-
-    @approve.validator
-    def _approve(self, command: DeAnApprove) -> None:
-        self._check(Action.APPROVE, command)
-
-    @workflow.update
-    async def reject(self, command: DeAnReject) -> DeAnActionResult:
-        return await self._act(Action.REJECT, command)
-
-    @reject.validator
-    def _reject(self, command: DeAnReject) -> None:
-        self._check(Action.REJECT, command)
-
-    @workflow.update
-    async def sign_contract(self, command: DeAnSignContract) -> DeAnActionResult:
-        return await self._act(Action.SIGN_CONTRACT, command)
-
-    @sign_contract.validator
-    def _sign_contract(self, command: DeAnSignContract) -> None:
-        self._check(Action.SIGN_CONTRACT, command)
-
-    @workflow.update
-    async def report_progress(self, command: DeAnReportProgress) -> DeAnActionResult:
-        return await self._act(Action.REPORT_PROGRESS, command)
-
-    @report_progress.validator
-    def _report_progress(self, command: DeAnReportProgress) -> None:
-        self._check(Action.REPORT_PROGRESS, command)
-
-    @workflow.update
-    async def confirm_progress(self, command: DeAnConfirmProgress) -> DeAnActionResult:
-        return await self._act(Action.CONFIRM_PROGRESS, command)
-
-    @confirm_progress.validator
-    def _confirm_progress(self, command: DeAnConfirmProgress) -> None:
-        self._check(Action.CONFIRM_PROGRESS, command)
-
-    @workflow.update
-    async def record_visit(self, command: DeAnRecordVisit) -> DeAnActionResult:
-        return await self._act(Action.RECORD_VISIT, command)
-
-    @record_visit.validator
-    def _record_visit(self, command: DeAnRecordVisit) -> None:
-        self._check(Action.RECORD_VISIT, command)
-
-    @workflow.update
-    async def resolve_findings(self, command: DeAnResolveFindings) -> DeAnActionResult:
-        return await self._act(Action.RESOLVE_FINDINGS, command)
-
-    @resolve_findings.validator
-    def _resolve_findings(self, command: DeAnResolveFindings) -> None:
-        self._check(Action.RESOLVE_FINDINGS, command)
-
-    @workflow.update
-    async def request_advance(self, command: DeAnRequestAdvance) -> DeAnActionResult:
-        return await self._act(Action.REQUEST_ADVANCE, command)
-
-    @request_advance.validator
-    def _request_advance(self, command: DeAnRequestAdvance) -> None:
-        self._check(Action.REQUEST_ADVANCE, command)
-
-    @workflow.update
-    async def pay_advance(self, command: DeAnPayAdvance) -> DeAnActionResult:
-        return await self._act(Action.PAY_ADVANCE, command)
-
-    @pay_advance.validator
-    def _pay_advance(self, command: DeAnPayAdvance) -> None:
-        self._check(Action.PAY_ADVANCE, command)
-
-    @workflow.update
-    async def adjust(self, command: DeAnAdjust) -> DeAnActionResult:
-        return await self._act(Action.ADJUST, command)
-
-    @adjust.validator
-    def _adjust(self, command: DeAnAdjust) -> None:
-        self._check(Action.ADJUST, command)
-
-    @workflow.update
-    async def stop(self, command: DeAnStop) -> DeAnActionResult:
-        return await self._act(Action.STOP, command)
-
-    @stop.validator
-    def _stop(self, command: DeAnStop) -> None:
-        self._check(Action.STOP, command)
-
-    @workflow.update
-    async def accept(self, command: DeAnAccept) -> DeAnActionResult:
-        return await self._act(Action.ACCEPT, command)
-
-    @accept.validator
-    def _accept(self, command: DeAnAccept) -> None:
-        self._check(Action.ACCEPT, command)
-
-    @workflow.update
-    async def submit_settlement_dossier(
-        self, command: DeAnSubmitSettlementDossier
-    ) -> DeAnActionResult:
-        return await self._act(Action.SUBMIT_SETTLEMENT_DOSSIER, command)
-
-    @submit_settlement_dossier.validator
-    def _submit_settlement_dossier(self, command: DeAnSubmitSettlementDossier) -> None:
-        self._check(Action.SUBMIT_SETTLEMENT_DOSSIER, command)
-
-    @workflow.update
-    async def settle(self, command: DeAnSettle) -> DeAnActionResult:
-        return await self._act(Action.SETTLE, command)
-
-    @settle.validator
-    def _settle(self, command: DeAnSettle) -> None:
-        self._check(Action.SETTLE, command)
-
-    @workflow.update
-    async def pay_settlement(self, command: DeAnPaySettlement) -> DeAnActionResult:
-        return await self._act(Action.PAY_SETTLEMENT, command)
-
-    @pay_settlement.validator
-    def _pay_settlement(self, command: DeAnPaySettlement) -> None:
-        self._check(Action.PAY_SETTLEMENT, command)
-
-    @workflow.update
-    async def record_refund(self, command: DeAnRecordRefund) -> DeAnActionResult:
-        return await self._act(Action.RECORD_REFUND, command)
-
-    @record_refund.validator
-    def _record_refund(self, command: DeAnRecordRefund) -> None:
-        self._check(Action.RECORD_REFUND, command)
 
 
 __all__ = ["DeAnWorkflow", "Stage"]

@@ -44,11 +44,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from domain.authority import BASIS_ADJUST, roles_for
+from domain.authority import BASIS_ADJUST
 from domain.model import Actor, DeAnDossier, Level, Role
 from domain.stages import Action, Stage
 from khuyencong.admin import output
-from khuyencong.admin.client import COMMANDS, AdminClient, normalise_code
+from khuyencong.admin.client import AdminClient, normalise_code
 from khuyencong.admin.errors import ActionRefused, BadInput, NotFound
 from khuyencong.admin.inputs import (
     field_options,
@@ -58,14 +58,13 @@ from khuyencong.admin.inputs import (
     validate_model,
 )
 from khuyencong.admin.matrix import (
-    ACTION_EN,
     ROLE_SHORT,
     adjustment_deciders_help,
     render_officials_doc,
-    sample_dossier,
 )
 from khuyencong.admin.models import BatchItem, DeAnFilter, OfficialIn
 from khuyencong.settings import Settings, StartupError
+from workflows.de_an_actions import CATALOGUE, ActionDefinition, Authority
 from workflows.de_an_contract import DECISION_NUMBER
 
 T = TypeVar("T")
@@ -667,23 +666,14 @@ def de_an_register(
     run(body, as_json=as_json)
 
 
-def _roles_help(action: Action) -> str:
-    if action is Action.ADJUST:
+def _roles_help(definition: ActionDefinition[Any]) -> str:
+    """Who may send it, from the definition (which reads :mod:`domain.authority`)."""
+    if definition.authority is Authority.BY_KIND:
         kinds = "\n\n".join(f"- {line}" for line in adjustment_deciders_help())
-        return (
-            f"Thẩm quyền theo loại điều chỉnh (--kind; {BASIS_ADJUST}):\n\n{kinds}\n\n"
-            "change_site ghi địa điểm mới (--new-address, --new-commune, --new-district); "
-            "change_timing ghi ngày mới trong năm kế hoạch (--new-start, --new-end)."
-        )
+        return f"Thẩm quyền theo loại điều chỉnh (--kind; {BASIS_ADJUST}):\n\n{kinds}"
 
     def names(level: Level) -> str:
-        dossier = sample_dossier(level)
-        if action is Action.APPRAISE:
-            roles = roles_for(action, dossier, Stage.REGISTERED) | roles_for(
-                action, dossier, Stage.BASE_APPRAISED
-            )
-        else:
-            roles = roles_for(action, dossier, Stage.REGISTERED)
+        roles = definition.roles_by_level(level)
         return ", ".join(ROLE_SHORT[r] for r in Role if r in roles) or "—"
 
     return (
@@ -691,9 +681,19 @@ def _roles_help(action: Action) -> str:
     )
 
 
-def make_action_command(action: Action) -> Callable[..., None]:
-    """A typer command for ``action``: one option per field of its contract model."""
-    model = COMMANDS[action]
+def action_help(definition: ActionDefinition[Any]) -> str:
+    """``khuyencong de-an <command> --help``: label, who may send it, the definition's help."""
+    text = f"{definition.label} — {definition.label_en}. {_roles_help(definition)}"
+    if definition.help:
+        separator = "\n\n" if definition.authority is Authority.BY_KIND else " "
+        text += separator + definition.help
+    return text
+
+
+def make_action_command(definition: ActionDefinition[Any]) -> Callable[..., None]:
+    """A typer command for one action of the catalogue: one option per field of its command
+    model (the acting official aside), ``--file``, ``--as`` and ``--json``."""
+    model = definition.command
     options = field_options(model, skip=frozenset({"actor"}))
 
     def command(**kwargs: Any) -> None:
@@ -720,7 +720,7 @@ def make_action_command(action: Action) -> Callable[..., None]:
         async def body(admin: AdminClient, settings: Settings) -> None:
             actor = await acting(admin, settings, official_id)
             payload = validate_model(model, {**data, "actor": actor}, what="dữ liệu thao tác")
-            outcome = await admin.act(code, action, payload)
+            outcome = await admin.act(code, payload)
             output.emit_json(outcome) if as_json else output.action_outcome(outcome)
 
         run(body, as_json=as_json)
@@ -756,8 +756,8 @@ def make_action_command(action: Action) -> Callable[..., None]:
     ]
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in parameters}
-    command.__name__ = action.value
-    command.__doc__ = f"{action.label} — {ACTION_EN[action]}. {_roles_help(action)}"
+    command.__name__ = definition.name
+    command.__doc__ = action_help(definition)
     return command
 
 
@@ -768,8 +768,8 @@ _PLACEHOLDER = Actor(
     organisation="(kiểm tra dữ liệu)",
 )
 
-for _action in COMMANDS:
-    de_an_app.command(_action.value.replace("_", "-"))(make_action_command(_action))
+for _definition in CATALOGUE:  # khuyencong de-an settle, ...: workflows/de_an_actions.py
+    de_an_app.command(_definition.cli_name)(make_action_command(_definition))
 
 
 @de_an_app.command("approve-batch")

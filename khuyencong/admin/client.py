@@ -10,7 +10,7 @@ Usage::
 
     async with AdminClient.open(settings) as admin:
         actor = await admin.acting("BG-SCT-003")          # refuses unknown / inactive
-        outcome = await admin.appraise("BG-2019-DP-01", DeAnAppraise(actor=actor, ...))
+        outcome = await admin.act("BG-2019-DP-01", DeAnAppraise(actor=actor, ...))
         for item in await admin.inbox(actor):
             ...
 
@@ -82,29 +82,14 @@ from khuyencong.admin.models import (
 from khuyencong.identity_interceptors import vouching
 from khuyencong.settings import Settings
 from khuyencong.updates import execute_de_an_update
+from workflows.de_an_actions import BY_ACTION, CATALOGUE, ActionDefinition, for_command
 from workflows.de_an_contract import (
-    DeAnAccept,
     DeAnActionResult,
-    DeAnAdjust,
-    DeAnAppraise,
     DeAnApprove,
     DeAnCommand,
-    DeAnConfirmProgress,
     DeAnOfficialDeactivated,
-    DeAnPayAdvance,
-    DeAnPaySettlement,
-    DeAnRecordRefund,
-    DeAnRecordVisit,
     DeAnReject,
-    DeAnReportProgress,
-    DeAnRequestAdvance,
-    DeAnResolveFindings,
-    DeAnResubmit,
-    DeAnSettle,
-    DeAnSignContract,
     DeAnState,
-    DeAnStop,
-    DeAnSubmitSettlementDossier,
 )
 from workflows.de_an_decisions import check_registration, open_deadlines, pending_deadlines
 
@@ -112,56 +97,9 @@ DE_AN_WORKFLOW = "DeAnWorkflow"
 STATE_QUERY = "state"
 DEACTIVATED_SIGNAL = "official_deactivated"
 
-COMMANDS: dict[Action, type[DeAnCommand]] = {
-    Action.RESUBMIT: DeAnResubmit,
-    Action.APPRAISE: DeAnAppraise,
-    Action.APPROVE: DeAnApprove,
-    Action.REJECT: DeAnReject,
-    Action.SIGN_CONTRACT: DeAnSignContract,
-    Action.REPORT_PROGRESS: DeAnReportProgress,
-    Action.CONFIRM_PROGRESS: DeAnConfirmProgress,
-    Action.RECORD_VISIT: DeAnRecordVisit,
-    Action.RESOLVE_FINDINGS: DeAnResolveFindings,
-    Action.REQUEST_ADVANCE: DeAnRequestAdvance,
-    Action.PAY_ADVANCE: DeAnPayAdvance,
-    Action.ADJUST: DeAnAdjust,
-    Action.STOP: DeAnStop,
-    Action.ACCEPT: DeAnAccept,
-    Action.SUBMIT_SETTLEMENT_DOSSIER: DeAnSubmitSettlementDossier,
-    Action.SETTLE: DeAnSettle,
-    Action.PAY_SETTLEMENT: DeAnPaySettlement,
-    Action.RECORD_REFUND: DeAnRecordRefund,
-}
-"""Every action the workflow takes as an update, and its payload model."""
-
-_BUSINESS_REF: dict[Action, str] = {
-    Action.APPRAISE: "minutes_number",
-    Action.APPROVE: "decision_number",
-    Action.REJECT: "decision_number",
-    Action.SIGN_CONTRACT: "contract_number",
-    Action.REPORT_PROGRESS: "month",
-    Action.CONFIRM_PROGRESS: "month",
-    Action.RECORD_VISIT: "minutes_number",
-    Action.PAY_ADVANCE: "request_no",
-    Action.ADJUST: "decision_number",
-    Action.STOP: "decision_number",
-    Action.ACCEPT: "minutes_number",
-    Action.SUBMIT_SETTLEMENT_DOSSIER: "submitted_on",
-    Action.SETTLE: "settlement_number",
-    Action.PAY_SETTLEMENT: "voucher_number",
-    Action.RECORD_REFUND: "voucher_number",
-}
-"""The payload field that names the paper behind an action (decision, minutes, voucher...)."""
-
-SEQUENCED: dict[Action, str] = {
-    Action.RESUBMIT: sql.COUNT_RETURNS,
-    Action.RESOLVE_FINDINGS: sql.COUNT_VISITS,
-}
-"""Actions with no paper number of their own, and what they answer: the k-th resubmission
-answers the k-th return, a resolution the findings of the k-th visit. That count, read from
-the event log, is their reference, and it does not move when the same action is sent again
-after a lost answer. (An advance request is its date, amount and official: the same request
-sent again is the same request, even after finance paid it in between.)"""
+COMMANDS: dict[Action, type[DeAnCommand]] = {d.action: d.command for d in CATALOGUE}
+"""Every action the workflow takes as an update, and its payload model (from the catalogue,
+:mod:`workflows.de_an_actions`)."""
 
 MAX_ATTEMPT_IDS = 20
 """Attempts of one command that were accepted and then refused, before the client gives up."""
@@ -196,7 +134,8 @@ def update_id_for(
     digest = hashlib.sha256(
         json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
     ).hexdigest()[:8]
-    field = _BUSINESS_REF.get(action)
+    known = BY_ACTION.get(action)
+    field = known.update_ref if known is not None else None
     business = str(payload.get(field, "")) if field else ("" if ordinal is None else str(ordinal))
     parts = [p for p in (business, command.actor.official_id, digest) if p]
     return f"{code}:{action.value}:{':'.join(parts)}"
@@ -658,18 +597,18 @@ class AdminClient:
                 )
             await asyncio.sleep(0.05)
 
-    async def act(self, code: str, action: Action, command: DeAnCommand) -> ActionOutcome:
-        """Send ``command`` as the update ``action`` of đề án ``code``."""
-        expected = COMMANDS.get(action)
-        if expected is None:
-            raise BadInput(f"«{action.value}» không phải một thao tác gửi tới đề án")
-        if not isinstance(command, expected):
-            raise BadInput(f"«{action.value}» nhận {expected.__name__}")
+    async def act(self, code: str, command: DeAnCommand) -> ActionOutcome:
+        """Send ``command`` to đề án ``code`` as the update its type names (the catalogue,
+        :func:`workflows.de_an_actions.for_command`: a ``DeAnSettle`` is ``settle``)."""
+        try:
+            definition = for_command(command)
+        except TypeError:
+            raise BadInput(
+                f"«{type(command).__name__}» không phải một thao tác gửi tới đề án"
+            ) from None
+        action = definition.action
         code = normalise_code(code)
-        ordinal = None
-        anchor = SEQUENCED.get(action)
-        if anchor is not None:
-            ordinal = int(await self.pool.fetchval(anchor, code) or 0)
+        ordinal = await self._ordinal(code, definition)
         official_id = command.actor.official_id
         if official_id not in self._proven:
             raise ActionRefused.of(
@@ -680,7 +619,7 @@ class AdminClient:
         handle = self.client.get_workflow_handle(workflow_id_for(code))
         try:
             update_id = await self._update_id(handle, update_id_for(code, action, command, ordinal))
-            result = await self._send(handle, action, command, update_id)
+            result = await self._send(handle, definition.name, command, update_id)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -693,6 +632,15 @@ class AdminClient:
                 "stage",
             ) from None
         return ActionOutcome(update_id=update_id, result=result)
+
+    async def _ordinal(self, code: str, definition: ActionDefinition[Any]) -> int | None:
+        """For an action without a paper of its own, how many of what it answers the event
+        log holds (:attr:`~workflows.de_an_actions.ActionDefinition.answers`)."""
+        answers = definition.answers
+        if answers is None:
+            return None
+        query = sql.COUNT_ENTERED if isinstance(answers, Stage) else sql.COUNT_TAKEN
+        return int(await self.pool.fetchval(query, code, answers.value) or 0)
 
     async def _update_id(self, handle: WorkflowHandle[Any, Any], base: str) -> str:
         """The ID to send an action under: the same command sent again after a lost answer
@@ -720,7 +668,7 @@ class AdminClient:
     async def _send(
         self,
         handle: WorkflowHandle[Any, Any],
-        action: Action,
+        update: str,
         command: DeAnCommand,
         update_id: str,
     ) -> DeAnActionResult:
@@ -733,7 +681,7 @@ class AdminClient:
             try:
                 with vouching(command.actor.official_id):
                     result = await execute_de_an_update(
-                        handle, action.value, command, id=update_id, result_type=DeAnActionResult
+                        handle, update, command, id=update_id, result_type=DeAnActionResult
                     )
                 return result
             except WorkflowUpdateFailedError as failure:
@@ -742,62 +690,6 @@ class AdminClient:
                     raise refused from None
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.5)
-
-    async def resubmit(self, code: str, command: DeAnResubmit) -> ActionOutcome:
-        return await self.act(code, Action.RESUBMIT, command)
-
-    async def appraise(self, code: str, command: DeAnAppraise) -> ActionOutcome:
-        return await self.act(code, Action.APPRAISE, command)
-
-    async def approve(self, code: str, command: DeAnApprove) -> ActionOutcome:
-        return await self.act(code, Action.APPROVE, command)
-
-    async def reject(self, code: str, command: DeAnReject) -> ActionOutcome:
-        return await self.act(code, Action.REJECT, command)
-
-    async def sign_contract(self, code: str, command: DeAnSignContract) -> ActionOutcome:
-        return await self.act(code, Action.SIGN_CONTRACT, command)
-
-    async def report_progress(self, code: str, command: DeAnReportProgress) -> ActionOutcome:
-        return await self.act(code, Action.REPORT_PROGRESS, command)
-
-    async def confirm_progress(self, code: str, command: DeAnConfirmProgress) -> ActionOutcome:
-        return await self.act(code, Action.CONFIRM_PROGRESS, command)
-
-    async def record_visit(self, code: str, command: DeAnRecordVisit) -> ActionOutcome:
-        return await self.act(code, Action.RECORD_VISIT, command)
-
-    async def resolve_findings(self, code: str, command: DeAnResolveFindings) -> ActionOutcome:
-        return await self.act(code, Action.RESOLVE_FINDINGS, command)
-
-    async def request_advance(self, code: str, command: DeAnRequestAdvance) -> ActionOutcome:
-        return await self.act(code, Action.REQUEST_ADVANCE, command)
-
-    async def pay_advance(self, code: str, command: DeAnPayAdvance) -> ActionOutcome:
-        return await self.act(code, Action.PAY_ADVANCE, command)
-
-    async def adjust(self, code: str, command: DeAnAdjust) -> ActionOutcome:
-        return await self.act(code, Action.ADJUST, command)
-
-    async def stop(self, code: str, command: DeAnStop) -> ActionOutcome:
-        return await self.act(code, Action.STOP, command)
-
-    async def accept(self, code: str, command: DeAnAccept) -> ActionOutcome:
-        return await self.act(code, Action.ACCEPT, command)
-
-    async def submit_settlement_dossier(
-        self, code: str, command: DeAnSubmitSettlementDossier
-    ) -> ActionOutcome:
-        return await self.act(code, Action.SUBMIT_SETTLEMENT_DOSSIER, command)
-
-    async def settle(self, code: str, command: DeAnSettle) -> ActionOutcome:
-        return await self.act(code, Action.SETTLE, command)
-
-    async def pay_settlement(self, code: str, command: DeAnPaySettlement) -> ActionOutcome:
-        return await self.act(code, Action.PAY_SETTLEMENT, command)
-
-    async def record_refund(self, code: str, command: DeAnRecordRefund) -> ActionOutcome:
-        return await self.act(code, Action.RECORD_REFUND, command)
 
     async def batch_decide(
         self,
@@ -826,7 +718,7 @@ class AdminClient:
         unknown = [c for c in codes if c not in rows]
         if unknown:
             raise BadInput(f"không có đề án: {', '.join(unknown)}; không gửi đề án nào")
-        commands: list[tuple[str, Action, DeAnCommand]] = []
+        commands: list[tuple[str, BatchVerdict, DeAnCommand]] = []
         problems: list[tuple[str, str]] = []
         for code, item in zip(codes, items, strict=True):
             try:
@@ -840,7 +732,7 @@ class AdminClient:
                         approved_support=rows[code] if amount is None else amount,
                         note=item.note,
                     )
-                    commands.append((code, Action.APPROVE, command))
+                    commands.append((code, item.verdict, command))
                 else:
                     command = DeAnReject(
                         actor=actor,
@@ -849,7 +741,7 @@ class AdminClient:
                         reason=item.reason,
                         note=item.note,
                     )
-                    commands.append((code, Action.REJECT, command))
+                    commands.append((code, item.verdict, command))
             except ValidationError as exc:
                 for field, message in BadInput.from_validation(exc).problems:
                     problems.append((f"{code}.{field}", message))
@@ -857,11 +749,10 @@ class AdminClient:
             raise BadInput("quyết định có đề án không hợp lệ; không gửi đề án nào", problems)
         semaphore = asyncio.Semaphore(self.concurrency)
 
-        async def send(code: str, action: Action, command: DeAnCommand) -> BatchOutcome:
-            verdict = BatchVerdict.APPROVE if action is Action.APPROVE else BatchVerdict.REJECT
+        async def send(code: str, verdict: BatchVerdict, command: DeAnCommand) -> BatchOutcome:
             async with semaphore:
                 try:
-                    outcome = await self.act(code, action, command)
+                    outcome = await self.act(code, command)
                 except ActionRefused as refused:
                     return BatchOutcome(
                         code=code, verdict=verdict, status="refused", refusal=refused.info

@@ -14,7 +14,9 @@ An action waits for an official when, at the đề án's current stage,
    monitoring visit, advance request) are possible at any time but never "wait"; ``--all``
    lists them too.
 
-The workflow stays the judge: this only decides what to show.
+Points 2 to 5 are each action's inbox entry and authority in the catalogue
+(:class:`workflows.de_an_actions.InboxEntry`); this module applies them. The workflow stays
+the judge: this only decides what to show.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from domain.authority import AdjustmentKind, adjustment_deciders, check_jurisdiction, roles_for
-from domain.deadlines import month_key
+from domain.authority import check_jurisdiction
 from domain.errors import Refusal
 from domain.model import Actor, DeAnDossier, Level, Role
 from domain.stages import Action, Stage, allowed_actions
+from workflows.de_an_actions import CATALOGUE, definition
 
-DISCRETIONARY = frozenset({Action.ADJUST, Action.STOP, Action.RECORD_VISIT, Action.REQUEST_ADVANCE})
+DISCRETIONARY = frozenset(d.action for d in CATALOGUE if d.inbox.discretionary)
 """Possible at any time in their stages, never waiting for anyone."""
 
 
@@ -94,62 +96,24 @@ class OpenDeAn:
 
 
 def roles_allowed(action: Action, item: OpenDeAn) -> frozenset[Role]:
-    dossier = item.jurisdiction()
-    if action is Action.ADJUST:
-        roles: frozenset[Role] = frozenset()
-        for kind in AdjustmentKind:
-            roles |= adjustment_deciders(kind, dossier)
-        return roles
-    return roles_for(action, dossier, item.stage)
+    """Who may take ``action`` on ``item`` in its stage (an adjustment: of any kind)."""
+    return definition(action).roles(item.jurisdiction(), item.stage)
 
 
 def possible(action: Action, item: OpenDeAn) -> bool:
     """Whether what the read model knows lets the action happen now."""
-    if action in (Action.PAY_ADVANCE, Action.REQUEST_ADVANCE) and item.stopped:
-        return False  # requests unpaid at the stop lapsed; only the settlement pays now
-    if action in (Action.PAY_ADVANCE, Action.PAY_SETTLEMENT) and item.payments_on_hold:
-        return False  # held by a visit's findings: resolving them waits instead (for the Sở)
-    if action is Action.PAY_ADVANCE:
-        return item.open_requests > 0
-    if action is Action.REQUEST_ADVANCE:
-        return item.open_requests == 0
-    if action is Action.CONFIRM_PROGRESS:
-        return item.unconfirmed_reports
-    if action is Action.RESOLVE_FINDINGS:
-        return item.open_findings
-    if action is Action.SUBMIT_SETTLEMENT_DOSSIER:
-        return not item.settlement_dossier_submitted
-    if action is Action.PAY_SETTLEMENT:
-        return item.refund_owed == 0
-    if action is Action.RECORD_REFUND:
-        return item.refund_owed > 0
-    return True
+    return definition(action).inbox.possible(item)
 
 
 def due(action: Action, item: OpenDeAn, today: date) -> bool:
     """Whether the lifecycle expects the action now (rather than merely allowing it)."""
-    if action in DISCRETIONARY:
-        return False
-    if action is Action.REPORT_PROGRESS:
-        return month_key(today) not in item.reported_months
-    if action is Action.SETTLE:
-        return item.settlement_dossier_submitted
-    return True
+    entry = definition(action).inbox
+    return not entry.discretionary and entry.due(item, today)
 
 
 def four_eyes_excludes(action: Action, item: OpenDeAn, official_id: str) -> bool:
     """The same exclusions the workflow applies (workflows.de_an_decisions)."""
-    if action is Action.APPRAISE:
-        earlier = item.registered_by
-    elif action is Action.APPROVE:
-        earlier = item.registered_by | item.appraised_by
-    elif action is Action.PAY_ADVANCE:
-        earlier = item.approved_by | {item.last_requested_by or ""}
-    elif action is Action.PAY_SETTLEMENT:
-        earlier = item.approved_by | item.settled_by
-    else:
-        return False
-    return official_id in earlier
+    return official_id in definition(action).inbox.excluded(item)
 
 
 def waiting_actions(
@@ -179,4 +143,4 @@ def waiting_actions(
 
 
 def cli_command(action: Action, code: str) -> str:
-    return f"khuyencong de-an {action.value.replace('_', '-')} {code}"
+    return f"khuyencong de-an {definition(action).cli_name} {code}"

@@ -7,8 +7,9 @@ document officials read is the rule the workflow enforces.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any
 
 from domain.authority import (
     BASIS_ADJUST,
@@ -32,6 +33,7 @@ from domain.model import (
     Schedule,
 )
 from domain.stages import Action, Stage, allowed_actions
+from workflows.de_an_actions import CATALOGUE, ActionDefinition, Authority, definition
 
 ROLE_EN: dict[Role, str] = {
     Role.TRUNG_TAM: "Industrial-promotion centre (implementing unit)",
@@ -53,26 +55,10 @@ ROLE_SHORT: dict[Role, str] = {
 
 ACTION_EN: dict[Action, str] = {
     Action.REGISTER: "Register",
-    Action.RESUBMIT: "Resubmit the supplemented dossier",
-    Action.APPRAISE: "Appraise",
-    Action.APPROVE: "Approve",
-    Action.REJECT: "Reject (not selected)",
-    Action.SIGN_CONTRACT: "Sign the contract",
-    Action.REPORT_PROGRESS: "Report monthly progress",
-    Action.CONFIRM_PROGRESS: "Confirm a progress report",
-    Action.RECORD_VISIT: "Record a monitoring visit",
-    Action.RESOLVE_FINDINGS: "Resolve the visit's findings",
-    Action.REQUEST_ADVANCE: "Request an advance",
-    Action.PAY_ADVANCE: "Pay an advance",
-    Action.ADJUST: "Adjust",
-    Action.STOP: "Stop",
-    Action.ACCEPT: "Base acceptance",
-    Action.SUBMIT_SETTLEMENT_DOSSIER: "Submit the settlement dossier",
-    Action.SETTLE: "Settle",
-    Action.PAY_SETTLEMENT: "Pay the settlement",
-    Action.RECORD_REFUND: "Record a refund",
+    **{definition.action: definition.label_en for definition in CATALOGUE},
     Action.DEADLINE_MISSED: "Deadline missed (system)",
 }
+"""English labels: the registration, every official action of the catalogue, the system's."""
 
 ADJUSTMENT_EN: dict[AdjustmentKind, str] = {
     AdjustmentKind.INCREASE_SUPPORT: "Higher total support",
@@ -85,7 +71,8 @@ ADJUSTMENT_EN: dict[AdjustmentKind, str] = {
     AdjustmentKind.DECREASE_SUPPORT: "Lower support",
 }
 
-ACTIONS_IN_DOC = [a for a in Action if a is not Action.DEADLINE_MISSED]
+ACTIONS_IN_DOC = [Action.REGISTER, *(definition.action for definition in CATALOGUE)]
+"""The registration (the workflow's start), then each update in the catalogue's order."""
 
 
 def sample_dossier(level: Level, *, group_project: bool = False) -> DeAnDossier:
@@ -119,51 +106,53 @@ def _roles(roles: Iterable[Role]) -> str:
 def _command(action: Action) -> str:
     if action is Action.REGISTER:
         return "de-an register"
-    return f"de-an {action.value.replace('_', '-')}"
+    return f"de-an {definition(action).cli_name}"
 
 
-def _cell(action: Action, level: Level, stage: Stage) -> str:
-    return _roles(roles_for(action, sample_dossier(level), stage))
+def _by_level(vi: str, en: str, roles: Callable[[Level], frozenset[Role]]) -> tuple[str, ...]:
+    return (vi, en, _roles(roles(Level.QUOC_GIA)), _roles(roles(Level.DIA_PHUONG)))
 
 
-def matrix_rows() -> list[tuple[str, str, str, str]]:
-    """``(Vietnamese, English, national, provincial)`` for every action, appraisals by round."""
-    rows: list[tuple[str, str, str, str]] = []
-    for action in ACTIONS_IN_DOC:
-        vi = f"{action.label} (`{_command(action)}`)"
-        en = ACTION_EN[action]
-        if action is Action.APPRAISE:
-            base = Stage.REGISTERED
-            rows.append(
-                (
-                    f"Thẩm định cấp cơ sở / cấp tỉnh (`{_command(action)}`, giai đoạn "
-                    f"`{base.value}`)",
-                    "Base (provincial) appraisal",
-                    _roles(appraisers(base, Level.QUOC_GIA)),
-                    _roles(appraisers(base, Level.DIA_PHUONG)),
-                )
-            )
-            second = Stage.BASE_APPRAISED
-            rows.append(
-                (
-                    f"Thẩm định cấp Bộ (`{_command(action)}`, giai đoạn `{second.value}`)",
-                    "Ministry appraisal",
-                    _roles(appraisers(second, Level.QUOC_GIA)),
-                    "— (một cấp thẩm định / one appraisal)",
-                )
-            )
-            continue
-        if action is Action.ADJUST:
-            rows.append((vi, en, "theo loại, xem dưới / by kind, see below", "theo loại / by kind"))
-            continue
-        rows.append(
+def _rows_of(entry: ActionDefinition[Any]) -> list[tuple[str, ...]]:
+    """An action's rows: who may send it by level, as its definition reads the authority."""
+    command = _command(entry.action)
+    if entry.authority is Authority.BY_STAGE:
+        base, second = Stage.REGISTERED, Stage.BASE_APPRAISED
+        return [
             (
-                vi,
-                en,
-                _cell(action, Level.QUOC_GIA, Stage.REGISTERED),
-                _cell(action, Level.DIA_PHUONG, Stage.REGISTERED),
-            )
+                f"Thẩm định cấp cơ sở / cấp tỉnh (`{command}`, giai đoạn `{base.value}`)",
+                "Base (provincial) appraisal",
+                _roles(appraisers(base, Level.QUOC_GIA)),
+                _roles(appraisers(base, Level.DIA_PHUONG)),
+            ),
+            (
+                f"Thẩm định cấp Bộ (`{command}`, giai đoạn `{second.value}`)",
+                "Ministry appraisal",
+                _roles(appraisers(second, Level.QUOC_GIA)),
+                "— (một cấp thẩm định / one appraisal)",
+            ),
+        ]
+    vi = f"{entry.label} (`{command}`)"
+    if entry.authority is Authority.BY_KIND:
+        return [
+            (vi, entry.label_en, "theo loại, xem dưới / by kind, see below", "theo loại / by kind")
+        ]
+    return [_by_level(vi, entry.label_en, entry.roles_by_level)]
+
+
+def matrix_rows() -> list[tuple[str, ...]]:
+    """``(Vietnamese, English, national, provincial)``: the registration, then every action of
+    the catalogue (appraisals by round)."""
+    register = Action.REGISTER
+    rows = [
+        _by_level(
+            f"{register.label} (`{_command(register)}`)",
+            ACTION_EN[register],
+            lambda level: roles_for(register, sample_dossier(level), Stage.REGISTERED),
         )
+    ]
+    for action in CATALOGUE:
+        rows += _rows_of(action)
     return rows
 
 

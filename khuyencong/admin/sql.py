@@ -74,5 +74,8 @@ INBOX_IN_PROVINCES = f"""
 {_INBOX} WHERE i.province = ANY($1::text[]) ORDER BY waiting_since, code
 """
 
-COUNT_RETURNS = "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND stage_to = 'returned'"
-COUNT_VISITS = "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND action = 'record_visit'"
+# The k-th of an action without a paper of its own answers the k-th entry into a stage (a
+# resubmission: a return) or the k-th step of an action (a resolution: a visit); see
+# ActionDefinition.answers in workflows/de_an_actions.py.
+COUNT_ENTERED = "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND stage_to = $2"
+COUNT_TAKEN = "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND action = $2"

@@ -148,7 +148,7 @@ class Clerk:
         delay = 0.2
         while True:
             try:
-                await self.desk.admin.act(code, step.action, command)
+                await self.desk.admin.act(code, command)
             except ActionRefused as refused:
                 if refused.type.endswith("Busy"):
                     # Another action is in flight on this đề án: transient, try again.

@@ -341,7 +341,7 @@ class Fuzzer:
                         command = COMMANDS[move.action].model_validate(payload)
                     except ValidationError:
                         return "refused", "InvalidField(client)"
-                    await self.desk.admin.act(code, move.action, command)
+                    await self.desk.admin.act(code, command)
                 else:
                     c.via_raw += 1
                     raw = {**move.payload, "actor": _actor_dict(self.desk, move.who)}

@@ -19,9 +19,9 @@ One module per phase, every public name re-exported here (``decisions.decide_set
 - ``registration``, ``appraisal``, ``decision`` (approve, reject), ``implementation``
   (contract, progress, visits, findings, advances, adjustments, stop), ``settlement``
   (acceptance, settlement dossier, settlement, payout, refund), ``deadlines``, ``plan``;
-- ``dispatch``: which decider decides which action (:data:`DECIDERS`, :data:`SWITCHED`,
-  :func:`decide`) and which rule changes are at stake (:func:`patches_at_stake`,
-  :func:`switches_for`).
+- ``dispatch``: which rule changes are at stake (:func:`patches_at_stake`,
+  :func:`switches_for`). Which decider judges which action is the action catalogue's to say
+  (:func:`workflows.de_an_actions.decide`).
 """
 
 from __future__ import annotations
@@ -67,8 +67,6 @@ from workflows.de_an_decisions.deadlines import (
 )
 from workflows.de_an_decisions.decision import decide_approve, decide_reject
 from workflows.de_an_decisions.dispatch import (
-    DECIDERS,
-    SWITCHED,
     decide,
     patches_at_stake,
     switches_for,
@@ -123,14 +121,12 @@ __all__ = [
     "BASIS_SETTLEMENT",
     "BASIS_STOPPED_MONEY",
     "CURRENT_RULES",
-    "DECIDERS",
     "PLAN_FINAL_STAGES",
     "PLAN_UNAVAILABLE",
     "RESOLVE_SETTLED_PATCH",
     "ROUND_LABELS",
     "SITE_OR_TIMING",
     "STOP_LAPSES_PATCH",
-    "SWITCHED",
     "TRANSITIONS_BEFORE_RESOLVE_SETTLED",
     "Outcome",
     "RuleSwitches",

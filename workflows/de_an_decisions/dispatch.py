@@ -1,16 +1,12 @@
-"""Which decider decides which action, and which rule changes are at stake for it.
-
-``decide(state, action, command, now)`` is what the workflow's validators and handlers call."""
+"""Which rule changes are at stake for an action, and the redirect of ``decide`` to the action
+catalogue (:mod:`workflows.de_an_actions`), which says which decider judges which action."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from domain.stages import Action, Stage
 from workflows.de_an_contract import DeAnAdjust, DeAnCommand, DeAnState
-from workflows.de_an_decisions.appraisal import decide_appraise
 from workflows.de_an_decisions.common import (
     ADJUST_DETAILS_PATCH,
     CURRENT_RULES,
@@ -18,61 +14,10 @@ from workflows.de_an_decisions.common import (
     STOP_LAPSES_PATCH,
     Outcome,
     RuleSwitches,
-    check_active,
 )
-from workflows.de_an_decisions.decision import decide_approve, decide_reject
 from workflows.de_an_decisions.implementation import (
     SITE_OR_TIMING,
-    decide_adjust,
-    decide_confirm_progress,
-    decide_pay_advance,
-    decide_record_visit,
-    decide_report_progress,
-    decide_request_advance,
-    decide_resolve_findings,
-    decide_sign_contract,
-    decide_stop,
 )
-from workflows.de_an_decisions.registration import decide_resubmit
-from workflows.de_an_decisions.settlement import (
-    decide_accept,
-    decide_pay_settlement,
-    decide_record_refund,
-    decide_settle,
-    decide_submit_settlement_dossier,
-)
-
-DECIDERS: dict[Action, Callable[[DeAnState, Any, datetime], Outcome]] = {
-    Action.RESUBMIT: decide_resubmit,
-    Action.APPRAISE: decide_appraise,
-    Action.APPROVE: decide_approve,
-    Action.REJECT: decide_reject,
-    Action.SIGN_CONTRACT: decide_sign_contract,
-    Action.REPORT_PROGRESS: decide_report_progress,
-    Action.CONFIRM_PROGRESS: decide_confirm_progress,
-    Action.RECORD_VISIT: decide_record_visit,
-    Action.RESOLVE_FINDINGS: decide_resolve_findings,
-    Action.REQUEST_ADVANCE: decide_request_advance,
-    Action.PAY_ADVANCE: decide_pay_advance,
-    Action.ADJUST: decide_adjust,
-    Action.STOP: decide_stop,
-    Action.ACCEPT: decide_accept,
-    Action.SUBMIT_SETTLEMENT_DOSSIER: decide_submit_settlement_dossier,
-    Action.SETTLE: decide_settle,
-    Action.PAY_SETTLEMENT: decide_pay_settlement,
-    Action.RECORD_REFUND: decide_record_refund,
-}
-
-
-SWITCHED: dict[Action, Callable[[DeAnState, Any, datetime, RuleSwitches], Outcome]] = {
-    Action.REQUEST_ADVANCE: decide_request_advance,
-    Action.PAY_ADVANCE: decide_pay_advance,
-    Action.ADJUST: decide_adjust,
-    Action.STOP: decide_stop,
-    Action.SETTLE: decide_settle,
-    Action.RESOLVE_FINDINGS: decide_resolve_findings,
-}
-"""The deciders whose rules changed behind a patch (:class:`RuleSwitches`)."""
 
 
 def decide(
@@ -82,11 +27,11 @@ def decide(
     now: datetime,
     switches: RuleSwitches = CURRENT_RULES,
 ) -> Outcome:
-    check_active(state, command.actor)
-    switched = SWITCHED.get(action)
-    if switched is not None:
-        return switched(state, command, now, switches)
-    return DECIDERS[action](state, command, now)
+    """Which decider judges which action is the catalogue's to say
+    (:func:`workflows.de_an_actions.decide`); kept here for the callers of this package."""
+    from workflows.de_an_actions import decide as decide_by_catalogue
+
+    return decide_by_catalogue(state, action, command, now, switches)
 
 
 def patches_at_stake(state: DeAnState, action: Action, command: DeAnCommand) -> set[str]:

@@ -30,11 +30,11 @@ async def contracted(stack: Stack, cast: Cast) -> str:
     dossier = make_dossier(day, code=stack.new_code("DP"))
     admin = stack.admin
     await admin.register(cast["TT-BG"], dossier, day)
-    await admin.appraise(
+    await admin.act(
         dossier.code,
         DeAnAppraise(actor=cast["SO-BG"], verdict="pass", appraised_on=day, minutes_number="1/BB"),
     )
-    await admin.approve(
+    await admin.act(
         dossier.code,
         DeAnApprove(
             actor=cast["UBND-BG"],
@@ -44,7 +44,7 @@ async def contracted(stack: Stack, cast: Cast) -> str:
             approved_support=dossier.requested_support,
         ),
     )
-    await admin.sign_contract(
+    await admin.act(
         dossier.code,
         DeAnSignContract(
             actor=cast["SO-BG"],

@@ -149,7 +149,7 @@ class Walk:
         async def one(key: str) -> None:
             expected = expected_refusal(cell, self.level, key)
             try:
-                await self.admin.act(self.code, action, make(self.cast[key]))
+                await self.admin.act(self.code, make(self.cast[key]))
             except ActionRefused as refused:
                 if refused.type != expected:
                     self.problems.append(
@@ -172,7 +172,7 @@ class Walk:
         for key in sorted(ALLOWED[(cell, self.level)]):
             self.checked += 1
             try:
-                await self.admin.act(self.code, action, make(self.cast[key]))
+                await self.admin.act(self.code, make(self.cast[key]))
                 ended.append("done")
             except ActionRefused as refused:
                 if refused.type in AUTHORITY_TYPES:
@@ -384,7 +384,7 @@ async def test_every_action_is_refused_to_every_official_but_the_competent_one(
     await w.cells("record_visit", Action.RECORD_VISIT, visit)
     await w.cells("resolve_findings", Action.RESOLVE_FINDINGS, resolve)
     # A new request (the same date and amount again would be the same request, answered as
-    # done: khuyencong.admin.client.SEQUENCED)
+    # done: ActionDefinition.answers in workflows/de_an_actions.py)
     another = w.simple(DeAnRequestAdvance, amount=2_000, requested_on=day)
     assert await w.both("request_advance", Action.REQUEST_ADVANCE, another) == ["AdvanceNotAllowed"]
     await w.cells("pay_advance", Action.PAY_ADVANCE, pay)

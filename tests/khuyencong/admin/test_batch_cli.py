@@ -29,7 +29,7 @@ async def appraised(stack: Stack, cast: Cast, province_key: str = "BG") -> str:
         counterpart_funds=600_000_000,  # the beneficiary funds whatever support is cut
     )
     await stack.admin.register(cast[f"TT-{province_key}"], dossier, today())
-    await stack.admin.appraise(
+    await stack.admin.act(
         dossier.code,
         DeAnAppraise(
             actor=cast[f"SO-{province_key}"],

@@ -88,7 +88,7 @@ async def test_the_admin_client_sends_nothing_for_an_official_it_has_not_authent
     code = await registered(stack, cast)
     stranger = cast["SO-BG"].model_copy(update={"official_id": f"SO-X-{suffix()}"})
     with pytest.raises(ActionRefused) as refused:
-        await stack.admin.appraise(
+        await stack.admin.act(
             code,
             DeAnAppraise(actor=stranger, verdict="pass", appraised_on=today(), minutes_number="1"),
         )

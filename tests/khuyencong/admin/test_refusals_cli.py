@@ -47,7 +47,7 @@ async def registered(stack: Stack, cast: Cast) -> DeAnDossier:
 
 async def appraised(stack: Stack, cast: Cast) -> DeAnDossier:
     dossier = await registered(stack, cast)
-    await stack.admin.appraise(
+    await stack.admin.act(
         dossier.code,
         DeAnAppraise(
             actor=cast["SO-BG"], verdict="pass", appraised_on=today(), minutes_number="01/BB"
@@ -185,11 +185,11 @@ async def test_four_eyes_follows_the_person_across_a_change_of_role(
 
     await cli.ok(*approve, as_=approver)
     admin, code = stack.admin, dossier.code
-    await admin.sign_contract(code, DeAnSignContract(actor=cast["SO-BG"], contract_number="15/HĐ-KC", signed_on=day, contracted_support=200_000_000))  # fmt: skip
+    await admin.act(code, DeAnSignContract(actor=cast["SO-BG"], contract_number="15/HĐ-KC", signed_on=day, contracted_support=200_000_000))  # fmt: skip
     month = day.strftime("%Y-%m")
-    await admin.report_progress(code, DeAnReportProgress(actor=cast["TT-BG"], month=month, investment_done_bp=8000, spent_cost=450_000_000, reported_on=day))  # fmt: skip
-    await admin.confirm_progress(code, DeAnConfirmProgress(actor=cast["SO-BG"], month=month, confirmed_on=day))  # fmt: skip
-    await admin.request_advance(code, DeAnRequestAdvance(actor=cast["TT-BG"], amount=100_000_000, requested_on=day))  # fmt: skip
+    await admin.act(code, DeAnReportProgress(actor=cast["TT-BG"], month=month, investment_done_bp=8000, spent_cost=450_000_000, reported_on=day))  # fmt: skip
+    await admin.act(code, DeAnConfirmProgress(actor=cast["SO-BG"], month=month, confirmed_on=day))  # fmt: skip
+    await admin.act(code, DeAnRequestAdvance(actor=cast["TT-BG"], amount=100_000_000, requested_on=day))  # fmt: skip
     await cli.ok("officials", "update", approver, "--role", "tai_chinh",
                  "--organisation", "Phòng Kế hoạch – Tài chính Bắc Giang")  # fmt: skip
     pay = ["de-an", "pay-advance", code, "--request-no", "1", "--paid-on", iso,
@@ -229,7 +229,7 @@ async def test_a_deactivated_official_is_refused_by_the_cli_and_by_the_workflow_
 
     # A client that skips the register (a script holding the old Actor) gets nowhere either.
     with pytest.raises(ActionRefused) as refused:
-        await stack.admin.appraise(
+        await stack.admin.act(
             dossier.code,
             DeAnAppraise(actor=actor, verdict="pass", appraised_on=today(), minutes_number="9/BB"),
         )
@@ -267,7 +267,7 @@ async def test_an_approved_support_over_the_cap_is_refused_with_its_legal_basis(
 ) -> None:
     dossier = await appraised(stack, cast)
     with pytest.raises(ActionRefused) as refused:
-        await stack.admin.approve(
+        await stack.admin.act(
             dossier.code,
             DeAnApprove(
                 actor=cast["UBND-BG"],

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from domain.stages import Action
 from khuyencong.admin.errors import ActionRefused
 from khuyencong.chaos.paths import PATHS_BY_NAME
 from tests.khuyencong.admin.conftest import Cast, Stack, add_cast, suffix, today
@@ -37,11 +36,11 @@ async def contracted_training(stack: Stack) -> Contracted:
     dossier = PATHS_BY_NAME["dp-stopped-refund"].dossier(code, day)
     admin = stack.admin
     await admin.register(cast["TT-BG"], dossier, day)
-    await admin.appraise(
+    await admin.act(
         code,
         DeAnAppraise(actor=cast["SO-BG"], verdict="pass", appraised_on=day, minutes_number="BB"),
     )
-    await admin.approve(
+    await admin.act(
         code,
         DeAnApprove(
             actor=cast["UBND-BG"],
@@ -51,7 +50,7 @@ async def contracted_training(stack: Stack) -> Contracted:
             approved_support=100_000_000,
         ),
     )
-    await admin.sign_contract(
+    await admin.act(
         code,
         DeAnSignContract(
             actor=cast["SO-BG"],
@@ -69,13 +68,13 @@ async def test_an_advance_request_sent_again_after_a_lost_answer_is_one_request(
     c = await contracted_training(stack)
     code, cast, day = c.code, c.cast, c.day
     request = DeAnRequestAdvance(actor=cast["TT-BG"], amount=30_000_000, requested_on=day)
-    first = await stack.admin.request_advance(code, request)  # the answer is lost on the way
-    await stack.admin.pay_advance(
+    first = await stack.admin.act(code, request)  # the answer is lost on the way
+    await stack.admin.act(
         code,
         DeAnPayAdvance(actor=cast["KT-BG"], request_no=1, paid_on=day, voucher_number="A1"),
     )
     try:
-        again = await stack.admin.request_advance(code, request)  # the official retries
+        again = await stack.admin.act(code, request)  # the official retries
     except ActionRefused:
         again = None
     state = await stack.admin.state(code)
@@ -99,6 +98,6 @@ async def test_an_adjustment_sent_again_after_a_lost_answer_is_answered_as_done(
             **site,
         }
     )
-    first = await stack.admin.act(code, Action.ADJUST, adjust)  # the answer is lost
-    again = await stack.admin.act(code, Action.ADJUST, adjust)  # refused today: Duplicate
+    first = await stack.admin.act(code, adjust)  # the answer is lost
+    again = await stack.admin.act(code, adjust)  # refused today: Duplicate
     assert again.update_id == first.update_id

@@ -26,7 +26,7 @@ async def test_a_de_an_settled_while_payments_are_on_hold_can_be_paid_once_resol
 ) -> None:
     c = await contracted_training(stack)
     admin, cast, day = stack.admin, c.cast, c.day
-    await admin.accept(
+    await admin.act(
         c.code,
         DeAnAccept(
             actor=cast["SO-BG"],
@@ -36,7 +36,7 @@ async def test_a_de_an_settled_while_payments_are_on_hold_can_be_paid_once_resol
             accepted_volume_bp=10_000,
         ),
     )
-    await admin.record_visit(
+    await admin.act(
         c.code,
         DeAnRecordVisit(
             actor=cast["SO-BG"],
@@ -46,14 +46,14 @@ async def test_a_de_an_settled_while_payments_are_on_hold_can_be_paid_once_resol
             hold_payments=True,
         ),
     )
-    settled = await admin.settle(
+    settled = await admin.act(
         c.code, DeAnSettle(actor=cast["SO-BG"], settlement_number="QT-1", settled_on=day)
     )
     assert settled.result.stage is Stage.SETTLED  # 100,000,000 đ left to pay, on hold
     pay = DeAnPaySettlement(actor=cast["KT-BG"], paid_on=day, voucher_number="C1")
     with pytest.raises(ActionRefused) as held:
-        await admin.pay_settlement(c.code, pay)
+        await admin.act(c.code, pay)
     assert held.value.type == "PaymentsOnHold"
-    await admin.resolve_findings(c.code, DeAnResolveFindings(actor=cast["SO-BG"], resolved_on=day))
-    paid = await admin.pay_settlement(c.code, pay)
+    await admin.act(c.code, DeAnResolveFindings(actor=cast["SO-BG"], resolved_on=day))
+    paid = await admin.act(c.code, pay)
     assert paid.result.stage is Stage.CLOSED

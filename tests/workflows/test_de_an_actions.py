@@ -1,0 +1,207 @@
+"""The catalogue of official actions (``workflows/de_an_actions.py``) is complete: every action
+has its definition, and everything derived from a definition exists for it (update handler
+and validator, client path, CLI command, matrix row, inbox entry, help, decider)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import pytest
+from temporalio.workflow import _Definition
+
+from domain.model import Actor, Level, Role
+from domain.stages import TRANSITIONS, Action
+from khuyencong.admin.cli import de_an_app
+from khuyencong.admin.client import COMMANDS, update_id_for
+from khuyencong.admin.inbox import DISCRETIONARY
+from khuyencong.admin.matrix import ACTION_EN, matrix_rows
+from workflows import de_an_actions as actions
+from workflows.de_an import DeAnWorkflow
+from workflows.de_an_actions import CATALOGUE, NOT_UPDATES, ActionDefinition, InboxEntry
+from workflows.de_an_contract import DeAnActionResult, DeAnCommand
+from workflows.de_an_decisions import RuleSwitches
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+UPDATE_NAMES_IN_HISTORIES = {
+    "resubmit",
+    "appraise",
+    "approve",
+    "reject",
+    "sign_contract",
+    "report_progress",
+    "confirm_progress",
+    "record_visit",
+    "resolve_findings",
+    "request_advance",
+    "pay_advance",
+    "adjust",
+    "stop",
+    "accept",
+    "submit_settlement_dossier",
+    "settle",
+    "pay_settlement",
+    "record_refund",
+}
+"""The update names recorded in running đề án's histories: a rename breaks them."""
+
+ACTOR = Actor(
+    official_id="BG-SCT-003",
+    full_name="Nguyễn Văn A",
+    role=Role.SO_CONG_THUONG,
+    organisation="Sở Công Thương Bắc Giang",
+    province="Bắc Giang",
+)
+
+each_action = pytest.mark.parametrize("definition", CATALOGUE, ids=lambda d: d.name)
+
+
+def test_every_official_action_has_exactly_one_definition_in_lifecycle_order() -> None:
+    expected = [a for a in Action if a not in NOT_UPDATES]
+    assert [d.action for d in CATALOGUE] == expected
+    assert len({d.command for d in CATALOGUE}) == len(CATALOGUE), "one command model each"
+
+
+def test_the_update_names_are_those_recorded_in_the_histories() -> None:
+    assert {d.name for d in CATALOGUE} == UPDATE_NAMES_IN_HISTORIES
+
+
+def test_the_workflow_has_no_update_the_catalogue_does_not_define() -> None:
+    updates = _Definition.must_from_class(DeAnWorkflow).updates
+    assert set(updates) == {d.name for d in CATALOGUE}
+
+
+@each_action
+def test_the_action_is_an_update_of_the_workflow_with_its_validator(
+    definition: ActionDefinition[Any],
+) -> None:
+    update = _Definition.must_from_class(DeAnWorkflow).updates[definition.name]
+    assert update.arg_types == [definition.command], "the payload is decoded by this type"
+    assert update.ret_type is DeAnActionResult
+    assert update.validator is not None, "a validator refuses before anything enters history"
+    assert f"``{definition.name}``" in (DeAnWorkflow.__doc__ or ""), "the docstring lists it"
+
+
+class _Recorder:
+    """Stands in for the workflow: records what the generated handler and validator pass on."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Action, DeAnCommand]] = []
+
+    async def _act(self, action: Action, command: DeAnCommand) -> str:
+        self.calls.append(("act", action, command))
+        return "done"
+
+    def _check(self, action: Action, command: DeAnCommand) -> None:
+        self.calls.append(("check", action, command))
+
+
+@each_action
+async def test_the_update_handler_and_validator_pass_on_their_own_action(
+    definition: ActionDefinition[Any],
+) -> None:
+    update = _Definition.must_from_class(DeAnWorkflow).updates[definition.name]
+    assert update.validator is not None
+    command: DeAnCommand = definition.command.model_construct(actor=ACTOR)
+    recorder = _Recorder()
+    update.validator(recorder, command)
+    assert await update.fn(recorder, command) == "done"
+    assert recorder.calls == [
+        ("check", definition.action, command),
+        ("act", definition.action, command),
+    ]
+
+
+@each_action
+def test_the_decider_judges_the_actions_command_model(definition: ActionDefinition[Any]) -> None:
+    hints = get_type_hints(definition.decider)
+    assert hints["cmd"] is definition.command
+    assert getattr(definition.decider, "__name__", "") == f"decide_{definition.name}"
+    takes_switches = "switches" in inspect.signature(definition.decider).parameters
+    assert takes_switches is definition.switched
+    if definition.switched:
+        assert hints["switches"] is RuleSwitches
+
+
+@each_action
+def test_the_admin_client_sends_the_action_from_its_command_type(
+    definition: ActionDefinition[Any],
+) -> None:
+    command: DeAnCommand = definition.command.model_construct(actor=ACTOR)
+    assert actions.for_command(command) is definition
+    assert COMMANDS[definition.action] is definition.command
+    fields = definition.command.model_fields
+    assert definition.update_ref is None or definition.update_ref in fields
+    assert definition.update_ref is None or definition.answers is None, "one reference"
+    update_id = update_id_for("BG-2019-DP-01", definition.action, command, 1)
+    assert update_id.startswith(f"BG-2019-DP-01:{definition.name}:")
+
+
+@each_action
+def test_the_action_has_a_cli_command_with_its_help(definition: ActionDefinition[Any]) -> None:
+    commands = {c.name: c.callback for c in de_an_app.registered_commands}
+    callback = commands.get(definition.cli_name)
+    assert callback is not None, f"khuyencong de-an {definition.cli_name}"
+    help_text = callback.__doc__ or ""
+    assert definition.label and definition.label in help_text
+    assert definition.label_en and definition.label_en in help_text
+    assert "Thẩm quyền" in help_text
+    assert definition.help in help_text
+
+
+@each_action
+def test_the_action_has_a_row_in_the_role_by_action_matrix(
+    definition: ActionDefinition[Any],
+) -> None:
+    assert ACTION_EN[definition.action] == definition.label_en
+    rows = [row for row in matrix_rows() if f"`de-an {definition.cli_name}`" in row[0]]
+    assert rows, "docs/officials.md shows who may send it"
+    for level in Level:
+        assert definition.roles_by_level(level), f"someone may send it ({level.value})"
+
+
+@each_action
+def test_the_action_has_an_inbox_entry_and_stages_that_allow_it(
+    definition: ActionDefinition[Any],
+) -> None:
+    assert isinstance(definition.inbox, InboxEntry)
+    assert (definition.action in DISCRETIONARY) is definition.inbox.discretionary
+    assert any(action is definition.action for _, action in TRANSITIONS), "a stage allows it"
+
+
+@each_action
+def test_the_rows_the_action_writes_are_tables_of_the_migrations(
+    definition: ActionDefinition[Any],
+) -> None:
+    schema = "\n".join(p.read_text(encoding="utf-8") for p in sorted(MIGRATIONS.glob("*.sql")))
+    tables = set(re.findall(r"CREATE TABLE(?: IF NOT EXISTS)? (\w+)", schema, re.IGNORECASE))
+    assert set(definition.writes) <= tables
+
+
+def test_a_definition_whose_decider_disagrees_about_rule_switches_is_refused() -> None:
+    with pytest.raises(ValueError, match="switched"):
+        ActionDefinition(
+            name="settle",
+            action=Action.SETTLE,
+            command=actions.definition(Action.SETTLE).command,
+            decider=actions.definition(Action.SETTLE).decider,
+            label_en="Settle",
+            writes=(),
+        )
+
+
+def test_a_definition_named_otherwise_than_its_action_is_refused() -> None:
+    settle = actions.definition(Action.SETTLE)
+    with pytest.raises(ValueError, match="is not the action"):
+        ActionDefinition(
+            name="quyet_toan",
+            action=Action.SETTLE,
+            command=settle.command,
+            decider=settle.decider,
+            switched=True,
+            label_en="Settle",
+            writes=(),
+        )
