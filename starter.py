@@ -54,6 +54,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from domain.model import Actor, DeAnDossier, Level, Role, workflow_id_for
 from domain.money import format_dong
 from domain.rules import RulePack, load_packs, packs_for
+from domain.strict import validate_typed
 from khuyencong.client import connect
 from khuyencong.identity_interceptors import vouching
 from khuyencong.search_attributes import start_attributes, tax_code_hash_key
@@ -289,7 +290,7 @@ def validate_rows(
             errors.append(RowError(row, "", "expected an object with dossier and registered_by"))
             continue
         try:
-            entry = RegistrationEntry.model_validate(data)
+            entry = validate_typed(RegistrationEntry, data)
         except ValidationError as exc:
             for error in exc.errors():
                 errors.append(

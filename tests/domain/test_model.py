@@ -24,6 +24,7 @@ from domain.model import (
     workflow_id_for,
 )
 from domain.money import MAX_DONG
+from domain.strict import UNKNOWN_FIELD, validate_typed
 from tests.domain.builders import actor, dossier, dossier_data
 
 
@@ -67,9 +68,19 @@ def test_a_dossier_is_immutable() -> None:
         d.requested_support = 1  # type: ignore[misc]
 
 
-def test_a_dossier_refuses_unknown_fields() -> None:
-    with pytest.raises(ValidationError, match="extra"):
-        dossier(approved_support=1)
+def test_a_dossier_carried_by_temporal_ignores_a_field_it_does_not_know() -> None:
+    carried = DeAnDossier.model_validate(dossier_data() | {"added_by_a_newer_worker": 1})
+    assert carried == dossier()
+
+
+def test_a_typed_dossier_refuses_a_misspelt_field_naming_it_in_vietnamese() -> None:
+    data = dossier_data()
+    data["cost_lines"][0]["amout"] = data["cost_lines"][0].pop("amount")
+    with pytest.raises(ValidationError) as refused:
+        validate_typed(DeAnDossier, data)
+    unknown = [e for e in refused.value.errors() if e["type"] == UNKNOWN_FIELD]
+    assert [e["loc"] for e in unknown] == [("cost_lines", 0, "amout")]
+    assert unknown[0]["msg"].startswith("trường «amout» không có trong mẫu")
 
 
 def test_a_dossier_needs_at_least_one_cost_line() -> None:
