@@ -33,7 +33,7 @@ from tests.support.lifecycle import (
 )
 from tests.support.temporal import new_task_queue, wait_for_poller
 from tests.support.waiting import until
-from workflows.de_an_contract import DeAnActionResult
+from workflows.de_an_contract import DeAnAccept, DeAnActionResult, DeAnPaySettlement, DeAnSettle
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,16 +66,15 @@ async def settle(d: Driver) -> None:
     today = (await d.state()).registered_on
     await paid_advance(d, today, 70_000_000)
     await d.act(
-        "accept",
-        {
-            "actor": SO,
-            "minutes_number": "NT-1",
-            "accepted_on": today,
-            "accepted_cost": 100_000_000,
-            "accepted_volume_bp": 10000,
-        },
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT-1",
+            accepted_on=today,
+            accepted_cost=100_000_000,
+            accepted_volume_bp=10000,
+        ),
     )
-    await d.act("settle", {"actor": SO, "settlement_number": "QT-1", "settled_on": today})
+    await d.act(DeAnSettle(actor=SO, settlement_number="QT-1", settled_on=today))
 
 
 async def test_the_worker_carries_a_de_an_to_closing_on_the_dev_server(
@@ -89,9 +88,7 @@ async def test_the_worker_carries_a_de_an_to_closing_on_the_dev_server(
         today = await today_of(dev_env)
         d = await contracted_training(dev_env.client, task_queue, today)
         await settle(d)
-        closed = await d.act(
-            "pay_settlement", {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "C"}
-        )
+        closed = await d.act(DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number="C"))
         assert closed.stage is Stage.CLOSED
         assert (await d.handle.result()).paid == 100_000_000
     row = await db_pool.fetchrow(

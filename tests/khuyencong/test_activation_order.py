@@ -229,9 +229,9 @@ async def contract_with_the_approvals_result(
     async with activity_worker(client, pool, tq, records):
         async with workflow_worker(client, tq, runner):
             d = await Driver.register(client, tq, make_dossier(today), today)
-            await d.act("appraise", appraisal(SO, today))
+            await d.act(appraisal(SO, today))
             records.gate.clear()
-            approving = asyncio.create_task(d.act("approve", approval(UBND, today, 200_000_000)))
+            approving = asyncio.create_task(d.act(approval(UBND, today, 200_000_000)))
             await asyncio.wait_for(records.entered.wait(), 10)
         written = await completed_activities(d)
         records.gate.set()

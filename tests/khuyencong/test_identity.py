@@ -53,7 +53,7 @@ from tests.support.lifecycle import (
 )
 from tests.support.temporal import new_task_queue, suite_data_converter
 from tests.support.waiting import until
-from workflows.de_an_contract import DeAnActionResult
+from workflows.de_an_contract import DeAnActionResult, DeAnAppraise
 
 _INJECT: contextvars.ContextVar[str | None] = contextvars.ContextVar("inject", default=None)
 
@@ -198,11 +198,11 @@ async def update_accepted_events(d: Driver) -> int:
     )
 
 
-async def refused_before_history(d: Driver, payload: dict[str, Any], update_id: str) -> str:
+async def refused_before_history(d: Driver, payload: DeAnAppraise, update_id: str) -> str:
     """Send ``appraise``; assert it is refused with nothing written; return the type."""
     before = await history_length(d)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await d.act("appraise", payload, update_id=update_id)
+        await d.act(payload, update_id=update_id)
     cause = refused.value.cause
     assert isinstance(cause, ApplicationError)
     assert cause.non_retryable
@@ -336,7 +336,7 @@ async def test_a_valid_statement_is_accepted_and_the_update_applied(setup: Setup
     d = await registered(setup)
     with vouching(setup.appraiser.official_id):
         result = await d.act(
-            "appraise", appraisal(setup.appraiser, setup.today), update_id=f"u-{uuid.uuid4().hex}"
+            appraisal(setup.appraiser, setup.today), update_id=f"u-{uuid.uuid4().hex}"
         )
     assert result.stage is Stage.APPRAISED
     assert await update_accepted_events(d) == 1
@@ -347,7 +347,7 @@ async def test_a_statement_made_by_hand_for_the_update_id_is_accepted(setup: Set
     d = await registered(setup)
     update_id = f"{d.handle.id}:appraise:by-hand"
     with injecting(statement(setup.key, setup.appraiser, d.handle.id, update_id)):
-        result = await d.act("appraise", appraisal(setup.appraiser, setup.today), update_id)
+        result = await d.act(appraisal(setup.appraiser, setup.today), update_id)
     assert result.stage is Stage.APPRAISED
 
 
@@ -388,7 +388,7 @@ async def test_an_old_key_verifies_during_the_overlap_and_is_refused_once_remove
             started += [first.handle, second.handle]
             update_id = f"u-{uuid.uuid4().hex}"
             with injecting(statement(old, appraiser, first.handle.id, update_id)):
-                accepted = await first.act("appraise", appraisal(appraiser, today), update_id)
+                accepted = await first.act(appraisal(appraiser, today), update_id)
             assert accepted.stage is Stage.APPRAISED
         async with running(dev_env, db_pool, after):
             d = Driver(client, second.handle)
@@ -398,7 +398,7 @@ async def test_an_old_key_verifies_during_the_overlap_and_is_refused_once_remove
             assert kind == "IdentityNotProven"
             update_id = f"u-{uuid.uuid4().hex}"
             with injecting(statement(new, appraiser, d.handle.id, update_id)):
-                result = await d.act("appraise", appraisal(appraiser, today), update_id)
+                result = await d.act(appraisal(appraiser, today), update_id)
             assert result.stage is Stage.APPRAISED
     finally:
         await _end(started)
@@ -425,7 +425,7 @@ async def test_the_statement_is_encrypted_in_history_when_payloads_are(
             d = await Driver.register(client, task_queue, make_dossier(today), today, centre)
         try:
             with vouching(appraiser.official_id):
-                result: DeAnActionResult = await d.act("appraise", appraisal(appraiser, today))
+                result: DeAnActionResult = await d.act(appraisal(appraiser, today))
             assert result.stage is Stage.APPRAISED
             events = (await d.handle.fetch_history()).events
             accepted = next(

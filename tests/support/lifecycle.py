@@ -7,7 +7,7 @@ dates in the future: a test works on any day it runs, and time-skipping moves ``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
@@ -27,10 +27,35 @@ from domain.model import (
     Schedule,
     workflow_id_for,
 )
+from domain.stages import Action
 from khuyencong.updates import execute_de_an_update
 from tests.support.waiting import until
 from workflows.de_an import DeAnWorkflow
-from workflows.de_an_contract import DeAnActionResult, DeAnInput, DeAnState
+from workflows.de_an_contract import (
+    AppraisalVerdict,
+    DeAnAccept,
+    DeAnActionResult,
+    DeAnAdjust,
+    DeAnAppraise,
+    DeAnApprove,
+    DeAnCommand,
+    DeAnConfirmProgress,
+    DeAnInput,
+    DeAnPayAdvance,
+    DeAnPaySettlement,
+    DeAnRecordRefund,
+    DeAnRecordVisit,
+    DeAnReject,
+    DeAnReportProgress,
+    DeAnRequestAdvance,
+    DeAnResolveFindings,
+    DeAnResubmit,
+    DeAnSettle,
+    DeAnSignContract,
+    DeAnState,
+    DeAnStop,
+    DeAnSubmitSettlementDossier,
+)
 
 BG = "Bắc Giang"
 
@@ -113,6 +138,35 @@ async def today_of(env: WorkflowEnvironment) -> date:
     return vn_date(await env.get_current_time())
 
 
+_ACTIONS: dict[type[DeAnCommand], Action] = {
+    DeAnResubmit: Action.RESUBMIT,
+    DeAnAppraise: Action.APPRAISE,
+    DeAnApprove: Action.APPROVE,
+    DeAnReject: Action.REJECT,
+    DeAnSignContract: Action.SIGN_CONTRACT,
+    DeAnReportProgress: Action.REPORT_PROGRESS,
+    DeAnConfirmProgress: Action.CONFIRM_PROGRESS,
+    DeAnRecordVisit: Action.RECORD_VISIT,
+    DeAnResolveFindings: Action.RESOLVE_FINDINGS,
+    DeAnRequestAdvance: Action.REQUEST_ADVANCE,
+    DeAnPayAdvance: Action.PAY_ADVANCE,
+    DeAnAdjust: Action.ADJUST,
+    DeAnStop: Action.STOP,
+    DeAnAccept: Action.ACCEPT,
+    DeAnSubmitSettlementDossier: Action.SUBMIT_SETTLEMENT_DOSSIER,
+    DeAnSettle: Action.SETTLE,
+    DeAnPaySettlement: Action.PAY_SETTLEMENT,
+    DeAnRecordRefund: Action.RECORD_REFUND,
+}
+"""Command type → the update that carries it. Private to the tests until the catalogue of
+actions (workflows/de_an_actions.py) lands; then :func:`action_of` becomes its lookup."""
+
+
+def action_of(command: DeAnCommand) -> Action:
+    """The action (update name) whose payload ``command`` is."""
+    return _ACTIONS[type(command)]
+
+
 class Driver:
     """Sends officials' updates to one đề án and reads it back."""
 
@@ -159,11 +213,18 @@ class Driver:
         await until(holds, timeout)
         return seen[-1]
 
-    async def act(
-        self, update: str, payload: dict[str, Any], update_id: str | None = None
+    async def act(self, command: DeAnCommand, update_id: str | None = None) -> DeAnActionResult:
+        """Send ``command`` as the update of its action (:func:`action_of`)."""
+        return await self.send_raw(action_of(command), command, update_id)
+
+    async def send_raw(
+        self, action: Action, payload: DeAnCommand | Mapping[str, Any], update_id: str | None = None
     ) -> DeAnActionResult:
+        """Send ``payload`` as the update ``action`` as it stands: what a client of another
+        version or a careless one puts on the wire (a number out of range, a field this code
+        does not know), for the tests of the workflow's door. Otherwise use :meth:`act`."""
         result: DeAnActionResult = await execute_de_an_update(
-            self.handle, update, payload, id=update_id, result_type=DeAnActionResult
+            self.handle, action.value, payload, id=update_id, result_type=DeAnActionResult
         )
         return result
 
@@ -173,33 +234,30 @@ class Driver:
 
 def appraisal(
     actor: Actor, on: date, verdict: str = "pass", minutes: str = "BB-01"
-) -> dict[str, Any]:
-    return {
-        "actor": actor,
-        "verdict": verdict,
-        "appraised_on": on,
-        "minutes_number": minutes,
-        "reason": "" if verdict == "pass" else "Thiếu báo giá thiết bị",
-    }
+) -> DeAnAppraise:
+    return DeAnAppraise(
+        actor=actor,
+        verdict=AppraisalVerdict(verdict),
+        appraised_on=on,
+        minutes_number=minutes,
+        reason="" if verdict == "pass" else "Thiếu báo giá thiết bị",
+    )
 
 
-def approval(actor: Actor, on: date, support: int, number: str = "427/QĐ-UBND") -> dict[str, Any]:
-    return {
-        "actor": actor,
-        "decision_number": number,
-        "decision_date": on,
-        "signer": actor.full_name,
-        "approved_support": support,
-    }
+def approval(actor: Actor, on: date, support: int, number: str = "427/QĐ-UBND") -> DeAnApprove:
+    return DeAnApprove(
+        actor=actor,
+        decision_number=number,
+        decision_date=on,
+        signer=actor.full_name,
+        approved_support=support,
+    )
 
 
-def contract(actor: Actor, on: date, support: int, number: str = "15/HĐ-KC") -> dict[str, Any]:
-    return {
-        "actor": actor,
-        "contract_number": number,
-        "signed_on": on,
-        "contracted_support": support,
-    }
+def contract(actor: Actor, on: date, support: int, number: str = "15/HĐ-KC") -> DeAnSignContract:
+    return DeAnSignContract(
+        actor=actor, contract_number=number, signed_on=on, contracted_support=support
+    )
 
 
 async def approved_provincial(
@@ -208,8 +266,8 @@ async def approved_provincial(
     """A provincial đề án up to an approval of its requested support."""
     dossier = make_dossier(today, **dossier_overrides)
     d = await Driver.register(client, task_queue, dossier, today)
-    await d.act("appraise", appraisal(SO, today))
-    await d.act("approve", approval(UBND, today, dossier.requested_support))
+    await d.act(appraisal(SO, today))
+    await d.act(approval(UBND, today, dossier.requested_support))
     return d
 
 
@@ -218,7 +276,7 @@ async def contracted_provincial(
 ) -> Driver:
     d = await approved_provincial(client, task_queue, today, **dossier_overrides)
     state = await d.state()
-    await d.act("sign_contract", contract(SO, today, state.approved_support))
+    await d.act(contract(SO, today, state.approved_support))
     return d
 
 
@@ -248,13 +306,12 @@ async def paid_advance(
     d: Driver, today: date, amount: int, request_no: int = 1
 ) -> DeAnActionResult:
     """The Trung tâm requests an advance and finance pays it."""
-    await d.act("request_advance", {"actor": TRUNG_TAM, "amount": amount, "requested_on": today})
+    await d.act(DeAnRequestAdvance(actor=TRUNG_TAM, amount=amount, requested_on=today))
     return await d.act(
-        "pay_advance",
-        {
-            "actor": KE_TOAN_BG,
-            "request_no": request_no,
-            "paid_on": today,
-            "voucher_number": f"A{request_no}",
-        },
+        DeAnPayAdvance(
+            actor=KE_TOAN_BG,
+            request_no=request_no,
+            paid_on=today,
+            voucher_number=f"A{request_no}",
+        )
     )

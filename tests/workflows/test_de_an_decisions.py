@@ -3,6 +3,7 @@ the money invariants (paid ≤ approved, advances ≤ ceiling, exact settlement)
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -46,9 +47,12 @@ def registered(**dossier: Any) -> DeAnState:
 
 
 def contracted(
-    support_item: str = "training", cost: int = 100_000_000, support: int = 100_000_000
+    support_item: str = "training",
+    cost: int = 100_000_000,
+    support: int = 100_000_000,
+    **dossier: Any,
 ) -> DeAnState:
-    state = registered(support_item=support_item, cost=cost, requested_support=support)
+    state = registered(support_item=support_item, cost=cost, requested_support=support, **dossier)
     state = rules.decide_appraise(
         state, DeAnAppraise(actor=SO, verdict="pass", appraised_on=TODAY, minutes_number="T-1"), NOW
     ).state
@@ -180,79 +184,159 @@ def test_settlement_arithmetic_is_exact(
     assert all(isinstance(v, int) for v in (f.final_support, f.payout, f.refund_owed))
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["request", "pay", "cut", "progress"]), st.integers(1, 120_000_000)
-        ),
-        max_size=14,
-    )
+KINDS = ("request", "pay", "cut", "progress")
+ACTION = st.one_of(
+    st.tuples(st.sampled_from(["request", "pay", "cut"]), st.integers(1, 120_000_000)),
+    st.tuples(st.just("progress"), st.integers(6_000, 10_000)),  # either side of 70 %
 )
-def test_no_sequence_of_actions_pays_more_than_approved_or_advances_past_the_ceiling(
-    actions: list[tuple[str, int]],
-) -> None:
-    state = contracted("machinery", cost=600_000_000, support=200_000_000)
-    month = 0
-    for index, (kind, amount) in enumerate(actions):
-        try:
-            if kind == "request":
-                outcome = rules.decide_request_advance(
-                    state,
-                    DeAnRequestAdvance(actor=TRUNG_TAM, amount=amount, requested_on=TODAY),
-                    NOW,
-                )
-            elif kind == "pay":
-                no = len(state.advances)
-                outcome = rules.decide_pay_advance(
-                    state,
-                    DeAnPayAdvance(
-                        actor=KE_TOAN_BG, request_no=max(no, 1), paid_on=TODAY, voucher_number="V"
-                    ),
-                    NOW,
-                )
-            elif kind == "cut":
-                outcome = rules.decide_adjust(
-                    state,
-                    DeAnAdjust(
-                        actor=SO,
-                        kind="decrease_support",
-                        decision_number=f"{index + 1}/QĐ-SCT",
-                        decision_date=TODAY,
-                        description="giảm",
-                        new_support=amount,
-                    ),
-                    NOW,
-                )
-            else:
-                month = min(month + 1, 6)
-                reported = rules.decide_report_progress(
-                    state,
-                    DeAnReportProgress(
-                        actor=TRUNG_TAM,
-                        month=f"2019-{month:02d}",
-                        investment_done_bp=min(10_000, amount % 10_001),
-                        spent_cost=0,
-                        reported_on=TODAY,
-                    ),
-                    NOW,
-                ).state
-                outcome = rules.decide_confirm_progress(
-                    reported,
-                    DeAnConfirmProgress(actor=SO_2, month=f"2019-{month:02d}", confirmed_on=TODAY),
-                    NOW,
-                )
-        except Refusal:
-            continue
-        state = outcome.state
-        limit, _ = rules.advance_limit(state)
-        assert state.paid <= state.approved_support
-        assert sum(a.amount for a in state.advances) <= max(limit, state.advanced)
-        assert (
-            state.advanced <= apply_rate(state.contracted_support, 7000)
-            or state.contracted_support < state.advanced <= state.approved_support
+"""An action and its amount (đồng; basis points done for ``progress``, either side of the 70 %
+that a machinery advance needs)."""
+
+
+def _attempt(state: DeAnState, kind: str, amount: int, index: int) -> rules.Outcome:
+    """One action of ``kind`` on ``state`` (``progress``: a report of ``amount`` basis points
+    done and its confirmation, for this month); raises :class:`Refusal` as the decider does."""
+    month = TODAY.month
+    if kind == "request":
+        return rules.decide_request_advance(
+            state, DeAnRequestAdvance(actor=TRUNG_TAM, amount=amount, requested_on=TODAY), NOW
         )
-        assert outcome.step.snapshot.paid == state.paid
+    if kind == "pay":
+        no = len(state.advances)
+        return rules.decide_pay_advance(
+            state,
+            DeAnPayAdvance(
+                actor=KE_TOAN_BG, request_no=max(no, 1), paid_on=TODAY, voucher_number="V"
+            ),
+            NOW,
+        )
+    if kind == "cut":
+        return rules.decide_adjust(
+            state,
+            DeAnAdjust(
+                actor=SO,
+                kind="decrease_support",
+                decision_number=f"{index + 1}/QĐ-SCT",
+                decision_date=TODAY,
+                description="giảm",
+                new_support=amount,
+            ),
+            NOW,
+        )
+    reported = rules.decide_report_progress(
+        state,
+        DeAnReportProgress(
+            actor=TRUNG_TAM,
+            month=f"2019-{month:02d}",
+            investment_done_bp=amount,
+            spent_cost=0,
+            reported_on=TODAY,
+        ),
+        NOW,
+    ).state
+    return rules.decide_confirm_progress(
+        reported,
+        DeAnConfirmProgress(actor=SO_2, month=f"2019-{month:02d}", confirmed_on=TODAY),
+        NOW,
+    )
+
+
+def _assert_money_invariants(outcome: rules.Outcome) -> None:
+    state = outcome.state
+    limit, _ = rules.advance_limit(state)
+    assert state.paid <= state.approved_support
+    assert sum(a.amount for a in state.advances) <= max(limit, state.advanced)
+    assert (
+        state.advanced <= apply_rate(state.contracted_support, 7000)
+        or state.contracted_support < state.advanced <= state.approved_support
+    )
+    assert outcome.step.snapshot.paid == state.paid
+
+
+def _machinery_contracted() -> DeAnState:
+    """A 600M machinery đề án contracted at 200M; its beneficiary commits to fund all of it,
+    so a cut of support is possible (otherwise CounterpartTooLow refuses every cut)."""
+    return contracted(
+        "machinery", cost=600_000_000, support=200_000_000, counterpart_funds=600_000_000
+    )
+
+
+def test_no_sequence_of_actions_pays_more_than_approved_or_advances_past_the_ceiling() -> None:
+    """Random sequences: every accepted action keeps the money invariants, every refusal leaves
+    the state as it was, and across the runs every kind of action is accepted some time (a
+    decider that refused everything would fail here)."""
+    accepted: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
+
+    @settings(max_examples=100, deadline=None, derandomize=True)
+    @given(st.lists(ACTION, max_size=20))
+    def run(actions: list[tuple[str, int]]) -> None:
+        state = _machinery_contracted()
+        for index, (kind, amount) in enumerate(actions):
+            if kind == "cut" and _open_request(state):
+                continue  # the known gap below: xfail until the rule is decided
+            before = state.model_copy(deep=True)
+            try:
+                outcome = _attempt(state, kind, amount, index)
+            except Refusal:
+                refused[kind] += 1
+                assert state == before, f"a refused {kind} changed the state"
+                continue
+            accepted[kind] += 1
+            state = outcome.state
+            _assert_money_invariants(outcome)
+
+    run()
+    assert set(accepted) == set(KINDS), (accepted, refused)
+    assert sum(refused.values()) > 0, "the sequences never reached a refusal"
+
+
+def _open_request(state: DeAnState) -> bool:
+    return any(a.paid_on is None and a.lapsed_on is None for a in state.advances)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by the property test once its actions could succeed: a cut of support does "
+    "not look at an advance request still open, and paying it afterwards is checked against "
+    "the approved support only, not the advance ceiling of the new support (rule not yet "
+    "decided; changing it is a semantic change for running đề án: patch it)",
+)
+def test_a_cut_below_an_open_advance_request_keeps_the_advance_within_the_new_ceiling() -> None:
+    state = _machinery_contracted()
+    for kind, amount in [("progress", 7001), ("request", 100_000_000), ("cut", 120_000_000)]:
+        state = _attempt(state, kind, amount, 0).state
+    try:
+        outcome = _attempt(state, "pay", 1, 0)
+    except Refusal:
+        return  # refusing the payment would keep the ceiling too
+    _assert_money_invariants(outcome)  # 100M advanced against a ceiling of 84M: fails today
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_a_sequence_known_to_be_valid_is_accepted_at_every_step(data: st.DataObject) -> None:
+    """Progress confirmed past the 70 % a machinery advance needs, then requests within what
+    is left of the ceiling, each paid: every step must be accepted and keep the invariants."""
+    state = _machinery_contracted()
+    done_bp = data.draw(st.integers(7001, 10_000), label="progress_bp")
+    outcome = _attempt(state, "progress", done_bp, 0)
+    _assert_money_invariants(outcome)
+    state = outcome.state
+    for index in range(data.draw(st.integers(1, 4), label="rounds")):
+        limit, _ = rules.advance_limit(state)
+        room = min(
+            limit - sum(a.amount for a in state.advances), state.approved_support - state.paid
+        )
+        if room <= 0:
+            break
+        amount = data.draw(st.integers(1, room), label=f"advance_{index + 1}")
+        for kind in ("request", "pay"):
+            outcome = _attempt(state, kind, amount, index)
+            _assert_money_invariants(outcome)
+            state = outcome.state
+        assert state.advances[-1].amount == amount
+    assert state.advanced == sum(a.amount for a in state.advances) > 0
 
 
 def test_a_full_provincial_life_closes_with_every_dong_accounted_for() -> None:

@@ -127,7 +127,7 @@ async def test_a_deactivation_committed_while_a_de_an_registers_still_reaches_it
         state = await d.until(lambda s: gone.official_id in s.deactivated_officials)
         assert state.stage is Stage.REGISTERED and state.seq == 1
         with pytest.raises(WorkflowUpdateFailedError) as failure:
-            await d.act("appraise", appraisal(gone, today))
+            await d.act(appraisal(gone, today))
         cause = failure.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == "InactiveOfficial"
         await d.handle.terminate("test finished")

@@ -52,6 +52,7 @@ from workflows.de_an_contract import (
     DeAnAppraise,
     DeAnApprove,
     DeAnInput,
+    DeAnResubmit,
     DeAnSignContract,
     DeAnState,
 )
@@ -159,14 +160,14 @@ async def plan(dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> AsyncIter
     async with run_worker(client, db_pool, tq):
         # National, appraised by the Sở then the Cục: waits for the Minister.
         d = await start(client, tq, plan_2019(level=Level.QUOC_GIA, district="Hiệp Hòa"), on(1, 10))
-        await d.act("appraise", appraisal(SO, on(2, 20), minutes="BB-CS"))
-        await d.act("appraise", appraisal(CUC, on(3, 1), minutes="BB-BO"))
+        await d.act(appraisal(SO, on(2, 20), minutes="BB-CS"))
+        await d.act(appraisal(CUC, on(3, 1), minutes="BB-BO"))
         ids["national-appraised"] = d.handle.id
         # National, appraised by the Sở only.
         d = await start(
             client, tq, plan_2019(level=Level.QUOC_GIA, district="Lạng Giang"), on(1, 10)
         )
-        await d.act("appraise", appraisal(SO, on(2, 20), minutes="BB-CS"))
+        await d.act(appraisal(SO, on(2, 20), minutes="BB-CS"))
         ids["national-base-appraised"] = d.handle.id
         # National of plan year 2020, appraised: not a 2019 đề án.
         national_2020 = plan_2019(
@@ -175,15 +176,15 @@ async def plan(dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> AsyncIter
             schedule={"start": on(1, 1, 2020), "end": on(12, 31, 2020)},
         )
         d = await start(client, tq, national_2020, on(6, 15))
-        await d.act("appraise", appraisal(SO, on(7, 1), minutes="BB-CS"))
-        await d.act("appraise", appraisal(CUC, on(7, 20), minutes="BB-BO"))
+        await d.act(appraisal(SO, on(7, 1), minutes="BB-CS"))
+        await d.act(appraisal(CUC, on(7, 20), minutes="BB-BO"))
         ids["national-2020"] = d.handle.id
         # Provincial, Lục Ngạn, approved 200M and contracted: in progress.
         luc_ngan = plan_2019(district="Lục Ngạn", commune="Xã Nam Dương")
         d = await start(client, tq, luc_ngan, on(1, 10))
-        await d.act("appraise", appraisal(SO, on(2, 20)))
-        await d.act("approve", approval(UBND, on(3, 9), 200_000_000))
-        await d.act("sign_contract", contract(SO, on(3, 20), 200_000_000))
+        await d.act(appraisal(SO, on(2, 20)))
+        await d.act(approval(UBND, on(3, 9), 200_000_000))
+        await d.act(contract(SO, on(3, 20), 200_000_000))
         ids["luc-ngan-in-progress"] = d.handle.id
         # Provincial, accepted on 30/10/2019 and typed in now: its settlement dossier deadline
         # (14/11/2019) had passed before the đề án entered the engine, and is recorded as
@@ -191,18 +192,17 @@ async def plan(dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> AsyncIter
         d = await start(
             client, tq, plan_2019(district="Tân Yên", requested_support=150_000_000), on(1, 10)
         )
-        await d.act("appraise", appraisal(SO, on(2, 20)))
-        await d.act("approve", approval(UBND, on(3, 9), 150_000_000))
-        await d.act("sign_contract", contract(SO, on(3, 20), 150_000_000))
+        await d.act(appraisal(SO, on(2, 20)))
+        await d.act(approval(UBND, on(3, 9), 150_000_000))
+        await d.act(contract(SO, on(3, 20), 150_000_000))
         await d.act(
-            "accept",
-            {
-                "actor": SO,
-                "minutes_number": "NT-1",
-                "accepted_on": on(10, 30),
-                "accepted_cost": 600_000_000,
-                "accepted_volume_bp": 10000,
-            },
+            DeAnAccept(
+                actor=SO,
+                minutes_number="NT-1",
+                accepted_on=on(10, 30),
+                accepted_cost=600_000_000,
+                accepted_volume_bp=10000,
+            ),
         )
         ids["accepted-typed-in"] = d.handle.id
         # Provincial, accepted, carried over with its deadlines passed: overdue.
@@ -410,16 +410,16 @@ async def test_a_resubmission_naming_another_beneficiary_drops_the_tax_code_hash
     assert (await handle.describe()).typed_search_attributes.get(sa.KC_TAX_CODE_HASH) == (
         sa.tax_code_hash(dossier.beneficiary.tax_code, HASH_KEY)
     )
-    await d.act("appraise", appraisal(SO, today, verdict="return", minutes="BB-R"))
+    await d.act(appraisal(SO, today, verdict="return", minutes="BB-R"))
     same = dossier.model_copy(update={"title": f"{dossier.title} (bổ sung)"})
-    await d.act("resubmit", {"actor": TRUNG_TAM, "dossier": same})
+    await d.act(DeAnResubmit(actor=TRUNG_TAM, dossier=same))
     kept = (await handle.describe()).typed_search_attributes
     assert kept.get(sa.KC_TAX_CODE_HASH) is not None and kept.get(sa.KC_STAGE) == "registered"
-    await d.act("appraise", appraisal(SO, today, verdict="return", minutes="BB-R2"))
+    await d.act(appraisal(SO, today, verdict="return", minutes="BB-R2"))
     other = same.model_copy(
         update={"beneficiary": same.beneficiary.model_copy(update={"tax_code": "2400999999"})}
     )
-    await d.act("resubmit", {"actor": TRUNG_TAM, "dossier": other})
+    await d.act(DeAnResubmit(actor=TRUNG_TAM, dossier=other))
     dropped = (await handle.describe()).typed_search_attributes
     assert dropped.get(sa.KC_TAX_CODE_HASH) is None
     assert dropped.get(sa.KC_STAGE) == "registered"
