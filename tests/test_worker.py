@@ -16,21 +16,14 @@ import worker
 from domain.stages import Stage
 from khuyencong.settings import Settings
 from khuyencong.updates import start_de_an_update
+from tests.support.builders import KE_TOAN_BG, LIFECYCLE_OFFICIALS, SO
 from tests.support.identity import (
     HARNESS_REGISTER,
     register_in_database,
     with_test_identity,
     worker_process_env,
 )
-from tests.support.lifecycle import (
-    KE_TOAN_BG,
-    LIFECYCLE_OFFICIALS,
-    SO,
-    Driver,
-    contracted_training,
-    paid_advance,
-    today_of,
-)
+from tests.support.lifecycle import Driver, contracted_training, paid_advance, today_of
 from tests.support.temporal import new_task_queue, wait_for_poller
 from tests.support.waiting import until
 from workflows.de_an_contract import DeAnAccept, DeAnActionResult, DeAnPaySettlement, DeAnSettle

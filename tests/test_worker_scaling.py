@@ -17,21 +17,14 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from domain.stages import Stage
 from khuyencong.settings import Settings
+from tests.support.builders import KE_TOAN_BG, LIFECYCLE_OFFICIALS, SO, TRUNG_TAM
 from tests.support.identity import (
     HARNESS_REGISTER,
     register_in_database,
     with_test_identity,
     worker_process_env,
 )
-from tests.support.lifecycle import (
-    KE_TOAN_BG,
-    LIFECYCLE_OFFICIALS,
-    SO,
-    TRUNG_TAM,
-    Driver,
-    contracted_provincial,
-    today_of,
-)
+from tests.support.lifecycle import Driver, contracted_provincial, today_of
 from tests.support.temporal import new_task_queue, wait_for_poller
 from tests.support.waiting import until
 from workflows.de_an_contract import (

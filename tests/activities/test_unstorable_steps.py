@@ -14,7 +14,7 @@ from activities._sql import argument_column
 from activities.records import DeAnRecordActivities
 from domain.stages import Action
 from khuyencong.db import with_database
-from tests.support.factories import make_dossier, make_step, unique_code
+from tests.support.builders import make_dossier, make_step, unique_code
 from tests.support.postgres import rows_of
 
 

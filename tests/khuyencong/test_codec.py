@@ -41,18 +41,9 @@ from khuyencong.codec import (
 )
 from khuyencong.codec_server import TOKEN_ENV, CodecServer
 from starter import RegistrationEntry, register_all
+from tests.support.builders import SO, TRUNG_TAM, UBND, dossier_on, new_code
 from tests.support.histories import payloads_in
-from tests.support.lifecycle import (
-    SO,
-    TRUNG_TAM,
-    UBND,
-    Driver,
-    appraisal,
-    approval,
-    make_dossier,
-    new_code,
-    today_of,
-)
+from tests.support.lifecycle import Driver, appraisal, approval, today_of
 from tests.support.temporal import (
     TEST_CODEC_KEYS,
     _binary,
@@ -165,7 +156,7 @@ async def encrypted(ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> Async
     client = encrypting_client(ts_env.client)
     tq = new_task_queue()
     today = await today_of(ts_env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=new_code("PII"),
         beneficiary={"name": OWNER, "type": "ho_kinh_doanh", "tax_code": TAX_CODE},
@@ -392,7 +383,7 @@ async def test_the_temporal_cli_reads_the_history_through_the_codec_server(
     """What an authorised operator does: ``temporal workflow show --codec-endpoint``."""
     client = encrypting_client(dev_env.client)
     tq = new_task_queue()
-    dossier = make_dossier(
+    dossier = dossier_on(
         await today_of(dev_env),
         code=new_code("CLI"),
         beneficiary={"name": OWNER, "type": "ho_kinh_doanh", "tax_code": TAX_CODE},

@@ -42,15 +42,9 @@ from khuyencong import identity
 from khuyencong.identity import OfficialsRegister, SigningKey, new_signing_key
 from khuyencong.identity_interceptors import SigningInterceptor, statement_payload, vouching
 from khuyencong.settings import Settings
+from tests.support.builders import BG, dossier_on, official
 from tests.support.identity import client_without_harness_signer, register_in_database
-from tests.support.lifecycle import (
-    BG,
-    Driver,
-    appraisal,
-    make_dossier,
-    official,
-    today_of,
-)
+from tests.support.lifecycle import Driver, appraisal, today_of
 from tests.support.temporal import new_task_queue, suite_data_converter
 from tests.support.waiting import until
 from workflows.de_an_contract import DeAnActionResult, DeAnAppraise
@@ -147,7 +141,7 @@ async def registered(s: Setup) -> Driver:
     does after their password)."""
     with vouching(s.centre.official_id):
         d = await Driver.register(
-            s.client, s.task_queue, make_dossier(s.today), s.today, registered_by=s.centre
+            s.client, s.task_queue, dossier_on(s.today), s.today, registered_by=s.centre
         )
     return await idle(d)
 
@@ -380,10 +374,10 @@ async def test_an_old_key_verifies_during_the_overlap_and_is_refused_once_remove
         async with running(dev_env, db_pool, overlap):
             with vouching(centre.official_id):
                 first = await idle(
-                    await Driver.register(client, task_queue, make_dossier(today), today, centre)
+                    await Driver.register(client, task_queue, dossier_on(today), today, centre)
                 )
                 second = await idle(
-                    await Driver.register(client, task_queue, make_dossier(today), today, centre)
+                    await Driver.register(client, task_queue, dossier_on(today), today, centre)
                 )
             started += [first.handle, second.handle]
             update_id = f"u-{uuid.uuid4().hex}"
@@ -422,7 +416,7 @@ async def test_the_statement_is_encrypted_in_history_when_payloads_are(
     settings = settings_for(dev_env, task_queue, identity_signing_key=key.render())
     async with running(dev_env, db_pool, settings, client=client):
         with vouching(centre.official_id):
-            d = await Driver.register(client, task_queue, make_dossier(today), today, centre)
+            d = await Driver.register(client, task_queue, dossier_on(today), today, centre)
         try:
             with vouching(appraiser.official_id):
                 result: DeAnActionResult = await d.act(appraisal(appraiser, today))

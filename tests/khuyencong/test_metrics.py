@@ -33,7 +33,18 @@ from domain.stages import Action, Stage
 from khuyencong import metrics
 from khuyencong.converter import data_converter
 from khuyencong.settings import Settings
-from tests.support.factories import make_deadline, make_dossier, make_payment, make_step
+from tests.support.builders import (
+    KE_TOAN_BG,
+    LIFECYCLE_OFFICIALS,
+    SO,
+    TRUNG_TAM,
+    UBND,
+    dossier_on,
+    make_deadline,
+    make_dossier,
+    make_payment,
+    make_step,
+)
 from tests.support.identity import (
     HARNESS_REGISTER,
     register_in_database,
@@ -41,20 +52,12 @@ from tests.support.identity import (
     worker_process_env,
 )
 from tests.support.lifecycle import (
-    KE_TOAN_BG,
-    LIFECYCLE_OFFICIALS,
-    SO,
-    TRUNG_TAM,
-    UBND,
     Driver,
     appraisal,
     approval,
     approved_provincial,
     contract,
     today_of,
-)
-from tests.support.lifecycle import (
-    make_dossier as lifecycle_dossier,
 )
 from tests.support.temporal import new_task_queue, until_admitted, wait_for_poller
 from workflows.de_an import DeAnWorkflow
@@ -267,7 +270,7 @@ async def test_refusals_are_counted_by_type_a_concurrent_duplicate_leaves_no_his
         max_cached_workflows=0,
     )
     today = await today_of(dev_env)
-    dossier = lifecycle_dossier(today)
+    dossier = dossier_on(today)
     async with worker.build_worker(
         buffered_client, db_pool, with_test_identity(settings), HARNESS_REGISTER
     ):

@@ -43,7 +43,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.authority import AdjustmentKind
 from domain.model import Level, workflow_id_for
-from tests.support.lifecycle import (
+from tests.support.builders import (
     BO_TRUONG,
     CUC,
     KE_TOAN_BG,
@@ -52,14 +52,9 @@ from tests.support.lifecycle import (
     SO_2,
     TRUNG_TAM,
     UBND,
-    Driver,
-    action_of,
-    appraisal,
-    approval,
-    contract,
-    make_dossier,
-    today_of,
+    dossier_on,
 )
+from tests.support.lifecycle import Driver, action_of, appraisal, approval, contract, today_of
 from workflows.de_an_contract import (
     DeAnAccept,
     DeAnAdjust,
@@ -115,7 +110,7 @@ async def refused(d: Driver, ref: str, command: DeAnCommand) -> str:
 
 async def provincial_closed(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
     today = await today_of(env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"BG-DP-HIST-01{tag}",
         commune="Tiến Dũng",
@@ -195,7 +190,7 @@ async def provincial_closed(env: WorkflowEnvironment, tq: str, tag: str = "") ->
 
 async def national_closed(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
     today = await today_of(env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"QG-HIST-01{tag}",
         level=Level.QUOC_GIA,
@@ -240,7 +235,7 @@ async def national_closed(env: WorkflowEnvironment, tq: str, tag: str = "") -> D
 
 async def provincial_stopped(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
     today = await today_of(env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"BG-DP-HIST-02{tag}",
         support_item="training",
@@ -295,7 +290,7 @@ async def provincial_stopped(env: WorkflowEnvironment, tq: str, tag: str = "") -
 async def provincial_deadline_missed(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
     today = await today_of(env)
     year = today.year + 1
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"BG-DP-HIST-03{tag}",
         plan_year=year,
@@ -327,7 +322,7 @@ async def provincial_deadline_missed(env: WorkflowEnvironment, tq: str, tag: str
 
 async def returned_rejected(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
     today = await today_of(env)
-    dossier = make_dossier(today, code=f"BG-DP-HIST-04{tag}", district="Yên Thế")
+    dossier = dossier_on(today, code=f"BG-DP-HIST-04{tag}", district="Yên Thế")
     d = await start(env.client, tq, dossier, today)
     returned = appraisal(SO, today, verdict="return", minutes="BB-04")
     await act(d, "BB-04", returned)
@@ -352,7 +347,7 @@ async def national_stopped_lapsed(env: WorkflowEnvironment, tq: str, tag: str = 
     """Issue 10, item 9: machinery, 250 tr; advance 1 paid, advance 2 requested; the Minister
     stops the đề án (advance 2 lapses); 60 % accepted; advance 2 refused; settled to 50 tr."""
     today = await today_of(env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"QG-HIST-02{tag}",
         level=Level.QUOC_GIA,
@@ -422,7 +417,7 @@ async def provincial_typed_in_late(env: WorkflowEnvironment, tq: str, tag: str =
     """Issue 10, item 8: a 2019 paper record typed in now; its deadlines had passed before it
     entered the engine and are recorded as missed at once; then it is settled and closed."""
     year = 2019
-    dossier = make_dossier(
+    dossier = dossier_on(
         date(year, 3, 1),
         code=f"BG-DP-HIST-05{tag}",
         plan_year=year,
@@ -463,7 +458,7 @@ async def provincial_settled_on_hold(env: WorkflowEnvironment, tq: str, tag: str
     """The fuzzer's finding: settled while a visit's findings hold the payments, then
     resolved on the settled đề án and paid (before v4 this was a dead end)."""
     today = await today_of(env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"BG-DP-HIST-06{tag}",
         support_item="training",

@@ -1,4 +1,6 @@
-"""Officials, dossiers and a driver that takes a đề án through its life in a test.
+"""A driver that takes a đề án through its life in a test, and the usual first steps.
+
+Officials and dossiers come from :mod:`tests.support.builders`.
 
 Dates are taken from the server's clock (``today``), because the workflow refuses paper
 dates in the future: a test works on any day it runs, and time-skipping moves ``today`` on.
@@ -6,7 +8,6 @@ dates in the future: a test works on any day it runs, and time-skipping moves ``
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any, ClassVar
@@ -17,18 +18,12 @@ from temporalio.testing import WorkflowEnvironment
 from domain.deadlines import vn_date
 from domain.model import (
     Actor,
-    Beneficiary,
-    BeneficiaryType,
-    ContentArea,
-    CostLine,
     DeAnDossier,
-    Level,
-    Role,
-    Schedule,
     workflow_id_for,
 )
 from domain.stages import Action
 from khuyencong.updates import execute_de_an_update
+from tests.support.builders import KE_TOAN_BG, SO, TRUNG_TAM, UBND, dossier_on
 from tests.support.waiting import until
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import (
@@ -56,82 +51,6 @@ from workflows.de_an_contract import (
     DeAnStop,
     DeAnSubmitSettlementDossier,
 )
-
-BG = "Bắc Giang"
-
-
-def official(official_id: str, role: Role, province: str | None = BG, name: str = "") -> Actor:
-    organisations = {
-        Role.TRUNG_TAM: f"Trung tâm Khuyến công tỉnh {province}",
-        Role.SO_CONG_THUONG: f"Sở Công Thương tỉnh {province}",
-        Role.UBND_TINH: f"UBND tỉnh {province}",
-        Role.CUC: "Cục Đổi mới sáng tạo, Chuyển đổi xanh và Khuyến công",
-        Role.BO_TRUONG: "Văn phòng Bộ Công Thương",
-        Role.TAI_CHINH: f"Kế toán — {province or 'Cục'}",
-    }
-    return Actor(
-        official_id=official_id,
-        full_name=name or f"Cán bộ {official_id}",
-        role=role,
-        organisation=organisations[role],
-        province=province,
-    )
-
-
-TRUNG_TAM = official("tt-bg-1", Role.TRUNG_TAM, name="Nguyễn Văn An")
-SO = official("so-bg-1", Role.SO_CONG_THUONG, name="Trần Thị Bình")
-SO_2 = official("so-bg-2", Role.SO_CONG_THUONG, name="Đỗ Văn Giang")
-SO_BAC_NINH = official("so-bn-1", Role.SO_CONG_THUONG, province="Bắc Ninh")
-UBND = official("ubnd-bg-1", Role.UBND_TINH, name="Hoàng Văn Em")
-UBND_BAC_NINH = official("ubnd-bn-1", Role.UBND_TINH, province="Bắc Ninh")
-CUC = official("cuc-1", Role.CUC, province=None, name="Lê Văn Cường")
-BO_TRUONG = official("bt-1", Role.BO_TRUONG, province=None, name="Phạm Minh Đức")
-KE_TOAN_BG = official("kt-bg-1", Role.TAI_CHINH, name="Vũ Thị Hoa")
-KE_TOAN_CUC = official("kt-cuc-1", Role.TAI_CHINH, province=None, name="Ngô Thị Lan")
-LIFECYCLE_OFFICIALS = (TRUNG_TAM, SO, SO_2, UBND, CUC, BO_TRUONG, KE_TOAN_BG, KE_TOAN_CUC)
-"""The officials above, for a register in PostgreSQL (a worker in another process)."""
-
-
-def new_code(prefix: str = "T") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
-
-
-def make_dossier(
-    today: date,
-    *,
-    level: Level = Level.DIA_PHUONG,
-    support_item: str = "machinery",
-    content_area: ContentArea = ContentArea.MO_HINH_MAY_MOC,
-    cost: int = 600_000_000,
-    requested_support: int = 200_000_000,
-    code: str | None = None,
-    **overrides: Any,
-) -> DeAnDossier:
-    fields: dict[str, Any] = dict(
-        code=code or new_code("QG" if level is Level.QUOC_GIA else "DP"),
-        title="Hỗ trợ ứng dụng máy ép gạch không nung",
-        level=level,
-        province=BG,
-        district="Yên Dũng",
-        content_area=content_area,
-        support_item=support_item,
-        beneficiary=Beneficiary(
-            name="HTX Vật liệu xây dựng Tiến Phong",
-            type=BeneficiaryType.HOP_TAC_XA,
-            tax_code="2400123456",
-        ),
-        implementing_unit="Trung tâm Khuyến công và Xúc tiến thương mại tỉnh Bắc Giang",
-        plan_year=today.year,
-        schedule=Schedule(start=today, end=date(today.year, 12, 31)),
-        cost_lines=[
-            CostLine(description="Máy ép gạch thủy lực", amount=cost - 50_000_000),
-            CostLine(description="Lắp đặt, chạy thử", amount=50_000_000),
-        ],
-        requested_support=requested_support,
-        counterpart_funds=cost - requested_support,
-    )
-    fields.update(overrides)
-    return DeAnDossier(**fields)
 
 
 async def today_of(env: WorkflowEnvironment) -> date:
@@ -264,7 +183,7 @@ async def approved_provincial(
     client: Client, task_queue: str, today: date, **dossier_overrides: Any
 ) -> Driver:
     """A provincial đề án up to an approval of its requested support."""
-    dossier = make_dossier(today, **dossier_overrides)
+    dossier = dossier_on(today, **dossier_overrides)
     d = await Driver.register(client, task_queue, dossier, today)
     await d.act(appraisal(SO, today))
     await d.act(approval(UBND, today, dossier.requested_support))

@@ -26,7 +26,8 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import workflow_id_for
-from tests.support.lifecycle import SO, UBND, Driver, make_dossier, today_of
+from tests.support.builders import SO, UBND, dossier_on
+from tests.support.lifecycle import Driver, today_of
 from tests.workflows.plan_support import PlanRun, checkpoint, plan_config
 from workflows.de_an_contract import DeAnAdjust, DeAnState, DeAnStop
 from workflows.plan import KeHoachWorkflow
@@ -59,7 +60,7 @@ async def decided_adjusted_stopped(
     plan = PlanRun(env.client, handle)
     PlanRun.running.append(plan)
     raised, unappraised, stopped = (
-        make_dossier(today, code=f"{code}{tag}", cost=800_000_000, requested_support=150_000_000)
+        dossier_on(today, code=f"{code}{tag}", cost=800_000_000, requested_support=150_000_000)
         for code in CODES
     )
     await plan.register([raised, unappraised, stopped], today)

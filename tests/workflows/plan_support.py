@@ -11,7 +11,8 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from domain.model import DeAnDossier, Level, workflow_id_for
 from domain.stages import Stage
 from khuyencong.updates import execute_de_an_update
-from tests.support.lifecycle import BG, SO, TRUNG_TAM, UBND, appraisal, make_dossier
+from tests.support.builders import BG, SO, TRUNG_TAM, UBND, dossier_on
+from tests.support.lifecycle import appraisal
 from workflows.de_an_contract import DeAnActionResult
 from workflows.plan import KeHoachWorkflow
 from workflows.plan_contract import (
@@ -126,7 +127,7 @@ class PlanRun:
 
 
 def dossiers(today: date, n: int, **overrides: Any) -> list[DeAnDossier]:
-    return [make_dossier(today, **overrides) for _ in range(n)]
+    return [dossier_on(today, **overrides) for _ in range(n)]
 
 
 __all__ = ["BG", "SO", "TRUNG_TAM", "UBND", "PlanRun", "checkpoint", "dossiers", "plan_config"]

@@ -18,17 +18,8 @@ from temporalio.worker import Replayer
 from domain.model import workflow_id_for
 from domain.stages import Action, Stage
 from khuyencong.converter import data_converter
-from tests.support.lifecycle import (
-    KE_TOAN_BG,
-    SO,
-    TRUNG_TAM,
-    UBND,
-    Driver,
-    appraisal,
-    approval,
-    make_dossier,
-    today_of,
-)
+from tests.support.builders import KE_TOAN_BG, SO, TRUNG_TAM, UBND, dossier_on
+from tests.support.lifecycle import Driver, appraisal, approval, today_of
 from tests.support.refusing_db import Refuse
 from workflows.de_an import PERSIST_REFUSAL_PATCH, DeAnWorkflow
 from workflows.de_an_contract import DeAnInput
@@ -72,7 +63,7 @@ async def test_an_out_of_range_number_is_refused_before_the_history_naming_its_f
     ts_env: WorkflowEnvironment, tq: str, field: str, value: int
 ) -> None:
     today = await today_of(ts_env)
-    d = await Driver.register(ts_env.client, tq, make_dossier(today), today)
+    d = await Driver.register(ts_env.client, tq, dossier_on(today), today)
     before = await d.state()
     update, payload = payloads(today, value)[field]
 
@@ -91,7 +82,7 @@ async def test_an_out_of_range_number_is_refused_before_the_history_naming_its_f
 
 async def test_amounts_at_the_ceiling_pass_the_door(ts_env: WorkflowEnvironment, tq: str) -> None:
     today = await today_of(ts_env)
-    d = await Driver.register(ts_env.client, tq, make_dossier(today), today)
+    d = await Driver.register(ts_env.client, tq, dossier_on(today), today)
     await d.act(appraisal(SO, today))
     update, payload = payloads(today, 1_000_000_000_000)["approved_support"]
     with pytest.raises(WorkflowUpdateFailedError) as failure:
@@ -105,7 +96,7 @@ async def test_a_registration_with_a_requested_support_of_10_to_the_30_fails_at_
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today)
+    dossier = dossier_on(today)
     data = DeAnInput(dossier=dossier, registered_by=TRUNG_TAM, registered_on=today).model_dump(
         mode="json"
     )
@@ -134,7 +125,7 @@ async def test_a_step_the_database_refuses_refuses_the_update_and_leaves_the_sta
     ts_env: WorkflowEnvironment, tq: str, db_pool: asyncpg.Pool, refuse_step: Refuse
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today)
+    dossier = dossier_on(today)
     d = await Driver.register(ts_env.client, tq, dossier, today)
     trigger = await refuse_step(dossier.code, "appraise")
     before = await d.state()
@@ -184,7 +175,7 @@ async def test_a_registration_the_database_refuses_fails_the_workflow_typed_and_
     ts_env: WorkflowEnvironment, tq: str, db_pool: asyncpg.Pool, refuse_step: Refuse
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today)
+    dossier = dossier_on(today)
     trigger = await refuse_step(dossier.code, "register")
     handle = await ts_env.client.start_workflow(
         DeAnWorkflow.run,

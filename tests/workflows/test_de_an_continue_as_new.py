@@ -20,19 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.model import workflow_id_for
 from domain.stages import Stage
 from khuyencong.search_attributes import KC_APPROVED_SUPPORT, KC_STAGE
-from tests.support.lifecycle import (
-    KE_TOAN_BG,
-    SO,
-    TRUNG_TAM,
-    UBND,
-    Driver,
-    action_of,
-    appraisal,
-    approval,
-    contract,
-    make_dossier,
-    today_of,
-)
+from tests.support.builders import KE_TOAN_BG, SO, TRUNG_TAM, UBND, dossier_on
+from tests.support.lifecycle import Driver, action_of, appraisal, approval, contract, today_of
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import (
     DeAnAccept,
@@ -74,7 +63,7 @@ async def test_hundreds_of_visits_cross_continue_as_new_without_losing_anything(
 ) -> None:
     client = ts_env.client
     today = await today_of(ts_env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today, support_item="training", cost=100_000_000, requested_support=100_000_000
     )
     workflow_id = workflow_id_for(dossier.code)

@@ -11,7 +11,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from domain.stages import Stage
-from tests.support.lifecycle import TRUNG_TAM, contracted_provincial, today_of
+from tests.support.builders import TRUNG_TAM
+from tests.support.lifecycle import contracted_provincial, today_of
 from tests.support.refusing_db import Refuse
 from workflows.de_an_contract import DeAnReportProgress
 from workflows.de_an_decisions import pending_deadlines

@@ -10,7 +10,8 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from domain.deadlines import DeadlineKind, vn_date
-from tests.support.lifecycle import SO, TRUNG_TAM, Driver, contracted_provincial, today_of
+from tests.support.builders import SO, TRUNG_TAM
+from tests.support.lifecycle import Driver, contracted_provincial, today_of
 from workflows.de_an_contract import DeAnAccept, DeAnReportProgress
 from workflows.de_an_decisions import pending_deadlines
 

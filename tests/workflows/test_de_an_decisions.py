@@ -16,7 +16,7 @@ from domain.model import Level
 from domain.money import apply_rate, settlement_figures
 from domain.rules import load_packs
 from domain.stages import Action, Stage
-from tests.support.lifecycle import KE_TOAN_BG, SO, SO_2, TRUNG_TAM, UBND, make_dossier
+from tests.support.builders import KE_TOAN_BG, SO, SO_2, TRUNG_TAM, UBND, dossier_on
 from workflows import de_an_decisions as rules
 from workflows.de_an_contract import (
     DeAnAccept,
@@ -42,7 +42,7 @@ PACKS = load_packs()
 
 
 def registered(**dossier: Any) -> DeAnState:
-    state = rules.initial_state(make_dossier(TODAY, **dossier), TRUNG_TAM, date(2019, 1, 15), PACKS)
+    state = rules.initial_state(dossier_on(TODAY, **dossier), TRUNG_TAM, date(2019, 1, 15), PACKS)
     return rules.decide_register(state, NOW).state
 
 
@@ -98,10 +98,10 @@ def test_each_step_gets_the_next_sequence_number_and_a_business_key() -> None:
 
 
 def test_the_approval_fixes_the_rule_pack_in_force_on_the_decision_date() -> None:
-    from tests.support.lifecycle import BO_TRUONG, CUC
+    from tests.support.builders import BO_TRUONG, CUC
 
     state = rules.initial_state(
-        make_dossier(
+        dossier_on(
             date(2018, 3, 1), level=Level.QUOC_GIA, cost=600_000_000, requested_support=250_000_000
         ),
         TRUNG_TAM,
@@ -447,9 +447,9 @@ def test_a_plan_that_has_ended_binds_a_raise_but_not_a_cut() -> None:
 def _national_with_two_advance_requests() -> DeAnState:
     """National machinery, 250 tr approved and contracted, 75 % progress confirmed by the Sở;
     advance 1 (100 tr) requested and paid, advance 2 (75 tr) requested and not paid."""
-    from tests.support.lifecycle import BO_TRUONG, CUC, KE_TOAN_CUC
+    from tests.support.builders import BO_TRUONG, CUC, KE_TOAN_CUC
 
-    dossier = make_dossier(
+    dossier = dossier_on(
         TODAY, level=Level.QUOC_GIA, cost=600_000_000, requested_support=250_000_000
     )
     state = rules.decide_register(
@@ -510,7 +510,7 @@ def _national_with_two_advance_requests() -> DeAnState:
 
 
 def _stop() -> Any:
-    from tests.support.lifecycle import BO_TRUONG
+    from tests.support.builders import BO_TRUONG
     from workflows.de_an_contract import DeAnStop
 
     return DeAnStop(
@@ -532,7 +532,7 @@ def _accept_60_percent() -> DeAnAccept:
 
 
 def _pay_second() -> DeAnPayAdvance:
-    from tests.support.lifecycle import KE_TOAN_CUC
+    from tests.support.builders import KE_TOAN_CUC
 
     return DeAnPayAdvance(actor=KE_TOAN_CUC, request_no=2, paid_on=TODAY, voucher_number="A2")
 
@@ -571,7 +571,7 @@ def test_after_a_stop_the_lapsed_advance_is_never_paid_and_the_settlement_pays_5
         )
     assert no_new_request.value.code == "AdvanceNotAllowed"
 
-    from tests.support.lifecycle import CUC
+    from tests.support.builders import CUC
 
     settled = rules.decide(
         state,
@@ -599,7 +599,7 @@ def test_a_de_an_stopped_before_the_rule_is_settled_and_its_unpaid_request_lapse
     state = rules.decide(state, Action.ACCEPT, _accept_60_percent(), NOW).state
     # replaying its history, the old rule pays the request and blocks the settlement ...
     assert rules.decide(state, Action.PAY_ADVANCE, _pay_second(), NOW, old_rules).state.advanced
-    from tests.support.lifecycle import CUC
+    from tests.support.builders import CUC
 
     settle = DeAnSettle(actor=CUC, settlement_number="QT-1", settled_on=TODAY)
     with pytest.raises(Refusal):

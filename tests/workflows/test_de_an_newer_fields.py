@@ -10,7 +10,8 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from domain.stages import Action, Stage
-from tests.support.lifecycle import SO, UBND, Driver, make_dossier, today_of
+from tests.support.builders import SO, UBND, dossier_on
+from tests.support.lifecycle import Driver, today_of
 from workflows.de_an_contract import DeAnActionResult, DeAnAppraise, DeAnApprove
 
 
@@ -26,7 +27,7 @@ async def test_an_update_carrying_fields_this_worker_does_not_know_is_accepted(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today)
+    dossier = dossier_on(today)
     d = await Driver.register(ts_env.client, tq, dossier, today)
     appraise = DeAnAppraise(actor=SO, verdict="pass", appraised_on=today, minutes_number="BB-01")
 

@@ -13,7 +13,7 @@ from domain.authority import AdjustmentKind
 from domain.errors import RefusalCode
 from domain.model import Level
 from domain.stages import Stage
-from tests.support.lifecycle import (
+from tests.support.builders import (
     BO_TRUONG,
     CUC,
     KE_TOAN_BG,
@@ -22,13 +22,15 @@ from tests.support.lifecycle import (
     SO_2,
     TRUNG_TAM,
     UBND,
+    dossier_on,
+)
+from tests.support.lifecycle import (
     Driver,
     appraisal,
     approval,
     contract,
     contracted_provincial,
     contracted_training,
-    make_dossier,
     paid_advance,
     today_of,
 )
@@ -63,7 +65,7 @@ async def test_a_provincial_de_an_goes_from_registration_to_closing(
     ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today, cost=600_000_000, requested_support=200_000_000)
+    dossier = dossier_on(today, cost=600_000_000, requested_support=200_000_000)
     d = await Driver.register(ts_env.client, tq, dossier, today)
 
     assert (await d.act(appraisal(SO, today))).stage is Stage.APPRAISED
@@ -126,7 +128,7 @@ async def test_a_national_de_an_is_appraised_by_the_so_then_the_cuc_and_approved
     ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today, level=Level.QUOC_GIA, cost=700_000_000, requested_support=300_000_000
     )
     d = await Driver.register(ts_env.client, tq, dossier, today)
@@ -164,7 +166,7 @@ async def test_a_returned_dossier_is_resubmitted_and_appraised_again(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today)
+    dossier = dossier_on(today)
     d = await Driver.register(ts_env.client, tq, dossier, today)
 
     returned = await d.act(appraisal(SO, today, verdict="return", minutes="BB-1"))
@@ -181,14 +183,14 @@ async def test_a_failed_appraisal_rejects_the_de_an_and_ends_the_workflow(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    d = await Driver.register(ts_env.client, tq, make_dossier(today), today)
+    d = await Driver.register(ts_env.client, tq, dossier_on(today), today)
     await d.act(appraisal(SO, today, verdict="fail"))
     assert (await d.handle.result()).stage is Stage.REJECTED
 
 
 async def test_the_approver_can_decide_not_to_approve(ts_env: WorkflowEnvironment, tq: str) -> None:
     today = await today_of(ts_env)
-    d = await Driver.register(ts_env.client, tq, make_dossier(today), today)
+    d = await Driver.register(ts_env.client, tq, dossier_on(today), today)
     await d.act(appraisal(SO, today))
     await d.act(
         DeAnReject(
@@ -272,7 +274,7 @@ async def test_a_stop_before_the_contract_closes_the_de_an(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    d = await Driver.register(ts_env.client, tq, make_dossier(today), today)
+    d = await Driver.register(ts_env.client, tq, dossier_on(today), today)
     await d.act(appraisal(SO, today))
     await d.act(approval(UBND, today, 200_000_000))
     await d.act(

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.authority import AdjustmentKind
 from domain.model import Level, Role
 from domain.stages import Action
-from tests.support.lifecycle import (
+from tests.support.builders import (
     BO_TRUONG,
     CUC,
     SO,
@@ -23,6 +23,11 @@ from tests.support.lifecycle import (
     TRUNG_TAM,
     UBND,
     UBND_BAC_NINH,
+    dossier_on,
+    new_code,
+    official,
+)
+from tests.support.lifecycle import (
     Driver,
     action_of,
     appraisal,
@@ -30,9 +35,6 @@ from tests.support.lifecycle import (
     approved_provincial,
     contracted_provincial,
     contracted_training,
-    make_dossier,
-    new_code,
-    official,
     paid_advance,
     today_of,
 )
@@ -79,7 +81,7 @@ async def registered(
 ) -> tuple[Driver, date]:
     """A 700M đề án asking 300M, whose beneficiary commits to fund all of it if need be."""
     today = await today_of(ts_env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         level=level,
         cost=700_000_000,
@@ -176,7 +178,7 @@ async def test_approving_less_than_requested_needs_enough_counterpart_funds(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today, cost=600_000_000, requested_support=200_000_000)
+    dossier = dossier_on(today, cost=600_000_000, requested_support=200_000_000)
     d = await Driver.register(ts_env.client, tq, dossier, today)
     await d.act(appraisal(SO, today))
     error = await refused(d, approval(UBND, today, 150_000_000))

@@ -17,7 +17,7 @@ from domain.model import Level
 from domain.stages import Stage
 from khuyencong.admin import output
 from khuyencong.admin.client import AdminClient
-from tests.support.lifecycle import (
+from tests.support.builders import (
     BO_TRUONG,
     CUC,
     KE_TOAN_CUC,
@@ -25,13 +25,9 @@ from tests.support.lifecycle import (
     SO_2,
     TRUNG_TAM,
     UBND,
-    Driver,
-    appraisal,
-    approval,
-    contract,
-    make_dossier,
-    today_of,
+    dossier_on,
 )
+from tests.support.lifecycle import Driver, appraisal, approval, contract, today_of
 from workflows.de_an_contract import (
     DeAnAccept,
     DeAnCommand,
@@ -72,7 +68,7 @@ async def test_a_decision_number_reused_with_another_date_is_refused_and_with_th
     number = decision_number("QĐ-UBND")
     drivers = []
     for _ in range(3):
-        d = await Driver.register(ts_env.client, tq, make_dossier(today), earlier)
+        d = await Driver.register(ts_env.client, tq, dossier_on(today), earlier)
         await d.act(appraisal(SO, earlier))
         drivers.append(d)
     first, second, third = drivers
@@ -117,7 +113,7 @@ async def test_an_acceptance_typed_in_years_later_shows_and_records_its_missed_d
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     year = 2019
-    dossier = make_dossier(
+    dossier = dossier_on(
         date(year, 3, 1),
         plan_year=year,
         schedule={"start": date(year, 3, 1), "end": date(year, 11, 30)},
@@ -179,7 +175,7 @@ async def test_a_stopped_national_de_an_pays_no_lapsed_advance_and_settles_to_50
     """The tester's case: machinery, 250 tr approved, 75 % progress confirmed; advance 1 (100 tr)
     paid, advance 2 (75 tr) requested; the Minister stops the đề án; 60 % accepted (300 tr)."""
     today = await today_of(ts_env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today, level=Level.QUOC_GIA, cost=600_000_000, requested_support=250_000_000
     )
     d = await Driver.register(ts_env.client, tq, dossier, today)

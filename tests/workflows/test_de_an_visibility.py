@@ -29,19 +29,8 @@ from domain.stages import Action
 from khuyencong import search_attributes as sa
 from khuyencong.updates import execute_de_an_update
 from starter import RegistrationEntry, register_all
-from tests.support.lifecycle import (
-    BO_TRUONG,
-    CUC,
-    SO,
-    TRUNG_TAM,
-    UBND,
-    Driver,
-    appraisal,
-    approval,
-    contract,
-    make_dossier,
-    new_code,
-)
+from tests.support.builders import BO_TRUONG, CUC, SO, TRUNG_TAM, UBND, dossier_on, new_code
+from tests.support.lifecycle import Driver, appraisal, approval, contract
 from tests.support.temporal import new_task_queue, run_worker
 from tests.support.waiting import until
 from workflows import de_an_decisions as rules
@@ -88,7 +77,7 @@ def plan_2019(**overrides: Any) -> Any:
         code=new_code("VIS"),
     )
     fields.update(overrides)
-    return make_dossier(on(1, 10), **fields)
+    return dossier_on(on(1, 10), **fields)
 
 
 @dataclass
@@ -369,7 +358,7 @@ async def test_the_ui_shows_a_vietnamese_summary_details_and_current_details(pla
 
 def test_search_attribute_values_are_normalised_and_hold_no_personal_data() -> None:
     decomposed = "Lu\u0323c Nga\u0323n"  # typed with combining marks
-    dossier = make_dossier(
+    dossier = dossier_on(
         on(1, 10),
         district=decomposed,
         plan_year=2019,
@@ -400,7 +389,7 @@ async def test_a_resubmission_naming_another_beneficiary_drops_the_tax_code_hash
     the workflow unsets ``KcTaxCodeHash`` rather than leave the old beneficiary's."""
     client = ts_env.client
     today = vn_date(await ts_env.get_current_time())
-    dossier = make_dossier(today, code=new_code("RES"))
+    dossier = dossier_on(today, code=new_code("RES"))
     entry = RegistrationEntry(dossier=dossier, registered_by=TRUNG_TAM, registered_on=today)
     await register_all(client, tq, [entry], hash_key=HASH_KEY)
     handle = client.get_workflow_handle_for(DeAnWorkflow.run, entry.workflow_id)

@@ -21,7 +21,8 @@ from domain.authority import AdjustmentKind
 from domain.decisions import decision_scope
 from domain.model import workflow_id_for
 from domain.stages import Stage
-from tests.support.lifecycle import SO, UBND, Driver, today_of
+from tests.support.builders import SO, UBND
+from tests.support.lifecycle import Driver, today_of
 from tests.support.waiting import until
 from tests.workflows.plan_support import PlanRun, checkpoint, dossiers, plan_config
 from workflows.de_an_contract import DeAnAdjust, DeAnStop
