@@ -13,7 +13,7 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 import worker
-from domain.stages import Stage
+from domain.stages import Action, Stage
 from khuyencong.settings import Settings
 from khuyencong.updates import start_de_an_update
 from tests.support.builders import KE_TOAN_BG, LIFECYCLE_OFFICIALS, SO
@@ -108,8 +108,8 @@ async def test_a_worker_killed_in_the_middle_of_settlement_pays_exactly_once(
         await settle(d)
         paying = await start_de_an_update(
             d.handle,
-            "pay_settlement",
-            {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "C-1"},
+            Action.PAY_SETTLEMENT.value,
+            DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number="C-1"),
             result_type=DeAnActionResult,
         )
         assert await asyncio.to_thread(doomed.wait, 60) == 137

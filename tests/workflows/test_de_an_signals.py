@@ -65,7 +65,7 @@ async def test_a_deactivation_signalled_while_a_step_is_persisted_is_kept(
         d = await Driver.register(ts_env.client, task_queue, dossier_on(today), today)
         appraising = await start_de_an_update(
             d.handle,
-            "appraise",
+            Action.APPRAISE.value,
             appraisal(SO, today),
             result_type=DeAnActionResult,
         )
