@@ -15,7 +15,9 @@ from domain.text import Text
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Carried by Temporal: unknown fields are ignored (a newer worker's field must not break an
+    # older one). Files people type are read strictly (domain.strict.validate_typed).
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class Level(StrEnum):

@@ -20,12 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.model import Level
 from domain.money import BasisPoints, Dong, max_support
+from domain.strict import validate_typed
 
 SHIPPED_PACK_DIR = Path(__file__).parent / "rulepacks"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Packs travel in DeAnInput: unknown fields are ignored there; a pack file is read
+    # strictly (load_pack, domain.strict.validate_typed).
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class AdvanceKind(StrEnum):
@@ -69,7 +72,7 @@ class DeadlineRules(_Frozen):
 
 
 class RulePack(_Frozen):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     note: str | None = Field(default=None, alias="_note", description="Free text for editors")
     id: str = Field(min_length=1)
@@ -105,7 +108,8 @@ def province_key(name: str) -> str:
 
 
 def load_pack(path: Path) -> RulePack:
-    return RulePack.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    """A pack file, refusing fields a pack does not have (a misspelt cap is not dropped)."""
+    return validate_typed(RulePack, json.loads(path.read_text(encoding="utf-8")))
 
 
 def load_packs(extra_dirs: Iterable[Path] = ()) -> list[RulePack]:

@@ -41,6 +41,7 @@ from pydantic import ValidationError
 
 from domain.model import DeAnDossier, Level
 from domain.rules import RulePack, load_packs, packs_for
+from domain.strict import validate_typed
 from khuyencong.registration import RegistrationEntry
 from khuyencong.settings import Settings, StartupError
 
@@ -227,7 +228,7 @@ def validate_rows(
             errors.append(RowError(row, "", "expected an object with dossier and registered_by"))
             continue
         try:
-            entry = RegistrationEntry.model_validate(data)
+            entry = validate_typed(RegistrationEntry, data)
         except ValidationError as exc:
             for error in exc.errors():
                 errors.append(

@@ -78,14 +78,23 @@ async def start_de_an_update(
     patience: float = BUSY_PATIENCE,
 ) -> WorkflowUpdateHandle[T]:
     """``handle.start_update`` until accepted, waiting out ``DeAnBusy``; the result is
-    awaited on the returned handle."""
-    return await _when_free(
-        lambda: handle.start_update(
+    awaited on the returned handle. Any other refusal is raised here, as the SDK raises it."""
+
+    async def start() -> WorkflowUpdateHandle[T]:
+        started = await handle.start_update(
             update,
             arg,
             id=id,
             result_type=result_type,
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        ),
-        patience,
-    )
+        )
+        # A validator's refusal comes back with the start, and the SDK keeps it in the handle
+        # (its result raises it) instead of raising it from start_update: raise it now, so that
+        # a DeAnBusy is sent again like any other. ``result()`` makes no call when the outcome
+        # is known already.
+        known = getattr(started, "_known_outcome", None)
+        if known is not None and known.HasField("failure"):
+            await started.result()
+        return started
+
+    return await _when_free(start, patience)

@@ -26,7 +26,8 @@ from domain.model import Level, workflow_id_for
 from domain.money import format_dong
 from khuyencong.plans.generator import PROVINCE, generate
 from khuyencong.plans.service import ensure_plan, import_entries, plan_state
-from tests.support.lifecycle import SO, UBND, appraisal
+from tests.support.builders import SO, UBND
+from tests.support.lifecycle import appraisal
 from tests.support.record_histories import recording_stack
 from tests.support.waiting import until
 from workflows.de_an_contract import DeAnActionResult

@@ -13,27 +13,20 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 import worker
-from domain.stages import Stage
+from domain.stages import Action, Stage
 from khuyencong.settings import Settings
 from khuyencong.updates import start_de_an_update
+from tests.support.builders import KE_TOAN_BG, LIFECYCLE_OFFICIALS, SO
 from tests.support.identity import (
     HARNESS_REGISTER,
     register_in_database,
     with_test_identity,
     worker_process_env,
 )
-from tests.support.lifecycle import (
-    KE_TOAN_BG,
-    LIFECYCLE_OFFICIALS,
-    SO,
-    Driver,
-    contracted_training,
-    paid_advance,
-    today_of,
-)
+from tests.support.lifecycle import Driver, contracted_training, paid_advance, today_of
 from tests.support.temporal import new_task_queue, wait_for_poller
 from tests.support.waiting import until
-from workflows.de_an_contract import DeAnActionResult
+from workflows.de_an_contract import DeAnAccept, DeAnActionResult, DeAnPaySettlement, DeAnSettle
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,16 +59,15 @@ async def settle(d: Driver) -> None:
     today = (await d.state()).registered_on
     await paid_advance(d, today, 70_000_000)
     await d.act(
-        "accept",
-        {
-            "actor": SO,
-            "minutes_number": "NT-1",
-            "accepted_on": today,
-            "accepted_cost": 100_000_000,
-            "accepted_volume_bp": 10000,
-        },
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT-1",
+            accepted_on=today,
+            accepted_cost=100_000_000,
+            accepted_volume_bp=10000,
+        ),
     )
-    await d.act("settle", {"actor": SO, "settlement_number": "QT-1", "settled_on": today})
+    await d.act(DeAnSettle(actor=SO, settlement_number="QT-1", settled_on=today))
 
 
 async def test_the_worker_carries_a_de_an_to_closing_on_the_dev_server(
@@ -89,9 +81,7 @@ async def test_the_worker_carries_a_de_an_to_closing_on_the_dev_server(
         today = await today_of(dev_env)
         d = await contracted_training(dev_env.client, task_queue, today)
         await settle(d)
-        closed = await d.act(
-            "pay_settlement", {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "C"}
-        )
+        closed = await d.act(DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number="C"))
         assert closed.stage is Stage.CLOSED
         assert (await d.handle.result()).paid == 100_000_000
     row = await db_pool.fetchrow(
@@ -118,8 +108,8 @@ async def test_a_worker_killed_in_the_middle_of_settlement_pays_exactly_once(
         await settle(d)
         paying = await start_de_an_update(
             d.handle,
-            "pay_settlement",
-            {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "C-1"},
+            Action.PAY_SETTLEMENT.value,
+            DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number="C-1"),
             result_type=DeAnActionResult,
         )
         assert await asyncio.to_thread(doomed.wait, 60) == 137

@@ -17,23 +17,23 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from domain.stages import Stage
 from khuyencong.settings import Settings
+from tests.support.builders import KE_TOAN_BG, LIFECYCLE_OFFICIALS, SO, TRUNG_TAM
 from tests.support.identity import (
     HARNESS_REGISTER,
     register_in_database,
     with_test_identity,
     worker_process_env,
 )
-from tests.support.lifecycle import (
-    KE_TOAN_BG,
-    LIFECYCLE_OFFICIALS,
-    SO,
-    TRUNG_TAM,
-    Driver,
-    contracted_provincial,
-    today_of,
-)
+from tests.support.lifecycle import Driver, contracted_provincial, today_of
 from tests.support.temporal import new_task_queue, wait_for_poller
 from tests.support.waiting import until
+from workflows.de_an_contract import (
+    DeAnAccept,
+    DeAnPayAdvance,
+    DeAnPaySettlement,
+    DeAnRequestAdvance,
+    DeAnSettle,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DE_AN = 4
@@ -41,30 +41,26 @@ DE_AN = 4
 
 async def to_advance_request(d: Driver) -> None:
     today = (await d.state()).registered_on
-    await d.act(
-        "request_advance", {"actor": TRUNG_TAM, "amount": 70_000_000, "requested_on": today}
-    )
+    await d.act(DeAnRequestAdvance(actor=TRUNG_TAM, amount=70_000_000, requested_on=today))
 
 
 async def to_closing(d: Driver, n: int) -> Stage:
     today = (await d.state()).registered_on
     await d.act(
-        "pay_advance",
-        {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": f"A-{n}"},
+        DeAnPayAdvance(actor=KE_TOAN_BG, request_no=1, paid_on=today, voucher_number=f"A-{n}"),
     )
     await d.act(
-        "accept",
-        {
-            "actor": SO,
-            "minutes_number": f"NT-{n}",
-            "accepted_on": today,
-            "accepted_cost": 100_000_000,
-            "accepted_volume_bp": 10000,
-        },
+        DeAnAccept(
+            actor=SO,
+            minutes_number=f"NT-{n}",
+            accepted_on=today,
+            accepted_cost=100_000_000,
+            accepted_volume_bp=10000,
+        ),
     )
-    await d.act("settle", {"actor": SO, "settlement_number": f"QT-{n}", "settled_on": today})
+    await d.act(DeAnSettle(actor=SO, settlement_number=f"QT-{n}", settled_on=today))
     result = await d.act(
-        "pay_settlement", {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": f"C-{n}"}
+        DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number=f"C-{n}")
     )
     return result.stage
 

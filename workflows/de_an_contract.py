@@ -36,7 +36,9 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Ignore unknown fields: a field added by a newer worker must not break an older one.
+    # Files people type are read strictly instead (domain.strict.validate_typed).
+    model_config = ConfigDict(extra="ignore")
 
 
 def _decision_number(value: str) -> str:

@@ -26,7 +26,9 @@ from workflows.de_an_contract import DECISION_NUMBER
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Ignore unknown fields: a field added by a newer worker must not break an older one.
+    # Files people type are read strictly instead (domain.strict.validate_typed).
+    model_config = ConfigDict(extra="ignore")
 
 
 def plan_slug(province: str) -> str:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from domain.deadlines import vn_date
+from domain.strict import validate_typed
 from khuyencong.admin.errors import BadInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -139,14 +140,14 @@ def is_date_field(info: FieldInfo) -> bool:
 def validate_model(
     model: type[M], data: Mapping[str, Any], *, what: str, today: date | None = None
 ) -> M:
-    """``model`` from ``data`` (dates in either form), refusing future dates. Raises
-    :class:`BadInput` naming every field at fault."""
+    """``model`` from ``data`` (dates in either form), refusing unknown fields at every depth
+    and future dates. Raises :class:`BadInput` naming every field at fault."""
     prepared = dict(data)
     for name, info in model.model_fields.items():
         if name in prepared and is_date_field(info):
             prepared[name] = normalise_date(prepared[name])
     try:
-        value = model.model_validate(prepared)
+        value = validate_typed(model, prepared)
     except ValidationError as exc:
         raise BadInput.from_validation(exc, what) from None
     today = today or vn_date(datetime.now().astimezone())

@@ -12,7 +12,7 @@ from activities.notifications import DeAnNotificationActivities
 from domain.deadlines import DeadlineKind
 from domain.model import DeAnDossier
 from domain.stages import Action
-from tests.support.factories import make_deadline, make_dossier, make_step, unique_code
+from tests.support.builders import make_deadline, make_dossier, make_step, unique_code
 from workflows.de_an_contract import DeAnStep
 
 

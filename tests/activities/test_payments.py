@@ -15,7 +15,7 @@ from activities.payments import DeAnPaymentActivities
 from activities.records import DeAnRecordActivities
 from domain.model import DeAnDossier, Role
 from domain.stages import Action, Stage
-from tests.support.factories import (
+from tests.support.builders import (
     details_of,
     make_actor,
     make_dossier,

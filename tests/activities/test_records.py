@@ -14,7 +14,7 @@ from activities.records import DeAnRecordActivities
 from domain.authority import AdjustmentKind
 from domain.model import DeAnDossier, Role
 from domain.stages import Action
-from tests.support.factories import details_of, make_actor, make_dossier, make_step, unique_code
+from tests.support.builders import details_of, make_actor, make_dossier, make_step, unique_code
 from tests.support.postgres import rows_of
 from workflows.de_an_contract import (
     AppraisalVerdict,

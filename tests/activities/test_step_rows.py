@@ -17,16 +17,17 @@ from db.steps import ROW_TYPES, detail_row, legacy_row
 from domain.model import Level
 from domain.rules import load_packs
 from domain.stages import Action
-from tests.support.lifecycle import (
+from tests.support.builders import (
     BO_TRUONG,
     CUC,
     KE_TOAN_CUC,
     SO,
     SO_2,
     TRUNG_TAM,
-    make_dossier,
+    dossier_on,
 )
 from workflows import de_an_decisions as decisions
+from workflows.de_an_actions import decide
 from workflows.de_an_contract import (
     DeAnAccept,
     DeAnAppraise,
@@ -48,7 +49,7 @@ NOW = datetime(2019, 6, 10, 3, 0, tzinfo=UTC)
 
 def national_life() -> list[DeAnStep]:
     """Every step of a national đề án that is stopped, accepted in part and settled."""
-    dossier = make_dossier(
+    dossier = dossier_on(
         TODAY, level=Level.QUOC_GIA, cost=600_000_000, requested_support=250_000_000
     )
     state = decisions.initial_state(dossier, TRUNG_TAM, date(2019, 1, 15), load_packs())
@@ -69,7 +70,7 @@ def national_life() -> list[DeAnStep]:
         (Action.SETTLE, DeAnSettle(actor=CUC, settlement_number="QT-1", settled_on=TODAY, disallowed_cost=1_000_000)),
     ]  # fmt: skip
     for action, command in commands:
-        outcome = decisions.decide(outcome.state, action, command, NOW)
+        outcome = decide(outcome.state, action, command, NOW)
         steps.append(outcome.step)
     return steps
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from db.de_an import DE_AN_COLUMNS, UPSERT_DE_AN, DeAnRow, insert_de_an_rows, write_step
 from domain.stages import Action, Stage
-from tests.support.factories import make_dossier, make_step, unique_code
+from tests.support.builders import make_dossier, make_step, unique_code
 
 AT = datetime(2019, 6, 10, 3, 0, tzinfo=UTC)
 

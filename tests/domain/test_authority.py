@@ -23,7 +23,7 @@ from domain.authority import (
 from domain.errors import Refusal, RefusalCode
 from domain.model import CENTRAL_ROLES, Actor, DeAnDossier, Level, Role
 from domain.stages import TRANSITIONS, Action, Stage
-from tests.domain.builders import actor, dossier, national_dossier
+from tests.support.builders import make_actor, make_dossier, make_national_dossier
 
 T, S, C, B, U, F = (
     Role.TRUNG_TAM,
@@ -77,14 +77,14 @@ _APPROVAL_ACTIONS = {Action.APPROVE, Action.REJECT, Action.STOP}
 
 
 def _dossier_of(level: Level, **overrides: object) -> DeAnDossier:
-    return national_dossier(**overrides) if level is N else dossier(**overrides)
+    return make_national_dossier(**overrides) if level is N else make_dossier(**overrides)
 
 
 def _in_jurisdiction(role: Role, level: Level) -> Actor:
     """An actor of ``role`` whose province can never be the reason for a refusal."""
     if role in CENTRAL_ROLES or (role is F and level is N):
-        return actor(role, province=None)
-    return actor(role, province="Bắc Giang")
+        return make_actor(role, province=None)
+    return make_actor(role, province="Bắc Giang")
 
 
 def _any_stage(action: Action) -> Stage:
@@ -144,7 +144,7 @@ def test_the_matrix_cell_by_cell(action: Action, level: Level, role: Role) -> No
 
 def test_a_refusal_names_who_holds_the_authority() -> None:
     with pytest.raises(Refusal) as refused:
-        check_authority(actor(C), Action.APPROVE, national_dossier(), Stage.APPRAISED)
+        check_authority(make_actor(C), Action.APPROVE, make_national_dossier(), Stage.APPRAISED)
     assert Role.BO_TRUONG.label in refused.value.message
     assert Action.APPROVE.label in refused.value.message
     assert "Bộ trưởng" in (refused.value.legal_basis or "")
@@ -152,7 +152,7 @@ def test_a_refusal_names_who_holds_the_authority() -> None:
 
 def test_the_local_approval_basis_names_the_chairman_of_ubnd() -> None:
     with pytest.raises(Refusal) as refused:
-        check_authority(actor(S), Action.APPROVE, dossier(), Stage.APPRAISED)
+        check_authority(make_actor(S), Action.APPROVE, make_dossier(), Stage.APPRAISED)
     assert refused.value.legal_basis == BASIS_APPROVAL_LOCAL
     assert "UBND" in BASIS_APPROVAL_LOCAL
 
@@ -160,7 +160,7 @@ def test_the_local_approval_basis_names_the_chairman_of_ubnd() -> None:
 def test_an_empty_set_of_roles_refuses_everyone() -> None:
     for role in Role:
         with pytest.raises(Refusal, match="WrongAuthority"):
-            check_role(_in_jurisdiction(role, L), frozenset(), Action.REGISTER, dossier(), "x")
+            check_role(_in_jurisdiction(role, L), frozenset(), Action.REGISTER, make_dossier(), "x")
 
 
 # --- appraisers ---------------------------------------------------------------------------
@@ -180,19 +180,21 @@ def test_appraisers_by_stage_and_level(stage: Stage, level: Level, roles: set[Ro
 
 
 def test_the_so_appraises_a_national_de_an_first_and_the_cuc_second() -> None:
-    d = national_dossier()
-    check_authority(actor(S), Action.APPRAISE, d, Stage.REGISTERED)
-    check_authority(actor(C), Action.APPRAISE, d, Stage.BASE_APPRAISED)
+    d = make_national_dossier()
+    check_authority(make_actor(S), Action.APPRAISE, d, Stage.REGISTERED)
+    check_authority(make_actor(C), Action.APPRAISE, d, Stage.BASE_APPRAISED)
     with pytest.raises(Refusal, match="WrongAuthority"):
-        check_authority(actor(C), Action.APPRAISE, d, Stage.REGISTERED)
+        check_authority(make_actor(C), Action.APPRAISE, d, Stage.REGISTERED)
     with pytest.raises(Refusal, match="WrongAuthority"):
-        check_authority(actor(S), Action.APPRAISE, d, Stage.BASE_APPRAISED)
+        check_authority(make_actor(S), Action.APPRAISE, d, Stage.BASE_APPRAISED)
 
 
 @pytest.mark.parametrize("role", [T, C, B, U, F])
 def test_only_the_so_appraises_a_provincial_de_an(role: Role) -> None:
     with pytest.raises(Refusal) as refused:
-        check_authority(_in_jurisdiction(role, L), Action.APPRAISE, dossier(), Stage.REGISTERED)
+        check_authority(
+            _in_jurisdiction(role, L), Action.APPRAISE, make_dossier(), Stage.REGISTERED
+        )
     assert refused.value.code == RefusalCode.WRONG_AUTHORITY
 
 
@@ -216,7 +218,7 @@ _GROUP_SO = [
 def test_more_money_another_activity_or_next_year_is_the_ministers_call(
     kind: AdjustmentKind, group: bool
 ) -> None:
-    assert adjustment_deciders(kind, national_dossier(group_project=group)) == {B}
+    assert adjustment_deciders(kind, make_national_dossier(group_project=group)) == {B}
 
 
 @pytest.mark.parametrize("group", [False, True])
@@ -224,32 +226,32 @@ def test_more_money_another_activity_or_next_year_is_the_ministers_call(
 def test_more_money_another_activity_or_next_year_is_ubnds_call_locally(
     kind: AdjustmentKind, group: bool
 ) -> None:
-    assert adjustment_deciders(kind, dossier(group_project=group)) == {U}
+    assert adjustment_deciders(kind, make_dossier(group_project=group)) == {U}
 
 
 @pytest.mark.parametrize("kind", _REST)
 def test_other_national_adjustments_are_the_cucs_call(kind: AdjustmentKind) -> None:
-    assert adjustment_deciders(kind, national_dossier()) == {C}
+    assert adjustment_deciders(kind, make_national_dossier()) == {C}
 
 
 @pytest.mark.parametrize("group", [False, True])
 @pytest.mark.parametrize("kind", _REST)
 def test_other_local_adjustments_are_the_sos_call(kind: AdjustmentKind, group: bool) -> None:
-    assert adjustment_deciders(kind, dossier(group_project=group)) == {S}
+    assert adjustment_deciders(kind, make_dossier(group_project=group)) == {S}
 
 
 @pytest.mark.parametrize("kind", _GROUP_SO)
 def test_the_so_may_change_site_partner_or_beneficiary_of_a_national_group_project(
     kind: AdjustmentKind,
 ) -> None:
-    assert adjustment_deciders(kind, national_dossier(group_project=True)) == {C, S}
+    assert adjustment_deciders(kind, make_national_dossier(group_project=True)) == {C, S}
 
 
 @pytest.mark.parametrize("kind", [AdjustmentKind.CHANGE_TIMING, AdjustmentKind.DECREASE_SUPPORT])
 def test_the_so_gets_no_timing_or_money_changes_of_a_national_group_project(
     kind: AdjustmentKind,
 ) -> None:
-    assert adjustment_deciders(kind, national_dossier(group_project=True)) == {C}
+    assert adjustment_deciders(kind, make_national_dossier(group_project=True)) == {C}
 
 
 @pytest.mark.parametrize("kind", list(AdjustmentKind))
@@ -259,10 +261,10 @@ def test_every_adjustment_kind_has_a_vietnamese_label(kind: AdjustmentKind) -> N
 
 
 def test_the_minister_may_raise_national_support_but_the_cuc_may_not() -> None:
-    d = national_dossier()
-    check_adjust_authority(actor(B), AdjustmentKind.INCREASE_SUPPORT, d)
+    d = make_national_dossier()
+    check_adjust_authority(make_actor(B), AdjustmentKind.INCREASE_SUPPORT, d)
     with pytest.raises(Refusal) as refused:
-        check_adjust_authority(actor(C), AdjustmentKind.INCREASE_SUPPORT, d)
+        check_adjust_authority(make_actor(C), AdjustmentKind.INCREASE_SUPPORT, d)
     assert refused.value.code == RefusalCode.WRONG_AUTHORITY
     assert refused.value.legal_basis == BASIS_ADJUST
     assert "Điều 11" in BASIS_ADJUST
@@ -270,7 +272,9 @@ def test_the_minister_may_raise_national_support_but_the_cuc_may_not() -> None:
 
 def test_an_adjustment_by_the_so_of_another_province_is_refused() -> None:
     with pytest.raises(Refusal) as refused:
-        check_adjust_authority(actor(S, province="Bắc Ninh"), AdjustmentKind.CHANGE_SITE, dossier())
+        check_adjust_authority(
+            make_actor(S, province="Bắc Ninh"), AdjustmentKind.CHANGE_SITE, make_dossier()
+        )
     assert refused.value.code == RefusalCode.WRONG_JURISDICTION
 
 
@@ -281,7 +285,7 @@ def test_an_adjustment_by_the_so_of_another_province_is_refused() -> None:
 @pytest.mark.parametrize("level", list(Level))
 def test_a_provincial_body_of_another_province_is_refused(role: Role, level: Level) -> None:
     with pytest.raises(Refusal) as refused:
-        check_jurisdiction(actor(role, province="Bắc Ninh"), _dossier_of(level))
+        check_jurisdiction(make_actor(role, province="Bắc Ninh"), _dossier_of(level))
     assert refused.value.code == RefusalCode.WRONG_JURISDICTION
     assert refused.value.field == "actor.province"
     assert refused.value.legal_basis
@@ -293,58 +297,62 @@ def test_a_provincial_body_of_another_province_is_refused(role: Role, level: Lev
 def test_a_provincial_body_of_the_same_province_passes_however_spelt(
     role: Role, province: str
 ) -> None:
-    check_jurisdiction(actor(role, province=province), dossier())
+    check_jurisdiction(make_actor(role, province=province), make_dossier())
 
 
 @pytest.mark.parametrize("role", sorted(CENTRAL_ROLES))
 def test_ministry_bodies_pass_jurisdiction_on_national_de_an(role: Role) -> None:
-    check_jurisdiction(actor(role), national_dossier())
-    check_jurisdiction(actor(role), national_dossier(province="Cà Mau"))
+    check_jurisdiction(make_actor(role), make_national_dossier())
+    check_jurisdiction(make_actor(role), make_national_dossier(province="Cà Mau"))
 
 
 def test_provincial_finance_pays_a_local_de_an_of_its_province() -> None:
-    check_jurisdiction(actor(F, province="Tỉnh Bắc Giang"), dossier())
+    check_jurisdiction(make_actor(F, province="Tỉnh Bắc Giang"), make_dossier())
 
 
 @pytest.mark.parametrize("province", ["Bắc Ninh", None])
 def test_other_or_central_finance_may_not_pay_a_local_de_an(province: str | None) -> None:
     with pytest.raises(Refusal) as refused:
-        check_jurisdiction(actor(F, province=province), dossier())
+        check_jurisdiction(make_actor(F, province=province), make_dossier())
     assert refused.value.code == RefusalCode.WRONG_JURISDICTION
 
 
 def test_central_finance_pays_a_national_de_an() -> None:
-    check_jurisdiction(actor(F, province=None), national_dossier())
+    check_jurisdiction(make_actor(F, province=None), make_national_dossier())
 
 
 def test_provincial_finance_may_not_pay_a_national_de_an() -> None:
     with pytest.raises(Refusal) as refused:
-        check_jurisdiction(actor(F, province="Bắc Giang"), national_dossier())
+        check_jurisdiction(make_actor(F, province="Bắc Giang"), make_national_dossier())
     assert refused.value.code == RefusalCode.WRONG_JURISDICTION
     assert "Điều 12" in (refused.value.legal_basis or "")
 
 
 def test_the_role_is_checked_before_the_province() -> None:
     with pytest.raises(Refusal) as refused:
-        check_authority(actor(S, province="Bắc Ninh"), Action.APPROVE, dossier(), Stage.APPRAISED)
+        check_authority(
+            make_actor(S, province="Bắc Ninh"), Action.APPROVE, make_dossier(), Stage.APPRAISED
+        )
     assert refused.value.code == RefusalCode.WRONG_AUTHORITY
 
 
 def test_the_right_role_in_the_wrong_province_is_refused_for_jurisdiction() -> None:
     with pytest.raises(Refusal) as refused:
-        check_authority(actor(U, province="Bắc Ninh"), Action.APPROVE, dossier(), Stage.APPRAISED)
+        check_authority(
+            make_actor(U, province="Bắc Ninh"), Action.APPROVE, make_dossier(), Stage.APPRAISED
+        )
     assert refused.value.code == RefusalCode.WRONG_JURISDICTION
 
 
 def test_the_chairman_of_ubnd_approves_a_local_de_an_of_his_province() -> None:
-    check_authority(actor(U), Action.APPROVE, dossier(), Stage.APPRAISED)
+    check_authority(make_actor(U), Action.APPROVE, make_dossier(), Stage.APPRAISED)
 
 
 # --- four eyes ----------------------------------------------------------------------------
 
 
 def test_an_official_who_appraised_may_not_approve() -> None:
-    minister = actor(B, official_id="bt-01")
+    minister = make_actor(B, official_id="bt-01")
     with pytest.raises(Refusal) as refused:
         check_four_eyes(minister, ["so-01", "bt-01"], "thẩm định", BASIS_PROCESS)
     assert refused.value.code == RefusalCode.FOUR_EYES == "FourEyesViolation"
@@ -354,10 +362,10 @@ def test_an_official_who_appraised_may_not_approve() -> None:
 
 
 def test_another_official_passes_four_eyes() -> None:
-    check_four_eyes(actor(B, official_id="bt-01"), ["so-01", "cuc-01"], "thẩm định", "x")
-    check_four_eyes(actor(B, official_id="bt-01"), [], "thẩm định", "x")
+    check_four_eyes(make_actor(B, official_id="bt-01"), ["so-01", "cuc-01"], "thẩm định", "x")
+    check_four_eyes(make_actor(B, official_id="bt-01"), [], "thẩm định", "x")
 
 
 def test_four_eyes_accepts_any_iterable_of_earlier_officials() -> None:
     with pytest.raises(Refusal, match="FourEyesViolation"):
-        check_four_eyes(actor(F, official_id="kt-01"), iter(("kt-01",)), "phê duyệt", "x")
+        check_four_eyes(make_actor(F, official_id="kt-01"), iter(("kt-01",)), "phê duyệt", "x")

@@ -23,8 +23,7 @@ from khuyencong.plans.importer import (
     read_csv_text,
     validate_sheet,
 )
-from tests.domain.builders import dossier, dossier_data
-from tests.support.factories import make_actor, make_dossier, unique_code
+from tests.support.builders import make_actor, make_dossier, make_dossier_data, unique_code
 from workflows.de_an_contract import (
     DeAnAccept,
     DeAnPayAdvance,
@@ -66,7 +65,7 @@ def problems(error: BadInput) -> dict[str, str]:
 
 @pytest.mark.parametrize("value", TOO_BIG, ids=["10^30", "2^63-1", "ceiling+1"])
 def test_a_requested_support_above_the_ceiling_is_refused_naming_the_field(value: int) -> None:
-    data = dossier_data(
+    data = make_dossier_data(
         cost_lines=[{"description": "Máy", "amount": MAX_DONG}],
         requested_support=value,
         counterpart_funds=0,
@@ -79,7 +78,7 @@ def test_a_requested_support_above_the_ceiling_is_refused_naming_the_field(value
 
 
 def test_a_requested_support_at_the_ceiling_is_accepted() -> None:
-    d = dossier(
+    d = make_dossier(
         cost_lines=[{"description": "Hạ tầng cụm công nghiệp", "amount": MAX_DONG}],
         requested_support=MAX_DONG,
         counterpart_funds=0,
@@ -121,7 +120,7 @@ def test_an_advance_request_number_above_its_ceiling_is_refused_naming_the_rule(
 def test_a_cost_estimate_of_too_many_lines_is_refused() -> None:
     lines = [{"description": f"Dòng {i}", "amount": 1} for i in range(MAX_COST_LINES + 1)]
     with pytest.raises(ValidationError, match="dòng dự toán vượt mức trần"):
-        dossier(cost_lines=lines, requested_support=0, counterpart_funds=MAX_COST_LINES + 1)
+        make_dossier(cost_lines=lines, requested_support=0, counterpart_funds=MAX_COST_LINES + 1)
 
 
 def test_a_plan_envelope_above_the_ceiling_is_refused() -> None:
@@ -152,7 +151,7 @@ def test_a_spreadsheet_amount_of_10_to_the_30_is_reported_with_its_row_and_colum
 
 
 def test_a_dossier_typed_in_nfd_is_kept_in_nfc() -> None:
-    d = dossier(
+    d = make_dossier(
         title=nfd("Hỗ trợ máy ép gạch"),
         district=nfd("Yên Dũng"),
         commune=nfd("Xã Tư Mại"),
@@ -188,13 +187,13 @@ def test_search_filters_are_normalised_to_nfc() -> None:
 
 def test_lengths_count_nfc_characters() -> None:
     title = nfd("ệ" * 500)  # 1 000 code points in NFD, 500 characters
-    assert dossier(title=title).title == "ệ" * 500
+    assert make_dossier(title=title).title == "ệ" * 500
 
 
 def test_a_nul_character_is_refused_naming_the_field() -> None:
     with pytest.raises(BadInput) as raised:
         validate_model(
-            Registration, {"dossier": dossier_data(title="Máy\x00ép")}, what="x", today=TODAY
+            Registration, {"dossier": make_dossier_data(title="Máy\x00ép")}, what="x", today=TODAY
         )
     assert "NUL" in problems(raised.value)["dossier.title"]
 

@@ -24,6 +24,7 @@ from domain.rules import (
     packs_for,
     province_key,
 )
+from domain.strict import UNKNOWN_FIELD
 
 TT28 = "quoc-gia-tt-28-2018"
 TTLT26 = "quoc-gia-ttlt-26-2014"
@@ -399,10 +400,23 @@ def test_a_pack_with_an_item_without_citation_is_refused() -> None:
         RulePack.model_validate(data)
 
 
-def test_a_pack_with_an_unknown_field_is_refused() -> None:
+def test_a_pack_file_with_a_misspelt_nested_field_is_refused_naming_it(tmp_path: Path) -> None:
     data = _pack_json(TT28) | {"caps_doubled": True}
-    with pytest.raises(ValidationError, match="caps_doubled"):
-        RulePack.model_validate(data)
+    data["items"]["machinery"]["advance"]["max_pb"] = data["items"]["machinery"]["advance"].pop(
+        "max_bp"
+    )
+    path = tmp_path / "tinh.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ValidationError) as refused:
+        load_pack(path)
+    unknown = {e["loc"]: e["msg"] for e in refused.value.errors() if e["type"] == UNKNOWN_FIELD}
+    assert set(unknown) == {("caps_doubled",), ("items", "machinery", "advance", "max_pb")}
+    assert unknown[("caps_doubled",)].startswith("trường «caps_doubled» không có trong mẫu")
+
+
+def test_a_pack_carried_in_a_workflow_input_ignores_a_field_it_does_not_know() -> None:
+    carried = RulePack.model_validate(_pack_json(TT28) | {"added_by_a_newer_worker": 1})
+    assert carried == BY_ID[TT28]
 
 
 def test_a_pack_without_items_is_refused() -> None:

@@ -57,17 +57,9 @@ from khuyencong.activation_order import (
 )
 from khuyencong.converter import data_converter
 from khuyencong.updates import execute_de_an_update
+from tests.support.builders import SO, UBND, dossier_on
 from tests.support.identity import harness_identity_interceptor, harness_verify_registration
-from tests.support.lifecycle import (
-    SO,
-    UBND,
-    Driver,
-    appraisal,
-    approval,
-    contract,
-    make_dossier,
-    today_of,
-)
+from tests.support.lifecycle import Driver, appraisal, approval, contract, today_of
 from tests.support.temporal import new_task_queue, until_admitted
 from tests.support.waiting import until
 from workflows.de_an import DeAnWorkflow
@@ -228,10 +220,10 @@ async def contract_with_the_approvals_result(
     records = GatedRecords(pool)
     async with activity_worker(client, pool, tq, records):
         async with workflow_worker(client, tq, runner):
-            d = await Driver.register(client, tq, make_dossier(today), today)
-            await d.act("appraise", appraisal(SO, today))
+            d = await Driver.register(client, tq, dossier_on(today), today)
+            await d.act(appraisal(SO, today))
             records.gate.clear()
-            approving = asyncio.create_task(d.act("approve", approval(UBND, today, 200_000_000)))
+            approving = asyncio.create_task(d.act(approval(UBND, today, 200_000_000)))
             await asyncio.wait_for(records.entered.wait(), 10)
         written = await completed_activities(d)
         records.gate.set()

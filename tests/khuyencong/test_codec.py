@@ -42,18 +42,9 @@ from khuyencong.codec import (
 from khuyencong.codec_server import TOKEN_ENV, CodecServer
 from khuyencong.registration import RegistrationEntry, register_all
 from khuyencong.settings import Settings
+from tests.support.builders import SO, TRUNG_TAM, UBND, dossier_on, new_code
 from tests.support.histories import payloads_in
-from tests.support.lifecycle import (
-    SO,
-    TRUNG_TAM,
-    UBND,
-    Driver,
-    appraisal,
-    approval,
-    make_dossier,
-    new_code,
-    today_of,
-)
+from tests.support.lifecycle import Driver, appraisal, approval, today_of
 from tests.support.temporal import (
     TEST_CODEC_KEYS,
     _binary,
@@ -167,7 +158,7 @@ async def encrypted(ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> Async
     client = encrypting_client(ts_env.client)
     tq = new_task_queue()
     today = await today_of(ts_env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=new_code("PII"),
         beneficiary={"name": OWNER, "type": "ho_kinh_doanh", "tax_code": TAX_CODE},
@@ -177,8 +168,8 @@ async def encrypted(ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> Async
         await register_all(client, tq, [entry], hash_key=b"test-only tax-code hash key")
         d = Driver(client, client.get_workflow_handle(entry.workflow_id))
         await d.until(lambda s: s.seq >= 1)
-        await d.act("appraise", appraisal(SO, today))
-        await d.act("approve", approval(UBND, today, 200_000_000))
+        await d.act(appraisal(SO, today))
+        await d.act(approval(UBND, today, 200_000_000))
         yield d
         await d.handle.terminate("test finished")
 
@@ -248,7 +239,7 @@ async def test_a_client_without_the_keys_sees_only_ciphertext(
     ts_env: WorkflowEnvironment, encrypted: Driver
 ) -> None:
     blind = ts_env.client.get_workflow_handle(encrypted.handle.id)  # no codec
-    with pytest.raises(Exception):  # noqa: B017 - the payload is not JSON to it
+    with pytest.raises(KeyError, match="Unknown payload encoding binary/encrypted"):
         await blind.query("state")
 
 
@@ -394,7 +385,7 @@ async def test_the_temporal_cli_reads_the_history_through_the_codec_server(
     """What an authorised operator does: ``temporal workflow show --codec-endpoint``."""
     client = encrypting_client(dev_env.client)
     tq = new_task_queue()
-    dossier = make_dossier(
+    dossier = dossier_on(
         await today_of(dev_env),
         code=new_code("CLI"),
         beneficiary={"name": OWNER, "type": "ho_kinh_doanh", "tax_code": TAX_CODE},

@@ -67,6 +67,18 @@ def test_every_bad_row_is_reported_with_its_row_and_field_and_none_is_accepted()
     assert "row 4 (BG-2019-DP-04), dossier.title: required" in text
 
 
+def test_a_misspelt_field_in_a_row_is_refused_naming_its_path() -> None:
+    rows = demo_rows()[:2]
+    rows[1]["dossier"]["beneficiary"]["tax_cod"] = rows[1]["dossier"]["beneficiary"].pop("tax_code")
+    rows[1]["registerd_on"] = "2019-03-01"
+    with pytest.raises(EntriesInvalid) as caught:
+        parse_json(json.dumps(rows, ensure_ascii=False))
+    unknown = {e.field: e.message for e in caught.value.errors if "không có trong mẫu" in e.message}
+    assert set(unknown) == {"dossier.beneficiary.tax_cod", "registerd_on"}
+    assert unknown["registerd_on"].startswith("trường «registerd_on» không có trong mẫu")
+    assert {e.row for e in caught.value.errors} == {2}
+
+
 def test_a_dossier_whose_money_does_not_add_up_is_reported_on_the_dossier() -> None:
     rows = demo_rows()[:1]
     rows[0]["dossier"]["counterpart_funds"] = 0

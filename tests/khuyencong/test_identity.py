@@ -42,18 +42,12 @@ from khuyencong import identity
 from khuyencong.identity import OfficialsRegister, SigningKey, new_signing_key
 from khuyencong.identity_interceptors import SigningInterceptor, statement_payload, vouching
 from khuyencong.settings import Settings
+from tests.support.builders import BG, dossier_on, official
 from tests.support.identity import client_without_harness_signer, register_in_database
-from tests.support.lifecycle import (
-    BG,
-    Driver,
-    appraisal,
-    make_dossier,
-    official,
-    today_of,
-)
+from tests.support.lifecycle import Driver, appraisal, today_of
 from tests.support.temporal import new_task_queue, suite_data_converter
 from tests.support.waiting import until
-from workflows.de_an_contract import DeAnActionResult
+from workflows.de_an_contract import DeAnActionResult, DeAnAppraise
 
 _INJECT: contextvars.ContextVar[str | None] = contextvars.ContextVar("inject", default=None)
 
@@ -147,7 +141,7 @@ async def registered(s: Setup) -> Driver:
     does after their password)."""
     with vouching(s.centre.official_id):
         d = await Driver.register(
-            s.client, s.task_queue, make_dossier(s.today), s.today, registered_by=s.centre
+            s.client, s.task_queue, dossier_on(s.today), s.today, registered_by=s.centre
         )
     return await idle(d)
 
@@ -198,11 +192,11 @@ async def update_accepted_events(d: Driver) -> int:
     )
 
 
-async def refused_before_history(d: Driver, payload: dict[str, Any], update_id: str) -> str:
+async def refused_before_history(d: Driver, payload: DeAnAppraise, update_id: str) -> str:
     """Send ``appraise``; assert it is refused with nothing written; return the type."""
     before = await history_length(d)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await d.act("appraise", payload, update_id=update_id)
+        await d.act(payload, update_id=update_id)
     cause = refused.value.cause
     assert isinstance(cause, ApplicationError)
     assert cause.non_retryable
@@ -336,7 +330,7 @@ async def test_a_valid_statement_is_accepted_and_the_update_applied(setup: Setup
     d = await registered(setup)
     with vouching(setup.appraiser.official_id):
         result = await d.act(
-            "appraise", appraisal(setup.appraiser, setup.today), update_id=f"u-{uuid.uuid4().hex}"
+            appraisal(setup.appraiser, setup.today), update_id=f"u-{uuid.uuid4().hex}"
         )
     assert result.stage is Stage.APPRAISED
     assert await update_accepted_events(d) == 1
@@ -347,7 +341,7 @@ async def test_a_statement_made_by_hand_for_the_update_id_is_accepted(setup: Set
     d = await registered(setup)
     update_id = f"{d.handle.id}:appraise:by-hand"
     with injecting(statement(setup.key, setup.appraiser, d.handle.id, update_id)):
-        result = await d.act("appraise", appraisal(setup.appraiser, setup.today), update_id)
+        result = await d.act(appraisal(setup.appraiser, setup.today), update_id)
     assert result.stage is Stage.APPRAISED
 
 
@@ -380,15 +374,15 @@ async def test_an_old_key_verifies_during_the_overlap_and_is_refused_once_remove
         async with running(dev_env, db_pool, overlap):
             with vouching(centre.official_id):
                 first = await idle(
-                    await Driver.register(client, task_queue, make_dossier(today), today, centre)
+                    await Driver.register(client, task_queue, dossier_on(today), today, centre)
                 )
                 second = await idle(
-                    await Driver.register(client, task_queue, make_dossier(today), today, centre)
+                    await Driver.register(client, task_queue, dossier_on(today), today, centre)
                 )
             started += [first.handle, second.handle]
             update_id = f"u-{uuid.uuid4().hex}"
             with injecting(statement(old, appraiser, first.handle.id, update_id)):
-                accepted = await first.act("appraise", appraisal(appraiser, today), update_id)
+                accepted = await first.act(appraisal(appraiser, today), update_id)
             assert accepted.stage is Stage.APPRAISED
         async with running(dev_env, db_pool, after):
             d = Driver(client, second.handle)
@@ -398,7 +392,7 @@ async def test_an_old_key_verifies_during_the_overlap_and_is_refused_once_remove
             assert kind == "IdentityNotProven"
             update_id = f"u-{uuid.uuid4().hex}"
             with injecting(statement(new, appraiser, d.handle.id, update_id)):
-                result = await d.act("appraise", appraisal(appraiser, today), update_id)
+                result = await d.act(appraisal(appraiser, today), update_id)
             assert result.stage is Stage.APPRAISED
     finally:
         await _end(started)
@@ -422,10 +416,10 @@ async def test_the_statement_is_encrypted_in_history_when_payloads_are(
     settings = settings_for(dev_env, task_queue, identity_signing_key=key.render())
     async with running(dev_env, db_pool, settings, client=client):
         with vouching(centre.official_id):
-            d = await Driver.register(client, task_queue, make_dossier(today), today, centre)
+            d = await Driver.register(client, task_queue, dossier_on(today), today, centre)
         try:
             with vouching(appraiser.official_id):
-                result: DeAnActionResult = await d.act("appraise", appraisal(appraiser, today))
+                result: DeAnActionResult = await d.act(appraisal(appraiser, today))
             assert result.stage is Stage.APPRAISED
             events = (await d.handle.fetch_history()).events
             accepted = next(

@@ -33,7 +33,18 @@ from domain.stages import Action, Stage
 from khuyencong import metrics
 from khuyencong.converter import data_converter
 from khuyencong.settings import Settings
-from tests.support.factories import make_deadline, make_dossier, make_payment, make_step
+from tests.support.builders import (
+    KE_TOAN_BG,
+    LIFECYCLE_OFFICIALS,
+    SO,
+    TRUNG_TAM,
+    UBND,
+    dossier_on,
+    make_deadline,
+    make_dossier,
+    make_payment,
+    make_step,
+)
 from tests.support.identity import (
     HARNESS_REGISTER,
     register_in_database,
@@ -41,11 +52,6 @@ from tests.support.identity import (
     worker_process_env,
 )
 from tests.support.lifecycle import (
-    KE_TOAN_BG,
-    LIFECYCLE_OFFICIALS,
-    SO,
-    TRUNG_TAM,
-    UBND,
     Driver,
     appraisal,
     approval,
@@ -53,12 +59,14 @@ from tests.support.lifecycle import (
     contract,
     today_of,
 )
-from tests.support.lifecycle import (
-    make_dossier as lifecycle_dossier,
-)
 from tests.support.temporal import new_task_queue, until_admitted, wait_for_poller
 from workflows.de_an import DeAnWorkflow
-from workflows.de_an_contract import DeAnActionResult, PaymentKind
+from workflows.de_an_contract import (
+    DeAnActionResult,
+    DeAnPayAdvance,
+    DeAnRequestAdvance,
+    PaymentKind,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -262,7 +270,7 @@ async def test_refusals_are_counted_by_type_a_concurrent_duplicate_leaves_no_his
         max_cached_workflows=0,
     )
     today = await today_of(dev_env)
-    dossier = lifecycle_dossier(today)
+    dossier = dossier_on(today)
     async with worker.build_worker(
         buffered_client, db_pool, with_test_identity(settings), HARNESS_REGISTER
     ):
@@ -271,7 +279,7 @@ async def test_refusals_are_counted_by_type_a_concurrent_duplicate_leaves_no_his
             metrics.REFUSED_ACTIONS, error_type="WrongStage", action="sign_contract"
         )
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await d.act("sign_contract", contract(SO, today, 100_000_000))
+            await d.act(contract(SO, today, 100_000_000))
         assert isinstance(refused.value.cause, ApplicationError)
         assert refused.value.cause.type == "WrongStage"
         assert (
@@ -284,7 +292,7 @@ async def test_refusals_are_counted_by_type_a_concurrent_duplicate_leaves_no_his
             )
             == wrong_stage + 1
         )
-        await d.act("appraise", appraisal(SO, today))
+        await d.act(appraisal(SO, today))
 
     # Two approvals wait for a worker and arrive in the same workflow task: the first is
     # accepted; the second meets it in flight and is refused by the validator as DeAnBusy,
@@ -319,7 +327,7 @@ async def test_refusals_are_counted_by_type_a_concurrent_duplicate_leaves_no_his
         assert isinstance(late.value.cause, ApplicationError)
         assert late.value.cause.type == "DeAnBusy"
         with pytest.raises(WorkflowUpdateFailedError) as again:
-            await d.act("approve", approval(UBND, today, 200_000_000), update_id="approve-2")
+            await d.act(approval(UBND, today, 200_000_000), update_id="approve-2")
         assert isinstance(again.value.cause, ApplicationError)
         assert again.value.cause.type == "WrongStage"
     assert (
@@ -424,15 +432,13 @@ async def test_the_metrics_endpoint_serves_the_project_counters_next_to_the_sdk_
             requested_support=100_000_000,
         )
         with pytest.raises(WorkflowUpdateFailedError):
-            await d.act("approve", approval(UBND, today, 100_000_000))  # approved already
-        await d.act("sign_contract", contract(SO, today, 100_000_000))
+            await d.act(approval(UBND, today, 100_000_000))  # approved already
+        await d.act(contract(SO, today, 100_000_000))
         await d.act(
-            "request_advance",
-            {"actor": TRUNG_TAM, "amount": 70_000_000, "requested_on": today},
+            DeAnRequestAdvance(actor=TRUNG_TAM, amount=70_000_000, requested_on=today),
         )
         await d.act(
-            "pay_advance",
-            {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "A1"},
+            DeAnPayAdvance(actor=KE_TOAN_BG, request_no=1, paid_on=today, voucher_number="A1"),
         )
 
         mine = {"task_queue": task_queue}

@@ -19,7 +19,8 @@ from domain.model import workflow_id_for
 from khuyencong.cli import app
 from khuyencong.db import with_database
 from khuyencong.problems import WORKFLOW_TASK, Problem, find_problems, render
-from tests.support.lifecycle import TRUNG_TAM, make_dossier, new_code, today_of
+from tests.support.builders import TRUNG_TAM, dossier_on, new_code
+from tests.support.lifecycle import today_of
 from tests.support.temporal import new_task_queue, run_worker
 from tests.support.waiting import until
 from workflows.de_an import DeAnWorkflow
@@ -47,7 +48,7 @@ async def start(
     client: Client, task_queue: str, started: list[WorkflowHandle[Any, Any]], env: Any
 ) -> str:
     today = await today_of(env)
-    dossier = make_dossier(today, code=new_code("PB"))
+    dossier = dossier_on(today, code=new_code("PB"))
     handle = await client.start_workflow(
         DeAnWorkflow.run,
         DeAnInput(dossier=dossier, registered_by=TRUNG_TAM, registered_on=today),

@@ -24,7 +24,7 @@ from khuyencong import search_attributes as sa
 from khuyencong.cli import app
 from khuyencong.devstack import start_temporal_dev_server, wait_for_temporal
 from khuyencong.settings import Settings, SettingsError
-from tests.support.lifecycle import make_dossier, new_code
+from tests.support.builders import dossier_on, new_code
 
 
 def free_port() -> int:
@@ -118,7 +118,7 @@ def test_the_hash_key_comes_from_the_variable_or_its_file(tmp_path: Path) -> Non
 
 
 def test_start_attributes_describe_a_new_de_an() -> None:
-    dossier = make_dossier(date(2019, 1, 10), district="Lục Ngạn", commune=None)
+    dossier = dossier_on(date(2019, 1, 10), district="Lục Ngạn", commune=None)
     attributes = sa.start_attributes(dossier, hash_key=b"k" * 20)
     assert attributes.get(sa.KC_STAGE) == "registered"
     assert attributes.get(sa.KC_APPROVED_SUPPORT) == 0
@@ -130,12 +130,12 @@ def test_start_attributes_describe_a_new_de_an() -> None:
 
 
 def test_a_change_of_site_moves_the_district_and_commune_a_de_an_is_found_under() -> None:
-    from tests.support.lifecycle import TRUNG_TAM
+    from tests.support.builders import TRUNG_TAM
     from workflows import de_an_decisions as decisions
     from workflows.de_an_contract import DeAnSite
 
     state = decisions.initial_state(
-        make_dossier(date(2019, 6, 10), commune="Xã Tiến Phong"), TRUNG_TAM, date(2019, 1, 15), []
+        dossier_on(date(2019, 6, 10), commune="Xã Tiến Phong"), TRUNG_TAM, date(2019, 1, 15), []
     )
     assert sa.state_values(state)[sa.KC_COMMUNE] == "Xã Tiến Phong"
     moved = state.model_copy(update={"site": DeAnSite(commune="Xã Nham Sơn", district="Yên Dũng")})

@@ -36,12 +36,14 @@ from typing import Any
 
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.converter import PayloadCodec
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.authority import AdjustmentKind
 from domain.model import Level, workflow_id_for
-from tests.support.lifecycle import (
+from tests.support.builders import (
     BO_TRUONG,
     CUC,
     KE_TOAN_BG,
@@ -50,12 +52,26 @@ from tests.support.lifecycle import (
     SO_2,
     TRUNG_TAM,
     UBND,
-    Driver,
-    appraisal,
-    approval,
-    contract,
-    make_dossier,
-    today_of,
+    dossier_on,
+)
+from tests.support.lifecycle import Driver, action_of, appraisal, approval, contract, today_of
+from workflows.de_an_contract import (
+    DeAnAccept,
+    DeAnAdjust,
+    DeAnCommand,
+    DeAnConfirmProgress,
+    DeAnPayAdvance,
+    DeAnPaySettlement,
+    DeAnRecordRefund,
+    DeAnRecordVisit,
+    DeAnReject,
+    DeAnReportProgress,
+    DeAnRequestAdvance,
+    DeAnResolveFindings,
+    DeAnResubmit,
+    DeAnSettle,
+    DeAnStop,
+    DeAnSubmitSettlementDossier,
 )
 from workflows.de_an_decisions import pending_deadlines
 
@@ -77,23 +93,24 @@ async def start(client: Client, task_queue: str, dossier: Any, registered_on: da
     return driver
 
 
-async def act(d: Driver, update: str, ref: str, payload: dict[str, Any]) -> Any:
-    return await d.act(update, payload, update_id=f"{d.handle.id}:{update}:{ref}")
+async def act(d: Driver, ref: str, command: DeAnCommand) -> Any:
+    return await d.act(command, update_id=f"{d.handle.id}:{action_of(command)}:{ref}")
 
 
-async def refused(d: Driver, update: str, ref: str, payload: dict[str, Any]) -> str:
+async def refused(d: Driver, ref: str, command: DeAnCommand) -> str:
     """Send an update that the workflow must refuse; return the refusal's type."""
     try:
-        await act(d, update, ref, payload)
-    except Exception as exc:
-        cause = getattr(exc, "cause", None)
-        return str(getattr(cause, "type", type(exc).__name__))
-    raise AssertionError(f"{update} was accepted, a refusal was expected")
+        await act(d, ref, command)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        assert isinstance(cause, ApplicationError), cause
+        return str(cause.type)
+    raise AssertionError(f"{action_of(command)} was accepted, a refusal was expected")
 
 
 async def provincial_closed(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
     today = await today_of(env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"BG-DP-HIST-01{tag}",
         commune="Tiến Dũng",
@@ -101,79 +118,71 @@ async def provincial_closed(env: WorkflowEnvironment, tq: str, tag: str = "") ->
         requested_support=200_000_000,
     )
     d = await start(env.client, tq, dossier, today)
-    await act(d, "appraise", "BB-01", appraisal(SO, today, minutes="BB-01"))
-    await act(d, "approve", "427", approval(UBND, today, 200_000_000))
-    await act(d, "sign_contract", "15", contract(SO, today, 200_000_000))
+    await act(d, "BB-01", appraisal(SO, today, minutes="BB-01"))
+    await act(d, "427", approval(UBND, today, 200_000_000))
+    await act(d, "15", contract(SO, today, 200_000_000))
     month = f"{today:%Y-%m}"
     await act(
         d,
-        "report_progress",
         month,
-        {
-            "actor": TRUNG_TAM,
-            "month": month,
-            "investment_done_bp": 8000,
-            "spent_cost": 480_000_000,
-            "reported_on": today,
-        },
+        DeAnReportProgress(
+            actor=TRUNG_TAM,
+            month=month,
+            investment_done_bp=8000,
+            spent_cost=480_000_000,
+            reported_on=today,
+        ),
     )
-    await act(d, "confirm_progress", month, {"actor": SO_2, "month": month, "confirmed_on": today})
+    await act(d, month, DeAnConfirmProgress(actor=SO_2, month=month, confirmed_on=today))
     await act(
         d,
-        "record_visit",
         "KT-1",
-        {
-            "actor": SO,
-            "visited_on": today,
-            "minutes_number": "KT-1",
-            "findings": ["Chưa lắp biển công trình khuyến công"],
-            "hold_payments": True,
-        },
+        DeAnRecordVisit(
+            actor=SO,
+            visited_on=today,
+            minutes_number="KT-1",
+            findings=["Chưa lắp biển công trình khuyến công"],
+            hold_payments=True,
+        ),
     )
     await act(
         d,
-        "request_advance",
         "1",
-        {"actor": TRUNG_TAM, "amount": 140_000_000, "requested_on": today},
+        DeAnRequestAdvance(actor=TRUNG_TAM, amount=140_000_000, requested_on=today),
     )
-    pay = {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "UNC-01"}
-    assert await refused(d, "pay_advance", "1-on-hold", pay) == "PaymentsOnHold"
-    await act(d, "resolve_findings", "1", {"actor": SO, "resolved_on": today})
-    await act(d, "pay_advance", "1", pay)
+    pay = DeAnPayAdvance(actor=KE_TOAN_BG, request_no=1, paid_on=today, voucher_number="UNC-01")
+    assert await refused(d, "1-on-hold", pay) == "PaymentsOnHold"
+    await act(d, "1", DeAnResolveFindings(actor=SO, resolved_on=today))
+    await act(d, "1", pay)
     await act(
         d,
-        "adjust",
         "78",
-        {
-            "actor": SO,
-            "kind": "change_site",
-            "decision_number": "78/QĐ-SCT",
-            "decision_date": today,
-            "description": "Chuyển xưởng sang thôn bên cạnh trong cùng xã",
-            "new_address": "Thôn Đông, xã Tiến Phong",
-        },
+        DeAnAdjust(
+            actor=SO,
+            kind="change_site",
+            decision_number="78/QĐ-SCT",
+            decision_date=today,
+            description="Chuyển xưởng sang thôn bên cạnh trong cùng xã",
+            new_address="Thôn Đông, xã Tiến Phong",
+        ),
     )
     await act(
         d,
-        "accept",
         "NT-01",
-        {
-            "actor": SO,
-            "minutes_number": "NT-01",
-            "accepted_on": today,
-            "accepted_cost": 580_000_000,
-            "accepted_volume_bp": 10000,
-        },
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT-01",
+            accepted_on=today,
+            accepted_cost=580_000_000,
+            accepted_volume_bp=10000,
+        ),
     )
-    await act(d, "submit_settlement_dossier", "1", {"actor": TRUNG_TAM, "submitted_on": today})
-    await act(
-        d, "settle", "QT-01", {"actor": SO, "settlement_number": "QT-01", "settled_on": today}
-    )
+    await act(d, "1", DeAnSubmitSettlementDossier(actor=TRUNG_TAM, submitted_on=today))
+    await act(d, "QT-01", DeAnSettle(actor=SO, settlement_number="QT-01", settled_on=today))
     await act(
         d,
-        "pay_settlement",
         "UNC-02",
-        {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "UNC-02"},
+        DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number="UNC-02"),
     )
     await d.handle.result()
     return d
@@ -181,7 +190,7 @@ async def provincial_closed(env: WorkflowEnvironment, tq: str, tag: str = "") ->
 
 async def national_closed(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
     today = await today_of(env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"QG-HIST-01{tag}",
         level=Level.QUOC_GIA,
@@ -190,46 +199,43 @@ async def national_closed(env: WorkflowEnvironment, tq: str, tag: str = "") -> D
         counterpart_funds=450_000_000,
     )
     d = await start(env.client, tq, dossier, today)
-    await act(d, "appraise", "co_so", appraisal(SO, today, minutes="BB-CS-01"))
-    await act(d, "appraise", "bo", appraisal(CUC, today, minutes="BB-BO-01"))
-    await act(d, "approve", "1234", approval(BO_TRUONG, today, 300_000_000, number="1234/QĐ-BCT"))
-    decrease = {
-        "actor": BO_TRUONG,
-        "kind": "decrease_support",
-        "decision_number": "1300/QĐ-CĐM",
-        "decision_date": today,
-        "description": "Điều chỉnh giảm theo dự toán được giao",
-        "new_support": 280_000_000,
-    }
+    await act(d, "co_so", appraisal(SO, today, minutes="BB-CS-01"))
+    await act(d, "bo", appraisal(CUC, today, minutes="BB-BO-01"))
+    await act(d, "1234", approval(BO_TRUONG, today, 300_000_000, number="1234/QĐ-BCT"))
+    decrease = DeAnAdjust(
+        actor=BO_TRUONG,
+        kind=AdjustmentKind.DECREASE_SUPPORT,
+        decision_number="1300/QĐ-CĐM",
+        decision_date=today,
+        description="Điều chỉnh giảm theo dự toán được giao",
+        new_support=280_000_000,
+    )
     # A decrease is the Cục's to decide (TT 36/2013 Điều 11), not the Minister's.
-    assert await refused(d, "adjust", "1300-bt", decrease) == "WrongAuthority"
-    await act(d, "adjust", "1300", {**decrease, "actor": CUC})
-    await act(d, "sign_contract", "20", contract(CUC, today, 280_000_000, number="20/HĐ-KCQG"))
+    assert await refused(d, "1300-bt", decrease) == "WrongAuthority"
+    await act(d, "1300", decrease.model_copy(update={"actor": CUC}))
+    await act(d, "20", contract(CUC, today, 280_000_000, number="20/HĐ-KCQG"))
     await act(
         d,
-        "accept",
         "NT-QG",
-        {
-            "actor": SO,
-            "minutes_number": "NT-QG",
-            "accepted_on": today,
-            "accepted_cost": 700_000_000,
-            "accepted_volume_bp": 10000,
-        },
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT-QG",
+            accepted_on=today,
+            accepted_cost=700_000_000,
+            accepted_volume_bp=10000,
+        ),
     )
-    await act(
-        d, "settle", "QT-QG", {"actor": CUC, "settlement_number": "QT-QG", "settled_on": today}
-    )
-    pay = {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "C-1"}
-    assert await refused(d, "pay_settlement", "C-1-tinh", pay) == "WrongJurisdiction"
-    await act(d, "pay_settlement", "C-1", {**pay, "actor": KE_TOAN_CUC})
+    await act(d, "QT-QG", DeAnSettle(actor=CUC, settlement_number="QT-QG", settled_on=today))
+    pay = DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number="C-1")
+    assert await refused(d, "C-1-tinh", pay) == "WrongJurisdiction"
+    await act(d, "C-1", pay.model_copy(update={"actor": KE_TOAN_CUC}))
     await d.handle.result()
     return d
 
 
 async def provincial_stopped(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
     today = await today_of(env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"BG-DP-HIST-02{tag}",
         support_item="training",
@@ -239,52 +245,43 @@ async def provincial_stopped(env: WorkflowEnvironment, tq: str, tag: str = "") -
         title="Đào tạo nghề chế biến vải thiều sấy",
     )
     d = await start(env.client, tq, dossier, today)
-    await act(d, "appraise", "BB-02", appraisal(SO, today, minutes="BB-02"))
-    await act(d, "approve", "500", approval(UBND, today, 100_000_000, number="500/QĐ-UBND"))
-    await act(d, "sign_contract", "16", contract(SO, today, 100_000_000, number="16/HĐ-KC"))
-    await act(
-        d, "request_advance", "1", {"actor": TRUNG_TAM, "amount": 70_000_000, "requested_on": today}
-    )
+    await act(d, "BB-02", appraisal(SO, today, minutes="BB-02"))
+    await act(d, "500", approval(UBND, today, 100_000_000, number="500/QĐ-UBND"))
+    await act(d, "16", contract(SO, today, 100_000_000, number="16/HĐ-KC"))
+    await act(d, "1", DeAnRequestAdvance(actor=TRUNG_TAM, amount=70_000_000, requested_on=today))
     await act(
         d,
-        "pay_advance",
         "1",
-        {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "A1"},
+        DeAnPayAdvance(actor=KE_TOAN_BG, request_no=1, paid_on=today, voucher_number="A1"),
     )
     await act(
         d,
-        "stop",
         "900",
-        {
-            "actor": UBND,
-            "decision_number": "900/QĐ-UBND",
-            "decision_date": today,
-            "reason": "Đơn vị thụ hưởng không bố trí được học viên",
-        },
+        DeAnStop(
+            actor=UBND,
+            decision_number="900/QĐ-UBND",
+            decision_date=today,
+            reason="Đơn vị thụ hưởng không bố trí được học viên",
+        ),
     )
     await act(
         d,
-        "accept",
         "NT-2",
-        {
-            "actor": SO,
-            "minutes_number": "NT-2",
-            "accepted_on": today,
-            "accepted_cost": 40_000_000,
-            "accepted_volume_bp": 4000,
-        },
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT-2",
+            accepted_on=today,
+            accepted_cost=40_000_000,
+            accepted_volume_bp=4000,
+        ),
     )
-    await act(d, "settle", "QT-2", {"actor": SO, "settlement_number": "QT-2", "settled_on": today})
+    await act(d, "QT-2", DeAnSettle(actor=SO, settlement_number="QT-2", settled_on=today))
     await act(
         d,
-        "record_refund",
         "NT-01",
-        {
-            "actor": KE_TOAN_BG,
-            "refunded_on": today,
-            "amount": 30_000_000,
-            "voucher_number": "NT-01",
-        },
+        DeAnRecordRefund(
+            actor=KE_TOAN_BG, refunded_on=today, amount=30_000_000, voucher_number="NT-01"
+        ),
     )
     await d.handle.result()
     return d
@@ -293,7 +290,7 @@ async def provincial_stopped(env: WorkflowEnvironment, tq: str, tag: str = "") -
 async def provincial_deadline_missed(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
     today = await today_of(env)
     year = today.year + 1
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"BG-DP-HIST-03{tag}",
         plan_year=year,
@@ -301,24 +298,23 @@ async def provincial_deadline_missed(env: WorkflowEnvironment, tq: str, tag: str
         district="Hiệp Hòa",
     )
     d = await start(env.client, tq, dossier, today)
-    await act(d, "appraise", "BB-03", appraisal(SO, today, minutes="BB-03"))
-    await act(d, "approve", "600", approval(UBND, today, 200_000_000, number="600/QĐ-UBND"))
-    await act(d, "sign_contract", "17", contract(SO, today, 200_000_000, number="17/HĐ-KC"))
+    await act(d, "BB-03", appraisal(SO, today, minutes="BB-03"))
+    await act(d, "600", approval(UBND, today, 200_000_000, number="600/QĐ-UBND"))
+    await act(d, "17", contract(SO, today, 200_000_000, number="17/HĐ-KC"))
     first = pending_deadlines(await d.state())[0]
     await _skip_past(env, first.missed_at)
     await d.until(lambda s: first.key in s.missed_deadlines)
     late = await today_of(env)
     await act(
         d,
-        "report_progress",
         first.ref,
-        {
-            "actor": TRUNG_TAM,
-            "month": first.ref,
-            "investment_done_bp": 1000,
-            "spent_cost": 60_000_000,
-            "reported_on": late,
-        },
+        DeAnReportProgress(
+            actor=TRUNG_TAM,
+            month=first.ref,
+            investment_done_bp=1000,
+            spent_cost=60_000_000,
+            reported_on=late,
+        ),
     )
     await d.handle.terminate("recorded: the history ends here")
     return d
@@ -326,23 +322,22 @@ async def provincial_deadline_missed(env: WorkflowEnvironment, tq: str, tag: str
 
 async def returned_rejected(env: WorkflowEnvironment, tq: str, tag: str = "") -> Driver:
     today = await today_of(env)
-    dossier = make_dossier(today, code=f"BG-DP-HIST-04{tag}", district="Yên Thế")
+    dossier = dossier_on(today, code=f"BG-DP-HIST-04{tag}", district="Yên Thế")
     d = await start(env.client, tq, dossier, today)
     returned = appraisal(SO, today, verdict="return", minutes="BB-04")
-    await act(d, "appraise", "BB-04", returned)
+    await act(d, "BB-04", returned)
     amended = dossier.model_copy(update={"title": f"{dossier.title} (hồ sơ bổ sung)"})
-    await act(d, "resubmit", "1", {"actor": TRUNG_TAM, "dossier": amended})
-    await act(d, "appraise", "BB-05", appraisal(SO, today, minutes="BB-05"))
+    await act(d, "1", DeAnResubmit(actor=TRUNG_TAM, dossier=amended))
+    await act(d, "BB-05", appraisal(SO, today, minutes="BB-05"))
     await act(
         d,
-        "reject",
         "428",
-        {
-            "actor": UBND,
-            "decision_number": "428/QĐ-UBND",
-            "decision_date": today,
-            "reason": "Không đủ nguồn kinh phí năm kế hoạch",
-        },
+        DeAnReject(
+            actor=UBND,
+            decision_number="428/QĐ-UBND",
+            decision_date=today,
+            reason="Không đủ nguồn kinh phí năm kế hoạch",
+        ),
     )
     await d.handle.result()
     return d
@@ -352,7 +347,7 @@ async def national_stopped_lapsed(env: WorkflowEnvironment, tq: str, tag: str = 
     """Issue 10, item 9: machinery, 250 tr; advance 1 paid, advance 2 requested; the Minister
     stops the đề án (advance 2 lapses); 60 % accepted; advance 2 refused; settled to 50 tr."""
     today = await today_of(env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"QG-HIST-02{tag}",
         level=Level.QUOC_GIA,
@@ -361,63 +356,58 @@ async def national_stopped_lapsed(env: WorkflowEnvironment, tq: str, tag: str = 
         district="Tân Yên",
     )
     d = await start(env.client, tq, dossier, today)
-    await act(d, "appraise", "CS-02", appraisal(SO, today, minutes="CS-02"))
-    await act(d, "appraise", "BO-02", appraisal(CUC, today, minutes="BO-02"))
-    await act(d, "approve", "1400", approval(BO_TRUONG, today, 250_000_000, number="1400/QĐ-BCT"))
-    await act(d, "sign_contract", "19", contract(CUC, today, 250_000_000, number="19/HĐ-KC"))
+    await act(d, "CS-02", appraisal(SO, today, minutes="CS-02"))
+    await act(d, "BO-02", appraisal(CUC, today, minutes="BO-02"))
+    await act(d, "1400", approval(BO_TRUONG, today, 250_000_000, number="1400/QĐ-BCT"))
+    await act(d, "19", contract(CUC, today, 250_000_000, number="19/HĐ-KC"))
     month = f"{today:%Y-%m}"
     await act(
         d,
-        "report_progress",
         month,
-        {
-            "actor": TRUNG_TAM,
-            "month": month,
-            "investment_done_bp": 7500,
-            "spent_cost": 450_000_000,
-            "reported_on": today,
-        },
+        DeAnReportProgress(
+            actor=TRUNG_TAM,
+            month=month,
+            investment_done_bp=7500,
+            spent_cost=450_000_000,
+            reported_on=today,
+        ),
     )
-    await act(d, "confirm_progress", month, {"actor": SO_2, "month": month, "confirmed_on": today})
+    await act(d, month, DeAnConfirmProgress(actor=SO_2, month=month, confirmed_on=today))
 
-    def pay(no: int) -> dict[str, Any]:
-        return {
-            "actor": KE_TOAN_CUC,
-            "request_no": no,
-            "paid_on": today,
-            "voucher_number": f"A{no}",
-        }
+    def pay(no: int) -> DeAnPayAdvance:
+        return DeAnPayAdvance(
+            actor=KE_TOAN_CUC, request_no=no, paid_on=today, voucher_number=f"A{no}"
+        )
 
-    request = {"actor": TRUNG_TAM, "requested_on": today}
-    await act(d, "request_advance", "1", {**request, "amount": 100_000_000})
-    await act(d, "pay_advance", "1", pay(1))
-    await act(d, "request_advance", "2", {**request, "amount": 75_000_000})
-    stop = {
-        "actor": BO_TRUONG,
-        "decision_number": "1401/QĐ-BCT",
-        "decision_date": today,
-        "reason": "Đơn vị thụ hưởng không đáp ứng yêu cầu",
-    }
-    await act(d, "stop", "1401", stop)
-    accept = {
-        "actor": SO,
-        "minutes_number": "NT-60",
-        "accepted_on": today,
-        "accepted_cost": 300_000_000,
-        "accepted_volume_bp": 6000,
-    }
-    await act(d, "accept", "NT-60", accept)
-    await act(
-        d, "submit_settlement_dossier", "dossier", {"actor": TRUNG_TAM, "submitted_on": today}
+    def request(amount: int) -> DeAnRequestAdvance:
+        return DeAnRequestAdvance(actor=TRUNG_TAM, requested_on=today, amount=amount)
+
+    await act(d, "1", request(100_000_000))
+    await act(d, "1", pay(1))
+    await act(d, "2", request(75_000_000))
+    stop = DeAnStop(
+        actor=BO_TRUONG,
+        decision_number="1401/QĐ-BCT",
+        decision_date=today,
+        reason="Đơn vị thụ hưởng không đáp ứng yêu cầu",
     )
-    assert await refused(d, "pay_advance", "2-lapsed", pay(2)) == "AdvanceLapsed"
-    settle = {"actor": CUC, "settlement_number": "QT-02", "settled_on": today}
-    await act(d, "settle", "QT-02", settle)
+    await act(d, "1401", stop)
+    accept = DeAnAccept(
+        actor=SO,
+        minutes_number="NT-60",
+        accepted_on=today,
+        accepted_cost=300_000_000,
+        accepted_volume_bp=6000,
+    )
+    await act(d, "NT-60", accept)
+    await act(d, "dossier", DeAnSubmitSettlementDossier(actor=TRUNG_TAM, submitted_on=today))
+    assert await refused(d, "2-lapsed", pay(2)) == "AdvanceLapsed"
+    settle = DeAnSettle(actor=CUC, settlement_number="QT-02", settled_on=today)
+    await act(d, "QT-02", settle)
     await act(
         d,
-        "pay_settlement",
         "UNC-02",
-        {"actor": KE_TOAN_CUC, "paid_on": today, "voucher_number": "UNC-02"},
+        DeAnPaySettlement(actor=KE_TOAN_CUC, paid_on=today, voucher_number="UNC-02"),
     )
     await d.handle.result()
     return d
@@ -427,7 +417,7 @@ async def provincial_typed_in_late(env: WorkflowEnvironment, tq: str, tag: str =
     """Issue 10, item 8: a 2019 paper record typed in now; its deadlines had passed before it
     entered the engine and are recorded as missed at once; then it is settled and closed."""
     year = 2019
-    dossier = make_dossier(
+    dossier = dossier_on(
         date(year, 3, 1),
         code=f"BG-DP-HIST-05{tag}",
         plan_year=year,
@@ -435,36 +425,30 @@ async def provincial_typed_in_late(env: WorkflowEnvironment, tq: str, tag: str =
         district="Việt Yên",
     )
     d = await start(env.client, tq, dossier, date(year, 1, 15))
-    await act(d, "appraise", "BB-06", appraisal(SO, date(year, 2, 20), minutes="BB-06"))
-    await act(
-        d, "approve", "101", approval(UBND, date(year, 3, 1), 200_000_000, number="101/QĐ-UBND")
+    await act(d, "BB-06", appraisal(SO, date(year, 2, 20), minutes="BB-06"))
+    await act(d, "101", approval(UBND, date(year, 3, 1), 200_000_000, number="101/QĐ-UBND"))
+    await act(d, "18", contract(SO, date(year, 11, 1), 200_000_000, number="18/HĐ-KC"))
+    accept = DeAnAccept(
+        actor=SO,
+        minutes_number="NT-2019",
+        accepted_on=date(year, 11, 20),
+        accepted_cost=600_000_000,
+        accepted_volume_bp=10000,
     )
-    await act(
-        d, "sign_contract", "18", contract(SO, date(year, 11, 1), 200_000_000, number="18/HĐ-KC")
-    )
-    accept = {
-        "actor": SO,
-        "minutes_number": "NT-2019",
-        "accepted_on": date(year, 11, 20),
-        "accepted_cost": 600_000_000,
-        "accepted_volume_bp": 10000,
-    }
-    await act(d, "accept", "NT-2019", accept)
+    await act(d, "NT-2019", accept)
     missed = {"settlement_dossier:2019-11-20", "settlement:2019"}
     await d.until(lambda s: missed <= set(s.missed_deadlines), timeout=20)
     await act(
         d,
-        "submit_settlement_dossier",
         "dossier",
-        {"actor": TRUNG_TAM, "submitted_on": date(year, 12, 10)},
+        DeAnSubmitSettlementDossier(actor=TRUNG_TAM, submitted_on=date(year, 12, 10)),
     )
-    settle = {"actor": SO, "settlement_number": "QT-05", "settled_on": date(year, 12, 20)}
-    await act(d, "settle", "QT-05", settle)
+    settle = DeAnSettle(actor=SO, settlement_number="QT-05", settled_on=date(year, 12, 20))
+    await act(d, "QT-05", settle)
     await act(
         d,
-        "pay_settlement",
         "UNC-05",
-        {"actor": KE_TOAN_BG, "paid_on": date(year, 12, 27), "voucher_number": "UNC-05"},
+        DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=date(year, 12, 27), voucher_number="UNC-05"),
     )
     await d.handle.result()
     return d
@@ -474,7 +458,7 @@ async def provincial_settled_on_hold(env: WorkflowEnvironment, tq: str, tag: str
     """The fuzzer's finding: settled while a visit's findings hold the payments, then
     resolved on the settled đề án and paid (before v4 this was a dead end)."""
     today = await today_of(env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         code=f"BG-DP-HIST-06{tag}",
         support_item="training",
@@ -484,31 +468,31 @@ async def provincial_settled_on_hold(env: WorkflowEnvironment, tq: str, tag: str
         title="Đào tạo nghề đan lát mây tre",
     )
     d = await start(env.client, tq, dossier, today)
-    await act(d, "appraise", "BB-07", appraisal(SO, today, minutes="BB-07"))
-    await act(d, "approve", "610", approval(UBND, today, 100_000_000, number="610/QĐ-UBND"))
-    await act(d, "sign_contract", "19", contract(SO, today, 100_000_000, number="19/HĐ-KC"))
-    accept = {
-        "actor": SO,
-        "minutes_number": "NT-6",
-        "accepted_on": today,
-        "accepted_cost": 100_000_000,
-        "accepted_volume_bp": 10000,
-    }
-    await act(d, "accept", "NT-6", accept)
-    visit = {
-        "actor": SO,
-        "visited_on": today,
-        "minutes_number": "KT-6",
-        "findings": ["Thiếu chứng từ chi bồi dưỡng học viên"],
-        "hold_payments": True,
-    }
-    await act(d, "record_visit", "KT-6", visit)
-    await act(d, "submit_settlement_dossier", "1", {"actor": TRUNG_TAM, "submitted_on": today})
-    await act(d, "settle", "QT-6", {"actor": SO, "settlement_number": "QT-6", "settled_on": today})
-    pay = {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "UNC-06"}
-    assert await refused(d, "pay_settlement", "UNC-06-on-hold", pay) == "PaymentsOnHold"
-    await act(d, "resolve_findings", "1", {"actor": SO, "resolved_on": today})
-    await act(d, "pay_settlement", "UNC-06", pay)
+    await act(d, "BB-07", appraisal(SO, today, minutes="BB-07"))
+    await act(d, "610", approval(UBND, today, 100_000_000, number="610/QĐ-UBND"))
+    await act(d, "19", contract(SO, today, 100_000_000, number="19/HĐ-KC"))
+    accept = DeAnAccept(
+        actor=SO,
+        minutes_number="NT-6",
+        accepted_on=today,
+        accepted_cost=100_000_000,
+        accepted_volume_bp=10000,
+    )
+    await act(d, "NT-6", accept)
+    visit = DeAnRecordVisit(
+        actor=SO,
+        visited_on=today,
+        minutes_number="KT-6",
+        findings=["Thiếu chứng từ chi bồi dưỡng học viên"],
+        hold_payments=True,
+    )
+    await act(d, "KT-6", visit)
+    await act(d, "1", DeAnSubmitSettlementDossier(actor=TRUNG_TAM, submitted_on=today))
+    await act(d, "QT-6", DeAnSettle(actor=SO, settlement_number="QT-6", settled_on=today))
+    pay = DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number="UNC-06")
+    assert await refused(d, "UNC-06-on-hold", pay) == "PaymentsOnHold"
+    await act(d, "1", DeAnResolveFindings(actor=SO, resolved_on=today))
+    await act(d, "UNC-06", pay)
     await d.handle.result()
     return d
 

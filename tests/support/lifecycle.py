@@ -1,4 +1,6 @@
-"""Officials, dossiers and a driver that takes a đề án through its life in a test.
+"""A driver that takes a đề án through its life in a test, and the usual first steps.
+
+Officials and dossiers come from :mod:`tests.support.builders`.
 
 Dates are taken from the server's clock (``today``), because the workflow refuses paper
 dates in the future: a test works on any day it runs, and time-skipping moves ``today`` on.
@@ -6,8 +8,7 @@ dates in the future: a test works on any day it runs, and time-skipping moves ``
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
@@ -17,100 +18,36 @@ from temporalio.testing import WorkflowEnvironment
 from domain.deadlines import vn_date
 from domain.model import (
     Actor,
-    Beneficiary,
-    BeneficiaryType,
-    ContentArea,
-    CostLine,
     DeAnDossier,
-    Level,
-    Role,
-    Schedule,
     workflow_id_for,
 )
+from domain.stages import Action
 from khuyencong.updates import execute_de_an_update
+from tests.support.builders import KE_TOAN_BG, SO, TRUNG_TAM, UBND, dossier_on
 from tests.support.waiting import until
 from workflows.de_an import DeAnWorkflow
-from workflows.de_an_contract import DeAnActionResult, DeAnInput, DeAnState
-
-BG = "Bắc Giang"
-
-
-def official(official_id: str, role: Role, province: str | None = BG, name: str = "") -> Actor:
-    organisations = {
-        Role.TRUNG_TAM: f"Trung tâm Khuyến công tỉnh {province}",
-        Role.SO_CONG_THUONG: f"Sở Công Thương tỉnh {province}",
-        Role.UBND_TINH: f"UBND tỉnh {province}",
-        Role.CUC: "Cục Đổi mới sáng tạo, Chuyển đổi xanh và Khuyến công",
-        Role.BO_TRUONG: "Văn phòng Bộ Công Thương",
-        Role.TAI_CHINH: f"Kế toán — {province or 'Cục'}",
-    }
-    return Actor(
-        official_id=official_id,
-        full_name=name or f"Cán bộ {official_id}",
-        role=role,
-        organisation=organisations[role],
-        province=province,
-    )
-
-
-TRUNG_TAM = official("tt-bg-1", Role.TRUNG_TAM, name="Nguyễn Văn An")
-SO = official("so-bg-1", Role.SO_CONG_THUONG, name="Trần Thị Bình")
-SO_2 = official("so-bg-2", Role.SO_CONG_THUONG, name="Đỗ Văn Giang")
-SO_BAC_NINH = official("so-bn-1", Role.SO_CONG_THUONG, province="Bắc Ninh")
-UBND = official("ubnd-bg-1", Role.UBND_TINH, name="Hoàng Văn Em")
-UBND_BAC_NINH = official("ubnd-bn-1", Role.UBND_TINH, province="Bắc Ninh")
-CUC = official("cuc-1", Role.CUC, province=None, name="Lê Văn Cường")
-BO_TRUONG = official("bt-1", Role.BO_TRUONG, province=None, name="Phạm Minh Đức")
-KE_TOAN_BG = official("kt-bg-1", Role.TAI_CHINH, name="Vũ Thị Hoa")
-KE_TOAN_CUC = official("kt-cuc-1", Role.TAI_CHINH, province=None, name="Ngô Thị Lan")
-LIFECYCLE_OFFICIALS = (TRUNG_TAM, SO, SO_2, UBND, CUC, BO_TRUONG, KE_TOAN_BG, KE_TOAN_CUC)
-"""The officials above, for a register in PostgreSQL (a worker in another process)."""
-
-
-def new_code(prefix: str = "T") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
-
-
-def make_dossier(
-    today: date,
-    *,
-    level: Level = Level.DIA_PHUONG,
-    support_item: str = "machinery",
-    content_area: ContentArea = ContentArea.MO_HINH_MAY_MOC,
-    cost: int = 600_000_000,
-    requested_support: int = 200_000_000,
-    code: str | None = None,
-    **overrides: Any,
-) -> DeAnDossier:
-    fields: dict[str, Any] = dict(
-        code=code or new_code("QG" if level is Level.QUOC_GIA else "DP"),
-        title="Hỗ trợ ứng dụng máy ép gạch không nung",
-        level=level,
-        province=BG,
-        district="Yên Dũng",
-        content_area=content_area,
-        support_item=support_item,
-        beneficiary=Beneficiary(
-            name="HTX Vật liệu xây dựng Tiến Phong",
-            type=BeneficiaryType.HOP_TAC_XA,
-            tax_code="2400123456",
-        ),
-        implementing_unit="Trung tâm Khuyến công và Xúc tiến thương mại tỉnh Bắc Giang",
-        plan_year=today.year,
-        schedule=Schedule(start=today, end=date(today.year, 12, 31)),
-        cost_lines=[
-            CostLine(description="Máy ép gạch thủy lực", amount=cost - 50_000_000),
-            CostLine(description="Lắp đặt, chạy thử", amount=50_000_000),
-        ],
-        requested_support=requested_support,
-        counterpart_funds=cost - requested_support,
-    )
-    fields.update(overrides)
-    return DeAnDossier(**fields)
+from workflows.de_an_actions import for_command
+from workflows.de_an_contract import (
+    AppraisalVerdict,
+    DeAnActionResult,
+    DeAnAppraise,
+    DeAnApprove,
+    DeAnCommand,
+    DeAnInput,
+    DeAnPayAdvance,
+    DeAnRequestAdvance,
+    DeAnSignContract,
+    DeAnState,
+)
 
 
 async def today_of(env: WorkflowEnvironment) -> date:
     return vn_date(await env.get_current_time())
+
+
+def action_of(command: DeAnCommand) -> Action:
+    """The action (update name) whose payload ``command`` is: the catalogue's lookup."""
+    return for_command(command).action
 
 
 class Driver:
@@ -159,11 +96,18 @@ class Driver:
         await until(holds, timeout)
         return seen[-1]
 
-    async def act(
-        self, update: str, payload: dict[str, Any], update_id: str | None = None
+    async def act(self, command: DeAnCommand, update_id: str | None = None) -> DeAnActionResult:
+        """Send ``command`` as the update of its action (:func:`action_of`)."""
+        return await self.send_raw(action_of(command), command, update_id)
+
+    async def send_raw(
+        self, action: Action, payload: DeAnCommand | Mapping[str, Any], update_id: str | None = None
     ) -> DeAnActionResult:
+        """Send ``payload`` as the update ``action`` as it stands: what a client of another
+        version or a careless one puts on the wire (a number out of range, a field this code
+        does not know), for the tests of the workflow's door. Otherwise use :meth:`act`."""
         result: DeAnActionResult = await execute_de_an_update(
-            self.handle, update, payload, id=update_id, result_type=DeAnActionResult
+            self.handle, action.value, payload, id=update_id, result_type=DeAnActionResult
         )
         return result
 
@@ -173,43 +117,40 @@ class Driver:
 
 def appraisal(
     actor: Actor, on: date, verdict: str = "pass", minutes: str = "BB-01"
-) -> dict[str, Any]:
-    return {
-        "actor": actor,
-        "verdict": verdict,
-        "appraised_on": on,
-        "minutes_number": minutes,
-        "reason": "" if verdict == "pass" else "Thiếu báo giá thiết bị",
-    }
+) -> DeAnAppraise:
+    return DeAnAppraise(
+        actor=actor,
+        verdict=AppraisalVerdict(verdict),
+        appraised_on=on,
+        minutes_number=minutes,
+        reason="" if verdict == "pass" else "Thiếu báo giá thiết bị",
+    )
 
 
-def approval(actor: Actor, on: date, support: int, number: str = "427/QĐ-UBND") -> dict[str, Any]:
-    return {
-        "actor": actor,
-        "decision_number": number,
-        "decision_date": on,
-        "signer": actor.full_name,
-        "approved_support": support,
-    }
+def approval(actor: Actor, on: date, support: int, number: str = "427/QĐ-UBND") -> DeAnApprove:
+    return DeAnApprove(
+        actor=actor,
+        decision_number=number,
+        decision_date=on,
+        signer=actor.full_name,
+        approved_support=support,
+    )
 
 
-def contract(actor: Actor, on: date, support: int, number: str = "15/HĐ-KC") -> dict[str, Any]:
-    return {
-        "actor": actor,
-        "contract_number": number,
-        "signed_on": on,
-        "contracted_support": support,
-    }
+def contract(actor: Actor, on: date, support: int, number: str = "15/HĐ-KC") -> DeAnSignContract:
+    return DeAnSignContract(
+        actor=actor, contract_number=number, signed_on=on, contracted_support=support
+    )
 
 
 async def approved_provincial(
     client: Client, task_queue: str, today: date, **dossier_overrides: Any
 ) -> Driver:
     """A provincial đề án up to an approval of its requested support."""
-    dossier = make_dossier(today, **dossier_overrides)
+    dossier = dossier_on(today, **dossier_overrides)
     d = await Driver.register(client, task_queue, dossier, today)
-    await d.act("appraise", appraisal(SO, today))
-    await d.act("approve", approval(UBND, today, dossier.requested_support))
+    await d.act(appraisal(SO, today))
+    await d.act(approval(UBND, today, dossier.requested_support))
     return d
 
 
@@ -218,7 +159,7 @@ async def contracted_provincial(
 ) -> Driver:
     d = await approved_provincial(client, task_queue, today, **dossier_overrides)
     state = await d.state()
-    await d.act("sign_contract", contract(SO, today, state.approved_support))
+    await d.act(contract(SO, today, state.approved_support))
     return d
 
 
@@ -248,13 +189,12 @@ async def paid_advance(
     d: Driver, today: date, amount: int, request_no: int = 1
 ) -> DeAnActionResult:
     """The Trung tâm requests an advance and finance pays it."""
-    await d.act("request_advance", {"actor": TRUNG_TAM, "amount": amount, "requested_on": today})
+    await d.act(DeAnRequestAdvance(actor=TRUNG_TAM, amount=amount, requested_on=today))
     return await d.act(
-        "pay_advance",
-        {
-            "actor": KE_TOAN_BG,
-            "request_no": request_no,
-            "paid_on": today,
-            "voucher_number": f"A{request_no}",
-        },
+        DeAnPayAdvance(
+            actor=KE_TOAN_BG,
+            request_no=request_no,
+            paid_on=today,
+            voucher_number=f"A{request_no}",
+        )
     )

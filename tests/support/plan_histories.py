@@ -26,9 +26,10 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import workflow_id_for
-from tests.support.lifecycle import SO, UBND, Driver, make_dossier, today_of
+from tests.support.builders import SO, UBND, dossier_on
+from tests.support.lifecycle import Driver, today_of
 from tests.workflows.plan_support import PlanRun, checkpoint, plan_config
-from workflows.de_an_contract import DeAnState
+from workflows.de_an_contract import DeAnAdjust, DeAnState, DeAnStop
 from workflows.plan import KeHoachWorkflow
 from workflows.plan_contract import PlanDecisionItem, PlanInput
 
@@ -59,7 +60,7 @@ async def decided_adjusted_stopped(
     plan = PlanRun(env.client, handle)
     PlanRun.running.append(plan)
     raised, unappraised, stopped = (
-        make_dossier(today, code=f"{code}{tag}", cost=800_000_000, requested_support=150_000_000)
+        dossier_on(today, code=f"{code}{tag}", cost=800_000_000, requested_support=150_000_000)
         for code in CODES
     )
     await plan.register([raised, unappraised, stopped], today)
@@ -73,40 +74,37 @@ async def decided_adjusted_stopped(
         for d in (raised, stopped)
     }
     await drivers[raised.code].act(
-        "adjust",
-        {
-            "actor": UBND,
-            "kind": "increase_support",
-            "decision_number": "601/QĐ-UBND",
-            "decision_date": today,
-            "description": "Bổ sung thiết bị",
-            "new_support": 190_000_000,
-        },
+        DeAnAdjust(
+            actor=UBND,
+            kind="increase_support",
+            decision_number="601/QĐ-UBND",
+            decision_date=today,
+            description="Bổ sung thiết bị",
+            new_support=190_000_000,
+        ),
         update_id=f"{raised.code}:adjust:601",
     )
     third: DeAnState = await drivers[stopped.code].state()
     if third.approval is not None:  # approved in a second round (after the rescreen patch)
         await drivers[stopped.code].act(
-            "stop",
-            {
-                "actor": UBND,
-                "decision_number": "602/QĐ-UBND",
-                "decision_date": today,
-                "reason": "Đơn vị thụ hưởng xin dừng",
-            },
+            DeAnStop(
+                actor=UBND,
+                decision_number="602/QĐ-UBND",
+                decision_date=today,
+                reason="Đơn vị thụ hưởng xin dừng",
+            ),
             update_id=f"{stopped.code}:stop:602",
         )
     else:  # first round only: a cut by the Sở instead, so both sets hold an adjustment
         await drivers[raised.code].act(
-            "adjust",
-            {
-                "actor": SO,
-                "kind": "decrease_support",
-                "decision_number": "603/QĐ-UBND",
-                "decision_date": today,
-                "description": "Giảm khối lượng",
-                "new_support": 170_000_000,
-            },
+            DeAnAdjust(
+                actor=SO,
+                kind="decrease_support",
+                decision_number="603/QĐ-UBND",
+                decision_date=today,
+                description="Giảm khối lượng",
+                new_support=170_000_000,
+            ),
             update_id=f"{raised.code}:adjust:603",
         )
     await handle.result()

@@ -7,11 +7,13 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
 
 from domain.model import DeAnDossier, Level, workflow_id_for
-from domain.stages import Stage
+from domain.stages import Action, Stage
 from khuyencong.updates import execute_de_an_update
-from tests.support.lifecycle import BG, SO, TRUNG_TAM, UBND, appraisal, make_dossier
+from tests.support.builders import BG, SO, TRUNG_TAM, UBND, dossier_on
+from tests.support.lifecycle import appraisal
 from workflows.de_an_contract import DeAnActionResult
 from workflows.plan import KeHoachWorkflow
 from workflows.plan_contract import (
@@ -92,7 +94,7 @@ class PlanRun:
     async def appraise(self, code: str, on: date) -> DeAnActionResult:
         handle = self.client.get_workflow_handle(workflow_id_for(code))
         result: DeAnActionResult = await execute_de_an_update(
-            handle, "appraise", appraisal(SO, on), result_type=DeAnActionResult
+            handle, Action.APPRAISE.value, appraisal(SO, on), result_type=DeAnActionResult
         )
         return result
 
@@ -121,12 +123,12 @@ class PlanRun:
                 try:
                     if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
                         await handle.terminate("test finished")
-                except Exception:
-                    pass
+                except RPCError:
+                    pass  # never started (refused at registration) or already gone
 
 
 def dossiers(today: date, n: int, **overrides: Any) -> list[DeAnDossier]:
-    return [make_dossier(today, **overrides) for _ in range(n)]
+    return [dossier_on(today, **overrides) for _ in range(n)]
 
 
-__all__ = ["BG", "SO", "TRUNG_TAM", "UBND", "PlanRun", "checkpoint", "dossiers", "plan_config"]
+__all__ = ["PlanRun", "checkpoint", "dossiers", "plan_config"]

@@ -16,19 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from domain.model import workflow_id_for
-from domain.stages import Stage
+from domain.stages import Action, Stage
 from khuyencong.converter import data_converter
-from tests.support.lifecycle import (
-    KE_TOAN_BG,
-    SO,
-    TRUNG_TAM,
-    UBND,
-    Driver,
-    appraisal,
-    approval,
-    make_dossier,
-    today_of,
-)
+from tests.support.builders import KE_TOAN_BG, SO, TRUNG_TAM, UBND, dossier_on
+from tests.support.lifecycle import Driver, appraisal, approval, today_of
 from tests.support.refusing_db import Refuse
 from workflows.de_an import PERSIST_REFUSAL_PATCH, DeAnWorkflow
 from workflows.de_an_contract import DeAnInput
@@ -36,19 +27,21 @@ from workflows.de_an_contract import DeAnInput
 TOO_BIG = [10**30, 2**63 - 1]
 
 
-def payloads(today: date, value: int) -> dict[str, tuple[str, dict[str, Any]]]:
-    """One update per bounded field, with ``value`` in that field (everything else valid)."""
+def payloads(today: date, value: int) -> dict[str, tuple[Action, dict[str, Any]]]:
+    """One update per bounded field, with ``value`` in that field (everything else valid), as
+    raw payloads: the models would refuse such a number before it is sent."""
     day = today.isoformat()
     return {
-        "accepted_cost": ("accept", {"actor": SO, "minutes_number": "NT-01", "accepted_on": day,
+        "accepted_cost": (Action.ACCEPT, {"actor": SO, "minutes_number": "NT-01", "accepted_on": day,
                                      "accepted_cost": value, "accepted_volume_bp": 10_000}),
-        "spent_cost": ("report_progress", {"actor": TRUNG_TAM, "month": day[:7],
+        "spent_cost": (Action.REPORT_PROGRESS, {"actor": TRUNG_TAM, "month": day[:7],
                                            "investment_done_bp": 5_000, "spent_cost": value,
                                            "reported_on": day}),
-        "disallowed_cost": ("settle", {"actor": SO, "settlement_number": "QT-01",
+        "disallowed_cost": (Action.SETTLE, {"actor": SO, "settlement_number": "QT-01",
                                        "settled_on": day, "disallowed_cost": value}),
-        "approved_support": ("approve", {**approval(UBND, today, 1), "approved_support": value}),
-        "request_no": ("pay_advance", {"actor": KE_TOAN_BG, "request_no": value, "paid_on": day,
+        "approved_support": (Action.APPROVE, {**approval(UBND, today, 1).model_dump(),
+                                              "approved_support": value}),
+        "request_no": (Action.PAY_ADVANCE, {"actor": KE_TOAN_BG, "request_no": value, "paid_on": day,
                                        "voucher_number": "A1"}),
     }  # fmt: skip
 
@@ -70,12 +63,12 @@ async def test_an_out_of_range_number_is_refused_before_the_history_naming_its_f
     ts_env: WorkflowEnvironment, tq: str, field: str, value: int
 ) -> None:
     today = await today_of(ts_env)
-    d = await Driver.register(ts_env.client, tq, make_dossier(today), today)
+    d = await Driver.register(ts_env.client, tq, dossier_on(today), today)
     before = await d.state()
     update, payload = payloads(today, value)[field]
 
     with pytest.raises(WorkflowUpdateFailedError) as failure:
-        await d.act(update, payload)
+        await d.send_raw(update, payload)
 
     cause = failure.value.cause
     assert isinstance(cause, ApplicationError)
@@ -89,11 +82,11 @@ async def test_an_out_of_range_number_is_refused_before_the_history_naming_its_f
 
 async def test_amounts_at_the_ceiling_pass_the_door(ts_env: WorkflowEnvironment, tq: str) -> None:
     today = await today_of(ts_env)
-    d = await Driver.register(ts_env.client, tq, make_dossier(today), today)
-    await d.act("appraise", appraisal(SO, today))
+    d = await Driver.register(ts_env.client, tq, dossier_on(today), today)
+    await d.act(appraisal(SO, today))
     update, payload = payloads(today, 1_000_000_000_000)["approved_support"]
     with pytest.raises(WorkflowUpdateFailedError) as failure:
-        await d.act(update, payload)
+        await d.send_raw(update, payload)
     # Read and judged by the rules: the request, not the ceiling, is what refuses it.
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type != "InvalidField"
@@ -103,7 +96,7 @@ async def test_a_registration_with_a_requested_support_of_10_to_the_30_fails_at_
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today)
+    dossier = dossier_on(today)
     data = DeAnInput(dossier=dossier, registered_by=TRUNG_TAM, registered_on=today).model_dump(
         mode="json"
     )
@@ -132,13 +125,13 @@ async def test_a_step_the_database_refuses_refuses_the_update_and_leaves_the_sta
     ts_env: WorkflowEnvironment, tq: str, db_pool: asyncpg.Pool, refuse_step: Refuse
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today)
+    dossier = dossier_on(today)
     d = await Driver.register(ts_env.client, tq, dossier, today)
     trigger = await refuse_step(dossier.code, "appraise")
     before = await d.state()
 
     with pytest.raises(WorkflowUpdateFailedError) as failure:
-        await d.act("appraise", appraisal(SO, today), update_id="appraise-refused")
+        await d.act(appraisal(SO, today), update_id="appraise-refused")
 
     cause = failure.value.cause
     assert isinstance(cause, ApplicationError)
@@ -163,7 +156,7 @@ async def test_a_step_the_database_refuses_refuses_the_update_and_leaves_the_sta
 
     # The lock was released: the same action, once the database takes it, goes through.
     await db_pool.execute(f"DROP TRIGGER {trigger} ON de_an_event")
-    result = await d.act("appraise", appraisal(SO, today), update_id="appraise-again")
+    result = await d.act(appraisal(SO, today), update_id="appraise-again")
     assert result.stage is Stage.APPRAISED
     assert (await d.state()).seq == before.seq + 1
 
@@ -182,7 +175,7 @@ async def test_a_registration_the_database_refuses_fails_the_workflow_typed_and_
     ts_env: WorkflowEnvironment, tq: str, db_pool: asyncpg.Pool, refuse_step: Refuse
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today)
+    dossier = dossier_on(today)
     trigger = await refuse_step(dossier.code, "register")
     handle = await ts_env.client.start_workflow(
         DeAnWorkflow.run,

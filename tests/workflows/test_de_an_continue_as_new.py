@@ -9,6 +9,7 @@ and the đề án closes with the same money as if it had never continued.
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -19,20 +20,20 @@ from temporalio.testing import WorkflowEnvironment
 from domain.model import workflow_id_for
 from domain.stages import Stage
 from khuyencong.search_attributes import KC_APPROVED_SUPPORT, KC_STAGE
-from tests.support.lifecycle import (
-    KE_TOAN_BG,
-    SO,
-    TRUNG_TAM,
-    UBND,
-    Driver,
-    appraisal,
-    approval,
-    contract,
-    make_dossier,
-    today_of,
-)
+from tests.support.builders import KE_TOAN_BG, SO, TRUNG_TAM, UBND, dossier_on
+from tests.support.lifecycle import Driver, action_of, appraisal, approval, contract, today_of
 from workflows.de_an import DeAnWorkflow
-from workflows.de_an_contract import DeAnInput
+from workflows.de_an_contract import (
+    DeAnAccept,
+    DeAnCommand,
+    DeAnInput,
+    DeAnPayAdvance,
+    DeAnPaySettlement,
+    DeAnRecordVisit,
+    DeAnRequestAdvance,
+    DeAnResolveFindings,
+    DeAnSettle,
+)
 
 VISITS = 200
 LIMIT = 300  # events per run
@@ -52,9 +53,9 @@ async def runs_of(client: Client, workflow_id: str, first_run_id: str) -> list[l
     return runs
 
 
-def visit(n: int, on: Any) -> dict[str, Any]:
+def visit(n: int, on: date) -> DeAnRecordVisit:
     findings = ["Sổ theo dõi thiết bị chưa cập nhật"] if n % 40 == 0 else []
-    return {"actor": SO, "visited_on": on, "minutes_number": f"KT-{n:03d}", "findings": findings}
+    return DeAnRecordVisit(actor=SO, visited_on=on, minutes_number=f"KT-{n:03d}", findings=findings)
 
 
 async def test_hundreds_of_visits_cross_continue_as_new_without_losing_anything(
@@ -62,7 +63,7 @@ async def test_hundreds_of_visits_cross_continue_as_new_without_losing_anything(
 ) -> None:
     client = ts_env.client
     today = await today_of(ts_env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today, support_item="training", cost=100_000_000, requested_support=100_000_000
     )
     workflow_id = workflow_id_for(dossier.code)
@@ -83,53 +84,50 @@ async def test_hundreds_of_visits_cross_continue_as_new_without_losing_anything(
     d = Driver(client, client.get_workflow_handle_for(DeAnWorkflow.run, workflow_id))  # latest run
     await d.until(lambda s: s.seq >= 1)
 
-    async def act(update: str, ref: str, payload: dict[str, Any]) -> Any:
-        return await d.act(update, payload, update_id=f"{workflow_id}:{update}:{ref}")
+    async def act(ref: str, command: DeAnCommand) -> Any:
+        action = action_of(command)
+        return await d.act(command, update_id=f"{workflow_id}:{action}:{ref}")
 
-    await act("appraise", "BB-1", appraisal(SO, today, minutes="BB-1"))
-    await act("approve", "427", approval(UBND, today, 100_000_000))
-    await act("sign_contract", "15", contract(SO, today, 100_000_000))
+    await act("BB-1", appraisal(SO, today, minutes="BB-1"))
+    await act("427", approval(UBND, today, 100_000_000))
+    await act("15", contract(SO, today, 100_000_000))
 
     # Officials act concurrently (several visits in flight at a time), as they would.
     for batch in range(0, VISITS, 8):
         await asyncio.gather(
-            *(act("record_visit", f"KT-{n:03d}", visit(n, today)) for n in range(batch, batch + 8))
+            *(act(f"KT-{n:03d}", visit(n, today)) for n in range(batch, batch + 8))
         )
         if batch % 40 == 0:
-            await act("resolve_findings", str(batch), {"actor": SO, "resolved_on": today})
+            await act(str(batch), DeAnResolveFindings(actor=SO, resolved_on=today))
 
     # A retry of updates applied in the first run (client timeout, double click) is answered,
     # not applied again.
     before = await d.state()
     for n in (0, 1, 2):
-        again = await act("record_visit", f"KT-{n:03d}", visit(n, today))
+        again = await act(f"KT-{n:03d}", visit(n, today))
         assert "đã được ghi nhận trước đó" in again.message
-    again = await act("appraise", "BB-1", appraisal(SO, today, minutes="BB-1"))
+    again = await act("BB-1", appraisal(SO, today, minutes="BB-1"))
     assert again.stage is Stage.IN_PROGRESS
     assert (await d.state()).seq == before.seq
 
+    await act("1", DeAnRequestAdvance(actor=TRUNG_TAM, amount=70_000_000, requested_on=today))
     await act(
-        "request_advance", "1", {"actor": TRUNG_TAM, "amount": 70_000_000, "requested_on": today}
-    )
-    await act(
-        "pay_advance",
         "1",
-        {"actor": KE_TOAN_BG, "request_no": 1, "paid_on": today, "voucher_number": "A1"},
+        DeAnPayAdvance(actor=KE_TOAN_BG, request_no=1, paid_on=today, voucher_number="A1"),
     )
     await act(
-        "accept",
         "NT-1",
-        {
-            "actor": SO,
-            "minutes_number": "NT-1",
-            "accepted_on": today,
-            "accepted_cost": 100_000_000,
-            "accepted_volume_bp": 10000,
-        },
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT-1",
+            accepted_on=today,
+            accepted_cost=100_000_000,
+            accepted_volume_bp=10000,
+        ),
     )
-    await act("settle", "QT-1", {"actor": SO, "settlement_number": "QT-1", "settled_on": today})
+    await act("QT-1", DeAnSettle(actor=SO, settlement_number="QT-1", settled_on=today))
     closed = await act(
-        "pay_settlement", "C-1", {"actor": KE_TOAN_BG, "paid_on": today, "voucher_number": "C-1"}
+        "C-1", DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number="C-1")
     )
     assert closed.stage is Stage.CLOSED
     result = await d.handle.result()

@@ -11,8 +11,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from domain.stages import Stage
-from tests.support.lifecycle import TRUNG_TAM, contracted_provincial, today_of
+from tests.support.builders import TRUNG_TAM
+from tests.support.lifecycle import contracted_provincial, today_of
 from tests.support.refusing_db import Refuse
+from workflows.de_an_contract import DeAnReportProgress
 from workflows.de_an_decisions import pending_deadlines
 
 
@@ -57,14 +59,13 @@ async def test_a_missed_deadline_the_database_refuses_is_kept_in_the_state_and_t
 
     # Still taking actions: the monthly report goes through and the read model catches up.
     await d.act(
-        "report_progress",
-        {
-            "actor": TRUNG_TAM,
-            "month": first.ref,
-            "investment_done_bp": 1000,
-            "spent_cost": 10_000_000,
-            "reported_on": await today_of(ts_env),
-        },
+        DeAnReportProgress(
+            actor=TRUNG_TAM,
+            month=first.ref,
+            investment_done_bp=1000,
+            spent_cost=10_000_000,
+            reported_on=await today_of(ts_env),
+        ),
     )
     row = await db_pool.fetchrow(
         "SELECT stage, overdue FROM de_an WHERE de_an_id = $1", state.de_an_id

@@ -10,7 +10,9 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from domain.deadlines import DeadlineKind, vn_date
-from tests.support.lifecycle import SO, TRUNG_TAM, Driver, contracted_provincial, today_of
+from tests.support.builders import SO, TRUNG_TAM
+from tests.support.lifecycle import Driver, contracted_provincial, today_of
+from workflows.de_an_contract import DeAnAccept, DeAnReportProgress
 from workflows.de_an_decisions import pending_deadlines
 
 
@@ -81,14 +83,13 @@ async def test_a_report_filed_in_time_is_not_flagged(
         ts_env, datetime.combine(first.due_date, datetime.min.time(), first.missed_at.tzinfo)
     )
     await d.act(
-        "report_progress",
-        {
-            "actor": TRUNG_TAM,
-            "month": first.ref,
-            "investment_done_bp": 1000,
-            "spent_cost": 10_000_000,
-            "reported_on": first.due_date,
-        },
+        DeAnReportProgress(
+            actor=TRUNG_TAM,
+            month=first.ref,
+            investment_done_bp=1000,
+            spent_cost=10_000_000,
+            reported_on=first.due_date,
+        ),
     )
     await skip_past(ts_env, second.missed_at)
 
@@ -103,14 +104,13 @@ async def test_the_settlement_dossier_is_due_15_days_after_acceptance(
     d = await next_year_de_an(ts_env, tq)
     today = vn_date(await ts_env.get_current_time())
     await d.act(
-        "accept",
-        {
-            "actor": SO,
-            "minutes_number": "NT-1",
-            "accepted_on": today,
-            "accepted_cost": 600_000_000,
-            "accepted_volume_bp": 10000,
-        },
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT-1",
+            accepted_on=today,
+            accepted_cost=600_000_000,
+            accepted_volume_bp=10000,
+        ),
     )
     dossier_deadline = pending_deadlines(await d.state())[0]
     assert dossier_deadline.kind is DeadlineKind.SETTLEMENT_DOSSIER

@@ -3,6 +3,7 @@ the money invariants (paid ≤ approved, advances ≤ ceiling, exact settlement)
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,8 +16,9 @@ from domain.model import Level
 from domain.money import apply_rate, settlement_figures
 from domain.rules import load_packs
 from domain.stages import Action, Stage
-from tests.support.lifecycle import KE_TOAN_BG, SO, SO_2, TRUNG_TAM, UBND, make_dossier
+from tests.support.builders import KE_TOAN_BG, SO, SO_2, TRUNG_TAM, UBND, dossier_on
 from workflows import de_an_decisions as rules
+from workflows.de_an_actions import decide
 from workflows.de_an_contract import (
     DeAnAccept,
     DeAnAdjust,
@@ -41,14 +43,17 @@ PACKS = load_packs()
 
 
 def registered(**dossier: Any) -> DeAnState:
-    state = rules.initial_state(make_dossier(TODAY, **dossier), TRUNG_TAM, date(2019, 1, 15), PACKS)
+    state = rules.initial_state(dossier_on(TODAY, **dossier), TRUNG_TAM, date(2019, 1, 15), PACKS)
     return rules.decide_register(state, NOW).state
 
 
 def contracted(
-    support_item: str = "training", cost: int = 100_000_000, support: int = 100_000_000
+    support_item: str = "training",
+    cost: int = 100_000_000,
+    support: int = 100_000_000,
+    **dossier: Any,
 ) -> DeAnState:
-    state = registered(support_item=support_item, cost=cost, requested_support=support)
+    state = registered(support_item=support_item, cost=cost, requested_support=support, **dossier)
     state = rules.decide_appraise(
         state, DeAnAppraise(actor=SO, verdict="pass", appraised_on=TODAY, minutes_number="T-1"), NOW
     ).state
@@ -94,10 +99,10 @@ def test_each_step_gets_the_next_sequence_number_and_a_business_key() -> None:
 
 
 def test_the_approval_fixes_the_rule_pack_in_force_on_the_decision_date() -> None:
-    from tests.support.lifecycle import BO_TRUONG, CUC
+    from tests.support.builders import BO_TRUONG, CUC
 
     state = rules.initial_state(
-        make_dossier(
+        dossier_on(
             date(2018, 3, 1), level=Level.QUOC_GIA, cost=600_000_000, requested_support=250_000_000
         ),
         TRUNG_TAM,
@@ -180,79 +185,159 @@ def test_settlement_arithmetic_is_exact(
     assert all(isinstance(v, int) for v in (f.final_support, f.payout, f.refund_owed))
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["request", "pay", "cut", "progress"]), st.integers(1, 120_000_000)
-        ),
-        max_size=14,
-    )
+KINDS = ("request", "pay", "cut", "progress")
+ACTION = st.one_of(
+    st.tuples(st.sampled_from(["request", "pay", "cut"]), st.integers(1, 120_000_000)),
+    st.tuples(st.just("progress"), st.integers(6_000, 10_000)),  # either side of 70 %
 )
-def test_no_sequence_of_actions_pays_more_than_approved_or_advances_past_the_ceiling(
-    actions: list[tuple[str, int]],
-) -> None:
-    state = contracted("machinery", cost=600_000_000, support=200_000_000)
-    month = 0
-    for index, (kind, amount) in enumerate(actions):
-        try:
-            if kind == "request":
-                outcome = rules.decide_request_advance(
-                    state,
-                    DeAnRequestAdvance(actor=TRUNG_TAM, amount=amount, requested_on=TODAY),
-                    NOW,
-                )
-            elif kind == "pay":
-                no = len(state.advances)
-                outcome = rules.decide_pay_advance(
-                    state,
-                    DeAnPayAdvance(
-                        actor=KE_TOAN_BG, request_no=max(no, 1), paid_on=TODAY, voucher_number="V"
-                    ),
-                    NOW,
-                )
-            elif kind == "cut":
-                outcome = rules.decide_adjust(
-                    state,
-                    DeAnAdjust(
-                        actor=SO,
-                        kind="decrease_support",
-                        decision_number=f"{index + 1}/QĐ-SCT",
-                        decision_date=TODAY,
-                        description="giảm",
-                        new_support=amount,
-                    ),
-                    NOW,
-                )
-            else:
-                month = min(month + 1, 6)
-                reported = rules.decide_report_progress(
-                    state,
-                    DeAnReportProgress(
-                        actor=TRUNG_TAM,
-                        month=f"2019-{month:02d}",
-                        investment_done_bp=min(10_000, amount % 10_001),
-                        spent_cost=0,
-                        reported_on=TODAY,
-                    ),
-                    NOW,
-                ).state
-                outcome = rules.decide_confirm_progress(
-                    reported,
-                    DeAnConfirmProgress(actor=SO_2, month=f"2019-{month:02d}", confirmed_on=TODAY),
-                    NOW,
-                )
-        except Refusal:
-            continue
-        state = outcome.state
-        limit, _ = rules.advance_limit(state)
-        assert state.paid <= state.approved_support
-        assert sum(a.amount for a in state.advances) <= max(limit, state.advanced)
-        assert (
-            state.advanced <= apply_rate(state.contracted_support, 7000)
-            or state.contracted_support < state.advanced <= state.approved_support
+"""An action and its amount (đồng; basis points done for ``progress``, either side of the 70 %
+that a machinery advance needs)."""
+
+
+def _attempt(state: DeAnState, kind: str, amount: int, index: int) -> rules.Outcome:
+    """One action of ``kind`` on ``state`` (``progress``: a report of ``amount`` basis points
+    done and its confirmation, for this month); raises :class:`Refusal` as the decider does."""
+    month = TODAY.month
+    if kind == "request":
+        return rules.decide_request_advance(
+            state, DeAnRequestAdvance(actor=TRUNG_TAM, amount=amount, requested_on=TODAY), NOW
         )
-        assert outcome.step.snapshot.paid == state.paid
+    if kind == "pay":
+        no = len(state.advances)
+        return rules.decide_pay_advance(
+            state,
+            DeAnPayAdvance(
+                actor=KE_TOAN_BG, request_no=max(no, 1), paid_on=TODAY, voucher_number="V"
+            ),
+            NOW,
+        )
+    if kind == "cut":
+        return rules.decide_adjust(
+            state,
+            DeAnAdjust(
+                actor=SO,
+                kind="decrease_support",
+                decision_number=f"{index + 1}/QĐ-SCT",
+                decision_date=TODAY,
+                description="giảm",
+                new_support=amount,
+            ),
+            NOW,
+        )
+    reported = rules.decide_report_progress(
+        state,
+        DeAnReportProgress(
+            actor=TRUNG_TAM,
+            month=f"2019-{month:02d}",
+            investment_done_bp=amount,
+            spent_cost=0,
+            reported_on=TODAY,
+        ),
+        NOW,
+    ).state
+    return rules.decide_confirm_progress(
+        reported,
+        DeAnConfirmProgress(actor=SO_2, month=f"2019-{month:02d}", confirmed_on=TODAY),
+        NOW,
+    )
+
+
+def _assert_money_invariants(outcome: rules.Outcome) -> None:
+    state = outcome.state
+    limit, _ = rules.advance_limit(state)
+    assert state.paid <= state.approved_support
+    assert sum(a.amount for a in state.advances) <= max(limit, state.advanced)
+    assert (
+        state.advanced <= apply_rate(state.contracted_support, 7000)
+        or state.contracted_support < state.advanced <= state.approved_support
+    )
+    assert outcome.step.snapshot.paid == state.paid
+
+
+def _machinery_contracted() -> DeAnState:
+    """A 600M machinery đề án contracted at 200M; its beneficiary commits to fund all of it,
+    so a cut of support is possible (otherwise CounterpartTooLow refuses every cut)."""
+    return contracted(
+        "machinery", cost=600_000_000, support=200_000_000, counterpart_funds=600_000_000
+    )
+
+
+def test_no_sequence_of_actions_pays_more_than_approved_or_advances_past_the_ceiling() -> None:
+    """Random sequences: every accepted action keeps the money invariants, every refusal leaves
+    the state as it was, and across the runs every kind of action is accepted some time (a
+    decider that refused everything would fail here)."""
+    accepted: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
+
+    @settings(max_examples=100, deadline=None, derandomize=True)
+    @given(st.lists(ACTION, max_size=20))
+    def run(actions: list[tuple[str, int]]) -> None:
+        state = _machinery_contracted()
+        for index, (kind, amount) in enumerate(actions):
+            if kind == "cut" and _open_request(state):
+                continue  # the known gap below: xfail until the rule is decided
+            before = state.model_copy(deep=True)
+            try:
+                outcome = _attempt(state, kind, amount, index)
+            except Refusal:
+                refused[kind] += 1
+                assert state == before, f"a refused {kind} changed the state"
+                continue
+            accepted[kind] += 1
+            state = outcome.state
+            _assert_money_invariants(outcome)
+
+    run()
+    assert set(accepted) == set(KINDS), (accepted, refused)
+    assert sum(refused.values()) > 0, "the sequences never reached a refusal"
+
+
+def _open_request(state: DeAnState) -> bool:
+    return any(a.paid_on is None and a.lapsed_on is None for a in state.advances)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by the property test once its actions could succeed: a cut of support does "
+    "not look at an advance request still open, and paying it afterwards is checked against "
+    "the approved support only, not the advance ceiling of the new support (rule not yet "
+    "decided; changing it is a semantic change for running đề án: patch it)",
+)
+def test_a_cut_below_an_open_advance_request_keeps_the_advance_within_the_new_ceiling() -> None:
+    state = _machinery_contracted()
+    for kind, amount in [("progress", 7001), ("request", 100_000_000), ("cut", 120_000_000)]:
+        state = _attempt(state, kind, amount, 0).state
+    try:
+        outcome = _attempt(state, "pay", 1, 0)
+    except Refusal:
+        return  # refusing the payment would keep the ceiling too
+    _assert_money_invariants(outcome)  # 100M advanced against a ceiling of 84M: fails today
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_a_sequence_known_to_be_valid_is_accepted_at_every_step(data: st.DataObject) -> None:
+    """Progress confirmed past the 70 % a machinery advance needs, then requests within what
+    is left of the ceiling, each paid: every step must be accepted and keep the invariants."""
+    state = _machinery_contracted()
+    done_bp = data.draw(st.integers(7001, 10_000), label="progress_bp")
+    outcome = _attempt(state, "progress", done_bp, 0)
+    _assert_money_invariants(outcome)
+    state = outcome.state
+    for index in range(data.draw(st.integers(1, 4), label="rounds")):
+        limit, _ = rules.advance_limit(state)
+        room = min(
+            limit - sum(a.amount for a in state.advances), state.approved_support - state.paid
+        )
+        if room <= 0:
+            break
+        amount = data.draw(st.integers(1, room), label=f"advance_{index + 1}")
+        for kind in ("request", "pay"):
+            outcome = _attempt(state, kind, amount, index)
+            _assert_money_invariants(outcome)
+            state = outcome.state
+        assert state.advances[-1].amount == amount
+    assert state.advanced == sum(a.amount for a in state.advances) > 0
 
 
 def test_a_full_provincial_life_closes_with_every_dong_accounted_for() -> None:
@@ -363,9 +448,9 @@ def test_a_plan_that_has_ended_binds_a_raise_but_not_a_cut() -> None:
 def _national_with_two_advance_requests() -> DeAnState:
     """National machinery, 250 tr approved and contracted, 75 % progress confirmed by the Sở;
     advance 1 (100 tr) requested and paid, advance 2 (75 tr) requested and not paid."""
-    from tests.support.lifecycle import BO_TRUONG, CUC, KE_TOAN_CUC
+    from tests.support.builders import BO_TRUONG, CUC, KE_TOAN_CUC
 
-    dossier = make_dossier(
+    dossier = dossier_on(
         TODAY, level=Level.QUOC_GIA, cost=600_000_000, requested_support=250_000_000
     )
     state = rules.decide_register(
@@ -421,12 +506,12 @@ def _national_with_two_advance_requests() -> DeAnState:
         ),
     ]
     for action, command in steps:
-        state = rules.decide(state, action, command, NOW).state
+        state = decide(state, action, command, NOW).state
     return state
 
 
 def _stop() -> Any:
-    from tests.support.lifecycle import BO_TRUONG
+    from tests.support.builders import BO_TRUONG
     from workflows.de_an_contract import DeAnStop
 
     return DeAnStop(
@@ -448,14 +533,14 @@ def _accept_60_percent() -> DeAnAccept:
 
 
 def _pay_second() -> DeAnPayAdvance:
-    from tests.support.lifecycle import KE_TOAN_CUC
+    from tests.support.builders import KE_TOAN_CUC
 
     return DeAnPayAdvance(actor=KE_TOAN_CUC, request_no=2, paid_on=TODAY, voucher_number="A2")
 
 
 def test_a_stop_lapses_the_unpaid_advance_request_and_says_so_in_its_step() -> None:
     state = _national_with_two_advance_requests()
-    outcome = rules.decide(state, Action.STOP, _stop(), NOW)
+    outcome = decide(state, Action.STOP, _stop(), NOW)
     second = outcome.state.advances[1]
     assert (second.paid_on, second.lapsed_on) == (None, TODAY)
     assert "2001/QĐ-BCT" in (second.lapse_reason or "")
@@ -466,20 +551,20 @@ def test_a_stop_lapses_the_unpaid_advance_request_and_says_so_in_its_step() -> N
 
 
 def test_after_a_stop_the_lapsed_advance_is_never_paid_and_the_settlement_pays_50_tr() -> None:
-    state = rules.decide(_national_with_two_advance_requests(), Action.STOP, _stop(), NOW).state
+    state = decide(_national_with_two_advance_requests(), Action.STOP, _stop(), NOW).state
     with pytest.raises(Refusal) as while_stopped:
-        rules.decide(state, Action.PAY_ADVANCE, _pay_second(), NOW)
+        decide(state, Action.PAY_ADVANCE, _pay_second(), NOW)
     assert while_stopped.value.code == "WrongStage"
-    state = rules.decide(state, Action.ACCEPT, _accept_60_percent(), NOW).state
+    state = decide(state, Action.ACCEPT, _accept_60_percent(), NOW).state
     with pytest.raises(Refusal) as after_acceptance:
-        rules.decide(state, Action.PAY_ADVANCE, _pay_second(), NOW)
+        decide(state, Action.PAY_ADVANCE, _pay_second(), NOW)
     assert (after_acceptance.value.code, after_acceptance.value.field) == (
         "AdvanceLapsed",
         "request_no",
     )
     assert "Điều 11" in (after_acceptance.value.legal_basis or "")
     with pytest.raises(Refusal) as no_new_request:
-        rules.decide(
+        decide(
             state,
             Action.REQUEST_ADVANCE,
             DeAnRequestAdvance(actor=TRUNG_TAM, amount=1, requested_on=TODAY),
@@ -487,9 +572,9 @@ def test_after_a_stop_the_lapsed_advance_is_never_paid_and_the_settlement_pays_5
         )
     assert no_new_request.value.code == "AdvanceNotAllowed"
 
-    from tests.support.lifecycle import CUC
+    from tests.support.builders import CUC
 
-    settled = rules.decide(
+    settled = decide(
         state,
         Action.SETTLE,
         DeAnSettle(actor=CUC, settlement_number="QT-1", settled_on=TODAY),
@@ -510,21 +595,21 @@ def test_after_a_stop_the_lapsed_advance_is_never_paid_and_the_settlement_pays_5
 def test_a_de_an_stopped_before_the_rule_is_settled_and_its_unpaid_request_lapses_then() -> None:
     old_rules = rules.RuleSwitches(stop_lapses_advances=False)
     state = _national_with_two_advance_requests()
-    state = rules.decide(state, Action.STOP, _stop(), NOW, old_rules).state
+    state = decide(state, Action.STOP, _stop(), NOW, old_rules).state
     assert state.advances[1].lapsed_on is None  # stopped as it was recorded then
-    state = rules.decide(state, Action.ACCEPT, _accept_60_percent(), NOW).state
+    state = decide(state, Action.ACCEPT, _accept_60_percent(), NOW).state
     # replaying its history, the old rule pays the request and blocks the settlement ...
-    assert rules.decide(state, Action.PAY_ADVANCE, _pay_second(), NOW, old_rules).state.advanced
-    from tests.support.lifecycle import CUC
+    assert decide(state, Action.PAY_ADVANCE, _pay_second(), NOW, old_rules).state.advanced
+    from tests.support.builders import CUC
 
     settle = DeAnSettle(actor=CUC, settlement_number="QT-1", settled_on=TODAY)
     with pytest.raises(Refusal):
-        rules.decide(state, Action.SETTLE, settle, NOW, old_rules)
+        decide(state, Action.SETTLE, settle, NOW, old_rules)
     # ... while a step decided now refuses the payment and settles, noting the lapse
     with pytest.raises(Refusal) as lapsed:
-        rules.decide(state, Action.PAY_ADVANCE, _pay_second(), NOW)
+        decide(state, Action.PAY_ADVANCE, _pay_second(), NOW)
     assert lapsed.value.code == "AdvanceLapsed"
-    settled = rules.decide(state, Action.SETTLE, settle, NOW).state
+    settled = decide(state, Action.SETTLE, settle, NOW).state
     assert settled.advances[1].lapsed_on == TODAY
     assert settled.settlement is not None and settled.settlement.payout == 50_000_000
 
@@ -534,7 +619,7 @@ def test_the_patches_are_asked_only_where_a_changed_rule_is_at_stake() -> None:
     stop = rules.patches_at_stake(state, Action.STOP, _stop())
     assert stop == {rules.STOP_LAPSES_PATCH}
     assert rules.patches_at_stake(state, Action.PAY_ADVANCE, _pay_second()) == set()
-    stopped = rules.decide(state, Action.STOP, _stop(), NOW).state
+    stopped = decide(state, Action.STOP, _stop(), NOW).state
     assert rules.patches_at_stake(stopped, Action.PAY_ADVANCE, _pay_second()) == {
         rules.STOP_LAPSES_PATCH
     }
@@ -559,9 +644,9 @@ def _adjust(**fields: Any) -> DeAnAdjust:
 def test_a_change_of_site_names_the_new_site_and_it_becomes_the_de_an_s_site() -> None:
     state = contracted()
     with pytest.raises(Refusal) as bare:
-        rules.decide(state, Action.ADJUST, _adjust(kind="change_site"), NOW)
+        decide(state, Action.ADJUST, _adjust(kind="change_site"), NOW)
     assert (bare.value.code, bare.value.field) == ("InvalidField", "new_address")
-    outcome = rules.decide(
+    outcome = decide(
         state,
         Action.ADJUST,
         _adjust(kind="change_site", new_address="Thôn Đông", new_commune="Xã Nham Sơn"),
@@ -579,24 +664,22 @@ def test_a_change_of_site_names_the_new_site_and_it_becomes_the_de_an_s_site() -
 def test_a_change_of_timing_names_new_dates_inside_the_plan_year() -> None:
     state = contracted()
     with pytest.raises(Refusal) as bare:
-        rules.decide(state, Action.ADJUST, _adjust(kind="change_timing"), NOW)
+        decide(state, Action.ADJUST, _adjust(kind="change_timing"), NOW)
     assert bare.value.field == "new_start"
     with pytest.raises(Refusal) as next_year:
-        rules.decide(
-            state, Action.ADJUST, _adjust(kind="change_timing", new_end=date(2020, 2, 1)), NOW
-        )
+        decide(state, Action.ADJUST, _adjust(kind="change_timing", new_end=date(2020, 2, 1)), NOW)
     assert (next_year.value.field, "extend_next_year" in next_year.value.message) == (
         "new_end",
         True,
     )
     with pytest.raises(Refusal):
-        rules.decide(
+        decide(
             state,
             Action.ADJUST,
             _adjust(kind="change_timing", new_start=date(2019, 12, 1), new_end=date(2019, 11, 1)),
             NOW,
         )
-    outcome = rules.decide(
+    outcome = decide(
         state, Action.ADJUST, _adjust(kind="change_timing", new_end=date(2019, 12, 15)), NOW
     )
     schedule = outcome.state.current_schedule
@@ -607,7 +690,7 @@ def test_a_change_of_timing_names_new_dates_inside_the_plan_year() -> None:
 
 def test_site_or_dates_on_another_kind_of_adjustment_are_refused_not_ignored() -> None:
     with pytest.raises(Refusal) as refused:
-        rules.decide(
+        decide(
             contracted(),
             Action.ADJUST,
             _adjust(kind="change_partner", new_commune="Xã Nham Sơn"),
@@ -618,7 +701,7 @@ def test_site_or_dates_on_another_kind_of_adjustment_are_refused_not_ignored() -
 
 def test_an_adjustment_recorded_before_the_site_fields_replays_as_it_was() -> None:
     old = rules.RuleSwitches(adjust_needs_details=False)
-    outcome = rules.decide(contracted(), Action.ADJUST, _adjust(kind="change_site"), NOW, old)
+    outcome = decide(contracted(), Action.ADJUST, _adjust(kind="change_site"), NOW, old)
     assert outcome.state.site is None
     assert rules.patches_at_stake(contracted(), Action.ADJUST, _adjust(kind="change_site")) == {
         rules.ADJUST_DETAILS_PATCH
@@ -643,7 +726,7 @@ def test_old_adjustment_payloads_still_load() -> None:
 def _accepted_on_paper(**state_fields: Any) -> DeAnState:
     """Accepted on 20/11/2019 on paper, the đề án entered the engine on 1/12/2026."""
     state = contracted()
-    state = rules.decide(
+    state = decide(
         state,
         Action.ACCEPT,
         DeAnAccept(
@@ -700,7 +783,7 @@ def _visit(hold: bool = True, number: str = "KT-1") -> DeAnRecordVisit:
 
 
 def _accepted(cost: int = 100_000_000) -> DeAnState:
-    return rules.decide(
+    return decide(
         contracted("training", cost=100_000_000, support=100_000_000),
         Action.ACCEPT,
         DeAnAccept(
@@ -715,9 +798,9 @@ def _accepted(cost: int = 100_000_000) -> DeAnState:
 
 
 def _settled_on_hold() -> DeAnState:
-    state = rules.decide(_accepted(), Action.RECORD_VISIT, _visit(), NOW).state
+    state = decide(_accepted(), Action.RECORD_VISIT, _visit(), NOW).state
     settle = DeAnSettle(actor=SO, settlement_number="QT", settled_on=TODAY)
-    return rules.decide(state, Action.SETTLE, settle, NOW).state
+    return decide(state, Action.SETTLE, settle, NOW).state
 
 
 RESOLVE = DeAnResolveFindings(actor=SO, resolved_on=TODAY)
@@ -729,14 +812,14 @@ def test_a_hold_does_not_stop_the_settlement_and_is_resolved_once_settled_then_p
     assert (state.stage, state.payments_on_hold) == (Stage.SETTLED, True)
     assert state.settlement is not None and state.settlement.payout == 100_000_000
     with pytest.raises(Refusal) as held:
-        rules.decide(state, Action.PAY_SETTLEMENT, PAY, NOW)
+        decide(state, Action.PAY_SETTLEMENT, PAY, NOW)
     assert held.value.code == "PaymentsOnHold"
-    resolved = rules.decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW)
+    resolved = decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW)
     assert resolved.state.stage is Stage.SETTLED
     assert (resolved.state.payments_on_hold, resolved.state.open_findings) == (False, [])
     assert resolved.step.stage_from is resolved.step.stage_to is Stage.SETTLED
     assert not resolved.step.snapshot.payments_on_hold
-    closed = rules.decide(resolved.state, Action.PAY_SETTLEMENT, PAY, NOW).state
+    closed = decide(resolved.state, Action.PAY_SETTLEMENT, PAY, NOW).state
     assert (closed.stage, closed.paid) == (Stage.CLOSED, 100_000_000)
 
 
@@ -744,34 +827,32 @@ def test_findings_on_a_settled_de_an_are_resolved_by_the_same_officials_as_befor
     state = _settled_on_hold()
     for who in (TRUNG_TAM, UBND, KE_TOAN_BG):
         with pytest.raises(Refusal) as refused:
-            rules.decide(
-                state, Action.RESOLVE_FINDINGS, RESOLVE.model_copy(update={"actor": who}), NOW
-            )
+            decide(state, Action.RESOLVE_FINDINGS, RESOLVE.model_copy(update={"actor": who}), NOW)
         assert refused.value.code == "WrongAuthority"
-    resolved = rules.decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW).state
+    resolved = decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW).state
     with pytest.raises(Refusal) as nothing_open:
-        rules.decide(resolved, Action.RESOLVE_FINDINGS, RESOLVE, NOW)
+        decide(resolved, Action.RESOLVE_FINDINGS, RESOLVE, NOW)
     assert nothing_open.value.code == "InvalidField"
-    closed = rules.decide(resolved, Action.PAY_SETTLEMENT, PAY, NOW).state
+    closed = decide(resolved, Action.PAY_SETTLEMENT, PAY, NOW).state
     with pytest.raises(Refusal) as after_closing:
-        rules.decide(closed, Action.RESOLVE_FINDINGS, RESOLVE, NOW)
+        decide(closed, Action.RESOLVE_FINDINGS, RESOLVE, NOW)
     assert after_closing.value.code == "WrongStage"
 
 
 def test_a_refund_owed_is_recovered_whatever_the_hold() -> None:
-    state = rules.decide(
+    state = decide(
         contracted("training", cost=100_000_000, support=100_000_000),
         Action.REQUEST_ADVANCE,
         DeAnRequestAdvance(actor=TRUNG_TAM, amount=70_000_000, requested_on=TODAY),
         NOW,
     ).state
-    state = rules.decide(
+    state = decide(
         state,
         Action.PAY_ADVANCE,
         DeAnPayAdvance(actor=KE_TOAN_BG, request_no=1, paid_on=TODAY, voucher_number="A"),
         NOW,
     ).state
-    state = rules.decide(
+    state = decide(
         state,
         Action.ACCEPT,
         DeAnAccept(
@@ -783,15 +864,15 @@ def test_a_refund_owed_is_recovered_whatever_the_hold() -> None:
         ),
         NOW,
     ).state
-    state = rules.decide(state, Action.RECORD_VISIT, _visit(), NOW).state
-    state = rules.decide(
+    state = decide(state, Action.RECORD_VISIT, _visit(), NOW).state
+    state = decide(
         state, Action.SETTLE, DeAnSettle(actor=SO, settlement_number="QT", settled_on=TODAY), NOW
     ).state
     assert state.settlement is not None and state.settlement.refund_owed == 20_000_000
     refund = DeAnRecordRefund(
         actor=KE_TOAN_BG, amount=20_000_000, refunded_on=TODAY, voucher_number="R1"
     )
-    assert rules.decide(state, Action.RECORD_REFUND, refund, NOW).state.stage is Stage.CLOSED
+    assert decide(state, Action.RECORD_REFUND, refund, NOW).state.stage is Stage.CLOSED
 
 
 def test_a_resolution_refused_on_a_settled_de_an_before_the_change_replays_refused() -> None:
@@ -799,13 +880,13 @@ def test_a_resolution_refused_on_a_settled_de_an_before_the_change_replays_refus
     assert rules.patches_at_stake(state, Action.RESOLVE_FINDINGS, RESOLVE) == {
         rules.RESOLVE_SETTLED_PATCH
     }
-    accepted_on_hold = rules.decide(_accepted(), Action.RECORD_VISIT, _visit(), NOW).state
+    accepted_on_hold = decide(_accepted(), Action.RECORD_VISIT, _visit(), NOW).state
     assert rules.patches_at_stake(accepted_on_hold, Action.RESOLVE_FINDINGS, RESOLVE) == set()
     old_rules = rules.switches_for({rules.RESOLVE_SETTLED_PATCH: False})
     assert not old_rules.resolve_after_settlement
     with pytest.raises(Refusal) as before:
-        rules.decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW, old_rules)
+        decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW, old_rules)
     assert before.value.code == "WrongStage"
     # as the handler said it then: only payment and refund were possible once settled
     assert before.value.message.endswith("có thể: Chi trả quyết toán, Thu hồi kinh phí")
-    assert rules.decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW).state.stage is Stage.SETTLED
+    assert decide(state, Action.RESOLVE_FINDINGS, RESOLVE, NOW).state.stage is Stage.SETTLED

@@ -12,8 +12,9 @@ from domain.authority import AdjustmentKind
 from domain.errors import Refusal, RefusalCode
 from domain.rules import load_packs
 from domain.stages import Action, Stage
-from tests.support.lifecycle import SO, TRUNG_TAM, UBND, make_dossier
+from tests.support.builders import SO, TRUNG_TAM, UBND, dossier_on
 from workflows import de_an_decisions as decisions
+from workflows.de_an_actions import decide
 from workflows.de_an_contract import DeAnAdjust, DeAnAppraise, DeAnReject, DeAnState
 
 TODAY = date(2019, 6, 10)
@@ -22,13 +23,13 @@ FUTURE = date(2019, 7, 1)
 
 
 def registered() -> DeAnState:
-    state = decisions.initial_state(make_dossier(TODAY), TRUNG_TAM, date(2019, 1, 15), load_packs())
+    state = decisions.initial_state(dossier_on(TODAY), TRUNG_TAM, date(2019, 1, 15), load_packs())
     return decisions.decide_register(state, NOW).state
 
 
 def refusal_of(action: Action, command: object, state: DeAnState) -> Refusal:
     with pytest.raises(Refusal) as refused:
-        decisions.decide(state, action, command, NOW)  # type: ignore[arg-type]
+        decide(state, action, command, NOW)  # type: ignore[arg-type]
     return refused.value
 
 

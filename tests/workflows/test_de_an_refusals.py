@@ -12,9 +12,10 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.authority import AdjustmentKind
 from domain.model import Level, Role
 from domain.stages import Action
-from tests.support.lifecycle import (
+from tests.support.builders import (
     BO_TRUONG,
     CUC,
     SO,
@@ -22,25 +23,36 @@ from tests.support.lifecycle import (
     TRUNG_TAM,
     UBND,
     UBND_BAC_NINH,
+    dossier_on,
+    new_code,
+    official,
+)
+from tests.support.lifecycle import (
     Driver,
+    action_of,
     appraisal,
     approval,
     approved_provincial,
     contracted_provincial,
     contracted_training,
-    make_dossier,
-    new_code,
-    official,
     paid_advance,
     today_of,
 )
+from workflows.de_an_contract import (
+    DeAnAdjust,
+    DeAnCommand,
+    DeAnPayAdvance,
+    DeAnRequestAdvance,
+    DeAnSignContract,
+)
 
 
-async def refused(d: Driver, update: str, payload: dict[str, Any]) -> ApplicationError:
+async def refused(d: Driver, command: DeAnCommand) -> ApplicationError:
     """Send an update that must be refused; check nothing changed; return the refusal."""
+    update = action_of(command).value
     before = await d.state()
     with pytest.raises(WorkflowUpdateFailedError) as failure:
-        await d.act(update, payload)
+        await d.act(command)
     after = await d.state()
     assert after == before, "a refused update changed the state"
     history = await d.handle.fetch_history()
@@ -69,7 +81,7 @@ async def registered(
 ) -> tuple[Driver, date]:
     """A 700M đề án asking 300M, whose beneficiary commits to fund all of it if need be."""
     today = await today_of(ts_env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today,
         level=level,
         cost=700_000_000,
@@ -83,7 +95,7 @@ async def test_an_action_in_the_wrong_stage_is_refused_and_says_what_is_possible
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     d, today = await registered(ts_env, tq)
-    error = await refused(d, "approve", approval(UBND, today, 100_000_000))
+    error = await refused(d, approval(UBND, today, 100_000_000))
     assert error.type == "WrongStage"
     assert "Thẩm định" in error.message and "Đã đăng ký" in error.message
 
@@ -92,9 +104,9 @@ async def test_a_provincial_official_cannot_approve_a_national_de_an(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     d, today = await registered(ts_env, tq, Level.QUOC_GIA)
-    await d.act("appraise", appraisal(SO, today, minutes="CS-1"))
-    await d.act("appraise", appraisal(CUC, today, minutes="BO-1"))
-    error = await refused(d, "approve", approval(UBND, today, 300_000_000))
+    await d.act(appraisal(SO, today, minutes="CS-1"))
+    await d.act(appraisal(CUC, today, minutes="BO-1"))
+    error = await refused(d, approval(UBND, today, 300_000_000))
     assert error.type == "WrongAuthority"
     details = refusal_details(error)
     assert details["field"] == "actor.role"
@@ -106,10 +118,10 @@ async def test_nobody_but_ubnd_approves_a_provincial_de_an(
     ts_env: WorkflowEnvironment, tq: str, role: Role
 ) -> None:
     d, today = await registered(ts_env, tq)
-    await d.act("appraise", appraisal(SO, today))
+    await d.act(appraisal(SO, today))
     central = role in (Role.CUC, Role.BO_TRUONG)
     actor = official(f"x-{role.value}", role, province=None if central else "Bắc Giang")
-    error = await refused(d, "approve", approval(actor, today, 200_000_000))
+    error = await refused(d, approval(actor, today, 200_000_000))
     assert error.type == "WrongAuthority"
 
 
@@ -117,8 +129,8 @@ async def test_the_ubnd_of_another_province_cannot_approve(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     d, today = await registered(ts_env, tq)
-    await d.act("appraise", appraisal(SO, today))
-    error = await refused(d, "approve", approval(UBND_BAC_NINH, today, 200_000_000))
+    await d.act(appraisal(SO, today))
+    error = await refused(d, approval(UBND_BAC_NINH, today, 200_000_000))
     assert error.type == "WrongJurisdiction"
 
 
@@ -126,29 +138,26 @@ async def test_a_so_of_another_province_cannot_appraise(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     d, today = await registered(ts_env, tq)
-    error = await refused(d, "appraise", appraisal(SO_BAC_NINH, today))
+    error = await refused(d, appraisal(SO_BAC_NINH, today))
     assert error.type == "WrongJurisdiction"
 
 
 async def test_whoever_appraised_cannot_approve(ts_env: WorkflowEnvironment, tq: str) -> None:
     d, today = await registered(ts_env, tq)
-    await d.act("appraise", appraisal(SO, today))
+    await d.act(appraisal(SO, today))
     same_person = official(SO.official_id, Role.UBND_TINH)
-    error = await refused(d, "approve", approval(same_person, today, 200_000_000))
+    error = await refused(d, approval(same_person, today, 200_000_000))
     assert error.type == "FourEyesViolation"
 
 
 async def test_whoever_approved_cannot_pay(ts_env: WorkflowEnvironment, tq: str) -> None:
     today = await today_of(ts_env)
     d = await contracted_training(ts_env.client, tq, today)
-    await d.act(
-        "request_advance", {"actor": TRUNG_TAM, "amount": 10_000_000, "requested_on": today}
-    )
+    await d.act(DeAnRequestAdvance(actor=TRUNG_TAM, amount=10_000_000, requested_on=today))
     approver_as_payer = official(UBND.official_id, Role.TAI_CHINH)
     error = await refused(
         d,
-        "pay_advance",
-        {"actor": approver_as_payer, "request_no": 1, "paid_on": today, "voucher_number": "X"},
+        DeAnPayAdvance(actor=approver_as_payer, request_no=1, paid_on=today, voucher_number="X"),
     )
     assert error.type == "FourEyesViolation"
 
@@ -157,8 +166,8 @@ async def test_support_over_the_cap_is_refused_with_the_rule_that_sets_the_cap(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     d, today = await registered(ts_env, tq)  # machinery: 50 %, cap 200M in the Bắc Giang pack
-    await d.act("appraise", appraisal(SO, today))
-    error = await refused(d, "approve", approval(UBND, today, 250_000_000))
+    await d.act(appraisal(SO, today))
+    error = await refused(d, approval(UBND, today, 250_000_000))
     assert error.type == "SupportOverCap"
     details = refusal_details(error)
     assert details["field"] == "approved_support"
@@ -169,18 +178,18 @@ async def test_approving_less_than_requested_needs_enough_counterpart_funds(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     today = await today_of(ts_env)
-    dossier = make_dossier(today, cost=600_000_000, requested_support=200_000_000)
+    dossier = dossier_on(today, cost=600_000_000, requested_support=200_000_000)
     d = await Driver.register(ts_env.client, tq, dossier, today)
-    await d.act("appraise", appraisal(SO, today))
-    error = await refused(d, "approve", approval(UBND, today, 150_000_000))
+    await d.act(appraisal(SO, today))
+    error = await refused(d, approval(UBND, today, 150_000_000))
     assert error.type == "CounterpartTooLow"
     assert "450.000.000 đ" in error.message
 
 
 async def test_support_over_the_request_is_refused(ts_env: WorkflowEnvironment, tq: str) -> None:
     d, today = await registered(ts_env, tq)
-    await d.act("appraise", appraisal(SO, today))
-    error = await refused(d, "approve", approval(UBND, today, 300_000_001))
+    await d.act(appraisal(SO, today))
+    error = await refused(d, approval(UBND, today, 300_000_001))
     assert error.type == "SupportOverRequest"
 
 
@@ -190,7 +199,7 @@ async def test_machinery_gets_no_advance_before_the_so_confirms_over_70_percent_
     today = await today_of(ts_env)
     d = await contracted_provincial(ts_env.client, tq, today)
     error = await refused(
-        d, "request_advance", {"actor": TRUNG_TAM, "amount": 10_000_000, "requested_on": today}
+        d, DeAnRequestAdvance(actor=TRUNG_TAM, amount=10_000_000, requested_on=today)
     )
     assert error.type == "AdvanceNotAllowed"
     assert "Điều 13" in refusal_details(error)["legal_basis"]
@@ -202,7 +211,7 @@ async def test_advances_beyond_70_percent_of_the_contract_are_refused(
     today = await today_of(ts_env)
     d = await contracted_training(ts_env.client, tq, today)
     error = await refused(
-        d, "request_advance", {"actor": TRUNG_TAM, "amount": 70_000_001, "requested_on": today}
+        d, DeAnRequestAdvance(actor=TRUNG_TAM, amount=70_000_001, requested_on=today)
     )
     assert error.type == "AdvanceOverLimit"
     assert "70.000.000 đ" in error.message
@@ -216,15 +225,14 @@ async def test_support_cannot_be_cut_below_what_was_already_paid(
     await paid_advance(d, today, 70_000_000)
     error = await refused(
         d,
-        "adjust",
-        {
-            "actor": SO,
-            "kind": "decrease_support",
-            "decision_number": "5/QĐ-SCT",
-            "decision_date": today,
-            "description": "Giảm quy mô lớp",
-            "new_support": 60_000_000,
-        },
+        DeAnAdjust(
+            actor=SO,
+            kind="decrease_support",
+            decision_number="5/QĐ-SCT",
+            decision_date=today,
+            description="Giảm quy mô lớp",
+            new_support=60_000_000,
+        ),
     )
     assert error.type == "PaidOverApproved"
 
@@ -233,11 +241,11 @@ async def test_a_malformed_decision_number_is_refused_naming_the_field(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     d, today = await registered(ts_env, tq)
-    await d.act("appraise", appraisal(SO, today))
+    await d.act(appraisal(SO, today))
     before = await d.state()
     with pytest.raises(WorkflowUpdateFailedError) as failure:
         await d.act(
-            "approve", {**approval(UBND, today, 200_000_000), "decision_number": "quyết định"}
+            approval(UBND, today, 200_000_000).model_copy(update={"decision_number": "quyết định"})
         )
     cause = failure.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "InvalidField"
@@ -250,24 +258,19 @@ async def test_a_decision_dated_in_the_future_is_refused(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     d, today = await registered(ts_env, tq)
-    await d.act("appraise", appraisal(SO, today))
-    error = await refused(
-        d, "approve", approval(UBND, today.replace(year=today.year + 1), 200_000_000)
-    )
+    await d.act(appraisal(SO, today))
+    error = await refused(d, approval(UBND, today.replace(year=today.year + 1), 200_000_000))
     assert (error.type, refusal_details(error)["field"]) == ("InvalidField", "decision_date")
 
 
 async def test_a_repeated_update_id_is_applied_once(ts_env: WorkflowEnvironment, tq: str) -> None:
     today = await today_of(ts_env)
     d = await approved_provincial(ts_env.client, tq, today)
-    payload = {
-        "actor": SO,
-        "contract_number": "1/HĐ",
-        "signed_on": today,
-        "contracted_support": 200_000_000,
-    }
-    first = await d.act("sign_contract", payload, update_id="sign-1")
-    again = await d.act("sign_contract", payload, update_id="sign-1")
+    command = DeAnSignContract(
+        actor=SO, contract_number="1/HĐ", signed_on=today, contracted_support=200_000_000
+    )
+    first = await d.act(command, update_id="sign-1")
+    again = await d.act(command, update_id="sign-1")
     assert first == again
     assert [e.action for e in (await d.state()).timeline].count(Action.SIGN_CONTRACT) == 1
 
@@ -276,20 +279,21 @@ async def test_the_minister_alone_can_raise_national_support(
     ts_env: WorkflowEnvironment, tq: str
 ) -> None:
     d, today = await registered(ts_env, tq, Level.QUOC_GIA)
-    await d.act("appraise", appraisal(SO, today, minutes="CS-1"))
-    await d.act("appraise", appraisal(CUC, today, minutes="BO-1"))
-    await d.act("approve", approval(BO_TRUONG, today, 250_000_000, number="1/QĐ-BCT"))
-    raise_support = {
-        "kind": "increase_support",
-        "decision_number": "2/QĐ-BCT",
-        "decision_date": today,
-        "description": "Bổ sung thiết bị",
-        "new_support": 300_000_000,
-    }
-    error = await refused(d, "adjust", {"actor": CUC, **raise_support})
+    await d.act(appraisal(SO, today, minutes="CS-1"))
+    await d.act(appraisal(CUC, today, minutes="BO-1"))
+    await d.act(approval(BO_TRUONG, today, 250_000_000, number="1/QĐ-BCT"))
+    raise_support = DeAnAdjust(
+        actor=CUC,
+        kind=AdjustmentKind.INCREASE_SUPPORT,
+        decision_number="2/QĐ-BCT",
+        decision_date=today,
+        description="Bổ sung thiết bị",
+        new_support=300_000_000,
+    )
+    error = await refused(d, raise_support)
     assert error.type == "WrongAuthority"
     assert "Điều 11" in refusal_details(error)["legal_basis"]
-    result = await d.act("adjust", {"actor": BO_TRUONG, **raise_support})
+    result = await d.act(raise_support.model_copy(update={"actor": BO_TRUONG}))
     assert result.approved_support == 300_000_000
 
 
@@ -298,7 +302,7 @@ async def test_a_deactivated_official_can_do_nothing(ts_env: WorkflowEnvironment
     await d.handle.signal(
         "official_deactivated", {"official_id": SO.official_id, "deactivated_on": today}
     )
-    error = await refused(d, "appraise", appraisal(SO, today))
+    error = await refused(d, appraisal(SO, today))
     assert (error.type, refusal_details(error)["field"]) == (
         "InactiveOfficial",
         "actor.official_id",
@@ -320,5 +324,5 @@ async def test_an_official_deactivated_before_registration_can_do_nothing_on_it(
     )
     d, today = await registered(ts_env, tq)
     assert gone.official_id in (await d.state()).deactivated_officials
-    error = await refused(d, "appraise", appraisal(gone, today))
+    error = await refused(d, appraisal(gone, today))
     assert error.type == "InactiveOfficial"

@@ -45,8 +45,9 @@ from khuyencong.converter import data_converter
 from khuyencong.identity import SigningKey, new_signing_key
 from khuyencong.identity_interceptors import SigningInterceptor, statement_payload, vouching
 from tests.khuyencong.test_identity import running, settings_for
+from tests.support.builders import BG, dossier_on, official
 from tests.support.identity import client_without_harness_signer, register_in_database
-from tests.support.lifecycle import BG, make_dossier, official, today_of
+from tests.support.lifecycle import today_of
 from tests.support.temporal import new_task_queue
 from tests.support.waiting import until
 from workflows.de_an import REGISTRATION_IDENTITY_PATCH, DeAnWorkflow
@@ -197,14 +198,14 @@ async def registered_properly(s: Setup, dossier: DeAnDossier) -> None:
 async def test_a_start_without_a_statement_fails_as_not_proven_and_the_code_stays_free(
     setup: Setup,
 ) -> None:
-    dossier = make_dossier(setup.today)
+    dossier = dossier_on(setup.today)
     handle = await start(setup, dossier, setup.centre)  # nobody vouches: no statement
     await refused(setup, handle, "IdentityNotProven")
     await registered_properly(setup, dossier)
 
 
 async def test_a_forged_statement_fails_as_not_proven(setup: Setup) -> None:
-    dossier = make_dossier(setup.today)
+    dossier = dossier_on(setup.today)
     forger = SigningKey(setup.key.kid, new_signing_key("x").seed)  # the right kid, not the key
     with injecting(statement(forger, setup.centre, workflow_id_for(dossier.code))):
         handle = await start(setup, dossier, setup.centre)
@@ -215,8 +216,8 @@ async def test_a_forged_statement_fails_as_not_proven(setup: Setup) -> None:
 async def test_a_statement_for_another_workflow_or_action_fails_as_a_mismatch(
     setup: Setup,
 ) -> None:
-    dossier = make_dossier(setup.today)
-    other = workflow_id_for(make_dossier(setup.today).code)
+    dossier = dossier_on(setup.today)
+    other = workflow_id_for(dossier_on(setup.today).code)
     with injecting(statement(setup.key, setup.centre, other)):
         handle = await start(setup, dossier, setup.centre)
     await refused(setup, handle, "IdentityMismatch")
@@ -233,14 +234,14 @@ async def test_a_statement_of_one_official_naming_another_as_registrar_fails_as_
 ) -> None:
     other = official(f"REG-TT2-{uuid.uuid4().hex[:6].upper()}", Role.TRUNG_TAM)
     await register_in_database(db_pool, [other])
-    dossier = make_dossier(setup.today)
+    dossier = dossier_on(setup.today)
     with injecting(statement(setup.key, other, workflow_id_for(dossier.code))):
         handle = await start(setup, dossier, setup.centre)
     await refused(setup, handle, "IdentityMismatch")
 
 
 async def test_a_start_naming_an_unknown_official_fails_as_unknown(setup: Setup) -> None:
-    dossier = make_dossier(setup.today)
+    dossier = dossier_on(setup.today)
     fake = official(f"FAKE-TT-{uuid.uuid4().hex[:6]}", Role.TRUNG_TAM, province=BG)
     with vouching(fake.official_id):  # a valid signature: the register does not know them
         handle = await start(setup, dossier, fake)
@@ -257,7 +258,7 @@ async def test_a_start_naming_a_deactivated_official_fails_as_inactive(
         "UPDATE officials SET active = false, deactivated_at = now() WHERE id = $1",
         gone.official_id,
     )
-    dossier = make_dossier(setup.today)
+    dossier = dossier_on(setup.today)
     with vouching(gone.official_id):
         handle = await start(setup, dossier, gone)
     await refused(setup, handle, "InactiveOfficial")
@@ -269,7 +270,7 @@ async def test_a_start_by_a_so_official_fails_as_wrong_authority(
 ) -> None:
     so = official(f"REG-SO-{uuid.uuid4().hex[:6].upper()}", Role.SO_CONG_THUONG)
     await register_in_database(db_pool, [so])
-    dossier = make_dossier(setup.today)
+    dossier = dossier_on(setup.today)
     with vouching(so.official_id):
         handle = await start(setup, dossier, so)
     await refused(setup, handle, "WrongAuthority")
@@ -283,7 +284,7 @@ async def test_a_start_by_another_provinces_centre_fails_as_wrong_jurisdiction(
         f"REG-TT-BN-{uuid.uuid4().hex[:6].upper()}", Role.TRUNG_TAM, province="Bắc Ninh"
     )
     await register_in_database(db_pool, [bac_ninh])
-    dossier = make_dossier(setup.today)  # Bắc Giang
+    dossier = dossier_on(setup.today)  # Bắc Giang
     with vouching(bac_ninh.official_id):
         handle = await start(setup, dossier, bac_ninh)
     await refused(setup, handle, "WrongJurisdiction")
@@ -294,7 +295,7 @@ async def test_a_start_by_another_provinces_centre_fails_as_wrong_jurisdiction(
 
 
 async def test_a_valid_start_registers_and_records_the_check_in_history(setup: Setup) -> None:
-    dossier = make_dossier(setup.today)
+    dossier = dossier_on(setup.today)
     await registered_properly(setup, dossier)
     events = (
         await setup.client.get_workflow_handle(workflow_id_for(dossier.code)).fetch_history()
@@ -307,7 +308,7 @@ async def test_a_valid_start_registers_and_records_the_check_in_history(setup: S
 async def test_a_statement_made_by_hand_for_the_registration_is_accepted(setup: Setup) -> None:
     """What an operator does with `khuyencong token --action register` and `temporal workflow
     start --headers`."""
-    dossier = make_dossier(setup.today)
+    dossier = dossier_on(setup.today)
     with injecting(statement(setup.key, setup.centre, workflow_id_for(dossier.code))):
         handle = await start(setup, dossier, setup.centre)
     state: DeAnState = await handle.query(DeAnWorkflow.state)
@@ -325,7 +326,7 @@ async def test_a_statement_made_by_hand_for_the_registration_is_accepted(setup: 
 
 
 async def test_the_history_of_a_refused_start_replays(setup: Setup) -> None:
-    dossier = make_dossier(setup.today)
+    dossier = dossier_on(setup.today)
     fake = official(f"FAKE-TT-{uuid.uuid4().hex[:6]}", Role.TRUNG_TAM, province=BG)
     with vouching(fake.official_id):
         handle = await start(setup, dossier, fake)

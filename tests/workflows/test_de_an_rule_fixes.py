@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from typing import Any
 
 import asyncpg
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import Level
 from domain.stages import Stage
 from khuyencong.admin import output
 from khuyencong.admin.client import AdminClient
-from tests.support.lifecycle import (
+from tests.support.builders import (
     BO_TRUONG,
     CUC,
     KE_TOAN_CUC,
@@ -25,12 +25,20 @@ from tests.support.lifecycle import (
     SO_2,
     TRUNG_TAM,
     UBND,
-    Driver,
-    appraisal,
-    approval,
-    contract,
-    make_dossier,
-    today_of,
+    dossier_on,
+)
+from tests.support.lifecycle import Driver, appraisal, approval, contract, today_of
+from workflows.de_an_contract import (
+    DeAnAccept,
+    DeAnCommand,
+    DeAnConfirmProgress,
+    DeAnPayAdvance,
+    DeAnPaySettlement,
+    DeAnReportProgress,
+    DeAnRequestAdvance,
+    DeAnSettle,
+    DeAnStop,
+    DeAnSubmitSettlementDossier,
 )
 
 
@@ -39,10 +47,12 @@ def decision_number(suffix: str) -> str:
     return f"{random.randint(100_000, 999_999)}/{suffix}"
 
 
-async def refusal_of(d: Driver, update: str, payload: dict[str, Any]) -> Any:
+async def refusal_of(d: Driver, command: DeAnCommand) -> ApplicationError:
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await d.act(update, payload)
-    return refused.value.cause
+        await d.act(command)
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause
 
 
 # --- item 7 ------------------------------------------------------------------------------------
@@ -58,17 +68,17 @@ async def test_a_decision_number_reused_with_another_date_is_refused_and_with_th
     number = decision_number("QĐ-UBND")
     drivers = []
     for _ in range(3):
-        d = await Driver.register(ts_env.client, tq, make_dossier(today), earlier)
-        await d.act("appraise", appraisal(SO, earlier))
+        d = await Driver.register(ts_env.client, tq, dossier_on(today), earlier)
+        await d.act(appraisal(SO, earlier))
         drivers.append(d)
     first, second, third = drivers
-    await first.act("approve", approval(UBND, earlier, 200_000_000, number=number))
+    await first.act(approval(UBND, earlier, 200_000_000, number=number))
 
     before = await second.state()
     other_date = approval(UBND, today, 200_000_000, number=number)
     if earlier == today:
-        other_date["signer"] = "Người ký khác"
-    cause = await refusal_of(second, "approve", other_date)
+        other_date = other_date.model_copy(update={"signer": "Người ký khác"})
+    cause = await refusal_of(second, other_date)
     assert cause.type == "DecisionNumberReused"
     details = cause.details[0]
     assert details["field"] == ("decision_date" if earlier != today else "signer")
@@ -82,8 +92,8 @@ async def test_a_decision_number_reused_with_another_date_is_refused_and_with_th
     assert rows == 0  # the step's transaction was rolled back
 
     # the same decision (a batch of the plan) approves the third đề án, and the second too
-    await third.act("approve", approval(UBND, earlier, 200_000_000, number=number))
-    again = await second.act("approve", approval(UBND, earlier, 200_000_000, number=number))
+    await third.act(approval(UBND, earlier, 200_000_000, number=number))
+    again = await second.act(approval(UBND, earlier, 200_000_000, number=number))
     assert again.stage is Stage.APPROVED
     register = await db_pool.fetch(
         "SELECT decision_date, first_de_an FROM decision_register WHERE number = $1", number
@@ -103,25 +113,24 @@ async def test_an_acceptance_typed_in_years_later_shows_and_records_its_missed_d
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     year = 2019
-    dossier = make_dossier(
+    dossier = dossier_on(
         date(year, 3, 1),
         plan_year=year,
         schedule={"start": date(year, 3, 1), "end": date(year, 11, 30)},
     )
     d = await Driver.register(ts_env.client, tq, dossier, date(year, 1, 15))
-    await d.act("appraise", appraisal(SO, date(year, 2, 20)))
+    await d.act(appraisal(SO, date(year, 2, 20)))
     number = decision_number("QĐ-UBND")
-    await d.act("approve", approval(UBND, date(year, 3, 1), 200_000_000, number=number))
-    await d.act("sign_contract", contract(SO, date(year, 11, 1), 200_000_000))
+    await d.act(approval(UBND, date(year, 3, 1), 200_000_000, number=number))
+    await d.act(contract(SO, date(year, 11, 1), 200_000_000))
     await d.act(
-        "accept",
-        {
-            "actor": SO,
-            "minutes_number": "NT-2019",
-            "accepted_on": date(year, 11, 20),
-            "accepted_cost": 600_000_000,
-            "accepted_volume_bp": 10000,
-        },
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT-2019",
+            accepted_on=date(year, 11, 20),
+            accepted_cost=600_000_000,
+            accepted_volume_bp=10000,
+        ),
     )
     dossier_key, settlement_key = "settlement_dossier:2019-11-20", "settlement:2019"
     state = await d.until(
@@ -166,78 +175,68 @@ async def test_a_stopped_national_de_an_pays_no_lapsed_advance_and_settles_to_50
     """The tester's case: machinery, 250 tr approved, 75 % progress confirmed; advance 1 (100 tr)
     paid, advance 2 (75 tr) requested; the Minister stops the đề án; 60 % accepted (300 tr)."""
     today = await today_of(ts_env)
-    dossier = make_dossier(
+    dossier = dossier_on(
         today, level=Level.QUOC_GIA, cost=600_000_000, requested_support=250_000_000
     )
     d = await Driver.register(ts_env.client, tq, dossier, today)
-    await d.act("appraise", appraisal(SO, today, minutes="BB-CS"))
-    await d.act("appraise", appraisal(CUC, today, minutes="BB-BO"))
+    await d.act(appraisal(SO, today, minutes="BB-CS"))
+    await d.act(appraisal(CUC, today, minutes="BB-BO"))
     number = decision_number("QĐ-BCT")
-    await d.act("approve", approval(BO_TRUONG, today, 250_000_000, number=number))
-    await d.act("sign_contract", contract(CUC, today, 250_000_000))
+    await d.act(approval(BO_TRUONG, today, 250_000_000, number=number))
+    await d.act(contract(CUC, today, 250_000_000))
     month = f"{today:%Y-%m}"
     await d.act(
-        "report_progress",
-        {
-            "actor": TRUNG_TAM,
-            "month": month,
-            "investment_done_bp": 7500,
-            "spent_cost": 450_000_000,
-            "reported_on": today,
-        },
+        DeAnReportProgress(
+            actor=TRUNG_TAM,
+            month=month,
+            investment_done_bp=7500,
+            spent_cost=450_000_000,
+            reported_on=today,
+        ),
     )
-    await d.act("confirm_progress", {"actor": SO_2, "month": month, "confirmed_on": today})
+    await d.act(DeAnConfirmProgress(actor=SO_2, month=month, confirmed_on=today))
 
-    def pay(no: int) -> dict[str, Any]:
-        return {
-            "actor": KE_TOAN_CUC,
-            "request_no": no,
-            "paid_on": today,
-            "voucher_number": f"A{no}",
-        }
+    def pay(no: int) -> DeAnPayAdvance:
+        return DeAnPayAdvance(
+            actor=KE_TOAN_CUC, request_no=no, paid_on=today, voucher_number=f"A{no}"
+        )
 
     for no, amount in ((1, 100_000_000), (2, 75_000_000)):
-        await d.act(
-            "request_advance", {"actor": TRUNG_TAM, "amount": amount, "requested_on": today}
-        )
+        await d.act(DeAnRequestAdvance(actor=TRUNG_TAM, amount=amount, requested_on=today))
         if no == 1:
-            await d.act("pay_advance", pay(1))
+            await d.act(pay(1))
     stop = await d.act(
-        "stop",
-        {
-            "actor": BO_TRUONG,
-            "decision_number": decision_number("QĐ-BCT"),
-            "decision_date": today,
-            "reason": "Đơn vị thụ hưởng không đáp ứng yêu cầu",
-        },
+        DeAnStop(
+            actor=BO_TRUONG,
+            decision_number=decision_number("QĐ-BCT"),
+            decision_date=today,
+            reason="Đơn vị thụ hưởng không đáp ứng yêu cầu",
+        ),
     )
     assert stop.stage is Stage.STOPPED and "lần 2 (75.000.000 đ)" in stop.message
-    assert (await refusal_of(d, "pay_advance", pay(2))).type == "WrongStage"
+    assert (await refusal_of(d, pay(2))).type == "WrongStage"
     await d.act(
-        "accept",
-        {
-            "actor": SO,
-            "minutes_number": "NT-60",
-            "accepted_on": today,
-            "accepted_cost": 300_000_000,
-            "accepted_volume_bp": 6000,
-        },
+        DeAnAccept(
+            actor=SO,
+            minutes_number="NT-60",
+            accepted_on=today,
+            accepted_cost=300_000_000,
+            accepted_volume_bp=6000,
+        ),
     )
-    await d.act("submit_settlement_dossier", {"actor": TRUNG_TAM, "submitted_on": today})
-    lapsed = await refusal_of(d, "pay_advance", pay(2))
+    await d.act(DeAnSubmitSettlementDossier(actor=TRUNG_TAM, submitted_on=today))
+    lapsed = await refusal_of(d, pay(2))
     assert lapsed.type == "AdvanceLapsed"
     assert lapsed.details[0]["field"] == "request_no"
 
-    settled = await d.act(
-        "settle", {"actor": CUC, "settlement_number": "QT-1", "settled_on": today}
-    )
+    settled = await d.act(DeAnSettle(actor=CUC, settlement_number="QT-1", settled_on=today))
     assert settled.stage is Stage.SETTLED
     state = await d.state()
     assert state.settlement is not None
     assert (state.settlement.final_support, state.settlement.payout) == (150_000_000, 50_000_000)
-    assert (await refusal_of(d, "pay_advance", pay(2))).type == "WrongStage"
+    assert (await refusal_of(d, pay(2))).type == "WrongStage"
     closed = await d.act(
-        "pay_settlement", {"actor": KE_TOAN_CUC, "paid_on": today, "voucher_number": "UNC-9"}
+        DeAnPaySettlement(actor=KE_TOAN_CUC, paid_on=today, voucher_number="UNC-9")
     )
     assert (closed.stage, closed.advanced, closed.paid) == (Stage.CLOSED, 100_000_000, 150_000_000)
 

@@ -20,17 +20,9 @@ from activities.rule_packs import RulePackActivities
 from domain.model import Actor, Role
 from domain.stages import Action, Stage
 from khuyencong.updates import start_de_an_update
+from tests.support.builders import SO, UBND, dossier_on, new_code, official
 from tests.support.identity import harness_identity_interceptor, harness_verify_registration
-from tests.support.lifecycle import (
-    SO,
-    UBND,
-    Driver,
-    appraisal,
-    make_dossier,
-    new_code,
-    official,
-    today_of,
-)
+from tests.support.lifecycle import Driver, appraisal, today_of
 from tests.support.temporal import new_task_queue, run_worker
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import DeAnActionResult, DeAnInactiveOfficialsQuery, DeAnStep
@@ -70,10 +62,10 @@ async def test_a_deactivation_signalled_while_a_step_is_persisted_is_kept(
     )
     async with worker:
         today = await today_of(ts_env)
-        d = await Driver.register(ts_env.client, task_queue, make_dossier(today), today)
+        d = await Driver.register(ts_env.client, task_queue, dossier_on(today), today)
         appraising = await start_de_an_update(
             d.handle,
-            "appraise",
+            Action.APPRAISE.value,
             appraisal(SO, today),
             result_type=DeAnActionResult,
         )
@@ -121,13 +113,13 @@ async def test_a_deactivation_committed_while_a_de_an_registers_still_reaches_it
     task_queue = new_task_queue()
     async with run_worker(ts_env.client, db_pool, task_queue, officials=officials):
         today = await today_of(ts_env)
-        d = await Driver.register(ts_env.client, task_queue, make_dossier(today), today)
+        d = await Driver.register(ts_env.client, task_queue, dossier_on(today), today)
         # The read after registering (it follows the registration's write) reaches it; the
         # test used to look as soon as the write was applied, before that read had returned.
         state = await d.until(lambda s: gone.official_id in s.deactivated_officials)
         assert state.stage is Stage.REGISTERED and state.seq == 1
         with pytest.raises(WorkflowUpdateFailedError) as failure:
-            await d.act("appraise", appraisal(gone, today))
+            await d.act(appraisal(gone, today))
         cause = failure.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == "InactiveOfficial"
         await d.handle.terminate("test finished")

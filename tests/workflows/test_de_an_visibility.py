@@ -29,29 +29,20 @@ from domain.stages import Action
 from khuyencong import search_attributes as sa
 from khuyencong.registration import RegistrationEntry, register_all
 from khuyencong.updates import execute_de_an_update
-from tests.support.lifecycle import (
-    BO_TRUONG,
-    CUC,
-    SO,
-    TRUNG_TAM,
-    UBND,
-    Driver,
-    appraisal,
-    approval,
-    contract,
-    make_dossier,
-    new_code,
-)
+from tests.support.builders import BO_TRUONG, CUC, SO, TRUNG_TAM, UBND, dossier_on, new_code
+from tests.support.lifecycle import Driver, appraisal, approval, contract
 from tests.support.temporal import new_task_queue, run_worker
 from tests.support.waiting import until
 from workflows import de_an_decisions as decisions
 from workflows.de_an import DeAnWorkflow
+from workflows.de_an_actions import decide
 from workflows.de_an_contract import (
     DeAnAccept,
     DeAnActionResult,
     DeAnAppraise,
     DeAnApprove,
     DeAnInput,
+    DeAnResubmit,
     DeAnSignContract,
     DeAnState,
 )
@@ -87,7 +78,7 @@ def plan_2019(**overrides: Any) -> Any:
         code=new_code("VIS"),
     )
     fields.update(overrides)
-    return make_dossier(on(1, 10), **fields)
+    return dossier_on(on(1, 10), **fields)
 
 
 @dataclass
@@ -145,7 +136,7 @@ def overdue_accepted_state(dossier: Any) -> DeAnState:
     ]
     for action, command, day in steps:
         now = datetime(day.year, day.month, day.day, 10, tzinfo=VN_TZ)
-        state = decisions.decide(state, action, command, now).state
+        state = decide(state, action, command, now).state
     # Progress reports were on paper: the old engine knew of none missed.
     state.missed_deadlines = []
     return state
@@ -159,14 +150,14 @@ async def plan(dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> AsyncIter
     async with run_worker(client, db_pool, tq):
         # National, appraised by the Sở then the Cục: waits for the Minister.
         d = await start(client, tq, plan_2019(level=Level.QUOC_GIA, district="Hiệp Hòa"), on(1, 10))
-        await d.act("appraise", appraisal(SO, on(2, 20), minutes="BB-CS"))
-        await d.act("appraise", appraisal(CUC, on(3, 1), minutes="BB-BO"))
+        await d.act(appraisal(SO, on(2, 20), minutes="BB-CS"))
+        await d.act(appraisal(CUC, on(3, 1), minutes="BB-BO"))
         ids["national-appraised"] = d.handle.id
         # National, appraised by the Sở only.
         d = await start(
             client, tq, plan_2019(level=Level.QUOC_GIA, district="Lạng Giang"), on(1, 10)
         )
-        await d.act("appraise", appraisal(SO, on(2, 20), minutes="BB-CS"))
+        await d.act(appraisal(SO, on(2, 20), minutes="BB-CS"))
         ids["national-base-appraised"] = d.handle.id
         # National of plan year 2020, appraised: not a 2019 đề án.
         national_2020 = plan_2019(
@@ -175,15 +166,15 @@ async def plan(dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> AsyncIter
             schedule={"start": on(1, 1, 2020), "end": on(12, 31, 2020)},
         )
         d = await start(client, tq, national_2020, on(6, 15))
-        await d.act("appraise", appraisal(SO, on(7, 1), minutes="BB-CS"))
-        await d.act("appraise", appraisal(CUC, on(7, 20), minutes="BB-BO"))
+        await d.act(appraisal(SO, on(7, 1), minutes="BB-CS"))
+        await d.act(appraisal(CUC, on(7, 20), minutes="BB-BO"))
         ids["national-2020"] = d.handle.id
         # Provincial, Lục Ngạn, approved 200M and contracted: in progress.
         luc_ngan = plan_2019(district="Lục Ngạn", commune="Xã Nam Dương")
         d = await start(client, tq, luc_ngan, on(1, 10))
-        await d.act("appraise", appraisal(SO, on(2, 20)))
-        await d.act("approve", approval(UBND, on(3, 9), 200_000_000))
-        await d.act("sign_contract", contract(SO, on(3, 20), 200_000_000))
+        await d.act(appraisal(SO, on(2, 20)))
+        await d.act(approval(UBND, on(3, 9), 200_000_000))
+        await d.act(contract(SO, on(3, 20), 200_000_000))
         ids["luc-ngan-in-progress"] = d.handle.id
         # Provincial, accepted on 30/10/2019 and typed in now: its settlement dossier deadline
         # (14/11/2019) had passed before the đề án entered the engine, and is recorded as
@@ -191,18 +182,17 @@ async def plan(dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> AsyncIter
         d = await start(
             client, tq, plan_2019(district="Tân Yên", requested_support=150_000_000), on(1, 10)
         )
-        await d.act("appraise", appraisal(SO, on(2, 20)))
-        await d.act("approve", approval(UBND, on(3, 9), 150_000_000))
-        await d.act("sign_contract", contract(SO, on(3, 20), 150_000_000))
+        await d.act(appraisal(SO, on(2, 20)))
+        await d.act(approval(UBND, on(3, 9), 150_000_000))
+        await d.act(contract(SO, on(3, 20), 150_000_000))
         await d.act(
-            "accept",
-            {
-                "actor": SO,
-                "minutes_number": "NT-1",
-                "accepted_on": on(10, 30),
-                "accepted_cost": 600_000_000,
-                "accepted_volume_bp": 10000,
-            },
+            DeAnAccept(
+                actor=SO,
+                minutes_number="NT-1",
+                accepted_on=on(10, 30),
+                accepted_cost=600_000_000,
+                accepted_volume_bp=10000,
+            ),
         )
         ids["accepted-typed-in"] = d.handle.id
         # Provincial, accepted, carried over with its deadlines passed: overdue.
@@ -369,7 +359,7 @@ async def test_the_ui_shows_a_vietnamese_summary_details_and_current_details(pla
 
 def test_search_attribute_values_are_normalised_and_hold_no_personal_data() -> None:
     decomposed = "Lu\u0323c Nga\u0323n"  # typed with combining marks
-    dossier = make_dossier(
+    dossier = dossier_on(
         on(1, 10),
         district=decomposed,
         plan_year=2019,
@@ -400,7 +390,7 @@ async def test_a_resubmission_naming_another_beneficiary_drops_the_tax_code_hash
     the workflow unsets ``KcTaxCodeHash`` rather than leave the old beneficiary's."""
     client = ts_env.client
     today = vn_date(await ts_env.get_current_time())
-    dossier = make_dossier(today, code=new_code("RES"))
+    dossier = dossier_on(today, code=new_code("RES"))
     entry = RegistrationEntry(dossier=dossier, registered_by=TRUNG_TAM, registered_on=today)
     await register_all(client, tq, [entry], hash_key=HASH_KEY)
     handle = client.get_workflow_handle_for(DeAnWorkflow.run, entry.workflow_id)
@@ -410,16 +400,16 @@ async def test_a_resubmission_naming_another_beneficiary_drops_the_tax_code_hash
     assert (await handle.describe()).typed_search_attributes.get(sa.KC_TAX_CODE_HASH) == (
         sa.tax_code_hash(dossier.beneficiary.tax_code, HASH_KEY)
     )
-    await d.act("appraise", appraisal(SO, today, verdict="return", minutes="BB-R"))
+    await d.act(appraisal(SO, today, verdict="return", minutes="BB-R"))
     same = dossier.model_copy(update={"title": f"{dossier.title} (bổ sung)"})
-    await d.act("resubmit", {"actor": TRUNG_TAM, "dossier": same})
+    await d.act(DeAnResubmit(actor=TRUNG_TAM, dossier=same))
     kept = (await handle.describe()).typed_search_attributes
     assert kept.get(sa.KC_TAX_CODE_HASH) is not None and kept.get(sa.KC_STAGE) == "registered"
-    await d.act("appraise", appraisal(SO, today, verdict="return", minutes="BB-R2"))
+    await d.act(appraisal(SO, today, verdict="return", minutes="BB-R2"))
     other = same.model_copy(
         update={"beneficiary": same.beneficiary.model_copy(update={"tax_code": "2400999999"})}
     )
-    await d.act("resubmit", {"actor": TRUNG_TAM, "dossier": other})
+    await d.act(DeAnResubmit(actor=TRUNG_TAM, dossier=other))
     dropped = (await handle.describe()).typed_search_attributes
     assert dropped.get(sa.KC_TAX_CODE_HASH) is None
     assert dropped.get(sa.KC_STAGE) == "registered"

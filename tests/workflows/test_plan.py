@@ -18,7 +18,8 @@ from domain.stages import Stage
 from khuyencong.plans import service
 from khuyencong.plans.importer import entries_to_rows, load_plan_file, write_xlsx
 from khuyencong.plans.service import ensure_plan, import_entries, plan_state
-from tests.support.lifecycle import TRUNG_TAM, UBND, today_of
+from tests.support.builders import TRUNG_TAM, UBND
+from tests.support.lifecycle import today_of
 from tests.support.waiting import until
 from tests.workflows.plan_support import PlanRun, checkpoint, dossiers, plan_config
 from workflows.de_an_contract import DeAnActionResult, DeAnState

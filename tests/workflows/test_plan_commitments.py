@@ -17,12 +17,15 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.authority import AdjustmentKind
 from domain.decisions import decision_scope
 from domain.model import workflow_id_for
 from domain.stages import Stage
-from tests.support.lifecycle import SO, UBND, Driver, today_of
+from tests.support.builders import SO, UBND
+from tests.support.lifecycle import Driver, today_of
 from tests.support.waiting import until
 from tests.workflows.plan_support import PlanRun, checkpoint, dossiers, plan_config
+from workflows.de_an_contract import DeAnAdjust, DeAnStop
 from workflows.plan import KeHoachWorkflow
 from workflows.plan_contract import (
     PlanCommitmentChange,
@@ -45,16 +48,16 @@ async def end_plans(tq: str) -> AsyncIterator[None]:
     await PlanRun.end_all()
 
 
-def adjustment(kind: str, number: str, on: date, new_support: int) -> dict[str, Any]:
-    return {
+def adjustment(kind: str, number: str, on: date, new_support: int) -> DeAnAdjust:
+    return DeAnAdjust(
         # A raise is the approver's (UBND tỉnh); a cut is the Sở's (TT 36/2013 Điều 11).
-        "actor": UBND if kind == "increase_support" else SO,
-        "kind": kind,
-        "decision_number": number,
-        "decision_date": on,
-        "description": "Điều chỉnh kinh phí hỗ trợ",
-        "new_support": new_support,
-    }
+        actor=UBND if kind == "increase_support" else SO,
+        kind=AdjustmentKind(kind),
+        decision_number=number,
+        decision_date=on,
+        description="Điều chỉnh kinh phí hỗ trợ",
+        new_support=new_support,
+    )
 
 
 async def approved_pair(
@@ -86,14 +89,12 @@ async def test_a_support_increase_the_plan_envelope_cannot_hold_is_refused_and_c
 ) -> None:
     plan, (a, b), today = await approved_pair(ts_env, tq, envelope=380_000_000)
 
-    raised = await a.act(
-        "adjust", adjustment("increase_support", "501/QĐ-UBND", today, 190_000_000)
-    )
+    raised = await a.act(adjustment("increase_support", "501/QĐ-UBND", today, 190_000_000))
     assert raised.approved_support == 190_000_000  # 40 triệu of the 80 left
 
     before = await b.state()
     with pytest.raises(WorkflowUpdateFailedError) as failure:
-        await b.act("adjust", adjustment("increase_support", "502/QĐ-UBND", today, 200_000_000))
+        await b.act(adjustment("increase_support", "502/QĐ-UBND", today, 200_000_000))
     error = failure.value.cause
     assert isinstance(error, ApplicationError) and error.type == "EnvelopeExceeded"
     assert error.non_retryable
@@ -111,8 +112,8 @@ async def test_a_support_increase_the_plan_envelope_cannot_hold_is_refused_and_c
     assert await plan_committed(plan) == {a_code: 190_000_000, before.dossier.code: 150_000_000}
 
     # Lowering a frees room: the same raise under a new decision now fits.
-    await a.act("adjust", adjustment("decrease_support", "503/QĐ-UBND", today, 160_000_000))
-    again = await b.act("adjust", adjustment("increase_support", "504/QĐ-UBND", today, 200_000_000))
+    await a.act(adjustment("decrease_support", "503/QĐ-UBND", today, 160_000_000))
+    again = await b.act(adjustment("increase_support", "504/QĐ-UBND", today, 200_000_000))
     assert again.approved_support == 200_000_000
     assert sum((await plan_committed(plan)).values()) == 360_000_000
     rows = await db_pool.fetch(
@@ -132,9 +133,7 @@ async def test_the_plan_applies_an_adjustment_decision_once_whatever_the_update_
 ) -> None:
     plan, (a, _), today = await approved_pair(ts_env, tq, envelope=500_000_000)
     code = (await a.state()).dossier.code
-    raised = await a.act(
-        "adjust", adjustment("increase_support", "505/QĐ-UBND", today, 180_000_000)
-    )
+    raised = await a.act(adjustment("increase_support", "505/QĐ-UBND", today, 180_000_000))
     assert raised.approved_support == 180_000_000
 
     # A retried activity, or a new attempt of the đề án's handler, sends the same decision
@@ -180,13 +179,12 @@ async def test_a_stopped_de_an_gives_its_commitment_back_at_once_and_only_once(
 
     stop = Driver(ts_env.client, ts_env.client.get_workflow_handle(workflow_id_for(stopped.code)))
     closed = await stop.act(
-        "stop",
-        {
-            "actor": UBND,
-            "decision_number": "506/QĐ-UBND",
-            "decision_date": today,
-            "reason": "Đơn vị thụ hưởng xin dừng",
-        },
+        DeAnStop(
+            actor=UBND,
+            decision_number="506/QĐ-UBND",
+            decision_date=today,
+            reason="Đơn vị thụ hưởng xin dừng",
+        ),
     )
     assert closed.stage is Stage.CLOSED
 
@@ -223,21 +221,20 @@ async def test_after_the_plan_has_ended_a_raise_is_refused_a_cut_and_a_stop_go_t
     await plan.handle.terminate("năm kế hoạch đã kết thúc")
 
     with pytest.raises(WorkflowUpdateFailedError) as failure:
-        await a.act("adjust", adjustment("increase_support", "701/QĐ-UBND", today, 180_000_000))
+        await a.act(adjustment("increase_support", "701/QĐ-UBND", today, 180_000_000))
     error = failure.value.cause
     assert isinstance(error, ApplicationError) and error.type == "PlanClosed"
     assert (await a.state()).approved_support == 150_000_000
 
-    cut = await a.act("adjust", adjustment("decrease_support", "702/QĐ-UBND", today, 120_000_000))
+    cut = await a.act(adjustment("decrease_support", "702/QĐ-UBND", today, 120_000_000))
     assert cut.approved_support == 120_000_000
     stopped = await b.act(
-        "stop",
-        {
-            "actor": UBND,
-            "decision_number": "703/QĐ-UBND",
-            "decision_date": today,
-            "reason": "Đơn vị thụ hưởng xin dừng",
-        },
+        DeAnStop(
+            actor=UBND,
+            decision_number="703/QĐ-UBND",
+            decision_date=today,
+            reason="Đơn vị thụ hưởng xin dừng",
+        ),
     )
     assert stopped.stage is Stage.CLOSED  # the plan cannot be told; the đề án closes anyway
 
@@ -265,7 +262,7 @@ async def test_a_raise_whose_decision_number_is_refused_gives_the_plan_its_room_
     )
     raise_ = adjustment("increase_support", "511/QĐ-UBND", today, 190_000_000)
     with pytest.raises(WorkflowUpdateFailedError) as failure:
-        await a.act("adjust", raise_)
+        await a.act(raise_)
     error = failure.value.cause
     assert isinstance(error, ApplicationError) and error.type == "DecisionNumberReused"
     after = await a.state()

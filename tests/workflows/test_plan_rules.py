@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from domain.errors import Refusal
 from domain.model import Level, Role
 from domain.stages import Stage
-from tests.support.factories import make_actor, make_dossier
+from tests.support.builders import make_actor, make_dossier
 from workflows import plan_rules
 from workflows.plan_contract import (
     ItemObservation,

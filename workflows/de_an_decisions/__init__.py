@@ -67,7 +67,6 @@ from workflows.de_an_decisions.deadlines import (
 )
 from workflows.de_an_decisions.decision import decide_approve, decide_reject
 from workflows.de_an_decisions.dispatch import (
-    decide,
     patches_at_stake,
     switches_for,
 )
@@ -146,7 +145,6 @@ __all__ = [
     "check_registration",
     "check_stage",
     "deadline_summary",
-    "decide",
     "decide_accept",
     "decide_adjust",
     "decide_appraise",

@@ -1,37 +1,19 @@
-"""Which rule changes are at stake for an action, and the redirect of ``decide`` to the action
-catalogue (:mod:`workflows.de_an_actions`), which says which decider judges which action."""
+"""Which rule changes are at stake for an action. Which decider judges which action is the
+action catalogue's to say (:func:`workflows.de_an_actions.decide`)."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from domain.stages import Action, Stage
 from workflows.de_an_contract import DeAnAdjust, DeAnCommand, DeAnState
 from workflows.de_an_decisions.common import (
     ADJUST_DETAILS_PATCH,
-    CURRENT_RULES,
     RESOLVE_SETTLED_PATCH,
     STOP_LAPSES_PATCH,
-    Outcome,
     RuleSwitches,
 )
 from workflows.de_an_decisions.implementation import (
     SITE_OR_TIMING,
 )
-
-
-def decide(
-    state: DeAnState,
-    action: Action,
-    command: DeAnCommand,
-    now: datetime,
-    switches: RuleSwitches = CURRENT_RULES,
-) -> Outcome:
-    """Which decider judges which action is the catalogue's to say
-    (:func:`workflows.de_an_actions.decide`); kept here for the callers of this package."""
-    from workflows.de_an_actions import decide as decide_by_catalogue
-
-    return decide_by_catalogue(state, action, command, now, switches)
 
 
 def patches_at_stake(state: DeAnState, action: Action, command: DeAnCommand) -> set[str]:

@@ -12,7 +12,7 @@ import pytest_asyncio
 from domain.authority import AdjustmentKind
 from khuyencong import search_attributes as sa
 from tests.khuyencong.admin.conftest import Cast, Cli, Stack, add_cast, suffix, today
-from tests.support.lifecycle import make_dossier
+from tests.support.builders import dossier_on
 from workflows.de_an_contract import DeAnAppraise, DeAnApprove, DeAnSignContract
 
 
@@ -27,7 +27,7 @@ def number(symbol: str) -> str:
 
 async def contracted(stack: Stack, cast: Cast) -> str:
     day = today()
-    dossier = make_dossier(day, code=stack.new_code("DP"))
+    dossier = dossier_on(day, code=stack.new_code("DP"))
     admin = stack.admin
     await admin.register(cast["TT-BG"], dossier, day)
     await admin.act(

@@ -9,7 +9,7 @@ import pytest
 from domain.stages import Action
 from khuyencong.admin.client import ui_url_for, update_id_for
 from khuyencong.settings import Settings, SettingsError
-from tests.support.factories import make_actor
+from tests.support.builders import make_actor
 from workflows.de_an_contract import DeAnRequestAdvance
 
 

@@ -28,7 +28,7 @@ from domain.stages import Action, Stage
 from khuyencong.admin.client import AdminClient
 from khuyencong.admin.errors import ActionRefused
 from tests.khuyencong.admin.conftest import CAST_SPEC, Cast, Stack, add_cast, suffix, today
-from tests.support.lifecycle import make_dossier
+from tests.support.builders import dossier_on
 from workflows.de_an_contract import (
     AppraisalVerdict,
     DeAnAccept,
@@ -242,7 +242,7 @@ async def registered(stack: Stack, cast: Cast, level: Level, **overrides: Any) -
     day = today()
     code = stack.new_code("QG" if level is N else "DP")
     support = 300_000_000 if level is N else 200_000_000
-    dossier = make_dossier(
+    dossier = dossier_on(
         day,
         level=level,
         code=code,
@@ -278,7 +278,7 @@ async def test_only_the_implementing_unit_of_the_province_registers_a_de_an(
     for key in CAST_SPEC:
         if key in ALLOWED[("register", level)]:
             continue
-        dossier = make_dossier(day, level=level, code=stack.new_code("REG"))
+        dossier = dossier_on(day, level=level, code=stack.new_code("REG"))
         try:
             await stack.admin.register(cast[key], dossier, day)
         except ActionRefused as refused:
@@ -296,7 +296,7 @@ async def test_the_workflow_itself_refuses_a_registration_by_another_province(
     """The admin client answers at once with the workflow's own rule; a client that skips
     it still gets nowhere: the workflow fails its registration."""
     day = today()
-    dossier = make_dossier(day, code=stack.new_code("REG"))
+    dossier = dossier_on(day, code=stack.new_code("REG"))
     handle = await stack.admin.client.start_workflow(
         "DeAnWorkflow",
         DeAnInput(dossier=dossier, registered_by=cast["TT-BN"], registered_on=day),

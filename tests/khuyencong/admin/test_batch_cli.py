@@ -11,7 +11,7 @@ import yaml
 
 from domain.stages import Stage
 from tests.khuyencong.admin.conftest import BN, Cast, Cli, Stack, add_cast, suffix, today
-from tests.support.lifecycle import make_dossier
+from tests.support.builders import dossier_on
 from workflows.de_an_contract import DeAnAppraise
 
 
@@ -22,7 +22,7 @@ async def cast(stack: Stack) -> Cast:
 
 async def appraised(stack: Stack, cast: Cast, province_key: str = "BG") -> str:
     province = "Bắc Giang" if province_key == "BG" else BN
-    dossier = make_dossier(
+    dossier = dossier_on(
         today(),
         code=stack.new_code("DP"),
         province=province,

@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from migrations import migration_files
 from tests.khuyencong.admin.conftest import Cast, Cli, Stack, add_cast, suffix, today
-from tests.support.lifecycle import make_dossier
+from tests.support.builders import dossier_on
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -31,7 +31,7 @@ def nfd(text: str) -> str:
 
 
 def dossier_file(path: Path, code: str, **overrides: object) -> Path:
-    data = make_dossier(today(), code=code).model_dump(mode="json")
+    data = dossier_on(today(), code=code).model_dump(mode="json")
     data.update(overrides)
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path

@@ -17,8 +17,8 @@ from khuyencong.admin import credentials
 from khuyencong.admin.errors import ActionRefused, NotFound
 from tests.khuyencong.admin.conftest import Cast, Cli, Stack, add_cast, suffix, today
 from tests.khuyencong.test_identity import HeaderInjector, injecting
+from tests.support.builders import dossier_on
 from tests.support.identity import client_without_harness_signer
-from tests.support.lifecycle import make_dossier
 from tests.support.waiting import until
 from tests.workflows.test_de_an_registration_identity import StartHeaderInjector
 from tests.workflows.test_de_an_registration_identity import injecting as start_injecting
@@ -37,7 +37,7 @@ def appraise_args(code: str) -> list[str]:
 
 
 async def registered(stack: Stack, cast: Cast) -> str:
-    dossier = make_dossier(today(), code=stack.new_code("DP"))
+    dossier = dossier_on(today(), code=stack.new_code("DP"))
     await stack.admin.register(cast["TT-BG"], dossier, today())
     return dossier.code
 
@@ -131,7 +131,7 @@ async def test_a_token_for_a_registration_starts_the_de_an_with_the_temporal_cli
     stack: Stack, cast: Cast, cli: Cli, dev_env: WorkflowEnvironment
 ) -> None:
     centre = cast["TT-BG"]
-    dossier = make_dossier(today(), code=stack.new_code("DP"))
+    dossier = dossier_on(today(), code=stack.new_code("DP"))
     run = await cli("token", "--de-an", dossier.code, "--action", "register", "--json",
                     as_=centre.official_id)  # fmt: skip
     assert run.exit_code == 0, str(run)

@@ -17,7 +17,7 @@ from domain.model import Actor, Level, Role
 from domain.stages import Action, Stage
 from khuyencong.admin.client import AdminClient
 from khuyencong.admin.inbox import OpenDeAn, waiting_actions
-from tests.support.factories import make_actor, make_deadline, make_dossier, make_step, unique_code
+from tests.support.builders import make_actor, make_deadline, make_dossier, make_step, unique_code
 
 DAY = date(2019, 6, 10)
 BG, BN = "Bắc Giang", "Bắc Ninh"

@@ -11,7 +11,7 @@ import yaml
 
 from domain.model import Level, Role
 from tests.khuyencong.admin.conftest import BG, Cli, Stack, suffix, today
-from tests.support.lifecycle import make_dossier
+from tests.support.builders import dossier_on
 
 
 async def add_official(cli: Cli, official_id: str, role: Role, province: str | None) -> None:
@@ -64,7 +64,7 @@ async def test_a_provincial_de_an_goes_from_registration_to_closing_through_the_
     await add_official(cli, ubnd, Role.UBND_TINH, BG)
     await add_official(cli, kt, Role.TAI_CHINH, BG)
     code = stack.new_code("DP")
-    dossier = make_dossier(day, code=code)  # 600 triệu, asks 200 triệu for machinery
+    dossier = dossier_on(day, code=code)  # 600 triệu, asks 200 triệu for machinery
     file = write_yaml(tmp_path / "de-an.yaml", dossier.model_dump(mode="json"))
 
     registered = await act(cli, tt, "register", "--file", str(file))
@@ -169,7 +169,7 @@ async def test_a_national_de_an_goes_through_both_appraisals_to_closing_through_
     await add_official(cli, bt, Role.BO_TRUONG, None)
     await add_official(cli, kt, Role.TAI_CHINH, None)  # the agency's finance pays national
     code = stack.new_code("QG")
-    dossier = make_dossier(
+    dossier = dossier_on(
         day, level=Level.QUOC_GIA, code=code, cost=800_000_000, requested_support=300_000_000
     )
     file = write_yaml(tmp_path / "de-an.yaml", {"dossier": dossier.model_dump(mode="json")})

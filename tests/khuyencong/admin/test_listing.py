@@ -10,7 +10,7 @@ from domain.model import Level
 from domain.stages import Action, Stage
 from khuyencong.admin.client import AdminClient
 from khuyencong.admin.models import DeAnFilter
-from tests.support.factories import make_dossier, make_step, unique_code
+from tests.support.builders import make_dossier, make_step, unique_code
 
 
 @pytest.fixture

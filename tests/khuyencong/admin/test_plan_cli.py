@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 from domain.model import Actor
 from khuyencong.plans.importer import entries_to_rows, write_csv
 from tests.khuyencong.admin.conftest import BG, Cli, Stack, add_cast, suffix, today
-from tests.support.lifecycle import make_dossier
+from tests.support.builders import dossier_on
 from tests.support.waiting import until
 from workflows.plan_contract import PlanRegistration, PlanState, plan_id_for
 
@@ -55,7 +55,7 @@ async def test_a_plan_is_imported_decided_from_a_list_and_holds_its_envelope_on_
     tt: Actor = cast["TT-BG"]
     so, ubnd = cast["SO-BG"].official_id, cast["UBND-BG"].official_id
     dossiers = [
-        make_dossier(
+        dossier_on(
             day,
             code=stack.new_code(f"BG-KH-{n}"),
             cost=800_000_000,

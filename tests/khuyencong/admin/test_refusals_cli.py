@@ -23,7 +23,7 @@ from tests.khuyencong.admin.conftest import (
     suffix,
     today,
 )
-from tests.support.lifecycle import make_dossier
+from tests.support.builders import dossier_on
 from workflows.de_an_contract import (
     DeAnAppraise,
     DeAnApprove,
@@ -40,7 +40,7 @@ async def cast(stack: Stack) -> Cast:
 
 
 async def registered(stack: Stack, cast: Cast) -> DeAnDossier:
-    dossier = make_dossier(today(), code=stack.new_code("DP"))
+    dossier = dossier_on(today(), code=stack.new_code("DP"))
     await stack.admin.register(cast["TT-BG"], dossier, today())
     return dossier
 

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from khuyencong import search_attributes as sa
 from khuyencong.registration import RegistrationEntry, register_all
 from tests.khuyencong.admin.conftest import Cast, Cli, Stack, add_cast, suffix, today
-from tests.support.lifecycle import make_dossier
+from tests.support.builders import dossier_on
 
 HASH_KEY = "a tax-code hash key of the registration test"
 
@@ -26,7 +26,7 @@ async def cast(stack: Stack) -> Cast:
 
 
 def dossier_file(path: Path, code: str, **overrides: Any) -> Path:
-    data = make_dossier(today(), code=code).model_dump(mode="json")
+    data = dossier_on(today(), code=code).model_dump(mode="json")
     data.update(overrides)
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
@@ -59,7 +59,7 @@ async def test_de_an_register_and_the_starter_set_the_same_search_attributes(
     )
     assert run.exit_code == 0, str(run)
     entry = RegistrationEntry(
-        dossier=make_dossier(today(), code=by_starter), registered_by=cast["TT-BG"]
+        dossier=dossier_on(today(), code=by_starter), registered_by=cast["TT-BG"]
     )
     report = await register_all(
         dev_env.client, stack.settings.task_queue, [entry], hash_key=HASH_KEY.encode()

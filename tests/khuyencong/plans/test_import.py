@@ -19,7 +19,7 @@ from khuyencong.plans.importer import (
     write_csv,
     write_xlsx,
 )
-from tests.support.factories import make_actor, make_dossier, unique_code
+from tests.support.builders import make_actor, make_dossier, unique_code
 from workflows.plan_contract import PlanConfig, PlanRegistration
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "khuyencong" / "plans" / "template.csv"

@@ -1,14 +1,18 @@
-"""Test data: a sample đề án of Bắc Giang, officials, snapshots, steps.
+"""Test data, in one place: officials, đề án dossiers, snapshots, steps, payments, deadlines.
 
 Every builder gives valid data by default and takes keyword overrides::
 
-    dossier = make_dossier(code=unique_code())             # a fresh đề án per test
+    dossier = make_dossier(code=unique_code())               # the sample đề án, a fresh code
+    dossier = dossier_on(today, requested_support=150_000_000)  # the same, dated from today
     actor = make_actor(Role.SO_CONG_THUONG)                  # Sở Công Thương Bắc Giang
+    so = official("so-bg-1", Role.SO_CONG_THUONG)            # an official with a chosen ID
     step = make_step(Action.APPROVE, dossier=dossier, seq=3,
                      details=details_of(DeAnApprove(actor=..., decision_number=..., ...)),
                      snapshot={"approved_support": 200_000_000})
 
-Tests that share the session database use :func:`unique_code` so their rows never collide.
+Tests that share the session database use :func:`unique_code` (or :func:`new_code`) so their
+rows never collide. Tests that run a workflow use :func:`dossier_on`: the workflow refuses
+paper dates in the future, so their dates come from the server's clock.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from domain.deadlines import Deadline, DeadlineKind
-from domain.model import CENTRAL_ROLES, Actor, DeAnDossier, Level, Role
+from domain.model import CENTRAL_ROLES, Actor, ContentArea, DeAnDossier, Level, Role
 from domain.stages import TRANSITIONS, Action, Stage
 from workflows.de_an_contract import (
     DeAnCommand,
@@ -29,7 +33,7 @@ from workflows.de_an_contract import (
     PaymentKind,
 )
 
-PROVINCE = "Bắc Giang"
+PROVINCE = BG = "Bắc Giang"
 SAMPLE_CODE = "BG-2019-DP-01"
 
 _counter = itertools.count(1)
@@ -40,16 +44,25 @@ def unique_code(prefix: str = "BG-2019-DP") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6].upper()}-{next(_counter)}"
 
 
+def new_code(prefix: str = "T") -> str:
+    """A short unique code, e.g. ``DP-3F9A1C0B2E`` (the workflow tests' codes)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
+
+
 # --- officials -----------------------------------------------------------------------------------
 
-_ORGANISATIONS: dict[Role, str] = {
-    Role.TRUNG_TAM: "Trung tâm Khuyến công và Tư vấn phát triển công nghiệp Bắc Giang",
-    Role.SO_CONG_THUONG: "Sở Công Thương Bắc Giang",
-    Role.CUC: "Cục Công Thương địa phương",
-    Role.BO_TRUONG: "Bộ Công Thương",
-    Role.UBND_TINH: "UBND tỉnh Bắc Giang",
-    Role.TAI_CHINH: "Phòng Kế hoạch – Tài chính, Sở Công Thương Bắc Giang",
-}
+
+def organisation(role: Role, province: str | None = PROVINCE) -> str:
+    """The organisation of an official of ``role`` in ``province`` (None: central)."""
+    return {
+        Role.TRUNG_TAM: f"Trung tâm Khuyến công tỉnh {province}",
+        Role.SO_CONG_THUONG: f"Sở Công Thương tỉnh {province}",
+        Role.UBND_TINH: f"UBND tỉnh {province}",
+        Role.CUC: "Cục Đổi mới sáng tạo, Chuyển đổi xanh và Khuyến công",
+        Role.BO_TRUONG: "Văn phòng Bộ Công Thương",
+        Role.TAI_CHINH: f"Kế toán — {province or 'Cục'}",
+    }[role]
+
 
 _NAMES: dict[Role, str] = {
     Role.TRUNG_TAM: "Nguyễn Văn An",
@@ -76,10 +89,29 @@ def make_actor(
         "official_id": official_id or f"{role.value}-01",
         "full_name": _NAMES[role],
         "role": role,
-        "organisation": _ORGANISATIONS[role],
+        "organisation": organisation(role, province),
         "province": province,
     }
     return Actor.model_validate({**data, **overrides})
+
+
+def official(official_id: str, role: Role, province: str | None = BG, name: str = "") -> Actor:
+    """:func:`make_actor` with its ID first (the named officials of the workflow tests)."""
+    return make_actor(role, province, official_id, full_name=name or f"Cán bộ {official_id}")
+
+
+TRUNG_TAM = official("tt-bg-1", Role.TRUNG_TAM, name="Nguyễn Văn An")
+SO = official("so-bg-1", Role.SO_CONG_THUONG, name="Trần Thị Bình")
+SO_2 = official("so-bg-2", Role.SO_CONG_THUONG, name="Đỗ Văn Giang")
+SO_BAC_NINH = official("so-bn-1", Role.SO_CONG_THUONG, province="Bắc Ninh")
+UBND = official("ubnd-bg-1", Role.UBND_TINH, name="Hoàng Văn Em")
+UBND_BAC_NINH = official("ubnd-bn-1", Role.UBND_TINH, province="Bắc Ninh")
+CUC = official("cuc-1", Role.CUC, province=None, name="Lê Văn Cường")
+BO_TRUONG = official("bt-1", Role.BO_TRUONG, province=None, name="Phạm Minh Đức")
+KE_TOAN_BG = official("kt-bg-1", Role.TAI_CHINH, name="Vũ Thị Hoa")
+KE_TOAN_CUC = official("kt-cuc-1", Role.TAI_CHINH, province=None, name="Ngô Thị Lan")
+LIFECYCLE_OFFICIALS = (TRUNG_TAM, SO, SO_2, UBND, CUC, BO_TRUONG, KE_TOAN_BG, KE_TOAN_CUC)
+"""The officials above, for a register in PostgreSQL (a worker in another process)."""
 
 
 def default_actor(action: Action, level: Level = Level.DIA_PHUONG) -> Actor | None:
@@ -121,37 +153,75 @@ def default_actor(action: Action, level: Level = Level.DIA_PHUONG) -> Actor | No
 # --- the dossier ----------------------------------------------------------------------------------
 
 
-def make_dossier(**overrides: Any) -> DeAnDossier:
-    """A provincial đề án of Bắc Giang, 2019: a machinery demonstration for a cooperative.
-
-    Support item ``machinery`` (50 %, cap 200 000 000 đ in the Bắc Giang example pack); the
-    numbers add up (requested = 50 % of eligible cost; counterpart covers the rest).
-    """
+def make_dossier_data(**overrides: Any) -> dict[str, Any]:
+    """The sample đề án as data: a provincial machinery demonstration of Bắc Giang, 2019;
+    800 triệu total, 600 triệu eligible, 200 triệu requested, the rest the beneficiary's."""
     data: dict[str, Any] = {
         "code": SAMPLE_CODE,
-        "title": "Hỗ trợ ứng dụng máy ép viên nén mùn cưa tại HTX Lâm sản Lục Ngạn",
+        "title": "Hỗ trợ ứng dụng máy ép gạch không nung",
         "level": Level.DIA_PHUONG,
         "province": PROVINCE,
-        "district": "Lục Ngạn",
-        "commune": "Xã Phượng Sơn",
+        "district": "Yên Dũng",
         "content_area": "3",
         "support_item": "machinery",
         "beneficiary": {
-            "name": "Hợp tác xã Lâm sản Lục Ngạn",
+            "name": "HTX Vật liệu xây dựng Tiến Phong",
             "type": "hop_tac_xa",
             "tax_code": "2400123456",
         },
-        "implementing_unit": _ORGANISATIONS[Role.TRUNG_TAM],
+        "implementing_unit": "Trung tâm Khuyến công và Xúc tiến thương mại tỉnh Bắc Giang",
         "plan_year": 2019,
         "schedule": {"start": date(2019, 3, 1), "end": date(2019, 11, 30)},
         "cost_lines": [
-            {"description": "Máy ép viên nén mùn cưa", "amount": 400_000_000},
-            {"description": "Cải tạo nhà xưởng", "amount": 100_000_000, "eligible": False},
+            {"description": "Máy ép gạch thủy lực", "amount": 600_000_000},
+            {"description": "Nhà xưởng", "amount": 200_000_000, "eligible": False},
         ],
         "requested_support": 200_000_000,
-        "counterpart_funds": 300_000_000,
+        "counterpart_funds": 600_000_000,
     }
-    return DeAnDossier.model_validate({**data, **overrides})
+    data.update(overrides)
+    return data
+
+
+def make_dossier(**overrides: Any) -> DeAnDossier:
+    """The sample đề án (:func:`make_dossier_data`), with ``overrides``."""
+    return DeAnDossier.model_validate(make_dossier_data(**overrides))
+
+
+def make_national_dossier(**overrides: Any) -> DeAnDossier:
+    return make_dossier(**{"code": "BG-2019-QG-01", "level": Level.QUOC_GIA, **overrides})
+
+
+def dossier_on(
+    today: date,
+    *,
+    level: Level = Level.DIA_PHUONG,
+    support_item: str = "machinery",
+    content_area: ContentArea = ContentArea.MO_HINH_MAY_MOC,
+    cost: int = 600_000_000,
+    requested_support: int = 200_000_000,
+    code: str | None = None,
+    **overrides: Any,
+) -> DeAnDossier:
+    """The sample đề án dated from ``today`` (its plan year, from today to the year's end),
+    with a fresh code and ``cost`` in two eligible lines, the beneficiary paying the rest."""
+    return make_dossier(
+        **{
+            "code": code or new_code("QG" if level is Level.QUOC_GIA else "DP"),
+            "level": level,
+            "content_area": content_area,
+            "support_item": support_item,
+            "plan_year": today.year,
+            "schedule": {"start": today, "end": date(today.year, 12, 31)},
+            "cost_lines": [
+                {"description": "Máy ép gạch thủy lực", "amount": cost - 50_000_000},
+                {"description": "Lắp đặt, chạy thử", "amount": 50_000_000},
+            ],
+            "requested_support": requested_support,
+            "counterpart_funds": cost - requested_support,
+            **overrides,
+        }
+    )
 
 
 # --- snapshots, steps -----------------------------------------------------------------------------
