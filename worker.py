@@ -5,8 +5,8 @@ PostgreSQL pool (the configured database, or an embedded server in ``<data_dir>/
 applies pending migrations, connects to Temporal and polls until SIGTERM or SIGINT; then it
 stops polling and gives running activities ``KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS`` to finish.
 
-asyncpg is imported here and in ``activities/`` only, never in a module that defines a
-workflow (asyncpg #1292).
+asyncpg is imported by ``db/`` (and the activities and edges that use it), never by a module
+that defines a workflow (asyncpg #1292).
 
 Proven identity (:mod:`khuyencong.identity`): every update that names an ``actor`` must carry
 a statement signed by a key in ``KHUYENCONG_IDENTITY_VERIFY_KEYS`` (or the signing key's own),

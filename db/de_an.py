@@ -282,7 +282,7 @@ async def _checked(conn: Any, method: str, sql: str, *args: Any) -> Any:
 async def write_step(conn: Any, step: DeAnStep) -> bool:
     """Write ``step`` inside the caller's transaction; True when its event was new.
 
-    ``conn`` must come from :func:`khuyencong.db.create_pool` (jsonb codec). Raises
+    ``conn`` must come from :func:`db.pool.create_pool` (jsonb codec). Raises
     :class:`InvalidStepError` for a step that lacks what its action needs.
     """
     validate_step(step)

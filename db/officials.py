@@ -1,10 +1,14 @@
 """Repository of the officials register (``officials``): who may act, in which role and
-province, and who was deactivated. Written by the admin tool (the statements below) and the
+province, and who was deactivated; and their password hashes (``official_credentials``). Written by the admin tool (the statements below) and the
 backfill's seeding; read by the workers' identity check and the đề án's registration."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from khuyencong.identity import RegisteredOfficial
 
@@ -70,3 +74,69 @@ async def load_register(pool: Any) -> list[RegisteredOfficial]:
         )
         for r in rows
     ]
+
+
+# --- official_credentials (hashing: khuyencong.admin.credentials) ---------------------------
+
+UPSERT_CREDENTIAL = """
+INSERT INTO official_credentials (official_id, algorithm, cost_n, block_r, parallel_p, salt,
+                                  hash, set_at, set_by)
+VALUES ($1, 'scrypt', $2, $3, $4, $5, $6, now(), $7)
+ON CONFLICT (official_id) DO UPDATE SET
+    algorithm = 'scrypt', cost_n = EXCLUDED.cost_n, block_r = EXCLUDED.block_r,
+    parallel_p = EXCLUDED.parallel_p, salt = EXCLUDED.salt, hash = EXCLUDED.hash,
+    set_at = now(), set_by = EXCLUDED.set_by
+RETURNING official_id, algorithm, cost_n, block_r, parallel_p, salt, hash, set_at, set_by
+"""
+
+SELECT_CREDENTIAL = """
+SELECT official_id, algorithm, cost_n, block_r, parallel_p, salt, hash, set_at, set_by
+FROM official_credentials WHERE official_id = $1
+"""
+
+
+class CredentialRow(BaseModel):
+    """A row of ``official_credentials``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    official_id: str
+    algorithm: str
+    cost_n: int
+    block_r: int
+    parallel_p: int
+    salt: bytes
+    hash: bytes
+    set_at: datetime
+    set_by: str
+
+    def __repr__(self) -> str:  # never print the hash
+        return f"CredentialRow(official_id={self.official_id!r}, set_at={self.set_at!r})"
+
+    __str__ = __repr__
+
+
+def _row(row: Mapping[str, Any]) -> CredentialRow:
+    return CredentialRow.model_validate(
+        {**dict(row), "salt": bytes(row["salt"]), "hash": bytes(row["hash"])}
+    )
+
+
+async def store_credential(
+    pool: Any,
+    official_id: str,
+    cost: tuple[int, int, int],
+    salt: bytes,
+    digest: bytes,
+    *,
+    set_by: str,
+) -> CredentialRow:
+    """Store (or replace) ``official_id``'s scrypt hash; ``cost`` is (N, r, p)."""
+    n, r, p = cost
+    row = await pool.fetchrow(UPSERT_CREDENTIAL, official_id, n, r, p, salt, digest, set_by)
+    return _row(row)
+
+
+async def load_credential(pool: Any, official_id: str) -> CredentialRow | None:
+    row = await pool.fetchrow(SELECT_CREDENTIAL, official_id)
+    return None if row is None else _row(row)

@@ -1,6 +1,6 @@
 """The one way a process opens its PostgreSQL database.
 
-:func:`open_database` gives an asyncpg pool (:func:`khuyencong.db.create_pool`) on
+:func:`open_database` gives an asyncpg pool (:func:`db.pool.create_pool`) on
 ``KHUYENCONG_DATABASE_URL``, or on an embedded PostgreSQL in ``<data_dir>/pgdata`` when no URL
 is set (the one ``khuyencong dev`` uses). Migrations are applied at start-up only:
 
@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from khuyencong.db import create_pool, ensure_database
+from db.pool import create_pool, ensure_database
 from khuyencong.embedded_pg import start_embedded
 from khuyencong.settings import Settings, StartupError
 from migrations import apply_migrations, pending_migrations

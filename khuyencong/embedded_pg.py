@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import structlog
 
-from khuyencong.db import with_database
+from db.pool import with_database
 
 log = structlog.get_logger(__name__)
 

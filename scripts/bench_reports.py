@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from db.pool import drop_database, with_database
 from khuyencong.database import pool_on
-from khuyencong.db import drop_database, with_database
 from khuyencong.plans.generator import (
     BAC_GIANG_DISTRICTS,
     HistoryRow,

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from khuyencong.db import drop_database, ensure_database, with_database
+from db.pool import drop_database, ensure_database, with_database
 from migrations import (
     Migration,
     MigrationChecksumError,

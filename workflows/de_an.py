@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.stages import Action, Stage
     from khuyencong import search_attributes as sa
     from workflows import de_an_actions as actions
-    from workflows import de_an_decisions as rules
+    from workflows import de_an_decisions as decisions
     from workflows.de_an_contract import (
         DeAnActionResult,
         DeAnCommand,
@@ -89,14 +89,14 @@ PAST_DEADLINES_PATCH = "past-deadlines-v1"
 in after the fact): recorded as missed at once instead of ignored. Asked only when such a
 deadline is open, so histories that never had one carry no marker."""
 
-STOP_LAPSES_PATCH = rules.STOP_LAPSES_PATCH
+STOP_LAPSES_PATCH = decisions.STOP_LAPSES_PATCH
 """Patch of the money rules after a stop (:class:`workflows.de_an_decisions.RuleSwitches`):
 unpaid advance requests lapse with the stop, nothing but the settlement is paid after it."""
 
-ADJUST_DETAILS_PATCH = rules.ADJUST_DETAILS_PATCH
+ADJUST_DETAILS_PATCH = decisions.ADJUST_DETAILS_PATCH
 """Patch of changes of site and timing: they name the new site or dates and apply them."""
 
-RESOLVE_SETTLED_PATCH = rules.RESOLVE_SETTLED_PATCH
+RESOLVE_SETTLED_PATCH = decisions.RESOLVE_SETTLED_PATCH
 """Patch of ``resolve_findings`` on a settled đề án: allowed now (a settlement payout held by
 a visit's findings is paid once they are resolved); a handler that refused it before the
 change (WrongStage) refuses it again on replay."""
@@ -246,7 +246,7 @@ class DeAnWorkflow:
             self._state = input.resume
         else:
             registered_on = input.registered_on or vn_date(workflow.now())
-            self._state = rules.initial_state(
+            self._state = decisions.initial_state(
                 input.dossier,
                 input.registered_by,
                 registered_on,
@@ -337,7 +337,7 @@ class DeAnWorkflow:
                 # Deactivations before this đề án existed never reach it as signals.
                 await self._load_inactive_officials("Nạp danh sách cán bộ đã bị vô hiệu hoá")
             try:
-                outcome = rules.decide_register(self._state, workflow.now())
+                outcome = decisions.decide_register(self._state, workflow.now())
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
             await self._persist_decided(outcome, registering=True)
@@ -398,12 +398,12 @@ class DeAnWorkflow:
     def _watches_past_deadlines(self) -> bool:
         """Whether deadlines that had passed before the đề án entered the engine are recorded
         (the one place :data:`PAST_DEADLINES_PATCH` is asked; only when one is open)."""
-        if not rules.past_deadlines(self._state):
+        if not decisions.past_deadlines(self._state):
             return False
         return workflow.patched(PAST_DEADLINES_PATCH)
 
     async def _wait_for_change_or_deadline(self) -> None:
-        pending = rules.pending_deadlines(self._state, past=self._watches_past_deadlines())
+        pending = decisions.pending_deadlines(self._state, past=self._watches_past_deadlines())
         version = self._version
         if not pending:
             await workflow.wait_condition(lambda: self._version != version)
@@ -415,7 +415,7 @@ class DeAnWorkflow:
             await workflow.wait_condition(
                 lambda: self._version != version,
                 timeout=wait,
-                timeout_summary=rules.deadline_summary(pending[0]),
+                timeout_summary=decisions.deadline_summary(pending[0]),
             )
         except TimeoutError:
             self._resumed()  # the deadline's timer fired: its missed step follows
@@ -423,8 +423,8 @@ class DeAnWorkflow:
     async def _record_missed_deadlines(self) -> None:
         async with self._lock:
             past = self._watches_past_deadlines()
-            for deadline in rules.due_deadlines(self._state, workflow.now(), past=past):
-                outcome = rules.decide_deadline_missed(self._state, deadline, workflow.now())
+            for deadline in decisions.due_deadlines(self._state, workflow.now(), past=past):
+                outcome = decisions.decide_deadline_missed(self._state, deadline, workflow.now())
                 try:
                     await self._persist(outcome)
                 except ActivityError as err:
@@ -499,14 +499,14 @@ class DeAnWorkflow:
         async with self._lock:
             # Decide again: another handler may have changed the state while this one waited.
             # A rule changed since a step was recorded decides it as then (RuleSwitches).
-            at_stake = rules.patches_at_stake(self._state, action, command)
-            switches = rules.switches_for({p: workflow.patched(p) for p in sorted(at_stake)})
+            at_stake = decisions.patches_at_stake(self._state, action, command)
+            switches = decisions.switches_for({p: workflow.patched(p) for p in sorted(at_stake)})
             try:
                 outcome = actions.decide(self._state, action, command, workflow.now(), switches)
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
             before = self._state
-            change = rules.plan_commitment_change(before, outcome.state, command)
+            change = decisions.plan_commitment_change(before, outcome.state, command)
             changed_plan = change is not None and workflow.patched(PLAN_LINK_PATCH)
             if change is not None and changed_plan:
                 await self._change_plan_commitment(before, change)
@@ -516,7 +516,7 @@ class DeAnWorkflow:
                 # Nothing was written, the state stays as it was: the decision register
                 # (PostgreSQL, across đề án) refused the decision's number, or the database
                 # cannot store the step (NotStored).
-                refused = rules.decision_refusal(err.cause)
+                refused = decisions.decision_refusal(err.cause)
                 if refused is None and workflow.patched(PERSIST_REFUSAL_PATCH):
                     refused = not_stored(outcome.step, err.cause, False)
                 if refused is None:
@@ -525,7 +525,7 @@ class DeAnWorkflow:
                     await self._undo_plan_commitment(before, change)
                 raise refusal_error(refused) from None
             self._apply(outcome, update_id)
-            notice = rules.plan_finished_notice(before, self._state)
+            notice = decisions.plan_finished_notice(before, self._state)
             if notice is not None and workflow.patched(PLAN_LINK_PATCH):
                 await self._notify_plan(notice)
         return outcome.result()
@@ -547,7 +547,7 @@ class DeAnWorkflow:
         except ActivityError as err:  # the plan did not answer in time: nothing changed
             self._resumed()
             unavailable = Refusal(
-                rules.PLAN_UNAVAILABLE,
+                decisions.PLAN_UNAVAILABLE,
                 f"kế hoạch {state.plan_id} chưa trả lời sau "
                 f"{PLAN_GIVE_UP.total_seconds() // 60:.0f} phút; chưa điều chỉnh, hãy thử lại "
                 f"sau ({err.cause or err})",
@@ -556,7 +556,7 @@ class DeAnWorkflow:
             raise refusal_error(unavailable) from None
         self._resumed()
         if not answer.ok:
-            refusal = rules.plan_refusal(
+            refusal = decisions.plan_refusal(
                 change, state, answer.error_type, answer.message, answer.field, answer.legal_basis
             )
             if refusal is not None:
@@ -590,7 +590,7 @@ class DeAnWorkflow:
             )
         self._resumed()
 
-    async def _persist(self, outcome: rules.Outcome) -> None:
+    async def _persist(self, outcome: decisions.Outcome) -> None:
         step = outcome.step
         if step.payment is not None:
             name = RECORD_PAYMENT
@@ -610,7 +610,9 @@ class DeAnWorkflow:
         finally:
             self._resumed()  # a result or a failure: what follows emits commands either way
 
-    async def _persist_decided(self, outcome: rules.Outcome, *, registering: bool = False) -> None:
+    async def _persist_decided(
+        self, outcome: decisions.Outcome, *, registering: bool = False
+    ) -> None:
         """Persist a step an official's action (or the registration) decided. A step the
         database cannot store refuses the action (``NotStored``): the state is replaced only
         after this returns, so nothing changed; the caller's lock is released on the way out."""
@@ -621,7 +623,7 @@ class DeAnWorkflow:
                 raise
             raise refusal_error(not_stored(outcome.step, err.cause, registering)) from None
 
-    def _apply(self, outcome: rules.Outcome, update_id: str | None) -> None:
+    def _apply(self, outcome: decisions.Outcome, update_id: str | None) -> None:
         before = self._state
         self._state = outcome.state
         # A deactivation signalled while this step was being persisted landed on the state
@@ -668,7 +670,7 @@ class DeAnWorkflow:
 
     def _details(self) -> str:
         state = self._state
-        pending = rules.pending_deadlines(state)
+        pending = decisions.pending_deadlines(state)
         lines = [
             f"**{state.dossier.code}** — {state.dossier.title}",
             f"Giai đoạn: **{state.stage.label}**",
@@ -676,7 +678,7 @@ class DeAnWorkflow:
             f"Đã tạm ứng: {format_dong(state.advanced)} · Đã chi: {format_dong(state.paid)}",
         ]
         if pending:
-            lines.append(f"Hạn tiếp theo: {rules.deadline_summary(pending[0])}")
+            lines.append(f"Hạn tiếp theo: {decisions.deadline_summary(pending[0])}")
         if state.missed_deadlines:
             lines.append(f"Quá hạn: {len(state.missed_deadlines)}")
         if state.payments_on_hold:

@@ -1,4 +1,5 @@
-"""Officials' passwords: the one module that writes ``official_credentials``.
+"""Officials' passwords: how they are hashed and checked (the rows of ``official_credentials``
+are written and read by :mod:`db.officials`).
 
 An administrator sets a password (``khuyencong officials set-password ID``, read from a prompt
 or ``--password-stdin``); the admin tool checks it (:func:`check_password`) before it signs
@@ -13,11 +14,9 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from db.officials import load_credential, store_credential
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -27,52 +26,9 @@ HASH_BYTES = 32
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 
-UPSERT_CREDENTIAL = """
-INSERT INTO official_credentials (official_id, algorithm, cost_n, block_r, parallel_p, salt,
-                                  hash, set_at, set_by)
-VALUES ($1, 'scrypt', $2, $3, $4, $5, $6, now(), $7)
-ON CONFLICT (official_id) DO UPDATE SET
-    algorithm = 'scrypt', cost_n = EXCLUDED.cost_n, block_r = EXCLUDED.block_r,
-    parallel_p = EXCLUDED.parallel_p, salt = EXCLUDED.salt, hash = EXCLUDED.hash,
-    set_at = now(), set_by = EXCLUDED.set_by
-RETURNING official_id, algorithm, cost_n, block_r, parallel_p, salt, hash, set_at, set_by
-"""
-
-SELECT_CREDENTIAL = """
-SELECT official_id, algorithm, cost_n, block_r, parallel_p, salt, hash, set_at, set_by
-FROM official_credentials WHERE official_id = $1
-"""
-
-
-class CredentialRow(BaseModel):
-    """A row of ``official_credentials``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    official_id: str
-    algorithm: str
-    cost_n: int
-    block_r: int
-    parallel_p: int
-    salt: bytes
-    hash: bytes
-    set_at: datetime
-    set_by: str
-
-    def __repr__(self) -> str:  # never print the hash
-        return f"CredentialRow(official_id={self.official_id!r}, set_at={self.set_at!r})"
-
-    __str__ = __repr__
-
 
 class WeakPassword(ValueError):
     """The password is too short or too long."""
-
-
-def _row(row: Mapping[str, Any]) -> CredentialRow:
-    return CredentialRow.model_validate(
-        {**dict(row), "salt": bytes(row["salt"]), "hash": bytes(row["hash"])}
-    )
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -93,18 +49,17 @@ async def set_password(pool: Any, official_id: str, password: str, *, set_by: st
     check_strength(password)
     salt = secrets.token_bytes(SALT_BYTES)
     digest = await asyncio.to_thread(_scrypt, password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    await pool.fetchrow(
-        UPSERT_CREDENTIAL, official_id, SCRYPT_N, SCRYPT_R, SCRYPT_P, salt, digest, set_by[:200]
+    await store_credential(
+        pool, official_id, (SCRYPT_N, SCRYPT_R, SCRYPT_P), salt, digest, set_by=set_by[:200]
     )
 
 
 async def check_password(pool: Any, official_id: str, password: str) -> bool:
     """Whether ``password`` is ``official_id``'s. False when none was set."""
-    row = await pool.fetchrow(SELECT_CREDENTIAL, official_id)
-    if row is None:
+    credential = await load_credential(pool, official_id)
+    if credential is None:
         await asyncio.to_thread(_scrypt, password, bytes(SALT_BYTES), SCRYPT_N, SCRYPT_R, SCRYPT_P)
         return False
-    credential = _row(row)
     digest = await asyncio.to_thread(
         _scrypt,
         password,
@@ -117,4 +72,4 @@ async def check_password(pool: Any, official_id: str, password: str) -> bool:
 
 
 async def has_password(pool: Any, official_id: str) -> bool:
-    return await pool.fetchrow(SELECT_CREDENTIAL, official_id) is not None
+    return await load_credential(pool, official_id) is not None

@@ -60,7 +60,7 @@ async def officials_at_desk(
     """Create the roster (IDs ``{prefix}-{key}``) in the officials register and an
     :class:`AdminClient` on ``client`` and a pool of its own; every actor comes from
     ``admin.acting`` (the register), as the CLI builds it."""
-    from khuyencong.db import create_pool
+    from db.pool import create_pool
 
     pool: Any = await create_pool(database_url, min_size=1, max_size=4)
     try:

@@ -71,7 +71,7 @@ def plan_lives(n: int, rng: random.Random, seed: int) -> list[Life]:
 
 
 async def run_chaos(opts: ChaosOptions, echo: Callable[[str], None] = print) -> ChaosReport:
-    from khuyencong.db import create_pool
+    from db.pool import create_pool
 
     rng = random.Random(opts.seed)
     lives = plan_lives(opts.lifecycles, rng, opts.seed)

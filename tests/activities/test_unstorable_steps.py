@@ -12,8 +12,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.records import DeAnRecordActivities
 from db.de_an import argument_column
+from db.pool import with_database
 from domain.stages import Action
-from khuyencong.db import with_database
 from tests.support.builders import make_dossier, make_step, unique_code
 from tests.support.postgres import rows_of
 

@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 from typer.testing import CliRunner
 
+from db.pool import drop_database, ensure_database, with_database
 from khuyencong.cli import app
 from khuyencong.database import SchemaBehind, open_database, pool_on
-from khuyencong.db import drop_database, ensure_database, with_database
 from khuyencong.settings import Settings
 from migrations import migration_files, pending_migrations
 

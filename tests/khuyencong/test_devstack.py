@@ -15,8 +15,8 @@ from pathlib import Path
 
 import asyncpg
 
+from db.pool import drop_database, with_database
 from khuyencong.client import connect
-from khuyencong.db import drop_database, with_database
 from khuyencong.demo_data import DEMO_OFFICIALS
 from khuyencong.devstack import dev_secrets, run_dev
 from khuyencong.plans.service import DEMO_PLAN_SIZE, plan_state

@@ -15,9 +15,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
 
+from db.pool import with_database
 from domain.model import workflow_id_for
 from khuyencong.cli import app
-from khuyencong.db import with_database
 from khuyencong.problems import WORKFLOW_TASK, Problem, find_problems, render
 from tests.support.builders import TRUNG_TAM, dossier_on, new_code
 from tests.support.lifecycle import today_of

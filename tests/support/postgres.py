@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from khuyencong.db import create_pool, drop_database, ensure_database, with_database
+from db.pool import create_pool, drop_database, ensure_database, with_database
 from migrations import apply_migrations
 
 ENV_URL = "KHUYENCONG_TEST_DATABASE_URL"

@@ -43,7 +43,7 @@ async def recording_stack() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
     """An embedded PostgreSQL, the time-skipping server (search attributes registered, the
     suite's encrypting converter, the harness's identity signer) and the production worker
     on a fresh task queue."""
-    from khuyencong.db import create_pool, ensure_database
+    from db.pool import create_pool, ensure_database
     from khuyencong.embedded_pg import start_embedded
     from migrations import apply_migrations
 

@@ -11,9 +11,9 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from db.officials import load_credential
 from domain.model import workflow_id_for
 from domain.stages import Stage
-from khuyencong.admin import credentials
 from khuyencong.admin.errors import ActionRefused, NotFound
 from tests.khuyencong.admin.conftest import Cast, Cli, Stack, add_cast, suffix, today
 from tests.khuyencong.test_identity import HeaderInjector, injecting
@@ -53,11 +53,8 @@ async def test_an_administrator_sets_a_password_and_a_wrong_one_sends_nothing(
     assert run.exit_code == 2 and "ít nhất 8" in run.stderr
     await cli.ok("officials", "set-password", appraiser, "--password-stdin",
                  stdin="mot-mat-khau-dai\n")  # fmt: skip
-    row = await db_pool.fetchrow(credentials.SELECT_CREDENTIAL, appraiser)
-    assert row is not None
-    stored = credentials.CredentialRow.model_validate(
-        {**dict(row), "salt": bytes(row["salt"]), "hash": bytes(row["hash"])}
-    )
+    stored = await load_credential(db_pool, appraiser)
+    assert stored is not None
     assert stored.algorithm == "scrypt" and b"mot-mat-khau-dai" not in stored.hash
     assert "mot-mat-khau-dai" not in repr(stored)
 

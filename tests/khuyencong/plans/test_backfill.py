@@ -12,8 +12,8 @@ from typing import Any
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from db.pool import create_pool, drop_database, ensure_database, with_database
 from domain.model import workflow_id_for
-from khuyencong.db import create_pool, drop_database, ensure_database, with_database
 from khuyencong.plans.backfill import backfill_through_workflows
 from khuyencong.plans.generator import (
     BAC_GIANG_DISTRICTS,
