@@ -13,7 +13,7 @@ in the future, and a time-skipping server can only move forward).
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -278,16 +278,37 @@ def print_simulation(sim: Simulation, out: Any = None) -> None:
     for c in sim.result.checkpoints:
         table.add_row(*checkpoint_cells(c))
     console.print(table)
+    # The codes themselves go below the table, one checkpoint a line, so that a narrow
+    # terminal folds them whole instead of cutting each to "SIM-20…" inside a cell.
+    for line in late_lines(sim.result.checkpoints):
+        console.print(line, overflow="fold", soft_wrap=False)
     console.print(
         f"Cuối kỳ: đã cam kết {format_dong(sim.result.committed)}, giải phóng "
         f"{format_dong(sim.result.released)} / {format_dong(sim.result.envelope)}"
     )
 
 
+def late_lines(checkpoints: Sequence[CheckpointRecord]) -> list[str]:
+    """The đề án behind schedule or not settled at each checkpoint, as lines below the table."""
+    lines = []
+    for c in checkpoints:
+        parts = []
+        if c.behind:
+            parts.append("chậm: " + ", ".join(b.code for b in c.behind))
+        if c.unsettled:
+            parts.append("chưa quyết toán: " + ", ".join(c.unsettled))
+        if parts:
+            lines.append(f"{c.label} ({c.on:%d/%m/%Y}) — " + "; ".join(parts))
+    return lines
+
+
 def checkpoint_cells(c: CheckpointRecord) -> list[str]:
-    behind = ", ".join(f"{b.code}" for b in c.behind) or "—"
+    counts = []
+    if c.behind:
+        counts.append(f"{len(c.behind)} chậm")
     if c.unsettled:
-        behind += f" | chưa quyết toán: {', '.join(c.unsettled)}"
+        counts.append(f"{len(c.unsettled)} chưa QT")
+    behind = ", ".join(counts) or "—"
     return [
         c.label,
         f"{c.on:%d/%m/%Y}",
