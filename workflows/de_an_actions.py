@@ -159,7 +159,7 @@ class ActionDefinition(Generic[C]):
     """English label (the Vietnamese one is :attr:`domain.stages.Action.label`)."""
     writes: tuple[str, ...]
     """Tables its step writes besides ``de_an`` (read model) and ``de_an_event`` (descriptive;
-    ``activities/_sql.py`` writes them)."""
+    ``db/de_an.py`` writes them, :mod:`db.steps` says which)."""
     switched: bool = False
     """Its rules changed behind a patch: the decider takes :class:`RuleSwitches`."""
     authority: Authority = Authority.BY_LEVEL
