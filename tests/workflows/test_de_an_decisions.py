@@ -396,6 +396,20 @@ def test_paying_a_request_lapsed_by_a_cut_is_refused_naming_the_decision_and_the
     assert [a.no for a in state.advances if a.paid_on] == [2]
 
 
+def test_a_cut_below_the_advances_already_paid_lapses_the_open_request_and_leaves_no_room() -> None:
+    state = decide(_requested_100_tr(), Action.PAY_ADVANCE, _pay(1), NOW).state
+    more = DeAnRequestAdvance(actor=TRUNG_TAM, amount=40_000_000, requested_on=TODAY)
+    state = decide(state, Action.REQUEST_ADVANCE, more, NOW).state
+    # 142 tr of support: a ceiling of 99,4 tr, below the 100 tr already paid
+    outcome = decide(state, Action.ADJUST, _cut_to(142_000_000), NOW)
+    assert [a.no for a in outcome.state.advances if a.lapsed_on] == [2]
+    assert "không còn mức được tạm ứng" in outcome.step.summary
+    with pytest.raises(Refusal) as refusal:
+        decide(outcome.state, Action.PAY_ADVANCE, _pay(2), NOW)
+    assert refusal.value.code == "AdvanceLapsed"
+    assert "không còn mức được tạm ứng" in refusal.value.message
+
+
 def test_under_the_old_rules_a_cut_lapses_nothing_and_the_open_request_is_paid() -> None:
     state = decide(_requested_100_tr(), Action.ADJUST, _cut_to(120_000_000), NOW, OLD_CUT_RULES)
     assert state.state.advances[0].lapsed_on is None

@@ -308,7 +308,8 @@ def check_advance_allowed(state: DeAnState) -> None:
 
 
 def advance_lapsed(state: DeAnState, advance: DeAnAdvance, switches: RuleSwitches) -> bool:
-    """An unpaid request lapses with the stop: marked by the stop's step, or (a đề án stopped
+    """An unpaid request lapses with the stop or with a cut of support below it
+    (``cut-lapses-advances-v1``): marked by that step, or (a đề án stopped
     before the rule) judged so from the stop itself."""
     if advance.paid_on is not None:
         return False
@@ -482,7 +483,7 @@ def decide_pay_advance(
         then = (
             "; đề án đã ngừng thực hiện, chỉ chi khoản do quyết toán xác định"
             if state.stopped
-            else f"; có thể đề nghị tạm ứng mới trong mức còn được tạm ứng {format_dong(room)}"
+            else f"; {room_for_a_new_request(room)}"
         )
         raise refuse(
             RefusalCode.ADVANCE_LAPSED,
@@ -728,9 +729,16 @@ def lapse_for_cut(after: DeAnState, cmd: DeAnAdjust, extra: dict[str, Any]) -> s
     extra["advance_ceiling"] = ceiling
     return (
         f"; đề nghị tạm ứng chưa chi hết hiệu lực: {describe_lapses(lapsing)} — vượt mức được "
-        f"tạm ứng mới {format_dong(ceiling)} (đã tạm ứng {format_dong(after.advanced)}); có thể "
-        f"đề nghị lại trong mức còn được tạm ứng {format_dong(room)}"
+        f"tạm ứng mới {format_dong(ceiling)} (đã tạm ứng {format_dong(after.advanced)}); "
+        + room_for_a_new_request(room)
     )
+
+
+def room_for_a_new_request(room: int) -> str:
+    """What a centre whose request lapsed with a cut may still request."""
+    if room <= 0:
+        return "không còn mức được tạm ứng, kinh phí còn lại được thanh toán qua quyết toán"
+    return f"có thể đề nghị tạm ứng mới trong mức còn được tạm ứng {format_dong(room)}"
 
 
 def decide_stop(
