@@ -208,6 +208,18 @@ INSERT INTO advance_request (
 ON CONFLICT (idempotency_key) DO NOTHING
 """
 
+# A stop, or a cut of support, that lapsed unpaid advance requests names them in its step's
+# details (``lapsed_advances``); its write marks them here, in the same transaction, only once
+# (rows already marked stay as they are, and a retried step's event is not new).
+LAPSE_ADVANCE_REQUESTS = """
+UPDATE advance_request
+SET lapsed_on = $3,
+    lapse_key = $4
+WHERE de_an_id = $1
+  AND request_no = ANY($2::integer[])
+  AND lapsed_on IS NULL
+"""
+
 INSERT_PAYMENT = """
 INSERT INTO payment (
     idempotency_key, event_key, de_an_id, kind, amount, paid_on, voucher_number, official_id
@@ -295,7 +307,29 @@ async def write_step(conn: Any, step: DeAnStep) -> bool:
     if detail is not None:
         sql, args = detail
         await _checked(conn, "execute", sql, *args)
+    lapsed = lapsed_request_numbers(step)
+    if lapsed:
+        await _checked(
+            conn,
+            "execute",
+            LAPSE_ADVANCE_REQUESTS,
+            step.de_an_id,
+            lapsed,
+            step.business_date,
+            step.key,
+        )
     return True
+
+
+def lapsed_request_numbers(step: DeAnStep) -> list[int]:
+    """The advance requests a stop or a cut of support lapsed (its details'
+    ``lapsed_advances``), by number; none for any other step."""
+    if step.action not in (Action.STOP, Action.ADJUST):
+        return []
+    lapsed = step.details.get("lapsed_advances")
+    if not isinstance(lapsed, list):
+        return []
+    return [int(item["request_no"]) for item in lapsed if isinstance(item, dict)]
 
 
 class DecisionConflictError(Exception):

@@ -151,7 +151,8 @@ def settlement_figures(
     """final = min(approved, floor(eligible × rate), cap) with eligible = accepted − disallowed;
     payout = final − advances paid, or a refund owed (thu hồi) when the advances exceed it.
 
-    Only advances actually paid count: a request that lapsed unpaid (a stop) moved no money.
+    Only advances actually paid count: a request that lapsed unpaid (a stop, or a cut of
+    support below it) moved no money.
     """
     for name, value in (
         ("approved_support", approved_support),

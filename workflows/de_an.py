@@ -93,6 +93,11 @@ STOP_LAPSES_PATCH = decisions.STOP_LAPSES_PATCH
 """Patch of the money rules after a stop (:class:`workflows.de_an_decisions.RuleSwitches`):
 unpaid advance requests lapse with the stop, nothing but the settlement is paid after it."""
 
+CUT_LAPSES_PATCH = decisions.CUT_LAPSES_PATCH
+"""Patch of the advance ceiling after a cut of support (:class:`RuleSwitches`): open requests
+that no longer fit under the new ceiling lapse with the adjustment, and no advance is paid
+above the current ceiling."""
+
 ADJUST_DETAILS_PATCH = decisions.ADJUST_DETAILS_PATCH
 """Patch of changes of site and timing: they name the new site or dates and apply them."""
 

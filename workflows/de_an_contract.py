@@ -325,10 +325,16 @@ class DeAnAdvance(_Model):
     voucher_number: str | None = None
     lapsed_on: date | None = Field(
         default=None,
-        description="Unpaid when the đề án was stopped: the request lapsed that day and is "
-        "never paid (only the settlement pays after a stop)",
+        description="Unpaid when the đề án was stopped, or when a cut of support left it above "
+        "the new advance ceiling: the request lapsed that day and is never paid (after a stop "
+        "only the settlement pays; after a cut the centre may request again within the room)",
     )
     lapse_reason: str | None = None
+    lapse_ceiling: int | None = Field(
+        default=None,
+        description="Set when a cut of support lapsed the request: the advance ceiling of the "
+        "new support (TT 36/2013/TT-BCT Điều 13, 14); None for a lapse by the stop",
+    )
 
 
 class DeAnProgress(_Model):

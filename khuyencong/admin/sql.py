@@ -64,7 +64,9 @@ SELECT i.*, EXISTS (
 ) AS stopped
 FROM de_an_inbox i
 """
-"""The inbox view, and whether the đề án was stopped (its unpaid advance requests lapsed)."""
+"""The inbox view, and whether the đề án was stopped (its unpaid advance requests lapsed). The
+view's ``open_requests`` leaves out requests lapsed by a stop or a cut of support
+(``advance_request.lapsed_on``, migration 0008)."""
 
 INBOX_ALL = f"{_INBOX} ORDER BY waiting_since, code"
 

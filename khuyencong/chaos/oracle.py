@@ -381,8 +381,9 @@ class Oracle:
             item.advance_max_bp if after_acceptance else min(item.advance_max_bp, pack.ceiling_bp)
         )
         limit = state.contracted_support * ceiling // WHOLE
-        if sum(a.amount for a in state.advances) + amount > limit:
-            v.breaks.append("AdvanceOverLimit")
+        committed = sum(a.amount for a in state.advances if getattr(a, "lapsed_on", None) is None)
+        if committed + amount > limit:
+            v.breaks.append("AdvanceOverLimit")  # a lapsed request holds no room
         if _paid(state) + amount > state.approved_support:
             v.breaks.append("PaidOverApproved")
 
@@ -399,6 +400,22 @@ class Oracle:
         self._payer(state, actor, [request.requested_by], v)
         if _paid(state) + request.amount > state.approved_support:
             v.breaks.append("PaidOverApproved")
+        if CUT_LAPSING:
+            limit = self._advance_limit(state)
+            if limit is not None and state.advanced + request.amount > limit:
+                v.breaks.append("AdvanceOverLimit")  # never paid above the current ceiling
+
+    def _advance_limit(self, state: DeAnState) -> int | None:
+        """The advance ceiling now (a share of the contracted support), or None without a pack."""
+        pack = self.fixed_pack(state)
+        item = pack.items.get(state.dossier.support_item) if pack else None
+        if pack is None or item is None:
+            return None
+        after_acceptance = item.advance_kind == "after_acceptance"
+        ceiling = (
+            item.advance_max_bp if after_acceptance else min(item.advance_max_bp, pack.ceiling_bp)
+        )
+        return state.contracted_support * ceiling // WHOLE
 
     def _payer(self, state: DeAnState, actor: Any, others: list[str], v: Verdict) -> None:
         earlier = set(others) | ({state.approval.official_id} if state.approval else set())
@@ -507,6 +524,12 @@ LAPSING = "lapsed_on" in DeAnAdvance.model_fields
 """docs/upgrading-workflows.md, stop-lapses-advances-v1 (where the contract records lapses):
 an advance request unpaid at the stop lapses with it; after a stop no advance is requested or
 paid; a lapsed request does not block the settlement."""
+
+
+CUT_LAPSING = "lapse_ceiling" in DeAnAdvance.model_fields
+"""docs/upgrading-workflows.md, cut-lapses-advances-v1 (where the contract records the ceiling
+of a cut's lapse): a cut of support lapses the open requests it leaves above the new advance
+ceiling, and no advance is paid above the current ceiling."""
 
 
 def _open_request(advance: Any) -> bool:

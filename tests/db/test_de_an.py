@@ -48,3 +48,38 @@ async def test_a_row_loaded_from_history_leaves_a_de_an_already_recorded(db_pool
         "SELECT stage, seq FROM de_an WHERE de_an_id = $1", dossier.code
     )
     assert (stored["stage"], stored["seq"]) == ("registered", 1)
+
+
+async def test_a_step_that_lapses_advance_requests_marks_them_once_in_its_transaction(
+    db_pool: Any,
+) -> None:
+    dossier = make_dossier(code=unique_code())
+    day = AT.date()
+    request = {"request_no": 1, "amount": 50_000_000, "requested_on": day.isoformat()}
+    lapsing = {
+        "decision_date": day.isoformat(),
+        "new_support": 60_000_000,
+        "lapsed_advances": [{"request_no": 1, "amount": 50_000_000}],
+    }
+    steps = [
+        make_step(Action.REGISTER, dossier=dossier, seq=1, occurred_at=AT),
+        make_step(Action.REQUEST_ADVANCE, dossier=dossier, seq=2, details=request),
+        make_step(
+            Action.ADJUST,
+            dossier=dossier,
+            seq=3,
+            details=lapsing,
+            decision_number=f"{unique_code()[-6:]}/QĐ-SCT",
+        ),
+    ]
+    for step in [*steps, steps[-1]]:  # the last one retried
+        async with db_pool.acquire() as conn, conn.transaction():
+            await write_step(conn, step)
+
+    stored = await db_pool.fetch(
+        "SELECT request_no, lapsed_on, lapse_key FROM advance_request WHERE de_an_id = $1",
+        dossier.code,
+    )
+    assert [(r["request_no"], r["lapsed_on"], r["lapse_key"]) for r in stored] == [
+        (1, steps[-1].business_date, steps[-1].key)
+    ]

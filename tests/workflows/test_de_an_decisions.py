@@ -246,7 +246,11 @@ def _assert_money_invariants(outcome: rules.Outcome) -> None:
     state = outcome.state
     limit, _ = rules.advance_limit(state)
     assert state.paid <= state.approved_support
-    assert sum(a.amount for a in state.advances) <= max(limit, state.advanced)
+    # Paid plus open requests fit under the ceiling; only advances paid before a cut may stand
+    # above the new one (a cut refuses only to go below what was paid), with nothing open.
+    assert rules.committed_advances(state) <= max(limit, state.advanced)
+    if outcome.step.action is Action.PAY_ADVANCE:
+        assert state.advanced <= limit
     assert (
         state.advanced <= apply_rate(state.contracted_support, 7000)
         or state.contracted_support < state.advanced <= state.approved_support
@@ -265,7 +269,8 @@ def _machinery_contracted() -> DeAnState:
 def test_no_sequence_of_actions_pays_more_than_approved_or_advances_past_the_ceiling() -> None:
     """Random sequences: every accepted action keeps the money invariants, every refusal leaves
     the state as it was, and across the runs every kind of action is accepted some time (a
-    decider that refused everything would fail here)."""
+    decider that refused everything would fail here), including cuts while a request is open
+    and cuts that lapse it."""
     accepted: Counter[str] = Counter()
     refused: Counter[str] = Counter()
 
@@ -274,8 +279,6 @@ def test_no_sequence_of_actions_pays_more_than_approved_or_advances_past_the_cei
     def run(actions: list[tuple[str, int]]) -> None:
         state = _machinery_contracted()
         for index, (kind, amount) in enumerate(actions):
-            if kind == "cut" and _open_request(state):
-                continue  # the known gap below: xfail until the rule is decided
             before = state.model_copy(deep=True)
             try:
                 outcome = _attempt(state, kind, amount, index)
@@ -284,11 +287,17 @@ def test_no_sequence_of_actions_pays_more_than_approved_or_advances_past_the_cei
                 assert state == before, f"a refused {kind} changed the state"
                 continue
             accepted[kind] += 1
+            if kind == "cut" and _open_request(state):
+                accepted["cut with a request open"] += 1
+            if "lapsed_advances" in outcome.step.details:
+                accepted["cut lapsing a request"] += 1
             state = outcome.state
             _assert_money_invariants(outcome)
 
     run()
-    assert set(accepted) == set(KINDS), (accepted, refused)
+    assert set(KINDS) <= set(accepted), (accepted, refused)
+    assert accepted["cut with a request open"] > 0, "no cut met an open request"
+    assert accepted["cut lapsing a request"] > 0, "no cut lapsed a request"
     assert sum(refused.values()) > 0, "the sequences never reached a refusal"
 
 
@@ -296,22 +305,145 @@ def _open_request(state: DeAnState) -> bool:
     return any(a.paid_on is None and a.lapsed_on is None for a in state.advances)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the property test once its actions could succeed: a cut of support does "
-    "not look at an advance request still open, and paying it afterwards is checked against "
-    "the approved support only, not the advance ceiling of the new support (rule not yet "
-    "decided; changing it is a semantic change for running đề án: patch it)",
-)
 def test_a_cut_below_an_open_advance_request_keeps_the_advance_within_the_new_ceiling() -> None:
     state = _machinery_contracted()
     for kind, amount in [("progress", 7001), ("request", 100_000_000), ("cut", 120_000_000)]:
         state = _attempt(state, kind, amount, 0).state
-    try:
-        outcome = _attempt(state, "pay", 1, 0)
-    except Refusal:
-        return  # refusing the payment would keep the ceiling too
-    _assert_money_invariants(outcome)  # 100M advanced against a ceiling of 84M: fails today
+    with pytest.raises(Refusal) as refusal:
+        _attempt(state, "pay", 1, 0)
+    assert refusal.value.code == "AdvanceLapsed"
+    assert state.advanced == 0 and rules.committed_advances(state) == 0
+
+
+def _requested_100_tr() -> DeAnState:
+    """The machinery đề án (200 tr contracted, advance ceiling 70 % = 140 tr), progress
+    confirmed past 70 %, and an open request of 100 tr."""
+    state = _machinery_contracted()
+    for kind, amount in [("progress", 7001), ("request", 100_000_000)]:
+        state = _attempt(state, kind, amount, 0).state
+    return state
+
+
+def _cut_to(new_support: int) -> DeAnAdjust:
+    return DeAnAdjust(
+        actor=SO,
+        kind="decrease_support",
+        decision_number="9/QĐ-SCT",
+        decision_date=TODAY,
+        description="giảm",
+        new_support=new_support,
+    )
+
+
+def _pay(request_no: int) -> DeAnPayAdvance:
+    return DeAnPayAdvance(
+        actor=KE_TOAN_BG, request_no=request_no, paid_on=TODAY, voucher_number=f"V{request_no}"
+    )
+
+
+OLD_CUT_RULES = rules.RuleSwitches(cut_lapses_advances=False)
+
+
+def test_a_cut_lapses_the_open_request_above_the_new_ceiling_and_says_so_in_its_step() -> None:
+    outcome = decide(_requested_100_tr(), Action.ADJUST, _cut_to(120_000_000), NOW)
+    request = outcome.state.advances[0]
+    assert (request.paid_on, request.lapsed_on, request.lapse_ceiling) == (
+        None,
+        TODAY,
+        84_000_000,
+    )
+    assert "9/QĐ-SCT" in (request.lapse_reason or "")
+    assert "84.000.000 đ" in (request.lapse_reason or "")
+    assert outcome.step.details["lapsed_advances"] == [{"request_no": 1, "amount": 100_000_000}]
+    assert outcome.step.details["advance_ceiling"] == 84_000_000
+    assert "lần 1 (100.000.000 đ)" in outcome.step.summary
+    assert "còn được tạm ứng 84.000.000 đ" in outcome.step.summary
+    assert outcome.state.timeline[-1].summary == outcome.step.summary
+    assert rules.open_advance_requests(outcome.state, rules.CURRENT_RULES) == []
+
+
+def test_a_cut_that_still_leaves_room_for_the_open_request_lapses_nothing() -> None:
+    # 150 tr of support: a ceiling of 105 tr still holds the 100 tr requested
+    outcome = decide(_requested_100_tr(), Action.ADJUST, _cut_to(150_000_000), NOW)
+    assert outcome.state.advances[0].lapsed_on is None
+    assert "lapsed_advances" not in outcome.step.details
+    assert "hết hiệu lực" not in outcome.step.summary
+    paid = decide(outcome.state, Action.PAY_ADVANCE, _pay(1), NOW).state
+    assert paid.advanced == 100_000_000
+
+
+def test_paying_a_request_lapsed_by_a_cut_is_refused_naming_the_decision_and_the_room() -> None:
+    state = decide(_requested_100_tr(), Action.ADJUST, _cut_to(120_000_000), NOW).state
+    with pytest.raises(Refusal) as refusal:
+        decide(state, Action.PAY_ADVANCE, _pay(1), NOW)
+    assert (refusal.value.code, refusal.value.field) == ("AdvanceLapsed", "request_no")
+    assert str(refusal.value.message) == (
+        "đề nghị tạm ứng lần 1 (100.000.000 đ) đã hết hiệu lực ngày 10/06/2019 (điều chỉnh "
+        "giảm kinh phí theo Quyết định 9/QĐ-SCT, mức được tạm ứng còn 84.000.000 đ): vượt mức "
+        "được tạm ứng 84.000.000 đ theo kinh phí đã điều chỉnh giảm; có thể đề nghị tạm ứng "
+        "mới trong mức còn được tạm ứng 84.000.000 đ"
+    )
+    assert "36/2013" in (refusal.value.legal_basis or "")
+    # the centre requests again within the room: 84 tr is paid, one đồng more is not requested
+    over = DeAnRequestAdvance(actor=TRUNG_TAM, amount=84_000_001, requested_on=TODAY)
+    with pytest.raises(Refusal) as too_much:
+        decide(state, Action.REQUEST_ADVANCE, over, NOW)
+    assert too_much.value.code == "AdvanceOverLimit"
+    again = DeAnRequestAdvance(actor=TRUNG_TAM, amount=84_000_000, requested_on=TODAY)
+    state = decide(state, Action.REQUEST_ADVANCE, again, NOW).state
+    state = decide(state, Action.PAY_ADVANCE, _pay(2), NOW).state
+    assert state.advanced == 84_000_000
+    assert [a.no for a in state.advances if a.paid_on] == [2]
+
+
+def test_a_cut_below_the_advances_already_paid_lapses_the_open_request_and_leaves_no_room() -> None:
+    state = decide(_requested_100_tr(), Action.PAY_ADVANCE, _pay(1), NOW).state
+    more = DeAnRequestAdvance(actor=TRUNG_TAM, amount=40_000_000, requested_on=TODAY)
+    state = decide(state, Action.REQUEST_ADVANCE, more, NOW).state
+    # 142 tr of support: a ceiling of 99,4 tr, below the 100 tr already paid
+    outcome = decide(state, Action.ADJUST, _cut_to(142_000_000), NOW)
+    assert [a.no for a in outcome.state.advances if a.lapsed_on] == [2]
+    assert "không còn mức được tạm ứng" in outcome.step.summary
+    with pytest.raises(Refusal) as refusal:
+        decide(outcome.state, Action.PAY_ADVANCE, _pay(2), NOW)
+    assert refusal.value.code == "AdvanceLapsed"
+    assert "không còn mức được tạm ứng" in refusal.value.message
+
+
+def test_under_the_old_rules_a_cut_lapses_nothing_and_the_open_request_is_paid() -> None:
+    state = decide(_requested_100_tr(), Action.ADJUST, _cut_to(120_000_000), NOW, OLD_CUT_RULES)
+    assert state.state.advances[0].lapsed_on is None
+    assert "lapsed_advances" not in state.step.details
+    paid = decide(state.state, Action.PAY_ADVANCE, _pay(1), NOW, OLD_CUT_RULES).state
+    assert paid.advanced == 100_000_000  # as such a history was recorded: over the 84 tr
+
+
+def test_no_advance_is_paid_above_the_current_ceiling_even_when_nothing_lapsed_it() -> None:
+    # a cut recorded under the old rule left the 100 tr request open above 84 tr
+    state = decide(
+        _requested_100_tr(), Action.ADJUST, _cut_to(120_000_000), NOW, OLD_CUT_RULES
+    ).state
+    with pytest.raises(Refusal) as refusal:
+        decide(state, Action.PAY_ADVANCE, _pay(1), NOW)
+    assert (refusal.value.code, refusal.value.field) == ("AdvanceOverLimit", "request_no")
+    assert "84.000.000 đ" in refusal.value.message
+    assert "36/2013" in (refusal.value.legal_basis or "")
+
+
+def test_the_cut_patch_is_asked_only_for_a_cut_with_an_open_request_or_a_pay_past_the_ceiling() -> (
+    None
+):
+    requested = _requested_100_tr()
+    cut = rules.CUT_LAPSES_PATCH
+    assert rules.patches_at_stake(requested, Action.ADJUST, _cut_to(120_000_000)) == {cut}
+    assert rules.patches_at_stake(requested, Action.PAY_ADVANCE, _pay(1)) == set()
+    without_request = _machinery_contracted()
+    assert rules.patches_at_stake(without_request, Action.ADJUST, _cut_to(120_000_000)) == set()
+    old_cut = decide(requested, Action.ADJUST, _cut_to(120_000_000), NOW, OLD_CUT_RULES).state
+    assert rules.patches_at_stake(old_cut, Action.PAY_ADVANCE, _pay(1)) == {cut}
+    lapsed = decide(requested, Action.ADJUST, _cut_to(120_000_000), NOW).state
+    assert rules.patches_at_stake(lapsed, Action.PAY_ADVANCE, _pay(1)) == set()
+    assert not rules.switches_for({cut: False}).cut_lapses_advances
 
 
 @settings(max_examples=40, deadline=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from domain.stages import Action
 from tests.support.builders import (
     BO_TRUONG,
     CUC,
+    KE_TOAN_BG,
     SO,
     SO_BAC_NINH,
     TRUNG_TAM,
@@ -326,3 +328,72 @@ async def test_an_official_deactivated_before_registration_can_do_nothing_on_it(
     assert gone.official_id in (await d.state()).deactivated_officials
     error = await refused(d, appraisal(gone, today))
     assert error.type == "InactiveOfficial"
+
+
+async def test_a_cut_lapses_the_open_advance_request_which_is_never_paid_and_one_within_the_room_is(
+    ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool, tq: str
+) -> None:
+    """Training, 100 tr contracted (advances up to 70 tr), its beneficiary able to fund it all;
+    50 tr requested, then support cut to 60 tr: the new ceiling (42 tr) no longer holds the
+    request, which lapses with the cut; its payment is refused with nothing recorded, and a new
+    request of the 42 tr left is paid. The read model counts the lapsed request as not open."""
+    today = await today_of(ts_env)
+    d = await contracted_provincial(
+        ts_env.client,
+        tq,
+        today,
+        support_item="training",
+        cost=100_000_000,
+        requested_support=100_000_000,
+        counterpart_funds=100_000_000,
+    )
+    de_an_id = (await d.state()).de_an_id
+
+    async def open_requests() -> int:
+        count = await db_pool.fetchval(
+            "SELECT open_requests FROM de_an_inbox WHERE de_an_id = $1", de_an_id
+        )
+        return int(count)
+
+    def pay(no: int) -> DeAnPayAdvance:
+        return DeAnPayAdvance(
+            actor=KE_TOAN_BG, request_no=no, paid_on=today, voucher_number=f"A{no}"
+        )
+
+    await d.act(DeAnRequestAdvance(actor=TRUNG_TAM, amount=50_000_000, requested_on=today))
+    assert await open_requests() == 1
+    number = f"{random.randint(100_000, 999_999)}/QĐ-SCT"
+    cut = await d.act(
+        DeAnAdjust(
+            actor=SO,
+            kind="decrease_support",
+            decision_number=number,
+            decision_date=today,
+            description="Giảm quy mô lớp",
+            new_support=60_000_000,
+        ),
+    )
+    assert "lần 1 (50.000.000 đ)" in cut.message and "42.000.000 đ" in cut.message
+    lapsed = await db_pool.fetchrow(
+        "SELECT r.lapsed_on, e.action FROM advance_request r "
+        "JOIN de_an_event e ON e.idempotency_key = r.lapse_key "
+        "WHERE r.de_an_id = $1 AND r.request_no = 1",
+        de_an_id,
+    )
+    assert (lapsed["lapsed_on"], lapsed["action"]) == (today, "adjust")
+    assert await open_requests() == 0
+
+    error = await refused(d, pay(1))
+    assert error.type == "AdvanceLapsed"
+    assert number in error.message and "42.000.000 đ" in error.message
+    assert "có thể đề nghị tạm ứng mới" in error.message
+
+    await d.act(DeAnRequestAdvance(actor=TRUNG_TAM, amount=42_000_000, requested_on=today))
+    assert await open_requests() == 1
+    paid = await d.act(pay(2))
+    assert (paid.approved_support, paid.advanced) == (60_000_000, 42_000_000)
+    assert await open_requests() == 0
+    payments = await db_pool.fetch(
+        "SELECT amount FROM payment WHERE de_an_id = $1 AND kind = 'advance'", de_an_id
+    )
+    assert [p["amount"] for p in payments] == [42_000_000]

@@ -259,3 +259,8 @@ async def test_a_stopped_national_de_an_pays_no_lapsed_advance_and_settles_to_50
         state.de_an_id,
     )
     assert stop_event["details"]["lapsed_advances"] == [{"request_no": 2, "amount": 75_000_000}]
+    lapsed = await db_pool.fetch(
+        "SELECT request_no FROM advance_request WHERE de_an_id = $1 AND lapsed_on IS NOT NULL",
+        state.de_an_id,
+    )
+    assert [r["request_no"] for r in lapsed] == [2]  # the read model marks it (0008)

@@ -63,6 +63,13 @@ class RuleSwitches:
     lapses with the stop (recorded in the stop's step); after a stop no advance is requested
     or paid, only what the settlement decides; a lapsed request does not block the settlement."""
 
+    cut_lapses_advances: bool = True
+    """``cut-lapses-advances-v1``: a cut of support (``decrease_support``) that leaves the
+    advances paid plus the requests still open above the advance ceiling of the new support
+    lapses the open requests that no longer fit (recorded in the adjustment's step), so the
+    centre may request again within what is left; paying an advance is refused when it would
+    take the advances paid above the current ceiling (TT 36/2013/TT-BCT Điều 13, 14)."""
+
     adjust_needs_details: bool = True
     """``adjust-details-v1``: a change of site names the new site, a change of timing the new
     dates; both become the đề án's current site and dates."""
@@ -77,6 +84,9 @@ CURRENT_RULES = RuleSwitches()
 
 
 STOP_LAPSES_PATCH = "stop-lapses-advances-v1"
+
+
+CUT_LAPSES_PATCH = "cut-lapses-advances-v1"
 
 
 ADJUST_DETAILS_PATCH = "adjust-details-v1"

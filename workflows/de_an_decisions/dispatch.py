@@ -3,16 +3,19 @@ action catalogue's to say (:func:`workflows.de_an_actions.decide`)."""
 
 from __future__ import annotations
 
+from domain.authority import AdjustmentKind
 from domain.stages import Action, Stage
-from workflows.de_an_contract import DeAnAdjust, DeAnCommand, DeAnState
+from workflows.de_an_contract import DeAnAdjust, DeAnCommand, DeAnPayAdvance, DeAnState
 from workflows.de_an_decisions.common import (
     ADJUST_DETAILS_PATCH,
+    CUT_LAPSES_PATCH,
     RESOLVE_SETTLED_PATCH,
     STOP_LAPSES_PATCH,
     RuleSwitches,
 )
 from workflows.de_an_decisions.implementation import (
     SITE_OR_TIMING,
+    pays_past_ceiling,
 )
 
 
@@ -29,6 +32,14 @@ def patches_at_stake(state: DeAnState, action: Action, command: DeAnCommand) -> 
         at_stake.add(STOP_LAPSES_PATCH)
     if action is Action.STOP and any(a.paid_on is None for a in state.advances):
         at_stake.add(STOP_LAPSES_PATCH)
+    if (
+        isinstance(command, DeAnAdjust)
+        and command.kind is AdjustmentKind.DECREASE_SUPPORT
+        and any(a.paid_on is None and a.lapsed_on is None for a in state.advances)
+    ):
+        at_stake.add(CUT_LAPSES_PATCH)
+    if isinstance(command, DeAnPayAdvance) and pays_past_ceiling(state, command.request_no):
+        at_stake.add(CUT_LAPSES_PATCH)
     if isinstance(command, DeAnAdjust) and command.kind in SITE_OR_TIMING:
         at_stake.add(ADJUST_DETAILS_PATCH)
     if action is Action.RESOLVE_FINDINGS and state.stage is Stage.SETTLED:
@@ -44,6 +55,7 @@ def switches_for(patched: dict[str, bool]) -> RuleSwitches:
     asked is not at stake: the current rule decides as the old one would)."""
     return RuleSwitches(
         stop_lapses_advances=patched.get(STOP_LAPSES_PATCH, True),
+        cut_lapses_advances=patched.get(CUT_LAPSES_PATCH, True),
         adjust_needs_details=patched.get(ADJUST_DETAILS_PATCH, True),
         resolve_after_settlement=patched.get(RESOLVE_SETTLED_PATCH, True),
     )

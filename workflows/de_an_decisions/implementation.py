@@ -9,7 +9,7 @@ from typing import Any
 
 from domain.authority import AdjustmentKind, check_four_eyes
 from domain.deadlines import parse_month
-from domain.errors import RefusalCode
+from domain.errors import Refusal, RefusalCode
 from domain.model import Actor, Schedule
 from domain.money import advance_ceiling, advance_room, format_bp, format_dong, pays_over
 from domain.rules import AdvanceKind
@@ -308,7 +308,8 @@ def check_advance_allowed(state: DeAnState) -> None:
 
 
 def advance_lapsed(state: DeAnState, advance: DeAnAdvance, switches: RuleSwitches) -> bool:
-    """An unpaid request lapses with the stop: marked by the stop's step, or (a đề án stopped
+    """An unpaid request lapses with the stop or with a cut of support below it
+    (``cut-lapses-advances-v1``): marked by that step, or (a đề án stopped
     before the rule) judged so from the stop itself."""
     if advance.paid_on is not None:
         return False
@@ -326,6 +327,52 @@ def open_advance_requests(state: DeAnState, switches: RuleSwitches) -> list[DeAn
 
 def describe_lapses(advances: list[DeAnAdvance]) -> str:
     return ", ".join(f"lần {a.no} ({format_dong(a.amount)})" for a in advances)
+
+
+def committed_advances(state: DeAnState) -> int:
+    """Advances paid plus requests not lapsed: what the advance ceiling must hold."""
+    return sum(a.amount for a in state.advances if a.lapsed_on is None)
+
+
+def lapses_for_cut(state: DeAnState, ceiling: int) -> list[DeAnAdvance]:
+    """The open requests of ``state`` (its support already cut) that no longer fit under the
+    new advance ceiling: in request order, each open request is kept while the advances paid
+    plus the requests kept so far plus it stay within ``ceiling``; the first that does not
+    fit lapses, and so does every later one.
+
+    Why only those that no longer fit (TT 36/2013/TT-BCT Điều 13, 14): the ceiling is a share
+    of the *contracted* support, and the cut amends that figure; a request within the amended
+    ceiling is still one the law allows, so lapsing it would withhold money the centre is
+    owed and make it file the same request again. A request above it cannot be paid as filed,
+    and a request is a document for one amount (there is no partial payment of it), so it
+    lapses whole and the centre files a new one within the room left. Later requests were
+    filed on top of the earlier ones (advances go in order, by progress), so once one lapses
+    the later ones lapse with it rather than jump ahead. Today a đề án has at most one open
+    request (a second is refused while one is open), so this is: the open request lapses
+    when it no longer fits, and only then."""
+    kept = state.advanced
+    lapsing: list[DeAnAdvance] = []
+    for advance in state.advances:
+        if advance.paid_on is not None or advance.lapsed_on is not None:
+            continue
+        if lapsing or kept + advance.amount > ceiling:
+            lapsing.append(advance)
+        else:
+            kept += advance.amount
+    return lapsing
+
+
+def pays_past_ceiling(state: DeAnState, request_no: int) -> bool:
+    """Paying request ``request_no`` (unpaid, not lapsed) would take the advances paid above
+    the current advance ceiling (``cut-lapses-advances-v1`` is at stake)."""
+    request = next((a for a in state.advances if a.no == request_no), None)
+    if request is None or request.paid_on is not None or request.lapsed_on is not None:
+        return False
+    try:
+        limit, _ = advance_limit(state)
+    except Refusal:
+        return False
+    return state.advanced + request.amount > limit
 
 
 def decide_request_advance(
@@ -353,7 +400,7 @@ def decide_request_advance(
         )
     check_advance_allowed(state)
     limit, citation = advance_limit(state)
-    already = sum(a.amount for a in state.advances)
+    already = committed_advances(state)  # a lapsed request moved no money, holds no room
     if already + cmd.amount > limit:
         raise refuse(
             RefusalCode.ADVANCE_OVER_LIMIT,
@@ -430,6 +477,22 @@ def decide_pay_advance(
             f"đề nghị tạm ứng lần {cmd.request_no} đã được chi ngày {request.paid_on:%d/%m/%Y}",
             "request_no",
         )
+    if request.lapse_ceiling is not None and request.lapsed_on is not None:
+        limit, citation = advance_limit(state)
+        room = advance_room(limit, committed_advances(state))
+        then = (
+            "; đề án đã ngừng thực hiện, chỉ chi khoản do quyết toán xác định"
+            if state.stopped
+            else f"; {room_for_a_new_request(room)}"
+        )
+        raise refuse(
+            RefusalCode.ADVANCE_LAPSED,
+            f"đề nghị tạm ứng lần {cmd.request_no} ({format_dong(request.amount)}) đã hết hiệu "
+            f"lực ngày {request.lapsed_on:%d/%m/%Y} ({request.lapse_reason}): vượt mức được tạm "
+            f"ứng {format_dong(request.lapse_ceiling)} theo kinh phí đã điều chỉnh giảm" + then,
+            "request_no",
+            citation,
+        )
     if advance_lapsed(state, request, switches):
         when = f" ngày {request.lapsed_on:%d/%m/%Y}" if request.lapsed_on else ""
         raise refuse(
@@ -449,6 +512,17 @@ def decide_pay_advance(
             f"{format_dong(state.approved_support)}",
             "request_no",
             BASIS_PAID,
+        )
+    if switches.cut_lapses_advances and pays_past_ceiling(state, cmd.request_no):
+        limit, citation = advance_limit(state)
+        raise refuse(
+            RefusalCode.ADVANCE_OVER_LIMIT,
+            f"chi đề nghị tạm ứng lần {cmd.request_no} ({format_dong(request.amount)}) đưa tổng "
+            f"tạm ứng đã chi lên {format_dong(state.advanced + request.amount)}, vượt mức được "
+            f"tạm ứng {format_dong(limit)} (đã chi {format_dong(state.advanced)}, còn được "
+            f"{format_dong(advance_room(limit, state.advanced))})",
+            "request_no",
+            citation,
         )
     after = state.model_copy(deep=True)
     after.stage = target
@@ -552,6 +626,7 @@ def decide_adjust(
     after = state.model_copy(deep=True)
     after.stage = target
     change = cmd.kind.label
+    extra: dict[str, Any] = {}
     if cmd.kind in (AdjustmentKind.INCREASE_SUPPORT, AdjustmentKind.DECREASE_SUPPORT):
         new = cmd.new_support
         if new is None:
@@ -584,6 +659,8 @@ def decide_adjust(
         after.approved_support = new
         after.contracted_support = min(state.contracted_support, new)
         change = f"{change}: {format_dong(state.approved_support)} → {format_dong(new)}"
+        if not increase and switches.cut_lapses_advances:
+            change += lapse_for_cut(after, cmd, extra)
     elif cmd.kind is AdjustmentKind.EXTEND_NEXT_YEAR:
         if state.budget_year > dossier.plan_year:
             raise refuse(
@@ -620,6 +697,7 @@ def decide_adjust(
         actor=cmd.actor,
         command=cmd,
         decision_number=cmd.decision_number,
+        extra=extra,
         row=DecisionRow(
             kind="adjust",
             number=cmd.decision_number,
@@ -627,6 +705,40 @@ def decide_adjust(
             amount=cmd.new_support,
         ),
     )
+
+
+def lapse_for_cut(after: DeAnState, cmd: DeAnAdjust, extra: dict[str, Any]) -> str:
+    """Lapse, in ``after`` (support already cut), the open requests that no longer fit under
+    the new advance ceiling (:func:`lapses_for_cut`), record them in ``extra`` (the step's
+    details, like the stop's) and return what the step's summary adds."""
+    if not any(a.paid_on is None and a.lapsed_on is None for a in after.advances):
+        return ""
+    ceiling, _ = advance_limit(after)
+    lapsing = lapses_for_cut(after, ceiling)
+    if not lapsing:
+        return ""
+    for advance in lapsing:
+        advance.lapsed_on = cmd.decision_date
+        advance.lapse_ceiling = ceiling
+        advance.lapse_reason = (
+            f"điều chỉnh giảm kinh phí theo Quyết định {cmd.decision_number}, mức được tạm ứng "
+            f"còn {format_dong(ceiling)}"
+        )
+    room = advance_room(ceiling, committed_advances(after))
+    extra["lapsed_advances"] = [{"request_no": a.no, "amount": a.amount} for a in lapsing]
+    extra["advance_ceiling"] = ceiling
+    return (
+        f"; đề nghị tạm ứng chưa chi hết hiệu lực: {describe_lapses(lapsing)} — vượt mức được "
+        f"tạm ứng mới {format_dong(ceiling)} (đã tạm ứng {format_dong(after.advanced)}); "
+        + room_for_a_new_request(room)
+    )
+
+
+def room_for_a_new_request(room: int) -> str:
+    """What a centre whose request lapsed with a cut may still request."""
+    if room <= 0:
+        return "không còn mức được tạm ứng, kinh phí còn lại được thanh toán qua quyết toán"
+    return f"có thể đề nghị tạm ứng mới trong mức còn được tạm ứng {format_dong(room)}"
 
 
 def decide_stop(
