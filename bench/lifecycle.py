@@ -39,7 +39,7 @@ import structlog
 from temporalio.client import Client
 
 from bench import floor
-from bench.procstat import cpu_ms, postmaster_pid, rss_kb
+from bench.procstat import cpu_ms, machine_busy_ms, postmaster_pid, rss_kb
 from domain.deadlines import vn_date
 from domain.model import workflow_id_for
 from domain.stages import Action
@@ -93,6 +93,13 @@ class ModeResult:
     events: int
     history_bytes: int
     worker_rss_kb: int
+    others_cpu_ms: float = 0.0
+    """CPU the machine spent in processes not of this stack during the mode."""
+
+    @property
+    def others_cores(self) -> float:
+        """What other processes took, in cores (2.0: both cores of a 2-core machine)."""
+        return self.others_cpu_ms / (self.wall * 1000) if self.wall else 0.0
 
     @property
     def per_second(self) -> float:
@@ -166,21 +173,23 @@ class Bench:
     def worker(self) -> WorkerProcess:
         return self.stack.workers[0]
 
-    def pids(self, kind: str) -> dict[str, int]:
-        worker = self.floor_worker if kind == "floor" else self.worker
-        assert worker.process is not None and self.stack.temporal.server is not None
+    def pids(self) -> dict[str, int]:
+        """Every process of the stack: both workers, whichever mode runs."""
+        assert self.worker.process is not None and self.floor_worker.process is not None
+        assert self.stack.temporal.server is not None
         pg = postmaster_pid(self.stack.postgres.data_dir)
         return {
             "temporal": self.stack.temporal.server.process.pid,
-            "worker": worker.process.pid,
+            "worker": self.worker.process.pid,
+            "floor": self.floor_worker.process.pid,
             "postgres": pg or 0,
             "harness": os.getpid(),
         }
 
-    def cpu(self, kind: str) -> dict[str, float]:
+    def cpu_all(self) -> dict[str, float]:
         return {
             name: cpu_ms(pid, tree=name != "harness")  # the harness's children are the workers
-            for name, pid in self.pids(kind).items()
+            for name, pid in self.pids().items()
         }
 
 
@@ -333,11 +342,13 @@ async def run_mode(
             await raw_item(bench, item, timings)
 
     log.info("mode starting", mode=name, items=count, officials=officials)
-    before = bench.cpu(kind)
+    before, busy_before = bench.cpu_all(), machine_busy_ms()
     started = time.perf_counter()
     timings = await with_officials(items, officials, lifecycle)
     wall = time.perf_counter() - started
-    after = bench.cpu(kind)
+    after, busy_after = bench.cpu_all(), machine_busy_ms()
+    ours = sum(after.values()) - sum(before.values())
+    worker_key = "floor" if kind == "floor" else "worker"
     client = bench.floor_client if kind == "floor" else bench.desk.admin.client
     sample = items[0] if kind == "floor" else workflow_id_for(items[0])
     events, size = await history_size(client, sample)
@@ -351,10 +362,15 @@ async def run_mode(
         actions=len(timings.actions),
         wall=wall,
         timings=timings,
-        cpu={p: after[p] - before[p] for p in PROCESSES},
+        cpu={
+            p: after[worker_key if p == "worker" else p]
+            - before[worker_key if p == "worker" else p]
+            for p in PROCESSES
+        },
         events=events,
         history_bytes=size,
         worker_rss_kb=rss_kb(worker.process.pid),
+        others_cpu_ms=max(0.0, busy_after - busy_before - ours),
     )
 
 
@@ -507,7 +523,8 @@ def table(result: BenchResult) -> list[str]:
     floors = {m.officials: m for m in result.modes if m.kind == "floor"}
     out = [
         f"journal: {result.journal}; times in ms; CPU in ms per official action "
-        "(registration's CPU included, divided by the 12 actions)",
+        "(registration's CPU included, divided by the 12 actions); others: cores taken by "
+        "processes outside this stack during the mode",
         "",
         f"{'mode':<28} {'đề án':>5} {'đề án/s':>8} {'×floor':>6}  "
         f"{'registration p50/p95/p99':>24}  {'action p50/p95/p99':>20} {'×floor p50':>10}",
@@ -526,7 +543,7 @@ def table(result: BenchResult) -> list[str]:
         "",
         f"{'mode':<28} {'server':>7} {'worker':>7} {'pg':>6} {'harness':>7} {'total':>7} "
         f"{'×floor':>6}  {'events':>6} {'KB':>6} {'ev/act':>6} {'×floor':>6}  "
-        f"{'worker RSS MB':>13}",
+        f"{'worker RSS MB':>13}  {'others':>6}",
     ]
     for m in result.modes:
         base = floors.get(m.officials, m)
@@ -535,7 +552,8 @@ def table(result: BenchResult) -> list[str]:
             f"{m.name:<28} {cpu[0]:>7.1f} {cpu[1]:>7.1f} {cpu[2]:>6.1f} {cpu[3]:>7.1f} "
             f"{m.cpu_per_action():>7.1f} {_ratio(m.cpu_per_action(), base.cpu_per_action()):>6}  "
             f"{m.events:>6} {m.history_bytes / 1024:>6.1f} {m.events / floor.STEPS:>6.1f} "
-            f"{_ratio(m.events, base.events):>6}  {m.worker_rss_kb / 1024:>13.0f}"
+            f"{_ratio(m.events, base.events):>6}  {m.worker_rss_kb / 1024:>13.0f}  "
+            f"{m.others_cores:>6.2f}"
         )
     if result.memory is not None:
         mem = result.memory
