@@ -167,10 +167,14 @@ async def start_temporal_dev_server(
     port: int = 7233,
     ui_port: int | None = 8233,
     codec_endpoint: str | None = None,
+    journal_mode: str | None = "wal",
 ) -> TemporalDevServer:
     """Start ``temporal server start-dev`` with its state in ``data_dir``, the project's
     search attributes registered and, with ``codec_endpoint``, the UI decoding payloads
-    through that codec server. Does not wait for it to answer: see :func:`wait_for_temporal`."""
+    through that codec server. Does not wait for it to answer: see :func:`wait_for_temporal`.
+
+    ``journal_mode``: SQLite's journal (``--sqlite-pragma journal_mode=...``); None leaves
+    SQLite's default (a rollback journal), which the benchmark compares with WAL."""
     data_dir.mkdir(parents=True, exist_ok=True)
     ports = {"--port": port} | ({"--ui-port": ui_port} if ui_port is not None else {})
     check_ports(ports, data_dir)
@@ -183,8 +187,7 @@ async def start_temporal_dev_server(
         str(port),
         "--db-filename",
         str(data_dir / "temporal.db"),
-        "--sqlite-pragma",
-        "journal_mode=wal",
+        *(["--sqlite-pragma", f"journal_mode={journal_mode}"] if journal_mode else []),
         "--namespace",
         NAMESPACE,
     ]

@@ -72,11 +72,13 @@ def port_open(port: int) -> bool:
 
 @dataclass
 class WorkerProcess:
-    """One ``python -m worker`` subprocess; its output goes to ``log_path``."""
+    """One ``python -m worker`` subprocess (or ``python -m <module>``); its output goes to
+    ``log_path``."""
 
     index: int
     env: dict[str, str]
     log_path: Path
+    module: str = "worker"
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     kills: int = 0
@@ -87,7 +89,7 @@ class WorkerProcess:
         if self._log is None:
             self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker"],
+            [sys.executable, "-m", self.module],
             cwd=PROJECT_ROOT,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -184,12 +186,15 @@ class TemporalProcess:
     port: int
     server: TemporalDevServer | None = None
     restarts: int = 0
+    journal_mode: str | None = "wal"
 
     async def start(self) -> None:
         deadline = time.monotonic() + 30
         while port_open(self.port) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)  # the killed server's socket is gone once nothing answers
-        self.server = await start_temporal_dev_server(self.data_dir, port=self.port, ui_port=None)
+        self.server = await start_temporal_dev_server(
+            self.data_dir, port=self.port, ui_port=None, journal_mode=self.journal_mode
+        )
 
     def kill(self) -> None:
         """``kill -9`` of the server (and anything in its process group)."""
@@ -255,10 +260,17 @@ class ChaosStack:
 
 @contextlib.asynccontextmanager
 async def chaos_stack(
-    root: Path, *, workers: int = 2, task_queue: str
+    root: Path,
+    *,
+    workers: int = 2,
+    task_queue: str,
+    journal_mode: str | None = "wal",
+    worker_log_level: str = "WARNING",
 ) -> AsyncIterator[ChaosStack]:
     """Start PostgreSQL, Temporal and ``workers`` worker processes under ``root``; stop them
-    all on exit (also on failure or cancellation)."""
+    all on exit (also on failure or cancellation). ``journal_mode``: the dev server's SQLite
+    journal (None: SQLite's default); ``worker_log_level``: the workers'
+    ``KHUYENCONG_LOG_LEVEL``."""
     from khuyencong.database import pool_on
     from khuyencong.embedded_pg import start_embedded
 
@@ -276,7 +288,7 @@ async def chaos_stack(
         async with pool_on(url, migrate=True, min_size=1, max_size=1):
             pass  # migrated before the workers race to apply them
 
-        temporal = TemporalProcess(root / "temporal", free_port())
+        temporal = TemporalProcess(root / "temporal", free_port(), journal_mode=journal_mode)
         await temporal.start()
         stack.push_async_callback(temporal.stop)
         settings = Settings.from_env(
@@ -297,7 +309,7 @@ async def chaos_stack(
             "KHUYENCONG_CODEC_KEYS": keys_text,
             "KHUYENCONG_IDENTITY_SIGNING_KEY": signing,
             "KHUYENCONG_DATA_DIR": str(root),
-            "KHUYENCONG_LOG_LEVEL": "WARNING",
+            "KHUYENCONG_LOG_LEVEL": worker_log_level,
             "KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS": "2",
         }
         procs = [WorkerProcess(i, env, root / f"worker-{i}.log") for i in range(workers)]
