@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -105,6 +105,13 @@ RESOLVE_SETTLED_PATCH = decisions.RESOLVE_SETTLED_PATCH
 """Patch of ``resolve_findings`` on a settled đề án: allowed now (a settlement payout held by
 a visit's findings is paid once they are resolved); a handler that refused it before the
 change (WrongStage) refuses it again on replay."""
+
+STEADY_TIMER_PATCH = "steady-deadline-timer-v1"
+"""Patch of the wait between steps (issue 14): the timer of the next deadline runs on across
+the steps that leave that deadline as it was. Before it, every step woke the main loop, which
+cancelled the timer and started another (``TimerCanceled`` + ``TimerStarted`` in every
+step's workflow task). Asked once, as each run starts: a run that began before the change
+replays, and goes on, with the old wait; one that began after it records the marker first."""
 
 REGISTRATION_IDENTITY_PATCH = "registration-identity-v1"
 """Patch of the proof of who registers: the start's signed statement
@@ -272,6 +279,9 @@ class DeAnWorkflow:
         # result (activity, timer, signal to the plan) and so emitted commands: an update
         # that arrives later in that same task is refused (khuyencong/activation_order.py).
         self._resumed_in_task = -1
+        # Whether the main loop's deadline timer runs on across steps (STEADY_TIMER_PATCH),
+        # asked as run() starts.
+        self._steady_timer = False
 
     def prove_registration(self, statement: str | None) -> None:
         """The statement this đề án was started with (not a handler: the worker's identity
@@ -282,6 +292,7 @@ class DeAnWorkflow:
 
     @workflow.run
     async def run(self, input: DeAnInput) -> DeAnResult:
+        self._steady_timer = workflow.patched(STEADY_TIMER_PATCH)
         if not self._registered:
             await self._register()
         else:
@@ -299,7 +310,7 @@ class DeAnWorkflow:
                         history_event_limit=input.history_event_limit,
                     )
                 )
-            await self._wait_for_change_or_deadline()
+            await self._wait_for_change_or_deadline(input)
             await self._record_missed_deadlines()
         await workflow.wait_condition(workflow.all_handlers_finished)
         state = self._state
@@ -407,20 +418,43 @@ class DeAnWorkflow:
             return False
         return workflow.patched(PAST_DEADLINES_PATCH)
 
-    async def _wait_for_change_or_deadline(self) -> None:
-        pending = decisions.pending_deadlines(self._state, past=self._watches_past_deadlines())
-        version = self._version
+    def _next_deadline(self, past: bool) -> tuple[str, datetime] | None:
+        """The deadline the main loop's timer waits for: its key and when it is missed."""
+        pending = decisions.pending_deadlines(self._state, past=past)
+        return (pending[0].key, pending[0].missed_at) if pending else None
+
+    async def _wait_for_change_or_deadline(self, input: DeAnInput) -> None:
+        past = self._watches_past_deadlines()  # asked here, never inside a wait's condition
+        pending = decisions.pending_deadlines(self._state, past=past)
+        if self._steady_timer:
+            # Wake only for what the loop acts on: another next deadline (a new timer), the
+            # end of the đề án, or a history long enough to continue as new. A step that
+            # leaves the next deadline as it was leaves its timer running.
+            watched = self._next_deadline(past)
+            had_past = bool(decisions.past_deadlines(self._state))
+
+            def changed() -> bool:
+                return (
+                    self._state.stage.terminal
+                    or self._next_deadline(past) != watched
+                    or bool(decisions.past_deadlines(self._state)) != had_past
+                    or self._history_is_long(input)
+                )
+        else:
+            version = self._version
+
+            def changed() -> bool:
+                return self._version != version
+
         if not pending:
-            await workflow.wait_condition(lambda: self._version != version)
+            await workflow.wait_condition(changed)
             return
         wait = pending[0].missed_at - workflow.now()
         if wait <= timedelta(0):
             return
         try:
             await workflow.wait_condition(
-                lambda: self._version != version,
-                timeout=wait,
-                timeout_summary=decisions.deadline_summary(pending[0]),
+                changed, timeout=wait, timeout_summary=decisions.deadline_summary(pending[0])
             )
         except TimeoutError:
             self._resumed()  # the deadline's timer fired: its missed step follows
