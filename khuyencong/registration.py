@@ -69,6 +69,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -333,16 +334,20 @@ async def register_and_wait(
     workflow's typed ``ApplicationError`` (the workflow fails with it, and the code can be
     registered again). No worker recording it within ``timeout`` seconds:
     ``TimeoutError``."""
+    deadline = asyncio.timeout(timeout)
     try:
-        async with asyncio.timeout(timeout):
+        async with deadline:
             return await _register_and_wait(client, task_queue, entry, hash_key)
     except (WorkflowUpdateFailedError, WorkflowFailureError) as failure:
         raise _refused(entry.workflow_id, failure) from None
-    except TimeoutError:
-        raise TimeoutError(
-            f"{entry.workflow_id}: the registration was not recorded within {timeout:.0f} s; "
-            f"is a worker running on {task_queue}?"
-        ) from None
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+        # The SDK turns the cancellation of an update's request into its own error.
+        if isinstance(exc, TimeoutError) or deadline.expired():
+            raise TimeoutError(
+                f"{entry.workflow_id}: the registration was not recorded within "
+                f"{timeout:g} s; is a worker running on {task_queue}?"
+            ) from None
+        raise
 
 
 async def _register_and_wait(

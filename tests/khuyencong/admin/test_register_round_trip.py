@@ -18,6 +18,7 @@ from domain.stages import Stage
 from khuyencong.admin.client import AdminClient
 from khuyencong.admin.errors import ActionRefused
 from khuyencong.converter import data_converter
+from khuyencong.registration import RegistrationEntry, register_and_wait
 from tests.khuyencong.admin.conftest import Cast, Stack, add_cast, suffix, today
 from tests.support.builders import dossier_on
 from tests.support.identity import client_without_harness_signer
@@ -159,3 +160,13 @@ async def test_the_histories_of_a_registration_answered_and_refused_replay_witho
         assert "workflow_execution_update_accepted_event_attributes" in kinds
         assert "workflow_execution_update_completed_event_attributes" in kinds
         await replayer.replay_workflow(history)
+
+
+async def test_with_no_worker_on_the_queue_the_registration_times_out_naming_the_queue(
+    stack: Stack, cast: Cast, dev_env: WorkflowEnvironment
+) -> None:
+    entry = RegistrationEntry(
+        dossier=dossier_on(today(), code=stack.new_code("DP")), registered_by=cast["TT-BG"]
+    )
+    with pytest.raises(TimeoutError, match="is a worker running on nobody-listens"):
+        await register_and_wait(dev_env.client, "nobody-listens", entry, hash_key=None, timeout=0.5)
