@@ -161,7 +161,12 @@ class _SigningOutbound(temporal_client.OutboundInterceptor):
         return {**headers, identity.HEADER: statement_payload(statement)}
 
     async def _signed_update(
-        self, workflow_id: str, update: str, update_id: str | None, args: Any, headers: Any
+        self,
+        workflow_id: str,
+        update: str,
+        update_id: str | None,
+        args: Any,
+        headers: Mapping[str, Payload],
     ) -> tuple[str | None, Mapping[str, Payload]]:
         """``(update_id, headers)``: with a statement bound to the update and its ID (one
         made here when there is none) when its payload names an actor vouched for."""

@@ -237,6 +237,10 @@ class DeAnWorkflow:
 
     {updates}
 
+    Update ``registered`` (read-only, no actor): sent with the start by the admin tool
+    (update-with-start, :func:`khuyencong.registration.register_and_wait`); answers once the
+    registration is recorded, or fails with the registration's refusal.
+
     Signals: ``official_deactivated`` from the officials register (admin tool).
 
     A đề án approved by a plan's decision (``KeHoachWorkflow``) asks that plan before its
