@@ -68,11 +68,13 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from domain.errors import RefusalCode
 from domain.model import Actor, DeAnDossier, workflow_id_for
@@ -375,10 +377,15 @@ async def _register_and_wait(
         )
     if description.status == WorkflowExecutionStatus.FAILED:  # refused again, by the other
         await handle.result()  # raises its refusal, as the workflow failed with it
-    state: DeAnState = await handle.query(STATE_QUERY, result_type=DeAnState)
-    running = description.status in (None, WorkflowExecutionStatus.RUNNING)
-    if state.seq >= 1 or not running:
+    if description.status not in (None, WorkflowExecutionStatus.RUNNING):  # closed
+        state: DeAnState = await handle.query(STATE_QUERY, result_type=DeAnState)
         return Registered(entry.workflow_id, Outcome.EXISTING, registration=_summary(state))
+    try:
+        state = await handle.query(STATE_QUERY, result_type=DeAnState)
+        if state.seq >= 1:
+            return Registered(entry.workflow_id, Outcome.EXISTING, registration=_summary(state))
+    except (RPCError, WorkflowQueryFailedError):
+        pass  # its first workflow task is not done yet
     # Its registration is being recorded (a start of a moment ago): wait for it there.
     recorded = await _wait_registered(handle, registered_update_id(entry))
     return Registered(entry.workflow_id, Outcome.EXISTING, registration=recorded)

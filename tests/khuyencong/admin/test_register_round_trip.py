@@ -4,9 +4,11 @@ refusals' types, and its history replays as recorded."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
+import asyncpg
 import pytest
 import pytest_asyncio
 from temporalio import client as temporal_client
@@ -14,14 +16,21 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+import worker
 from domain.stages import Stage
 from khuyencong.admin.client import AdminClient
 from khuyencong.admin.errors import ActionRefused
 from khuyencong.converter import data_converter
-from khuyencong.registration import RegistrationEntry, register_and_wait
+from khuyencong.registration import Outcome, RegistrationEntry, register_all, register_and_wait
+from khuyencong.settings import Settings
 from tests.khuyencong.admin.conftest import Cast, Stack, add_cast, suffix, today
 from tests.support.builders import dossier_on
-from tests.support.identity import client_without_harness_signer
+from tests.support.identity import (
+    HARNESS_REGISTER,
+    client_without_harness_signer,
+    with_test_identity,
+)
+from tests.support.temporal import new_task_queue
 from workflows.de_an import DeAnWorkflow
 
 
@@ -170,3 +179,36 @@ async def test_with_no_worker_on_the_queue_the_registration_times_out_naming_the
     )
     with pytest.raises(TimeoutError, match="is a worker running on nobody-listens"):
         await register_and_wait(dev_env.client, "nobody-listens", entry, hash_key=None, timeout=0.5)
+
+
+async def test_the_same_registration_while_the_first_is_being_recorded_answers_once_recorded(
+    stack: Stack, cast: Cast, dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool
+) -> None:
+    # The first start waits on a queue no worker polls yet; the second caller finds it running
+    # and unregistered, and waits for its registration (no polling), answered as existing.
+    queue = new_task_queue()
+    entry = RegistrationEntry(
+        dossier=dossier_on(today(), code=stack.new_code("DP")),
+        registered_by=cast["TT-BG"],
+        registered_on=today(),
+    )
+    first = await register_all(dev_env.client, queue, [entry], hash_key=None)
+    assert first.started == [entry.workflow_id]
+    counter = CountingInterceptor()
+    config = dev_env.client.config()
+    config["interceptors"] = [*config.get("interceptors", []), counter]
+    second = asyncio.create_task(
+        register_and_wait(Client(**config), queue, entry, hash_key=None, timeout=20)
+    )
+    settings = with_test_identity(
+        Settings.from_env({}, task_queue=queue, graceful_shutdown_seconds=1)
+    )
+    async with worker.build_worker(dev_env.client, db_pool, settings, HARNESS_REGISTER):
+        answer = await second
+    assert answer.outcome is Outcome.EXISTING
+    assert answer.registration is not None and answer.registration.seq == 1
+    assert answer.registration.stage is Stage.REGISTERED
+    # Found running: one describe, at most one state query, then the update waits (no poll).
+    assert counter.calls["update_with_start"] == 1 and counter.calls["describe"] == 1
+    assert counter.calls["query"] <= 1 and counter.calls["update"] <= 1
+    await dev_env.client.get_workflow_handle(entry.workflow_id).terminate("test finished")
