@@ -73,8 +73,10 @@ class SigningInterceptor(temporal_client.Interceptor):
     context vouches for (or, with ``vouch_all``, every such update: only for a stack of its
     own whose officials are all the caller's, the test harness and ``plan simulate``).
     A start of ``DeAnWorkflow`` (a registration) is signed for its input's ``registered_by``
-    when vouched for, bound to the workflow ID and :data:`~khuyencong.identity.REGISTER`.
-    Update-with-start is not signed (the project does not use it for officials' actions).
+    when vouched for, bound to the workflow ID and :data:`~khuyencong.identity.REGISTER`,
+    whether it is a plain start or the start of an update-with-start (a registration that
+    answers once recorded, :mod:`khuyencong.registration`); the update of an update-with-start
+    is signed as any update when its payload names an actor.
 
     An update without an ID gets one here, so the statement can be bound to it."""
 
@@ -130,52 +132,92 @@ class _SigningOutbound(temporal_client.OutboundInterceptor):
             now = await now
         return now
 
+    async def _signed_start(
+        self,
+        workflow_type: str,
+        args: Any,
+        workflow_id: str,
+        headers: Mapping[str, Payload],
+    ) -> Mapping[str, Payload]:
+        """``headers`` with a registration statement, when this start registers a đề án for
+        an official the context vouches for (and carries none yet)."""
+        actor = registrar_of(args) if workflow_type == DE_AN_WORKFLOW else None
+        root = self._root
+        if actor is None or identity.HEADER in headers or not self._vouched(actor):
+            return headers
+        if root.on_sign is not None:
+            root.on_sign(actor)
+        statement = identity.sign(
+            root.key,
+            official_id=actor[0],
+            role=actor[1],
+            province=actor[2],
+            workflow_id=workflow_id,
+            update=identity.REGISTER,
+            update_id="",
+            now=await self._now(),
+            ttl_seconds=root.ttl_seconds,
+        )
+        return {**headers, identity.HEADER: statement_payload(statement)}
+
+    async def _signed_update(
+        self,
+        workflow_id: str,
+        update: str,
+        update_id: str | None,
+        args: Any,
+        headers: Mapping[str, Payload],
+    ) -> tuple[str | None, Mapping[str, Payload]]:
+        """``(update_id, headers)``: with a statement bound to the update and its ID (one
+        made here when there is none) when its payload names an actor vouched for."""
+        actor = identity.actor_of(args)
+        root = self._root
+        if actor is None or identity.HEADER in headers or not self._vouched(actor):
+            return update_id, headers
+        if update_id is None:
+            update_id = str(uuid.uuid4())
+        if root.on_sign is not None:
+            root.on_sign(actor)
+        statement = identity.sign(
+            root.key,
+            official_id=actor[0],
+            role=actor[1],
+            province=actor[2],
+            workflow_id=workflow_id,
+            update=update,
+            update_id=update_id,
+            now=await self._now(),
+            ttl_seconds=root.ttl_seconds,
+        )
+        return update_id, {**headers, identity.HEADER: statement_payload(statement)}
+
     async def start_workflow(
         self, input: temporal_client.StartWorkflowInput
     ) -> temporal_client.WorkflowHandle[Any, Any]:
-        actor = registrar_of(input.args) if input.workflow == DE_AN_WORKFLOW else None
-        root = self._root
-        if actor is not None and identity.HEADER not in input.headers and self._vouched(actor):
-            if root.on_sign is not None:
-                root.on_sign(actor)
-            statement = identity.sign(
-                root.key,
-                official_id=actor[0],
-                role=actor[1],
-                province=actor[2],
-                workflow_id=input.id,
-                update=identity.REGISTER,
-                update_id="",
-                now=await self._now(),
-                ttl_seconds=root.ttl_seconds,
-            )
-            input.headers = {**input.headers, identity.HEADER: statement_payload(statement)}
+        input.headers = await self._signed_start(
+            input.workflow, input.args, input.id, input.headers
+        )
         return await super().start_workflow(input)
 
     async def start_workflow_update(
         self, input: temporal_client.StartWorkflowUpdateInput
     ) -> temporal_client.WorkflowUpdateHandle[Any]:
-        actor = identity.actor_of(input.args)
-        root = self._root
-        if actor is not None and identity.HEADER not in input.headers and self._vouched(actor):
-            if input.update_id is None:
-                input.update_id = str(uuid.uuid4())
-            if root.on_sign is not None:
-                root.on_sign(actor)
-            now = await self._now()
-            statement = identity.sign(
-                root.key,
-                official_id=actor[0],
-                role=actor[1],
-                province=actor[2],
-                workflow_id=input.id,
-                update=input.update,
-                update_id=input.update_id,
-                now=now,
-                ttl_seconds=root.ttl_seconds,
-            )
-            input.headers = {**input.headers, identity.HEADER: statement_payload(statement)}
+        input.update_id, input.headers = await self._signed_update(
+            input.id, input.update, input.update_id, input.args, input.headers
+        )
         return await super().start_workflow_update(input)
+
+    async def start_update_with_start_workflow(
+        self, input: temporal_client.StartWorkflowUpdateWithStartInput
+    ) -> temporal_client.WorkflowUpdateHandle[Any]:
+        start, update = input.start_workflow_input, input.update_workflow_input
+        start.headers = await self._signed_start(
+            start.workflow, start.args, start.id, start.headers
+        )
+        update.update_id, update.headers = await self._signed_update(
+            start.id, update.update, update.update_id, update.args, update.headers
+        )
+        return await super().start_update_with_start_workflow(input)
 
 
 class IdentityInterceptor(Interceptor):

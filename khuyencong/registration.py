@@ -31,6 +31,22 @@ The policy, and why:
   fixing the cause (the register, the dossier) and running the same command is enough. A
   running, completed, terminated or cancelled đề án is never started again
   (:data:`ID_REUSE_POLICY`, :data:`ID_CONFLICT_POLICY`): it is ``existing`` or ``duplicate``.
+
+**Registering and waiting in one request** (:func:`register_and_wait`, the admin tool): the
+start is an *update-with-start* carrying the read-only update ``registered``
+(:data:`workflows.de_an.REGISTERED_UPDATE`), so one request starts the workflow and answers
+once the registration step is recorded (the read model holds the đề án), or fails with the
+typed refusal that fails the workflow (``IdentityNotProven``, ``NotStored``, a rule's code).
+Same ID, policies, memo, search attributes and signed start as :func:`register`; a start that
+finds the ID taken is answered as there, and an existing đề án is read with one ``state``
+query (the ``registered`` update only while its registration is still being recorded).
+
+:func:`register_all` (the starter, a plan's import, the backfill) keeps plain starts: it does
+not wait for each registration, so a start is one short request and its throughput is the
+worker's. Its starts ask for *eager* start (``request_eager_start``): when the calling client
+also runs the worker of the task queue (a plan's import activity), the server hands the first
+workflow task back in the start's answer, saving the worker a poll; from a client without a
+worker the flag is ignored. Update-with-start cannot be eager (the SDK has no such option).
 """
 
 from __future__ import annotations
@@ -38,23 +54,34 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from domain.errors import RefusalCode
 from domain.model import Actor, DeAnDossier, workflow_id_for
 from domain.money import format_dong
 from khuyencong.identity_interceptors import vouching
 from khuyencong.search_attributes import start_attributes
-from workflows.de_an_contract import DeAnInput
+from workflows.de_an_contract import DeAnInput, DeAnRegistration, DeAnState
 
 DE_AN_WORKFLOW = "DeAnWorkflow"
 ID_REUSE_POLICY = WorkflowIDReusePolicy.REJECT_DUPLICATE
@@ -69,6 +96,15 @@ FINGERPRINT_MEMO = "kc_registration"
 SUMMARY_MAX_BYTES = 380
 """The server keeps at most 400 bytes of a summary payload (a JSON string)."""
 DEFAULT_CONCURRENCY = 8
+REGISTERED_UPDATE = "registered"
+"""The workflow's read-only update answering once the registration is decided
+(:data:`workflows.de_an.REGISTERED_UPDATE`)."""
+STATE_QUERY = "state"
+REGISTRATION_TIMEOUT = 30.0
+"""How long :func:`register_and_wait` waits for a worker to record the registration."""
+BUSY_RETRY_SECONDS = 3.0
+"""``registered`` refused ``DeAnBusy`` (it arrived with a result of the workflow's): sent
+again for this long."""
 
 
 class RegistrationEntry(BaseModel):
@@ -123,11 +159,34 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Registered:
-    """The answer for one đề án."""
+    """The answer for one đề án; ``registration``: the recorded registration, when the
+    caller waited for it (:func:`register_and_wait`)."""
 
     workflow_id: str
     outcome: Outcome
     message: str = ""
+    registration: DeAnRegistration | None = None
+
+
+class RegistrationRefused(Exception):
+    """The workflow refused the registration (and failed with it): ``error`` is its typed
+    ``ApplicationError`` (type = the refusal's code, details = the problems)."""
+
+    def __init__(self, workflow_id: str, error: ApplicationError) -> None:
+        self.workflow_id = workflow_id
+        self.error = error
+        super().__init__(f"{workflow_id}: {error.type}: {error.message}")
+
+
+def _refused(workflow_id: str, failure: BaseException) -> BaseException:
+    cause = (
+        failure.cause
+        if isinstance(failure, WorkflowUpdateFailedError | WorkflowFailureError)
+        else None
+    )
+    return (
+        RegistrationRefused(workflow_id, cause) if isinstance(cause, ApplicationError) else failure
+    )
 
 
 class DuplicateCode(Exception):
@@ -240,7 +299,184 @@ async def _start(
             static_summary=static_summary(entry.dossier),
             static_details=static_details(entry),
             search_attributes=start_attributes(entry.dossier, hash_key=hash_key),
+            request_eager_start=True,
         )
+
+
+# --- registering and waiting in one request --------------------------------------------------
+
+
+def registered_update_id(entry: RegistrationEntry) -> str:
+    """``{workflow_id}:registered:{fingerprint}``: callers waiting for the same registration
+    of a running đề án wait on one update, which Temporal answers once."""
+    return f"{entry.workflow_id}:{REGISTERED_UPDATE}:{fingerprint(entry)[:16]}"
+
+
+def _with_start_update_id(entry: RegistrationEntry) -> str:
+    """A fresh ID for the update sent with a start. Not :func:`registered_update_id`: an
+    update-with-start whose update ID the running workflow already holds is answered with
+    that update's outcome *despite* the conflict policy ``FAIL``, so a second registration
+    would look started. With a fresh ID the server answers ``WorkflowAlreadyStarted`` and the
+    policy of :func:`register` decides (existing or duplicate). The SDK's own retries of the
+    request keep this ID (and the start's request ID): they are answered once."""
+    return f"{entry.workflow_id}:{REGISTERED_UPDATE}:{uuid.uuid4().hex}"
+
+
+async def register_and_wait(
+    client: Client,
+    task_queue: str,
+    entry: RegistrationEntry,
+    *,
+    hash_key: bytes | None,
+    timeout: float = REGISTRATION_TIMEOUT,
+) -> Registered:
+    """:func:`register`, answered once the registration is recorded: ``registration`` holds
+    it (not for :attr:`Outcome.DUPLICATE`). A new đề án is started by one update-with-start
+    request, no polling. A refused registration raises :class:`RegistrationRefused` with the
+    workflow's typed ``ApplicationError`` (the workflow fails with it, and the code can be
+    registered again). No worker recording it within ``timeout`` seconds:
+    ``TimeoutError``."""
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            return await _register_and_wait(client, task_queue, entry, hash_key)
+    except (WorkflowUpdateFailedError, WorkflowFailureError) as failure:
+        raise _refused(entry.workflow_id, failure) from None
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+        # The SDK turns the cancellation of an update's request into its own error.
+        if isinstance(exc, TimeoutError) or deadline.expired():
+            raise TimeoutError(
+                f"{entry.workflow_id}: the registration was not recorded within "
+                f"{timeout:g} s; is a worker running on {task_queue}?"
+            ) from None
+        raise
+
+
+async def _register_and_wait(
+    client: Client, task_queue: str, entry: RegistrationEntry, hash_key: bytes | None
+) -> Registered:
+    try:
+        recorded = await _start_and_wait(client, task_queue, entry, hash_key, ID_REUSE_POLICY)
+        return Registered(entry.workflow_id, Outcome.STARTED, registration=recorded)
+    except WorkflowAlreadyStartedError:
+        pass
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(entry.workflow_id)
+    description = await handle.describe()
+    if description.status == WorkflowExecutionStatus.FAILED:  # its registration was refused
+        try:
+            recorded = await _start_and_wait(
+                client, task_queue, entry, hash_key, REFUSED_REUSE_POLICY
+            )
+            return Registered(entry.workflow_id, Outcome.STARTED, registration=recorded)
+        except WorkflowAlreadyStartedError:  # started again meanwhile, by another caller
+            description = await handle.describe()
+    known = await description.memo_value(FINGERPRINT_MEMO, None, type_hint=str)
+    if known is not None and known != fingerprint(entry):
+        return Registered(
+            entry.workflow_id, Outcome.DUPLICATE, str(DuplicateCode(entry.dossier.code))
+        )
+    if description.status == WorkflowExecutionStatus.FAILED:  # refused again, by the other
+        await handle.result()  # raises its refusal, as the workflow failed with it
+    if description.status not in (None, WorkflowExecutionStatus.RUNNING):  # closed
+        state: DeAnState = await handle.query(STATE_QUERY, result_type=DeAnState)
+        return Registered(entry.workflow_id, Outcome.EXISTING, registration=_summary(state))
+    try:
+        state = await handle.query(STATE_QUERY, result_type=DeAnState)
+        if state.seq >= 1:
+            return Registered(entry.workflow_id, Outcome.EXISTING, registration=_summary(state))
+    except (RPCError, WorkflowQueryFailedError):
+        pass  # its first workflow task is not done yet
+    # Its registration is being recorded (a start of a moment ago): wait for it there.
+    recorded = await _wait_registered(handle, registered_update_id(entry))
+    return Registered(entry.workflow_id, Outcome.EXISTING, registration=recorded)
+
+
+async def _start_and_wait(
+    client: Client,
+    task_queue: str,
+    entry: RegistrationEntry,
+    hash_key: bytes | None,
+    reuse: WorkflowIDReusePolicy,
+) -> DeAnRegistration:
+    """One update-with-start request: the start exactly as :func:`_start` makes it (signed
+    for the registrar by the client's ``SigningInterceptor``), and ``registered``."""
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        DE_AN_WORKFLOW,
+        entry.to_input(),
+        id=entry.workflow_id,
+        task_queue=task_queue,
+        id_reuse_policy=reuse,
+        id_conflict_policy=ID_CONFLICT_POLICY,
+        memo={FINGERPRINT_MEMO: fingerprint(entry)},
+        static_summary=static_summary(entry.dossier),
+        static_details=static_details(entry),
+        search_attributes=start_attributes(entry.dossier, hash_key=hash_key),
+    )
+    with vouching(entry.registered_by.official_id):
+        try:
+            recorded: DeAnRegistration = await client.execute_update_with_start_workflow(
+                REGISTERED_UPDATE,
+                start_workflow_operation=start,
+                id=_with_start_update_id(entry),
+                result_type=DeAnRegistration,
+            )
+            return recorded
+        except WorkflowUpdateFailedError as failure:
+            if not _unknown_update(failure):
+                raise
+    # A worker older than ``registered`` took the first task: the start stands; ask there.
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(entry.workflow_id)
+    return await _poll_registered(handle)
+
+
+async def _wait_registered(handle: WorkflowHandle[Any, Any], update_id: str) -> DeAnRegistration:
+    """``registered`` sent to a running đề án (sent again while refused ``DeAnBusy``)."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + BUSY_RETRY_SECONDS
+    while True:
+        try:
+            recorded: DeAnRegistration = await handle.execute_update(
+                REGISTERED_UPDATE, id=update_id, result_type=DeAnRegistration
+            )
+            return recorded
+        except WorkflowUpdateFailedError as failure:
+            if _unknown_update(failure):
+                return await _poll_registered(handle)
+            cause = failure.cause
+            busy = isinstance(cause, ApplicationError) and cause.type == RefusalCode.BUSY
+            if not busy or loop.time() > give_up:
+                raise
+        await asyncio.sleep(0.05)
+
+
+def _unknown_update(failure: WorkflowUpdateFailedError) -> bool:
+    """The worker does not know ``registered`` (deployed before it)."""
+    return f"'{REGISTERED_UPDATE}' expected but not found" in str(failure.cause)
+
+
+async def _poll_registered(handle: WorkflowHandle[Any, Any]) -> DeAnRegistration:
+    """For a worker that does not know ``registered``: the ``state`` query until the
+    registration is recorded; a refused one raises the workflow's failure."""
+    while True:
+        description = await handle.describe()
+        if description.status == WorkflowExecutionStatus.FAILED:
+            await handle.result()
+        try:
+            state: DeAnState = await handle.query(STATE_QUERY, result_type=DeAnState)
+            if state.seq >= 1 or description.status != WorkflowExecutionStatus.RUNNING:
+                return _summary(state)
+        except Exception:  # the first workflow task not taken yet
+            pass
+        await asyncio.sleep(0.05)
+
+
+def _summary(state: DeAnState) -> DeAnRegistration:
+    return DeAnRegistration(
+        de_an_id=state.de_an_id,
+        stage=state.stage,
+        seq=state.seq,
+        registered_on=state.registered_on,
+    )
 
 
 @dataclass
@@ -323,10 +559,13 @@ __all__ = [
     "RegisterReport",
     "Registered",
     "RegistrationEntry",
+    "RegistrationRefused",
     "fingerprint",
     "mask_tax_code",
     "register",
     "register_all",
+    "register_and_wait",
+    "registered_update_id",
     "static_details",
     "static_summary",
 ]

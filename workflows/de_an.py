@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         DeAnInactiveOfficialsQuery,
         DeAnInput,
         DeAnOfficialDeactivated,
+        DeAnRegistration,
         DeAnRegistrationProof,
         DeAnRegistrationVerdict,
         DeAnResult,
@@ -118,6 +119,13 @@ REGISTRATION_IDENTITY_PATCH = "registration-identity-v1"
 (:mod:`khuyencong.identity`) is verified by the local activity ``verify_registration`` before
 anything else, and a refusal fails the workflow before anything is written to PostgreSQL.
 Histories recorded before it register without the check."""
+
+REGISTERED_UPDATE = "registered"
+"""Read-only update answered once the registration is decided: the registration step recorded
+(:class:`DeAnRegistration`) or the refusal that fails the workflow, with its type. Sent with the
+start (update-with-start, :mod:`khuyencong.registration`), so one request starts the đề án and
+answers when it is registered. A new handler: a history that never received it replays as
+before (it issues no command)."""
 
 VERIFY_TIMEOUT = timedelta(seconds=10)
 VERIFY_RETRY = RetryPolicy(
@@ -236,6 +244,10 @@ class DeAnWorkflow:
 
     {updates}
 
+    Update ``registered`` (read-only, no actor): sent with the start by the admin tool
+    (update-with-start, :func:`khuyencong.registration.register_and_wait`); answers once the
+    registration is recorded, or fails with the registration's refusal.
+
     Signals: ``official_deactivated`` from the officials register (admin tool).
 
     A đề án approved by a plan's decision (``KeHoachWorkflow``) asks that plan before its
@@ -267,6 +279,8 @@ class DeAnWorkflow:
                 flag_past_deadlines=input.flag_past_deadlines,
             )
         self._registered = input.resume is not None
+        # Why the registration was refused (the workflow fails with it), for ``registered``.
+        self._registration_refused: Exception | None = None
         # The start's identity statement, handed over by the worker's IdentityInterceptor
         # (prove_registration) and dropped once judged.
         self._registration_statement: str | None = None
@@ -294,7 +308,14 @@ class DeAnWorkflow:
     async def run(self, input: DeAnInput) -> DeAnResult:
         self._steady_timer = workflow.patched(STEADY_TIMER_PATCH)
         if not self._registered:
-            await self._register()
+            try:
+                await self._register()
+            except Exception as refused:
+                # ``registered`` answers with the same refusal before the workflow fails. No
+                # command: a history without that update finds every handler finished at once.
+                self._registration_refused = refused
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                raise
         else:
             workflow.set_current_details(self._details())  # a run continued as new
         while not self._state.stage.terminal:
@@ -724,6 +745,50 @@ class DeAnWorkflow:
             lines.append("Chi trả đang tạm dừng theo kiến nghị kiểm tra")
         return "\n\n".join(lines)
 
+    # --- the registration's answer -------------------------------------------------------
+
+    @workflow.update(name=REGISTERED_UPDATE)
+    async def registered(self) -> DeAnRegistration:
+        """Wait until the registration step is recorded (the read model holds the đề án) and
+        answer its summary; a refused registration fails this update with the refusal the
+        workflow fails with (``IdentityNotProven``, ``NotStored``, a rule's code). Changes
+        nothing: sent with the start, it replaces polling ``describe`` and ``state``."""
+        await workflow.wait_condition(
+            lambda: self._registered or self._registration_refused is not None
+        )
+        refused = self._registration_refused
+        if refused is not None and not self._registered:
+            if isinstance(refused, ApplicationError):
+                raise ApplicationError(
+                    refused.message, *refused.details, type=refused.type, non_retryable=True
+                )
+            raise ApplicationError(
+                f"đăng ký đề án {self._state.dossier.code} thất bại: {refused}",
+                type=type(refused).__name__,
+                non_retryable=True,
+            )
+        state = self._state
+        return DeAnRegistration(
+            de_an_id=state.de_an_id,
+            stage=state.stage,
+            seq=state.seq,
+            registered_on=state.registered_on,
+        )
+
+    @registered.validator
+    def _registered_check(self) -> None:
+        """Refuses (``DeAnBusy``) only an update arriving in a workflow task that already
+        resumed on a result (the acceptance would follow that task's commands, an order no
+        replay reproduces: :meth:`_check`). Not refused while registering: that is its use."""
+        if self._resumed_in_task == workflow.info().get_current_history_length():
+            code = self._state.dossier.code
+            raise refusal_error(
+                Refusal(
+                    RefusalCode.BUSY,
+                    f"đề án {code} vừa ghi nhận một bước; hãy gửi lại sau giây lát",
+                )
+            )
+
     # --- signals ----------------------------------------------------------------------------
 
     @workflow.signal
@@ -744,4 +809,4 @@ class DeAnWorkflow:
         return self._state.timeline
 
 
-__all__ = ["DeAnWorkflow", "Stage"]
+__all__ = ["REGISTERED_UPDATE", "DeAnWorkflow", "Stage"]

@@ -297,6 +297,16 @@ class DeAnActionResult(_Model):
     paid: int
 
 
+class DeAnRegistration(_Model):
+    """What the update ``registered`` answers once the registration step is recorded (the
+    read model holds the đề án): a summary, not the whole state."""
+
+    de_an_id: str
+    stage: Stage
+    seq: int
+    registered_on: date
+
+
 # --- state ---------------------------------------------------------------------------------
 
 

@@ -44,13 +44,10 @@ from urllib.parse import quote
 from pydantic import ValidationError
 from temporalio.client import (
     Client,
-    WorkflowExecutionStatus,
-    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.deadlines import Deadline, DeadlineKind, vn_date
@@ -520,13 +517,19 @@ class AdminClient:
     async def register(
         self, actor: Actor, dossier: DeAnDossier, registered_on: date | None = None
     ) -> RegisterResult:
-        """Register the đề án (:func:`khuyencong.registration.register`: the same workflow
-        ID, search attributes, signed start and policy as the starter) and wait until the
-        registration is recorded. The same registration made before is left alone
-        (``existing``); a code registered with another dossier is refused (``Duplicate``); a
-        code whose registration was refused may be registered again."""
-        from khuyencong.registration import Outcome, RegistrationEntry
-        from khuyencong.registration import register as start_registration
+        """Register the đề án and answer once the registration is recorded
+        (:func:`khuyencong.registration.register_and_wait`: the same workflow ID, search
+        attributes, signed start and policy as the starter, in one update-with-start request,
+        no polling). The same registration made before is left alone (``existing``); a code
+        registered with another dossier is refused (``Duplicate``); a registration the
+        workflow refuses is reported with its type (``IdentityNotProven``, ``NotStored``...),
+        and its code may be registered again."""
+        from khuyencong.registration import (
+            Outcome,
+            RegistrationEntry,
+            RegistrationRefused,
+            register_and_wait,
+        )
 
         if actor.official_id not in self._proven:
             raise ActionRefused.of(
@@ -541,61 +544,34 @@ class AdminClient:
         entry = RegistrationEntry(dossier=dossier, registered_by=actor, registered_on=registered_on)
         # Signed for the official whose password this tool checked (the worker verifies it,
         # with the register, before anything is stored: verify_registration).
-        answer = await start_registration(
-            self.client, self.task_queue, entry, hash_key=self.hash_key
-        )
+        try:
+            answer = await register_and_wait(
+                self.client,
+                self.task_queue,
+                entry,
+                hash_key=self.hash_key,
+                timeout=REGISTRATION_TIMEOUT,
+            )
+        except RegistrationRefused as refused:
+            raise ActionRefused.from_application_error(refused.error) from None
         if answer.outcome is Outcome.DUPLICATE:
             raise ActionRefused.of(RefusalCode.DUPLICATE, answer.message, "dossier.code")
+        assert answer.registration is not None
         status = "started" if answer.outcome is Outcome.STARTED else "existing"
-        handle: WorkflowHandle[Any, Any] = self.client.get_workflow_handle(entry.workflow_id)
-        state = await self._registered(handle)
         message = (
             f"Đã đăng ký đề án {dossier.code}"
             if status == "started"
             else f"Đề án {dossier.code} đã được đăng ký trước đó; không đăng ký lại"
         )
+        stage = answer.registration.stage
         return RegisterResult(
             code=dossier.code,
             workflow_id=entry.workflow_id,
             status=status,
-            stage=state.stage,
-            stage_label=state.stage.label,
+            stage=stage,
+            stage_label=stage.label,
             message=message,
         )
-
-    async def _registered(self, handle: WorkflowHandle[Any, Any]) -> DeAnState:
-        """Wait until the registration step is applied (and so in the read model), or turn
-        the workflow's failure (a refused registration) into :class:`ActionRefused`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + REGISTRATION_TIMEOUT
-        while True:
-            description = await handle.describe()
-            if description.status not in (None, WorkflowExecutionStatus.RUNNING):
-                if description.status == WorkflowExecutionStatus.FAILED:
-                    try:
-                        await handle.result()
-                    except WorkflowFailureError as failure:
-                        if isinstance(failure.cause, ApplicationError):
-                            raise ActionRefused.from_application_error(failure.cause) from None
-                        raise
-                state: DeAnState = await handle.query(
-                    STATE_QUERY, result_type=DeAnState, rpc_timeout=QUERY_TIMEOUT
-                )
-                return state
-            try:
-                state = await handle.query(
-                    STATE_QUERY, result_type=DeAnState, rpc_timeout=QUERY_TIMEOUT
-                )
-                if state.seq >= 1:
-                    return state
-            except (RPCError, WorkflowQueryFailedError):
-                pass
-            if loop.time() > deadline:
-                raise TimeoutError(
-                    f"{handle.id}: the registration was not recorded within "
-                    f"{REGISTRATION_TIMEOUT:.0f} s; is a worker running on {self.task_queue}?"
-                )
-            await asyncio.sleep(0.05)
 
     async def act(self, code: str, command: DeAnCommand) -> ActionOutcome:
         """Send ``command`` to đề án ``code`` as the update its type names (the catalogue,

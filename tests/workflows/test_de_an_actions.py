@@ -19,7 +19,7 @@ from khuyencong.admin.client import COMMANDS, update_id_for
 from khuyencong.admin.inbox import DISCRETIONARY
 from khuyencong.admin.matrix import ACTION_EN, matrix_rows
 from workflows import de_an_actions as actions
-from workflows.de_an import DeAnWorkflow
+from workflows.de_an import REGISTERED_UPDATE, DeAnWorkflow
 from workflows.de_an_actions import CATALOGUE, NOT_UPDATES, ActionDefinition, InboxEntry
 from workflows.de_an_contract import DeAnActionResult, DeAnCommand
 from workflows.de_an_decisions import RuleSwitches
@@ -69,9 +69,9 @@ def test_the_update_names_are_those_recorded_in_the_histories() -> None:
     assert {d.name for d in CATALOGUE} == UPDATE_NAMES_IN_HISTORIES
 
 
-def test_the_workflow_has_no_update_the_catalogue_does_not_define() -> None:
+def test_the_workflow_has_no_update_but_the_catalogues_and_the_registrations_answer() -> None:
     updates = _Definition.must_from_class(DeAnWorkflow).updates
-    assert set(updates) == {d.name for d in CATALOGUE}
+    assert set(updates) == {d.name for d in CATALOGUE} | {REGISTERED_UPDATE}
 
 
 @each_action
