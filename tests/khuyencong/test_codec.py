@@ -57,6 +57,7 @@ from workflows.de_an import (
     INACTIVE_RECHECK_PATCH,
     REGISTRATION_IDENTITY_PATCH,
     SEARCH_ATTRIBUTES_PATCH,
+    STEADY_TIMER_PATCH,
 )
 
 TAX_CODE = "024079004618"  # hộ kinh doanh: the owner's citizen ID number
@@ -217,11 +218,12 @@ async def test_every_payload_in_the_history_is_encrypted_except_search_attribute
         INACTIVE_OFFICIALS_PATCH,
         INACTIVE_RECHECK_PATCH,
         REGISTRATION_IDENTITY_PATCH,
+        STEADY_TIMER_PATCH,
     ):
         assert sum(patch in line for line in clear) == 1
     # one clear payload of the local activity (its bookkeeping), not two (the verdict too)
     assert sum("verify_registration" in line for line in clear) == 1
-    assert len(clear) == 5
+    assert len(clear) == 6
 
 
 def _search_attribute_payloads(event: Any) -> list[Payload]:
