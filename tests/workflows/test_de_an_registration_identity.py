@@ -302,7 +302,8 @@ async def test_a_valid_start_registers_and_records_the_check_in_history(setup: S
     ).events
     markers = [e for e in events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
     names = [m.marker_recorded_event_attributes.marker_name for m in markers]
-    assert names[:2] == ["core_patch", "core_local_activity"]
+    # the steady-timer patch as the run starts, the identity patch, then the check itself
+    assert names[:3] == ["core_patch", "core_patch", "core_local_activity"]
 
 
 async def test_a_statement_made_by_hand_for_the_registration_is_accepted(setup: Setup) -> None:
@@ -344,5 +345,5 @@ async def test_the_history_of_a_refused_start_replays(setup: Setup) -> None:
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
     ]
-    assert [m.marker_name for m in markers] == ["core_patch", "core_local_activity"]
+    assert [m.marker_name for m in markers] == ["core_patch", "core_patch", "core_local_activity"]
     assert REGISTRATION_IDENTITY_PATCH.encode() in markers[0].SerializeToString()
