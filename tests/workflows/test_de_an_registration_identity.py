@@ -346,4 +346,4 @@ async def test_the_history_of_a_refused_start_replays(setup: Setup) -> None:
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
     ]
     assert [m.marker_name for m in markers] == ["core_patch", "core_patch", "core_local_activity"]
-    assert REGISTRATION_IDENTITY_PATCH.encode() in markers[0].SerializeToString()
+    assert REGISTRATION_IDENTITY_PATCH.encode() in markers[1].SerializeToString()
