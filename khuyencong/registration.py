@@ -280,6 +280,27 @@ async def register(
     return Registered(entry.workflow_id, Outcome.DUPLICATE, str(DuplicateCode(entry.dossier.code)))
 
 
+def start_options(
+    entry: RegistrationEntry,
+    task_queue: str,
+    hash_key: bytes | None,
+    reuse: WorkflowIDReusePolicy,
+) -> dict[str, Any]:
+    """How every đề án is started, by a plain start or an update-with-start: its business ID,
+    the policies, the fingerprint that tells a repeat from a duplicate, what the Temporal UI
+    shows, and the search attributes."""
+    return {
+        "id": entry.workflow_id,
+        "task_queue": task_queue,
+        "id_reuse_policy": reuse,
+        "id_conflict_policy": ID_CONFLICT_POLICY,
+        "memo": {FINGERPRINT_MEMO: fingerprint(entry)},
+        "static_summary": static_summary(entry.dossier),
+        "static_details": static_details(entry),
+        "search_attributes": start_attributes(entry.dossier, hash_key=hash_key),
+    }
+
+
 async def _start(
     client: Client,
     task_queue: str,
@@ -291,14 +312,7 @@ async def _start(
         await client.start_workflow(
             DE_AN_WORKFLOW,
             entry.to_input(),
-            id=entry.workflow_id,
-            task_queue=task_queue,
-            id_reuse_policy=reuse,
-            id_conflict_policy=ID_CONFLICT_POLICY,
-            memo={FINGERPRINT_MEMO: fingerprint(entry)},
-            static_summary=static_summary(entry.dossier),
-            static_details=static_details(entry),
-            search_attributes=start_attributes(entry.dossier, hash_key=hash_key),
+            **start_options(entry, task_queue, hash_key, reuse),
             request_eager_start=True,
         )
 
@@ -401,16 +415,7 @@ async def _start_and_wait(
     """One update-with-start request: the start exactly as :func:`_start` makes it (signed
     for the registrar by the client's ``SigningInterceptor``), and ``registered``."""
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-        DE_AN_WORKFLOW,
-        entry.to_input(),
-        id=entry.workflow_id,
-        task_queue=task_queue,
-        id_reuse_policy=reuse,
-        id_conflict_policy=ID_CONFLICT_POLICY,
-        memo={FINGERPRINT_MEMO: fingerprint(entry)},
-        static_summary=static_summary(entry.dossier),
-        static_details=static_details(entry),
-        search_attributes=start_attributes(entry.dossier, hash_key=hash_key),
+        DE_AN_WORKFLOW, entry.to_input(), **start_options(entry, task_queue, hash_key, reuse)
     )
     with vouching(entry.registered_by.official_id):
         try:
