@@ -8,7 +8,9 @@ were encrypted (the code of the first release); ``tests/histories/v1``: recorded
 ``tests/histories/v3``: recorded after the patches of issue 10 (``stop-lapses-advances-v1``,
 ``adjust-details-v1``, ``past-deadlines-v1``), with two scenarios that take their new paths;
 ``tests/histories/v4``: recorded after ``resolve-findings-settled-v1``, with a đề án settled
-while its payments were on hold, resolved once settled and paid. A
+while its payments were on hold, resolved once settled and paid; ``tests/histories/v5``:
+recorded after ``steady-deadline-timer-v1`` (issue 14: the deadline timer runs on across steps
+that keep the next deadline) and the ``registered`` update. A
 change to the workflow that would break a running đề án fails here (see
 docs/upgrading-workflows.md).
 """
@@ -33,6 +35,7 @@ from workflows.de_an import (
     PAST_DEADLINES_PATCH,
     RESOLVE_SETTLED_PATCH,
     SEARCH_ATTRIBUTES_PATCH,
+    STEADY_TIMER_PATCH,
     STOP_LAPSES_PATCH,
     DeAnWorkflow,
 )
@@ -55,10 +58,10 @@ def event_types(path: Path) -> list[str]:
 
 
 def test_every_scenario_is_recorded_before_and_after_the_patch() -> None:
-    for version in ("v0", "v1", "v2", "v3", "v4"):
+    for version in ("v0", "v1", "v2", "v3", "v4", "v5"):
         recorded = {p.stem for p in (HISTORIES / version).glob("*.json")}
         assert recorded == scenarios_of(version), version
-    assert scenarios_of("v4") == set(SCENARIOS)  # the latest set records every scenario
+    assert scenarios_of("v5") == set(SCENARIOS)  # the latest set records every scenario
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -70,7 +73,7 @@ async def texts_of(path: Path) -> str:
     return "\n".join(await payload_texts(load(path), suite_data_converter().payload_codec))
 
 
-@pytest.mark.parametrize("version", ["v0", "v1", "v2", "v3", "v4"])
+@pytest.mark.parametrize("version", ["v0", "v1", "v2", "v3", "v4", "v5"])
 async def test_the_histories_cover_refusals_adjustments_a_stop_and_a_missed_deadline(
     version: str,
 ) -> None:
@@ -248,7 +251,7 @@ async def test_the_v4_history_resolves_the_findings_of_a_settled_de_an_and_pays_
     assert "pay_settlement:UNC-06-on-hold" not in raw  # refused (on hold): not in history
     assert "de-an/BG-DP-HIST-06:pay_settlement:UNC-06" in raw
     for other in sorted(HISTORIES.glob("*/*.json")):
-        if other != path:  # asked only where the rule is at stake
+        if other.stem != path.stem:  # asked only where the rule is at stake
             assert RESOLVE_SETTLED_PATCH not in await texts_of(other), other
 
 
@@ -267,3 +270,21 @@ async def test_refusing_a_resolution_once_settled_would_break_the_v4_history(
     old = replayer(workflow_runner=UnsandboxedWorkflowRunner())
     with pytest.raises(NondeterminismError):
         await old.replay_workflow(load(HISTORIES / "v4" / "provincial-settled-on-hold.json"))
+
+
+async def test_the_v5_histories_keep_the_deadline_timer_across_steps_the_v4_ones_restarted() -> (
+    None
+):
+    """Each v5 history records the steady-timer marker; the older sets never do, and replay
+    with the old wait. Where a v4 history cancelled a timer per step, its v5 twin cancels
+    fewer: only when the next deadline changed."""
+    fewer = 0
+    for path in sorted((HISTORIES / "v5").glob("*.json")):
+        assert STEADY_TIMER_PATCH in await texts_of(path), path
+        old = HISTORIES / "v4" / path.name
+        cancelled = event_types(path).count("EVENT_TYPE_TIMER_CANCELED")
+        assert cancelled <= event_types(old).count("EVENT_TYPE_TIMER_CANCELED"), path.name
+        fewer += cancelled < event_types(old).count("EVENT_TYPE_TIMER_CANCELED")
+    assert fewer > 0
+    for path in sorted(HISTORIES.glob("v[0-4]/*.json")):
+        assert STEADY_TIMER_PATCH not in await texts_of(path), path
