@@ -75,9 +75,15 @@ def runtime_for(settings: Settings) -> Runtime | None:
 
 
 def project_converter(codec_keys: CodecKeys | None = None) -> DataConverter:
-    """The project converter, encrypting with ``codec_keys`` (None: payloads in clear, and a
-    warning; :func:`connect` passes the keys of ``KHUYENCONG_CODEC_KEYS`` / ``_FILE``)."""
-    keys = codec_keys
+    """The project converter, encrypting with ``codec_keys`` or, when None, with the configured
+    keys (``KHUYENCONG_CODEC_KEYS`` / ``KHUYENCONG_CODEC_KEYS_FILE``, read through
+    :class:`Settings`): what a replay tool or a script outside the CLI needs."""
+    keys = codec_keys if codec_keys is not None else CodecKeys.from_settings(Settings.from_env())
+    return converter_for(keys)
+
+
+def converter_for(keys: CodecKeys | None) -> DataConverter:
+    """The project converter with exactly ``keys`` (None: payloads in clear, and a warning)."""
     if keys is None:
         global _warned_clear
         if not _warned_clear:
@@ -104,7 +110,7 @@ async def connect(
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
     if codec_keys is None:
         codec_keys = CodecKeys.from_settings(settings)
-    converter = project_converter(codec_keys)
+    converter = converter_for(codec_keys)
     interceptors = identity_interceptors(settings)
     try:
         return await Client.connect(

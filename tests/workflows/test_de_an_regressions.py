@@ -10,6 +10,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from khuyencong.activation_order import UpdateOrderRunner, replay_as_worker
+from khuyencong.client import project_converter
 from khuyencong.codec import CodecKeys, EncryptionCodec
 from khuyencong.converter import converter_with
 from workflows.de_an import DeAnWorkflow
@@ -75,3 +76,16 @@ async def test_a_control_history_replays_at_once_and_teaches_the_runner_nothing(
     result = await replayer(runner).replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None
     assert len(runner.order) == 0
+
+
+async def test_the_shared_replay_tool_s_route_decrypts_with_the_key_file_of_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``../shared/regressions/nondeterminism/replay.py`` sets ``KHUYENCONG_CODEC_KEYS_FILE`` and
+    asks for ``project_converter(None)``: the configured keys must come through Settings."""
+    monkeypatch.delenv("KHUYENCONG_CODEC_KEYS", raising=False)
+    monkeypatch.setenv("KHUYENCONG_CODEC_KEYS_FILE", str(NONDETERMINISM / "codec-keys"))
+    replayer = Replayer(workflows=[DeAnWorkflow], data_converter=project_converter(None))
+    for path in sorted((NONDETERMINISM / "controls").glob("*.json")):
+        result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
+        assert result.replay_failure is None, path.name
