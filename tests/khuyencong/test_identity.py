@@ -8,11 +8,10 @@ the harness's signer: each statement is made here, by the production signer or b
 from __future__ import annotations
 
 import base64
-import contextvars
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,13 +21,9 @@ from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
-    Interceptor,
-    OutboundInterceptor,
-    StartWorkflowUpdateInput,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
-    WorkflowUpdateHandle,
 )
 from temporalio.common import HeaderCodecBehavior
 from temporalio.exceptions import ApplicationError
@@ -40,45 +35,19 @@ from domain.model import Actor, Role
 from domain.stages import Stage
 from khuyencong import identity
 from khuyencong.identity import OfficialsRegister, SigningKey, new_signing_key
-from khuyencong.identity_interceptors import SigningInterceptor, statement_payload, vouching
+from khuyencong.identity_interceptors import SigningInterceptor, vouching
 from khuyencong.settings import Settings
 from tests.support.builders import BG, dossier_on, official
-from tests.support.identity import client_without_harness_signer, register_in_database
+from tests.support.identity import (
+    HeaderInjector,
+    client_without_harness_signer,
+    injecting,
+    register_in_database,
+)
 from tests.support.lifecycle import Driver, appraisal, today_of
 from tests.support.temporal import new_task_queue, suite_data_converter
 from tests.support.waiting import until
 from workflows.de_an_contract import DeAnActionResult, DeAnAppraise
-
-_INJECT: contextvars.ContextVar[str | None] = contextvars.ContextVar("inject", default=None)
-
-
-class HeaderInjector(Interceptor):
-    """Puts a statement made by hand in the header of the next update (as a raw
-    ``temporal workflow update execute --headers`` would)."""
-
-    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
-        class _Outbound(OutboundInterceptor):
-            async def start_workflow_update(
-                self, input: StartWorkflowUpdateInput
-            ) -> WorkflowUpdateHandle[Any]:
-                statement = _INJECT.get()
-                if statement is not None:
-                    input.headers = {
-                        **input.headers,
-                        identity.HEADER: statement_payload(statement),
-                    }
-                return await super().start_workflow_update(input)
-
-        return _Outbound(next)
-
-
-@contextmanager
-def injecting(statement: str) -> Iterator[None]:
-    token = _INJECT.set(statement)
-    try:
-        yield
-    finally:
-        _INJECT.reset(token)
 
 
 @dataclasses.dataclass

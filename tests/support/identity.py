@@ -23,20 +23,36 @@ The identity tests themselves use a client without this signer
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterable, Mapping
+import contextvars
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
 import pytest_asyncio
-from temporalio.client import Client
+from temporalio.api.common.v1 import Payload
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    StartWorkflowUpdateInput,
+    WorkflowHandle,
+    WorkflowUpdateHandle,
+)
 
+from khuyencong import identity
 from khuyencong.identity import (
     OfficialsRegister,
     RegisteredOfficial,
     SigningKey,
     VerifyKeys,
 )
-from khuyencong.identity_interceptors import IdentityInterceptor, SigningInterceptor
+from khuyencong.identity_interceptors import (
+    IdentityInterceptor,
+    SigningInterceptor,
+    statement_payload,
+)
 from khuyencong.settings import Settings
 
 TEST_IDENTITY_KEY = SigningKey(
@@ -136,3 +152,40 @@ async def officials_register(db_pool: asyncpg.Pool) -> AsyncIterator[HarnessRegi
 
     async with refreshed(db_pool, register=HARNESS_REGISTER):
         yield HARNESS_REGISTER
+
+
+_INJECT: contextvars.ContextVar[str | None] = contextvars.ContextVar("inject", default=None)
+
+
+class HeaderInjector(Interceptor):
+    """Puts a statement made by hand in the header of the next start or update sent inside
+    :func:`injecting` (as a raw ``temporal workflow start|update --headers`` would)."""
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        def injected(headers: Mapping[str, Payload]) -> Mapping[str, Payload]:
+            statement = _INJECT.get()
+            if statement is None:
+                return headers
+            return {**headers, identity.HEADER: statement_payload(statement)}
+
+        class _Outbound(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+                input.headers = injected(input.headers)
+                return await super().start_workflow(input)
+
+            async def start_workflow_update(
+                self, input: StartWorkflowUpdateInput
+            ) -> WorkflowUpdateHandle[Any]:
+                input.headers = injected(input.headers)
+                return await super().start_workflow_update(input)
+
+        return _Outbound(next)
+
+
+@contextmanager
+def injecting(statement: str) -> Iterator[None]:
+    token = _INJECT.set(statement)
+    try:
+        yield
+    finally:
+        _INJECT.reset(token)

@@ -12,11 +12,9 @@ anything reaches PostgreSQL, and the code can then be registered properly (the a
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,9 +23,6 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
-    Interceptor,
-    OutboundInterceptor,
-    StartWorkflowInput,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
@@ -43,44 +38,20 @@ from domain.stages import Stage
 from khuyencong import identity
 from khuyencong.converter import data_converter
 from khuyencong.identity import SigningKey, new_signing_key
-from khuyencong.identity_interceptors import SigningInterceptor, statement_payload, vouching
+from khuyencong.identity_interceptors import SigningInterceptor, vouching
 from tests.khuyencong.test_identity import running, settings_for
 from tests.support.builders import BG, dossier_on, official
-from tests.support.identity import client_without_harness_signer, register_in_database
+from tests.support.identity import (
+    HeaderInjector,
+    client_without_harness_signer,
+    injecting,
+    register_in_database,
+)
 from tests.support.lifecycle import today_of
 from tests.support.temporal import new_task_queue
 from tests.support.waiting import until
 from workflows.de_an import REGISTRATION_IDENTITY_PATCH, DeAnWorkflow
 from workflows.de_an_contract import DeAnInput, DeAnState
-
-_INJECT: contextvars.ContextVar[str | None] = contextvars.ContextVar("inject_start", default=None)
-
-
-class StartHeaderInjector(Interceptor):
-    """Puts a statement made by hand in the header of the next start (as a raw
-    ``temporal workflow start --headers`` would)."""
-
-    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
-        class _Outbound(OutboundInterceptor):
-            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
-                statement = _INJECT.get()
-                if statement is not None:
-                    input.headers = {
-                        **input.headers,
-                        identity.HEADER: statement_payload(statement),
-                    }
-                return await super().start_workflow(input)
-
-        return _Outbound(next)
-
-
-@contextmanager
-def injecting(statement: str) -> Iterator[None]:
-    token = _INJECT.set(statement)
-    try:
-        yield
-    finally:
-        _INJECT.reset(token)
 
 
 @dataclasses.dataclass
@@ -103,7 +74,7 @@ async def setup(dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool) -> AsyncIte
     # The signer signs only what a test vouches for; the tests that inject a statement made
     # by hand vouch for nobody.
     client = client_without_harness_signer(
-        dev_env.client, [SigningInterceptor(key), StartHeaderInjector()]
+        dev_env.client, [SigningInterceptor(key), HeaderInjector()]
     )
     task_queue = new_task_queue()
     settings = settings_for(dev_env, task_queue, identity_signing_key=key.render())

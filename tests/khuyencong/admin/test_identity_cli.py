@@ -16,12 +16,9 @@ from domain.model import workflow_id_for
 from domain.stages import Stage
 from khuyencong.admin.errors import ActionRefused, NotFound
 from tests.khuyencong.admin.conftest import Cast, Cli, Stack, add_cast, suffix, today
-from tests.khuyencong.test_identity import HeaderInjector, injecting
 from tests.support.builders import dossier_on
-from tests.support.identity import client_without_harness_signer
+from tests.support.identity import HeaderInjector, client_without_harness_signer, injecting
 from tests.support.waiting import until
-from tests.workflows.test_de_an_registration_identity import StartHeaderInjector
-from tests.workflows.test_de_an_registration_identity import injecting as start_injecting
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import DeAnActionResult, DeAnAppraise, DeAnInput
 
@@ -142,8 +139,8 @@ async def test_a_token_for_a_registration_starts_the_de_an_with_the_temporal_cli
                         "--update-id", "x", as_=centre.official_id)  # fmt: skip
     assert refused.exit_code == 2
 
-    raw = client_without_harness_signer(dev_env.client, [StartHeaderInjector()])
-    with start_injecting(issued["statement"]):
+    raw = client_without_harness_signer(dev_env.client, [HeaderInjector()])
+    with injecting(issued["statement"]):
         handle = await raw.start_workflow(
             DeAnWorkflow.run,
             DeAnInput(dossier=dossier, registered_by=centre, registered_on=today()),
