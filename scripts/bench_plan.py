@@ -53,7 +53,9 @@ async def bench(count: int) -> None:
 
         t = time.perf_counter()
         handle = await ensure_plan(client, task_queue, config)
-        registered = await import_entries(handle, entries, f"bench-{count}")
+        registered = await import_entries(
+            handle, entries, f"bench-{count}", entries[0].registered_by
+        )
         line("import (register, start each đề án)", time.perf_counter() - t,
              f"{registered.accepted} accepted")  # fmt: skip
 

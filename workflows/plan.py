@@ -294,7 +294,9 @@ class KeHoachWorkflow:
 
     @register.validator
     def _register(self, request: PlanRegister) -> None:
+        # Validators never run on replay: an import recorded unsigned still replays.
         try:
+            plan_rules.check_registrar(self._state.config, request)
             plan_rules.check_intake_open(self._state.config, vn_date(workflow.now()))
         except Refusal as refusal:
             raise refusal_error(refusal) from None
@@ -439,6 +441,7 @@ class KeHoachWorkflow:
     @change_commitment.validator
     def _change_commitment(self, change: PlanCommitmentChange) -> None:
         try:
+            plan_rules.check_commitment_actor(change)
             plan_rules.check_plan_open(self._state, self._closing)
             if not self._lock.locked():
                 # While a decision is being sent, the đề án it approves are not yet approved

@@ -166,6 +166,12 @@ class PlanRegistration(_Model):
 
 class PlanRegister(_Model):
     entries: list[PlanRegistration] = Field(min_length=1)
+    actor: Actor | None = Field(
+        default=None,
+        description="The centre's official who imports the rows, with a signed statement of "
+        "their identity (the worker checks it before the plan's own rules). None only in "
+        "histories recorded before registrations were signed: the validator refuses it.",
+    )
 
 
 class ItemStatus(StrEnum):
@@ -253,6 +259,12 @@ class PlanCommitmentChange(_Model):
     decision_number: str
     decision_date: date
     new_support: Dong
+    actor: Actor | None = Field(
+        default=None,
+        description="The official whose adjustment the đề án accepted; the worker that relays "
+        "it signs for them (the đề án checked their statement). None only in histories "
+        "recorded before: the validator refuses it.",
+    )
 
 
 class PlanCommitmentResult(_Model):

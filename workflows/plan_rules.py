@@ -25,7 +25,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
-from domain.authority import BASIS_APPROVAL_LOCAL, BASIS_APPROVAL_NATIONAL, MATRIX
+from domain.authority import (
+    BASIS_ADJUST,
+    BASIS_APPROVAL_LOCAL,
+    BASIS_APPROVAL_NATIONAL,
+    BASIS_PROCESS,
+    MATRIX,
+)
 from domain.deadlines import VN_TZ
 from domain.errors import Refusal, RefusalCode
 from domain.model import DeAnDossier, Level
@@ -44,6 +50,7 @@ from workflows.plan_contract import (
     PlanDeAnFinished,
     PlanDecision,
     PlanItem,
+    PlanRegister,
     PlanRegistration,
     PlanRelease,
     PlanState,
@@ -177,6 +184,55 @@ def check_signer(state: PlanState, decision: PlanDecision) -> None:
             f"tỉnh {config.province}",
             "actor.province",
             basis,
+        )
+
+
+IDENTITY_NOT_PROVEN = RefusalCode.IDENTITY_NOT_PROVEN
+
+
+def check_registrar(config: PlanConfig, request: PlanRegister) -> None:
+    """Rows enter a plan only from a centre's official of the plan's province whose identity
+    the worker verified (the statement is checked before this rule, by the identity
+    interceptor). The worker then starts each đề án signing for the registrar its row names:
+    that trust rests on this check, so an unsigned import is refused whole."""
+    actor = request.actor
+    if actor is None:
+        raise Refusal(
+            IDENTITY_NOT_PROVEN,
+            "đăng ký đề án vào kế hoạch cần cán bộ Trung tâm khuyến công đã xác thực "
+            "(khuyencong plan import --as MÃ_CÁN_BỘ)",
+            "actor",
+            BASIS_PROCESS,
+        )
+    allowed = MATRIX[(Action.REGISTER, config.level)]
+    if actor.role not in allowed:
+        raise Refusal(
+            WRONG_AUTHORITY,
+            f"{actor.role.label} không đăng ký đề án vào kế hoạch; thẩm quyền thuộc: "
+            f"{', '.join(sorted(r.label for r in allowed))}",
+            "actor.role",
+            BASIS_PROCESS,
+        )
+    if province_key(actor.province or "") != province_key(config.province):
+        raise Refusal(
+            WRONG_JURISDICTION,
+            f"{actor.organisation} (tỉnh {actor.province or '—'}) không đăng ký đề án vào kế "
+            f"hoạch của tỉnh {config.province}",
+            "actor.province",
+            BASIS_PROCESS,
+        )
+
+
+def check_commitment_actor(change: PlanCommitmentChange) -> None:
+    """A commitment moves only on an adjustment some verified official made: the đề án
+    checked their statement, the relaying worker signs for them, the interceptor checks it."""
+    if change.actor is None:
+        raise Refusal(
+            IDENTITY_NOT_PROVEN,
+            f"thay đổi cam kết của {change.code} không kèm cán bộ đã xác thực: gửi lại điều "
+            "chỉnh từ đề án",
+            "actor",
+            BASIS_ADJUST,
         )
 
 

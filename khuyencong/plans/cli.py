@@ -92,8 +92,18 @@ def import_(
     intake_closes: Annotated[
         str | None, typer.Option(help="Last intake day YYYY-MM-DD (default by level).")
     ] = None,
+    official_id: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            "--official-id",
+            help="The centre's official who imports (Trung tâm khuyến công of the province), "
+            "from the officials register; default KHUYENCONG_OFFICIAL_ID.",
+        ),
+    ] = None,
 ) -> None:
-    """Validate every row (errors: row, column, reason; nothing imported), then register."""
+    """Validate every row (errors: row, column, reason; nothing imported), then register,
+    signed for the importing official (their password is asked)."""
     from domain.rules import load_packs
     from khuyencong.plans.importer import check_registrars, load_plan_file
     from khuyencong.plans.service import ensure_plan, import_entries, plan_state
@@ -117,6 +127,10 @@ def import_(
     async def run(admin: Any, settings: Any = None) -> Any:
         # Who registers must be in the officials register (the same check as `de-an`): the
         # registrations carry the register's name, role and unit, not the sheet's.
+        from khuyencong.admin.cli import acting
+
+        # unknown: exit 4; deactivated or wrong password: refused before anything is sent
+        actor = await acting(admin, settings, official_id)
         registered = await check_registrars(admin, entries)
         handle = await ensure_plan(admin.client, settings.task_queue, config)
         state = await plan_state(handle)
@@ -128,7 +142,7 @@ def import_(
                 err=True,
                 fg=typer.colors.YELLOW,
             )
-        return handle.id, await import_entries(handle, registered, digest)
+        return handle.id, await import_entries(handle, registered, digest, actor)
 
     plan_id, result = _plan_run(run)
     for item in result.items:

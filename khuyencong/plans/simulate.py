@@ -132,7 +132,9 @@ async def simulate_year(
             return None
 
     handle = await ensure_plan(client, task_queue, config, workflow_id=workflow_id)
-    registered = await import_entries(handle, entries, f"simulation-{year}-{scenario.seed}")
+    registered = await import_entries(
+        handle, entries, f"simulation-{year}-{scenario.seed}", entries[0].registered_by
+    )
     sim.log.append(f"{today:%d/%m/%Y}: {registered.accepted} đề án đăng ký vào kế hoạch")
 
     appraised_on = date(year, 1, 15)

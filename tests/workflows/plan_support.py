@@ -85,7 +85,8 @@ class PlanRun:
                 entries=[
                     PlanRegistration(dossier=d, registered_by=TRUNG_TAM, registered_on=on)
                     for d in dossiers
-                ]
+                ],
+                actor=TRUNG_TAM,
             ),
         )
         self.codes += [d.code for d in dossiers]

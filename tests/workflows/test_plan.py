@@ -18,7 +18,7 @@ from domain.stages import Stage
 from khuyencong.plans import service
 from khuyencong.plans.importer import entries_to_rows, load_plan_file, write_xlsx
 from khuyencong.plans.service import ensure_plan, import_entries, plan_state
-from tests.support.builders import TRUNG_TAM, UBND
+from tests.support.builders import SO, TRUNG_TAM, UBND
 from tests.support.lifecycle import today_of
 from tests.support.waiting import until
 from tests.workflows.plan_support import PlanRun, checkpoint, dossiers, plan_config
@@ -28,6 +28,7 @@ from workflows.plan_contract import (
     ItemStatus,
     PlanDecisionItem,
     PlanDecisionResult,
+    PlanRegister,
     PlanRegisterResult,
     PlanRegistration,
     PlanResult,
@@ -204,7 +205,7 @@ async def test_importing_the_same_spreadsheet_twice_creates_nothing_twice(
     for _ in range(2):
         entries, digest = load_plan_file(tmp_path / "ke-hoach.xlsx", config)
         again = await ensure_plan(ts_env.client, tq, config, workflow_id=handle.id)
-        result = await import_entries(again, entries, digest)
+        result = await import_entries(again, entries, digest, TRUNG_TAM)
         assert result.accepted == 3
     state = await plan_state(handle)
     assert sorted(i.code for i in state.items) == sorted(run.codes)
@@ -232,8 +233,8 @@ async def test_a_long_spreadsheet_is_registered_in_chunks_and_twice_is_still_onc
     run = PlanRun(ts_env.client, handle)
     run.codes = [e.dossier.code for e in batch]
     PlanRun.running.append(run)
-    first = await import_entries(handle, batch, "chunks")
-    again = await import_entries(handle, batch, "chunks")
+    first = await import_entries(handle, batch, "chunks", TRUNG_TAM)
+    again = await import_entries(handle, batch, "chunks", TRUNG_TAM)
     assert [i.code for i in first.items] == run.codes and first.accepted == 5
     assert again == first
     history = await handle.fetch_history()
@@ -244,3 +245,27 @@ async def test_a_long_spreadsheet_is_registered_in_chunks_and_twice_is_still_onc
     ]
     assert len(updates) == 3
     assert len((await plan_state(handle)).items) == 5
+
+
+async def test_rows_enter_a_plan_only_from_a_verified_official_of_the_centre(
+    ts_env: WorkflowEnvironment, tq: str
+) -> None:
+    today = await today_of(ts_env)
+    plan = await PlanRun.start(ts_env.client, tq, plan_config(today))
+    entries = [
+        PlanRegistration(dossier=d, registered_by=TRUNG_TAM, registered_on=today)
+        for d in dossiers(today, 1)
+    ]
+    for actor, refusal in ((None, "IdentityNotProven"), (SO, "WrongAuthority")):
+        with pytest.raises(WorkflowUpdateFailedError) as failure:
+            await plan.handle.execute_update(
+                KeHoachWorkflow.register, PlanRegister(entries=entries, actor=actor)
+            )
+        error = failure.value.cause
+        assert isinstance(error, ApplicationError) and error.type == refusal
+    # Refused before history: nothing entered the plan, no đề án was started.
+    assert (await plan_state(plan.handle)).items == []
+    history = await plan.handle.fetch_history()
+    assert not any(
+        e.HasField("workflow_execution_update_accepted_event_attributes") for e in history.events
+    )

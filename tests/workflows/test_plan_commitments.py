@@ -139,7 +139,11 @@ async def test_the_plan_applies_an_adjustment_decision_once_whatever_the_update_
     # A retried activity, or a new attempt of the đề án's handler, sends the same decision
     # under another update ID: the plan answers it and changes nothing.
     change = PlanCommitmentChange(
-        code=code, decision_number="505/QĐ-UBND", decision_date=today, new_support=180_000_000
+        code=code,
+        decision_number="505/QĐ-UBND",
+        decision_date=today,
+        new_support=180_000_000,
+        actor=UBND,
     )
     again: PlanCommitmentResult = await plan.handle.execute_update(
         KeHoachWorkflow.change_commitment, change, id="lap-lai-1"
@@ -271,3 +275,19 @@ async def test_a_raise_whose_decision_number_is_refused_gives_the_plan_its_room_
     state: PlanState = await plan.handle.query(KeHoachWorkflow.state)
     item = next(i for i in state.items if i.code == before.de_an_id)
     assert item.commitment_decisions == {"511/QĐ-UBND": 190_000_000, "511/QĐ-UBND:huy": 150_000_000}
+
+
+async def test_a_commitment_change_without_a_verified_official_is_refused_and_changes_nothing(
+    ts_env: WorkflowEnvironment, tq: str
+) -> None:
+    plan, (a, _), today = await approved_pair(ts_env, tq, envelope=500_000_000)
+    code = (await a.state()).dossier.code
+    before = await plan_committed(plan)
+    unsigned = PlanCommitmentChange(
+        code=code, decision_number="506/QĐ-UBND", decision_date=today, new_support=100_000_000
+    )
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await plan.handle.execute_update(KeHoachWorkflow.change_commitment, unsigned, id="vo-danh")
+    error = failure.value.cause
+    assert isinstance(error, ApplicationError) and error.type == "IdentityNotProven"
+    assert await plan_committed(plan) == before

@@ -25,6 +25,7 @@ def plan_commitment_change(
         decision_number=command.decision_number,
         decision_date=command.decision_date,
         new_support=after.approved_support,
+        actor=command.actor,
     )
 
 

@@ -83,17 +83,24 @@ async def test_a_plan_is_imported_decided_from_a_list_and_holds_its_envelope_on_
             ]
         ),
     )
-    refused_import = await cli(
-        "plan", "import", str(stranger_sheet), "--province", BG, "--year", str(day.year),
+    import_ = [
+        "plan", "import", str(sheet), "--province", BG, "--year", str(day.year),
         "--envelope", "320.000.000", "--intake-closes", (day + timedelta(days=30)).isoformat(),
-    )  # fmt: skip
+    ]  # fmt: skip
+    refused_import = await cli(
+        *import_[:2], str(stranger_sheet), *import_[3:], "--as", tt.official_id
+    )
     assert refused_import.exit_code == 2, str(refused_import)
     assert "TT-KHONG-CO không có trong danh sách cán bộ" in refused_import.stderr
 
-    imported = await cli.ok(
-        "plan", "import", str(sheet), "--province", BG, "--year", str(day.year),
-        "--envelope", "320.000.000", "--intake-closes", (day + timedelta(days=30)).isoformat(),
-    )  # fmt: skip
+    # Nobody imports on trust: without an official, nothing is sent; an official who is not
+    # the centre's is refused by the plan (after the worker verified who they are).
+    anonymous = await cli(*import_)
+    assert anonymous.exit_code == 2 and "--as" in anonymous.stderr, str(anonymous)
+    wrong_role = await cli(*import_, "--as", so)
+    assert wrong_role.exit_code == 3 and "[WrongAuthority]" in wrong_role.stderr, str(wrong_role)
+
+    imported = await cli.ok(*import_, "--as", tt.official_id)
     assert f"{plan_id}: 3/3 đề án trong kế hoạch" in imported.stdout
     for code in (a, b, c):
         await cli.ok("de-an", "appraise", code, "--verdict", "pass", "--appraised-on",
