@@ -44,6 +44,8 @@ from khuyencong import identity
 
 DE_AN_WORKFLOW = "DeAnWorkflow"
 """The workflow type whose start is a registration (signed for its ``registered_by``)."""
+PLAN_WORKFLOW = "KeHoachWorkflow"
+"""The workflow type whose start opens a plan (signed for its ``created_by``)."""
 
 _VOUCHED: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "khuyencong_vouched", default=frozenset()
@@ -103,6 +105,21 @@ class SigningInterceptor(temporal_client.Interceptor):
         return _SigningOutbound(next, self)
 
 
+def creator_of(args: Any) -> tuple[str, str, str | None] | None:
+    """The official who opens a ``KeHoachWorkflow`` (its input's ``created_by``), or None (a
+    run continued as new with ``resume``, or no creator)."""
+    if not args:
+        return None
+    first = args[0]
+    if isinstance(first, Mapping):
+        resume, creator = first.get("resume"), first.get("created_by")
+    else:
+        resume, creator = getattr(first, "resume", None), getattr(first, "created_by", None)
+    if resume is not None:
+        return None
+    return identity.actor_of([{"actor": creator}])
+
+
 def registrar_of(args: Any) -> tuple[str, str, str | None] | None:
     """The registering official named by a ``DeAnWorkflow`` start's input (a model or a
     mapping), or None (no input, a run continued as new with ``resume``)."""
@@ -141,7 +158,12 @@ class _SigningOutbound(temporal_client.OutboundInterceptor):
     ) -> Mapping[str, Payload]:
         """``headers`` with a registration statement, when this start registers a đề án for
         an official the context vouches for (and carries none yet)."""
-        actor = registrar_of(args) if workflow_type == DE_AN_WORKFLOW else None
+        if workflow_type == DE_AN_WORKFLOW:
+            actor = registrar_of(args)
+        elif workflow_type == PLAN_WORKFLOW:
+            actor = creator_of(args)
+        else:
+            actor = None
         root = self._root
         if actor is None or identity.HEADER in headers or not self._vouched(actor):
             return headers

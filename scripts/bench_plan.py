@@ -52,7 +52,7 @@ async def bench(count: int) -> None:
         print(f"Kế hoạch {config.plan_id}: {count} đề án, kinh phí {format_dong(config.envelope)}")
 
         t = time.perf_counter()
-        handle = await ensure_plan(client, task_queue, config)
+        handle = await ensure_plan(client, task_queue, config, entries[0].registered_by)
         registered = await import_entries(
             handle, entries, f"bench-{count}", entries[0].registered_by
         )

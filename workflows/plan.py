@@ -34,9 +34,10 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.deadlines import vn_date
-    from domain.errors import Refusal
+    from domain.errors import Refusal, RefusalCode
     from domain.money import format_dong
     from workflows import plan_rules
+    from workflows.de_an_contract import DeAnRegistrationProof, DeAnRegistrationVerdict
     from workflows.plan_contract import (
         CheckpointRecord,
         DecisionItemResult,
@@ -84,6 +85,18 @@ RESCREEN_PATCH = "plan-decision-rescreen-v1"
 """Decisions recorded before it had one round; after it, the items the plan refused for the
 envelope are screened again when a đề án refused its approval and freed its reservation."""
 
+CREATOR_IDENTITY_PATCH = "plan-creator-identity-v1"
+"""Plans started after it prove who opened them before anything is written: the start's
+statement for ``created_by`` (a Trung tâm of the plan's province) is judged by the local activity
+``verify_registration``, whose verdict the history records; a refusal fails the plan with its
+typed error. Plans recorded before it were opened unproven and replay as they ran."""
+
+VERIFY_REGISTRATION = "verify_registration"
+VERIFY_TIMEOUT = timedelta(seconds=10)
+VERIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)
+)
+
 PERSIST_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -129,11 +142,21 @@ class KeHoachWorkflow:
         self._finished: list[PlanDeAnFinished] = []
         self._closing = False
         """Set after the last checkpoint: decisions and commitment changes are refused."""
+        self._created_by = input.created_by
+        # The start's identity statement, handed over by the worker's identity interceptor
+        # (prove_registration) before run() and dropped once judged.
+        self._start_statement: str | None = None
+
+    def prove_registration(self, statement: str | None) -> None:
+        """Called by the worker's identity interceptor with the start's statement."""
+        self._start_statement = statement
 
     @workflow.run
     async def run(self, input: PlanInput) -> PlanResult:
         if not self._ready:
             config = self._state.config
+            if workflow.patched(CREATOR_IDENTITY_PATCH):
+                await self._verify_creator()
             await self._record(
                 RECORD_PLAN,
                 PlanRow(
@@ -183,6 +206,43 @@ class KeHoachWorkflow:
             approved=sum(1 for i in state.items if i.status is ItemStatus.APPROVED),
             checkpoints=state.checkpoints,
         )
+
+    async def _verify_creator(self) -> None:
+        """Who opens the plan (its envelope, its intake) must prove it, as a registrar proves
+        a đề án's registration: a Trung tâm of the plan's province with a valid statement."""
+        statement, self._start_statement = self._start_statement, None
+        creator = self._created_by
+        if creator is None:
+            raise refusal_error(
+                Refusal(
+                    RefusalCode.IDENTITY_NOT_PROVEN,
+                    "kế hoạch phải do cán bộ Trung tâm khuyến công đã xác thực mở "
+                    "(khuyencong plan import --as MÃ_CÁN_BỘ)",
+                    "created_by",
+                )
+            )
+        verdict = await workflow.execute_local_activity(
+            VERIFY_REGISTRATION,
+            DeAnRegistrationProof(
+                statement=statement,
+                workflow_id=workflow.info().workflow_id,
+                registered_by=creator,
+                province=self._state.config.province,
+                at=workflow.now(),
+            ),
+            result_type=DeAnRegistrationVerdict,
+            start_to_close_timeout=VERIFY_TIMEOUT,
+            retry_policy=VERIFY_RETRY,
+            summary="Xác minh danh tính cán bộ mở kế hoạch",
+        )
+        if not verdict.ok:
+            raise refusal_error(
+                Refusal(
+                    verdict.error_type or RefusalCode.IDENTITY_NOT_PROVEN,
+                    verdict.message,
+                    verdict.field and verdict.field.replace("registered_by", "created_by"),
+                )
+            )
 
     async def _record(self, activity: str, row: Any, summary: str) -> None:
         """A write of the plan's facts to PostgreSQL: idempotent by business key, so retried

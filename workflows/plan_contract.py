@@ -512,6 +512,13 @@ class PlanState(_Model):
 class PlanInput(_Model):
     config: PlanConfig
     resume: PlanState | None = None
+    created_by: Actor | None = Field(
+        default=None,
+        description="The centre's official who opens the plan (its envelope, its intake): the "
+        "start carries a signed statement for them, judged by the local activity "
+        "``verify_registration`` before anything is written. None only in histories "
+        "recorded before plans were proven: a new plan without one fails.",
+    )
 
 
 class PlanResult(_Model):

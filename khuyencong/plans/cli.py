@@ -127,12 +127,22 @@ def import_(
     async def run(admin: Any, settings: Any = None) -> Any:
         # Who registers must be in the officials register (the same check as `de-an`): the
         # registrations carry the register's name, role and unit, not the sheet's.
+        from domain.errors import Refusal
         from khuyencong.admin.cli import acting
+        from khuyencong.admin.errors import ActionRefused
+        from workflows.plan_contract import PlanRegister
+        from workflows.plan_rules import check_registrar
 
         # unknown: exit 4; deactivated or wrong password: refused before anything is sent
         actor = await acting(admin, settings, official_id)
         registered = await check_registrars(admin, entries)
-        handle = await ensure_plan(admin.client, settings.task_queue, config)
+        try:  # the plan's own rule, judged before it is opened (and again by its validator)
+            check_registrar(config, PlanRegister(entries=registered, actor=actor))
+        except Refusal as refusal:
+            raise ActionRefused.of(
+                refusal.code, refusal.message, refusal.field, refusal.legal_basis
+            ) from None
+        handle = await ensure_plan(admin.client, settings.task_queue, config, actor)
         state = await plan_state(handle)
         if state.config != config:
             typer.secho(

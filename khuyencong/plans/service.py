@@ -26,20 +26,31 @@ PLAN_WORKFLOW = "KeHoachWorkflow"
 
 
 async def ensure_plan(
-    client: Client, task_queue: str, config: PlanConfig, *, workflow_id: str | None = None
+    client: Client,
+    task_queue: str,
+    config: PlanConfig,
+    created_by: Actor,
+    *,
+    workflow_id: str | None = None,
 ) -> WorkflowHandle[Any, Any]:
-    """Start the plan, or attach to the running one with the same ID (its configuration wins)."""
-    return await client.start_workflow(
-        PLAN_WORKFLOW,
-        PlanInput(config=config),
-        id=workflow_id or config.plan_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        result_type=PlanResult,
-        static_summary=(
-            f"Kế hoạch khuyến công năm {config.year} — {config.level.label}, tỉnh {config.province}"
-        ),
-    )
+    """Start the plan, opened by ``created_by`` (the start is signed for them: the caller
+    proved who they are), or attach to the running one with the same ID (its configuration
+    wins)."""
+    from khuyencong.identity_interceptors import vouching
+
+    with vouching(created_by.official_id):
+        return await client.start_workflow(
+            PLAN_WORKFLOW,
+            PlanInput(config=config, created_by=created_by),
+            id=workflow_id or config.plan_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            result_type=PlanResult,
+            static_summary=(
+                f"Kế hoạch khuyến công năm {config.year} — {config.level.label}, "
+                f"tỉnh {config.province}"
+            ),
+        )
 
 
 IMPORT_CHUNK = 100
@@ -127,9 +138,9 @@ async def seed_demo_plan(
     entries = [_asking_less(e) for e in entries]
     envelope = sum(e.dossier.requested_support for e in entries) * 8 // 10
     config = PlanConfig.with_defaults(PROVINCE, Level.DIA_PHUONG, year, envelope)
-    handle = await ensure_plan(client, task_queue, config, workflow_id=workflow_id)
     # The generated rows name the province's centre registrar: the dev stack vouches for them.
     registrar = entries[0].registered_by
+    handle = await ensure_plan(client, task_queue, config, registrar, workflow_id=workflow_id)
     return handle.id, await import_entries(handle, entries, f"demo-{year}", registrar)
 
 

@@ -131,9 +131,10 @@ async def simulate_year(
             sim.log.append(f"{code} {update}: {cause}")
             return None
 
-    handle = await ensure_plan(client, task_queue, config, workflow_id=workflow_id)
+    registrar = entries[0].registered_by
+    handle = await ensure_plan(client, task_queue, config, registrar, workflow_id=workflow_id)
     registered = await import_entries(
-        handle, entries, f"simulation-{year}-{scenario.seed}", entries[0].registered_by
+        handle, entries, f"simulation-{year}-{scenario.seed}", registrar
     )
     sim.log.append(f"{today:%d/%m/%Y}: {registered.accepted} đề án đăng ký vào kế hoạch")
 

@@ -26,7 +26,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import workflow_id_for
-from tests.support.builders import SO, UBND, dossier_on
+from tests.support.builders import SO, TRUNG_TAM, UBND, dossier_on
 from tests.support.lifecycle import Driver, today_of
 from tests.workflows.plan_support import PlanRun, checkpoint, plan_config
 from workflows.de_an_contract import DeAnAdjust, DeAnState, DeAnStop
@@ -53,7 +53,7 @@ async def decided_adjusted_stopped(
     )
     handle = await env.client.start_workflow(
         KeHoachWorkflow.run,
-        PlanInput(config=config),
+        PlanInput(config=config, created_by=TRUNG_TAM),
         id=f"{config.plan_id}{tag}",
         task_queue=task_queue,
     )

@@ -70,7 +70,7 @@ class PlanRun:
     async def start(cls, client: Client, task_queue: str, config: PlanConfig) -> PlanRun:
         handle = await client.start_workflow(
             KeHoachWorkflow.run,
-            PlanInput(config=config),
+            PlanInput(config=config, created_by=TRUNG_TAM),
             id=f"{config.plan_id}/{task_queue}",  # one plan ID per test
             task_queue=task_queue,
         )

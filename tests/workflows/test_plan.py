@@ -9,11 +9,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.model import workflow_id_for
+from domain.model import Actor, workflow_id_for
 from domain.stages import Stage
 from khuyencong.plans import service
 from khuyencong.plans.importer import entries_to_rows, load_plan_file, write_xlsx
@@ -28,6 +28,7 @@ from workflows.plan_contract import (
     ItemStatus,
     PlanDecisionItem,
     PlanDecisionResult,
+    PlanInput,
     PlanRegister,
     PlanRegisterResult,
     PlanRegistration,
@@ -198,13 +199,15 @@ async def test_importing_the_same_spreadsheet_twice_creates_nothing_twice(
     )
     write_xlsx(tmp_path / "ke-hoach.xlsx", rows)
 
-    handle = await ensure_plan(ts_env.client, tq, config, workflow_id=f"{config.plan_id}/{tq}")
+    handle = await ensure_plan(
+        ts_env.client, tq, config, TRUNG_TAM, workflow_id=f"{config.plan_id}/{tq}"
+    )
     run = PlanRun(ts_env.client, handle)
     run.codes = [d.code for d in batch]
     PlanRun.running.append(run)
     for _ in range(2):
         entries, digest = load_plan_file(tmp_path / "ke-hoach.xlsx", config)
-        again = await ensure_plan(ts_env.client, tq, config, workflow_id=handle.id)
+        again = await ensure_plan(ts_env.client, tq, config, TRUNG_TAM, workflow_id=handle.id)
         result = await import_entries(again, entries, digest, TRUNG_TAM)
         assert result.accepted == 3
     state = await plan_state(handle)
@@ -229,7 +232,9 @@ async def test_a_long_spreadsheet_is_registered_in_chunks_and_twice_is_still_onc
         PlanRegistration(dossier=d, registered_by=TRUNG_TAM, registered_on=today)
         for d in dossiers(today, 5)
     ]
-    handle = await ensure_plan(ts_env.client, tq, config, workflow_id=f"{config.plan_id}/{tq}")
+    handle = await ensure_plan(
+        ts_env.client, tq, config, TRUNG_TAM, workflow_id=f"{config.plan_id}/{tq}"
+    )
     run = PlanRun(ts_env.client, handle)
     run.codes = [e.dossier.code for e in batch]
     PlanRun.running.append(run)
@@ -269,3 +274,29 @@ async def test_rows_enter_a_plan_only_from_a_verified_official_of_the_centre(
     assert not any(
         e.HasField("workflow_execution_update_accepted_event_attributes") for e in history.events
     )
+
+
+@pytest.mark.parametrize(
+    ("creator", "refusal"), [(None, "IdentityNotProven"), (SO, "WrongAuthority")]
+)
+async def test_a_plan_opened_by_anyone_but_a_verified_centre_official_fails_before_it_writes(
+    ts_env: WorkflowEnvironment,
+    tq: str,
+    db_pool: asyncpg.Pool,
+    creator: Actor | None,
+    refusal: str,
+) -> None:
+    today = await today_of(ts_env)
+    config = plan_config(today)
+    handle = await ts_env.client.start_workflow(
+        KeHoachWorkflow.run,
+        PlanInput(config=config, created_by=creator),
+        id=f"{config.plan_id}/{tq}/{refusal}",
+        task_queue=tq,
+    )
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+    error = failure.value.cause
+    assert isinstance(error, ApplicationError) and error.type == refusal
+    written = await db_pool.fetchval("SELECT count(*) FROM plan WHERE plan_id = $1", handle.id)
+    assert written == 0

@@ -3,7 +3,8 @@
 ``tests/histories/plans/v0``: recorded before the plan followed its đề án between checkpoints
 (one round per decision, checkpoints on plain timers, adjustments not checked against the
 envelope); ``v1``: recorded after the ``plan-decision-rescreen-v1``, ``plan-items-linked-v1``
-and ``plan-link-v1`` patches. Both must replay, or a plan running in production would break
+and ``plan-link-v1`` patches; ``v2``: after ``plan-creator-identity-v1`` (who opens a plan
+proves it). All must replay, or a plan running in production would break
 on the next deploy. Recorded by ``python -m tests.support.plan_histories <set>``.
 """
 
@@ -20,6 +21,7 @@ from temporalio.worker import Replayer
 from tests.support.temporal import suite_data_converter
 from workflows.de_an import PLAN_LINK_PATCH, DeAnWorkflow
 from workflows.plan import (
+    CREATOR_IDENTITY_PATCH,
     ITEMS_LINKED_PATCH,
     RESCREEN_PATCH,
     SEND_PLAN_DECISION,
@@ -55,13 +57,24 @@ def markers(version: str, name: str) -> str:
         if e["eventType"] != "EVENT_TYPE_MARKER_RECORDED":
             continue
         details = e["markerRecordedEventAttributes"]["details"]  # type: ignore[index]
+        if "patch-data" not in details:
+            continue  # a local activity's marker
         for payload in details["patch-data"]["payloads"]:
             ids.append(json.loads(base64.b64decode(payload["data"]))["id"])
     return " ".join(ids)
 
 
-def test_both_sets_hold_the_plan_and_two_of_its_de_an() -> None:
-    for version in ("v0", "v1"):
+def local_activity_type(event: dict[str, object]) -> str:
+    """The activity type of a local activity's marker (its data payload is plain JSON)."""
+    details = event["markerRecordedEventAttributes"]["details"]  # type: ignore[index]
+    if "data" not in details:
+        return ""
+    payload = details["data"]["payloads"][0]
+    return str(json.loads(base64.b64decode(payload["data"]))["activity_type"])
+
+
+def test_every_set_holds_the_plan_and_two_of_its_de_an() -> None:
+    for version in ("v0", "v1", "v2"):
         names = sorted(p.stem.split("--")[1] for p in (HISTORIES / version).glob("*.json"))
         assert names == ["plan", "raised", "third"], version
 
@@ -93,3 +106,19 @@ def test_the_new_set_takes_the_patched_paths() -> None:
     third = json.dumps(events("v1", "third"))
     assert "EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED" in third
     assert PLAN_LINK_PATCH in markers("v1", "third")
+
+
+def test_only_the_latest_set_proves_who_opened_the_plan_before_writing_it() -> None:
+    for version in ("v0", "v1"):
+        assert CREATOR_IDENTITY_PATCH not in markers(version, "plan"), version
+    assert CREATOR_IDENTITY_PATCH in markers("v2", "plan")
+    plan = events("v2", "plan")
+    kinds = [e["eventType"] for e in plan]
+    verdict = next(
+        n
+        for n, e in enumerate(plan)
+        if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+        and local_activity_type(e) == "verify_registration"
+    )
+    # The verdict (a local activity's marker) comes before the plan's first write.
+    assert verdict < kinds.index("EVENT_TYPE_ACTIVITY_TASK_SCHEDULED")
