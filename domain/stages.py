@@ -2,7 +2,9 @@
 
 The table :data:`TRANSITIONS` is the whole state machine: ``(stage, action) → next stage``.
 Anything not in it is refused with ``WrongStage``. Some actions keep the stage (a progress
-report, a visit, an adjustment): they are listed with the same stage on both sides.
+report, a visit, an adjustment): they are listed with the same stage on both sides. An
+official action defined outside the lifecycle (``workflows/actions/``) adds its own rows when
+its definition is registered (:func:`add_transitions`); the domain imports nothing of it.
 """
 
 from __future__ import annotations

@@ -12,8 +12,15 @@ reference its update ID carries and its help text. From :data:`CATALOGUE` are de
 - the ``khuyencong de-an <action>`` commands, the role × action matrix (``docs/officials.md``)
   and the inbox (:mod:`khuyencong.admin`).
 
+The catalogue is the lifecycle's own actions (:data:`LIFECYCLE`, whose stages and senders are
+written in :mod:`domain.stages` and :mod:`domain.authority`), then every action of
+:mod:`workflows.actions`, one module each, found by :func:`discover` and registered
+(:func:`register` adds the stages and senders its definition names to the domain's tables).
+What an action is lives in :mod:`workflows.action_definition` (re-exported here).
+
 ``tests/workflows/test_de_an_actions.py`` fails when an action lacks any of these. Pure: no
-Temporal and no asyncpg (the workflow imports it into its sandbox).
+Temporal and no asyncpg (the workflow imports it passed through its sandbox: discovery and
+registration run once per worker process).
 """
 
 from __future__ import annotations
