@@ -77,7 +77,7 @@ MATRIX: dict[tuple[Action, Level], frozenset[Role]] = {
 
 def add_senders(action: Action, senders: Mapping[Level, frozenset[Role]]) -> None:
     """Add ``action``'s rows to :data:`MATRIX`: who may send it at each level (an action
-    defined outside this module: ``ActionDefinition.senders``). Idempotent; a row that
+    defined outside this module: ``ActionDefinition.sent_by``). Idempotent; a row that
     contradicts one already there is refused."""
     for level, roles in senders.items():
         known = MATRIX.get((action, level))

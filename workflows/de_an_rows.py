@@ -46,7 +46,7 @@ class Row(BaseModel):
             cls.__qualname__,
         ):
             raise TypeError(f"{cls.__name__}: table {table!r} is {known.__qualname__}'s")
-        ROWS_BY_TABLE[table] = cls  # the same class imported again (a sandbox) replaces itself
+        ROWS_BY_TABLE.setdefault(table, cls)  # the same class imported again keeps the first
 
 
 _Row = Row

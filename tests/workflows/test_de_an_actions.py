@@ -320,7 +320,13 @@ async def test_an_action_written_in_one_module_appears_in_every_piece_derived_fr
     assert database["rows"][0]["official_id"] == "so-bg-1"
 
 
-def test_the_completeness_checks_of_this_module_pass_for_an_action_added_in_one_module() -> None:
+def test_the_completeness_checks_and_a_real_workflow_run_pass_for_an_action_added_in_one_module() -> (
+    None
+):
+    """In a subprocess with the example folder part of ``workflows.actions``: this module's
+    checks of every action, for ``record_inspection`` (its migration added to the schema
+    they read), and ``extended_workflow.py``: the update sent to a workflow on a worker,
+    refused to the centre, accepted from the Sở, its row written by ``record_step``."""
     script = (
         "import sys; from tests.workflows.example_actions import EXTEND, MIGRATION; exec(EXTEND); "
         "import tests.workflows.test_de_an_actions as checks; checks.SCHEMA.append(MIGRATION); "
@@ -328,6 +334,14 @@ def test_the_completeness_checks_of_this_module_pass_for_an_action_added_in_one_
     )
     each = [name for name, f in globals().items() if hasattr(f, "pytestmark")]
     out = _extended(
-        "-c", script, "-q", "-p", "no:cacheprovider", __file__, "-k", "record_inspection"
+        "-c",
+        script,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        __file__,
+        str(Path(__file__).with_name("extended_workflow.py")),
+        "-k",
+        "record_inspection or extended_workflow",
     )
-    assert f"{len(each)} passed" in out, out[-2000:]
+    assert f"{len(each) + 1} passed" in out, out[-2000:]
