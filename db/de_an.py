@@ -43,6 +43,7 @@ from workflows.de_an_rows import (
     AppraisalRow,
     ContractRow,
     DecisionRow,
+    InsertedRow,
     MonitoringVisitRow,
     ProgressConfirmationRow,
     ProgressReportRow,
@@ -445,6 +446,8 @@ def detail_statement(step: DeAnStep) -> tuple[str, tuple[Any, ...]] | None:
             step.occurred_at,
         )
     row = detail_row(step)
+    if row is None:  # an action added later that writes only its event
+        return None
     if isinstance(row, AppraisalRow):
         return INSERT_APPRAISAL, (
             key,
@@ -536,4 +539,31 @@ def detail_statement(step: DeAnStep) -> tuple[str, tuple[Any, ...]] | None:
             row.refund_owed,
             official,
         )
+    if isinstance(row, InsertedRow):
+        return inserted_row_statement(row), (key, de_an, official, *inserted_row_values(row))
     raise InvalidStepError(f"step {key}: no detail mapping for action {action.value}")
+
+
+def inserted_row_columns(model: type[InsertedRow]) -> tuple[str, ...]:
+    """The columns of an :class:`InsertedRow`'s table the row fills besides the three every
+    such table has: one per field of the model but ``table``, in the model's order."""
+    return tuple(name for name in model.model_fields if name != "table")
+
+
+def inserted_row_statement(row: InsertedRow) -> str:
+    """The generic insert of a row added with a new action: ``idempotency_key``, ``de_an_id``,
+    ``official_id``, then its fields, ``ON CONFLICT (<conflict_key>) DO NOTHING``. Names
+    come from the model (a table name is checked when the model is defined)."""
+    model = type(row)
+    table = model.model_fields["table"].default
+    columns = ("idempotency_key", "de_an_id", "official_id", *inserted_row_columns(model))
+    marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)})\n"
+        f"VALUES ({marks})\n"
+        f"ON CONFLICT ({model.conflict_key}) DO NOTHING\n"
+    )
+
+
+def inserted_row_values(row: InsertedRow) -> tuple[Any, ...]:
+    return tuple(getattr(row, name) for name in inserted_row_columns(type(row)))

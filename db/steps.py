@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from domain.stages import Action
+from workflows.de_an_actions import BY_ACTION
 from workflows.de_an_contract import DeAnStep
 from workflows.de_an_rows import (
     AcceptanceRow,
@@ -26,20 +27,12 @@ from workflows.de_an_rows import (
     MonitoringVisitRow,
     ProgressConfirmationRow,
     ProgressReportRow,
+    Row,
     SettlementRow,
 )
 
-DetailRowType = (
-    AppraisalRow
-    | DecisionRow
-    | ContractRow
-    | ProgressReportRow
-    | ProgressConfirmationRow
-    | MonitoringVisitRow
-    | AdvanceRequestRow
-    | AcceptanceRow
-    | SettlementRow
-)
+DetailRowType = Row
+"""Any detail row (``workflows.de_an_rows``)."""
 
 # --- which activity writes which action --------------------------------------------------------
 
@@ -116,14 +109,24 @@ ROW_TYPES: dict[Action, type[DetailRowType]] = {
     Action.ACCEPT: AcceptanceRow,
     Action.SETTLE: SettlementRow,
 }
-"""The detail row each action writes; the others write none (event only), a payment or a
-notification (typed fields of their own on the step)."""
+"""The detail row each of the lifecycle's actions writes; the others write none (event only),
+a payment or a notification (typed fields of their own on the step). An action added later
+names its row in its definition (``ActionDefinition.row``, :func:`row_type`)."""
+
+
+def row_type(action: Action) -> type[Row] | None:
+    """The model of the detail row ``action`` writes; None: none."""
+    known = ROW_TYPES.get(action)
+    if known is not None:
+        return known
+    defined = BY_ACTION.get(action)
+    return defined.row if defined is not None else None
 
 
 def detail_row(step: DeAnStep) -> DetailRowType | None:
     """The step's typed detail row: the one its decider built or, for a step scheduled by a
     worker older than typed rows (no ``row``), the one its ``details`` dict describes."""
-    expected = ROW_TYPES.get(step.action)
+    expected = row_type(step.action)
     if expected is None:
         if step.row is not None:
             raise InvalidStepError(
@@ -131,6 +134,8 @@ def detail_row(step: DeAnStep) -> DetailRowType | None:
             )
         return None
     if step.row is None:
+        if step.action not in ROW_TYPES:  # no worker older than typed rows knew this action
+            raise InvalidStepError(f"step {step.key}: {step.action.value} carries no row")
         try:
             return legacy_row(step)
         except ValidationError as exc:  # a value of the wrong type in the old dict

@@ -8,7 +8,7 @@ choke point that no client can bypass.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from domain.errors import Refusal, RefusalCode
@@ -73,6 +73,18 @@ MATRIX: dict[tuple[Action, Level], frozenset[Role]] = {
     (Action.RECORD_REFUND, _N): frozenset({_F}),
     (Action.RECORD_REFUND, _L): frozenset({_F}),
 }
+
+
+def add_senders(action: Action, senders: Mapping[Level, frozenset[Role]]) -> None:
+    """Add ``action``'s rows to :data:`MATRIX`: who may send it at each level (an action
+    defined outside this module: ``ActionDefinition.sent_by``). Idempotent; a row that
+    contradicts one already there is refused."""
+    for level, roles in senders.items():
+        known = MATRIX.get((action, level))
+        if known is not None and known != roles:
+            raise ValueError(f"{action.value} ({level.value}) is already sent by {sorted(known)}")
+    for level, roles in senders.items():
+        MATRIX[(action, level)] = frozenset(roles)
 
 
 class AdjustmentKind(StrEnum):

@@ -12,24 +12,40 @@ reference its update ID carries and its help text. From :data:`CATALOGUE` are de
 - the ``khuyencong de-an <action>`` commands, the role × action matrix (``docs/officials.md``)
   and the inbox (:mod:`khuyencong.admin`).
 
+The catalogue is the lifecycle's own actions (:data:`LIFECYCLE`, whose stages and senders are
+written in :mod:`domain.stages` and :mod:`domain.authority`), then every action of
+:mod:`workflows.actions`, one module each, found by :func:`discover` and registered
+(:func:`register` adds the stages and senders its definition names to the domain's tables).
+What an action is lives in :mod:`workflows.action_definition` (re-exported here).
+
 ``tests/workflows/test_de_an_actions.py`` fails when an action lacks any of these. Pure: no
-Temporal and no asyncpg (the workflow imports it into its sandbox).
+Temporal and no asyncpg (the workflow imports it passed through its sandbox: discovery and
+registration run once per worker process).
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import importlib
+import pkgutil
+from collections.abc import Mapping
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from types import ModuleType
+from typing import Any
 
-from domain.authority import AdjustmentKind, adjustment_deciders, appraisers, roles_for
+import workflows.actions
+from domain.authority import add_senders
 from domain.deadlines import month_key
-from domain.model import DeAnDossier, Level, Role
-from domain.stages import Action, Stage
+from domain.stages import Action, Stage, add_transitions
 from workflows import de_an_decisions as rules
+from workflows.action_definition import (
+    DISCRETIONARY,
+    ActionDefinition,
+    Authority,
+    Decider,
+    InboxEntry,
+    InboxFacts,
+    SwitchedDecider,
+)
 from workflows.de_an_contract import (
     DeAnAccept,
     DeAnAdjust,
@@ -53,184 +69,6 @@ from workflows.de_an_contract import (
     DeAnSubmitSettlementDossier,
 )
 from workflows.de_an_decisions import CURRENT_RULES, Outcome, RuleSwitches
-
-C = TypeVar("C", bound=DeAnCommand)
-C_contra = TypeVar("C_contra", bound=DeAnCommand, contravariant=True)
-
-
-class Decider(Protocol[C_contra]):
-    """``decide_*(state, command, now)``: a rule of :mod:`workflows.de_an_decisions`."""
-
-    def __call__(self, state: DeAnState, cmd: C_contra, now: datetime, /) -> Outcome: ...
-
-
-class SwitchedDecider(Protocol[C_contra]):
-    """A decider whose rules changed behind a workflow patch: it also takes the
-    :class:`~workflows.de_an_decisions.RuleSwitches` a replayed step was decided by."""
-
-    def __call__(
-        self, state: DeAnState, cmd: C_contra, now: datetime, switches: RuleSwitches, /
-    ) -> Outcome: ...
-
-
-class Authority(StrEnum):
-    """Where :mod:`domain.authority` says who may send an action."""
-
-    BY_LEVEL = "by_level"
-    """``MATRIX[(action, level)]`` (:func:`domain.authority.roles_for`)."""
-    BY_STAGE = "by_stage"
-    """The appraisal round: :func:`domain.authority.appraisers` (Sở, then Cục for national)."""
-    BY_KIND = "by_kind"
-    """The kind of adjustment: :func:`domain.authority.adjustment_deciders` (TT 36 Điều 11)."""
-
-
-class InboxFacts(Protocol):
-    """What the inbox knows of an open đề án (``khuyencong.admin.inbox.OpenDeAn``, a row of
-    the ``de_an_inbox`` view): the facts the inbox rules below read."""
-
-    @property
-    def registered_by(self) -> frozenset[str]: ...
-    @property
-    def appraised_by(self) -> frozenset[str]: ...
-    @property
-    def approved_by(self) -> frozenset[str]: ...
-    @property
-    def settled_by(self) -> frozenset[str]: ...
-    @property
-    def last_requested_by(self) -> str | None: ...
-    @property
-    def open_requests(self) -> int: ...
-    @property
-    def settlement_dossier_submitted(self) -> bool: ...
-    @property
-    def unconfirmed_reports(self) -> bool: ...
-    @property
-    def reported_months(self) -> frozenset[str]: ...
-    @property
-    def open_findings(self) -> bool: ...
-    @property
-    def payments_on_hold(self) -> bool: ...
-    @property
-    def refund_owed(self) -> int: ...
-    @property
-    def stopped(self) -> bool: ...
-
-
-def _always(_: InboxFacts) -> bool:
-    return True
-
-
-def _due_now(_: InboxFacts, __: date) -> bool:
-    return True
-
-
-def _nobody(_: InboxFacts) -> frozenset[str]:
-    return frozenset()
-
-
-@dataclass(frozen=True)
-class InboxEntry:
-    """How the inbox (:mod:`khuyencong.admin.inbox`) shows an action its stage allows, to an
-    official its authority allows. The workflow stays the judge: this only decides what to
-    show."""
-
-    discretionary: bool = False
-    """Possible at any time in its stages but never *waiting* for anyone (``inbox --all``)."""
-    possible: Callable[[InboxFacts], bool] = _always
-    """Whether what the read model knows lets the action happen now."""
-    due: Callable[[InboxFacts, date], bool] = _due_now
-    """Whether the lifecycle expects it now (not asked of a discretionary action)."""
-    excluded: Callable[[InboxFacts], frozenset[str]] = _nobody
-    """Officials four-eyes excludes (the same exclusions the decider applies)."""
-
-
-@dataclass(frozen=True)
-class ActionDefinition(Generic[C]):
-    """One official action, sent to ``DeAnWorkflow`` as the update :attr:`name`."""
-
-    name: str
-    """The update's name, as recorded in every history: never change it."""
-    action: Action
-    command: type[C]
-    """The update's one argument (:mod:`workflows.de_an_contract`)."""
-    decider: Decider[C]
-    """The rule (:mod:`workflows.de_an_decisions`); it checks stage, authority and the rest."""
-    label_en: str
-    """English label (the Vietnamese one is :attr:`domain.stages.Action.label`)."""
-    writes: tuple[str, ...]
-    """Tables its step writes besides ``de_an`` (read model) and ``de_an_event`` (descriptive;
-    ``db/de_an.py`` writes them, :mod:`db.steps` says which)."""
-    switched: bool = False
-    """Its rules changed behind a patch: the decider takes :class:`RuleSwitches`."""
-    authority: Authority = Authority.BY_LEVEL
-    inbox: InboxEntry = field(default_factory=InboxEntry)
-    update_ref: str | None = None
-    """The payload field naming the paper behind it (decision, minutes, voucher, month): the
-    reference in its update ID (``khuyencong.admin.client.update_id_for``)."""
-    answers: Stage | Action | None = None
-    """For an action without a paper of its own: the k-th of it answers the k-th entry into
-    this stage, or the k-th step of this action (read from the event log); that count is its
-    update ID's reference, so the same action sent again after a lost answer keeps its ID."""
-    help: str = ""
-    """More for ``khuyencong de-an <command> --help`` than its label and who may send it."""
-
-    def __post_init__(self) -> None:
-        if self.name != self.action.value:
-            raise ValueError(f"update {self.name!r} is not the action {self.action.value!r}")
-        takes_switches = "switches" in inspect.signature(self.decider).parameters
-        if takes_switches is not self.switched:
-            raise ValueError(f"{self.name}: switched={self.switched} but its decider disagrees")
-
-    @property
-    def label(self) -> str:
-        return self.action.label
-
-    @property
-    def cli_name(self) -> str:
-        """``khuyencong de-an <cli_name>``."""
-        return self.name.replace("_", "-")
-
-    def decide(
-        self,
-        state: DeAnState,
-        command: DeAnCommand,
-        now: datetime,
-        switches: RuleSwitches = CURRENT_RULES,
-    ) -> Outcome:
-        if not isinstance(command, self.command):
-            raise TypeError(f"{self.name} takes {self.command.__name__}, not {type(command)}")
-        if self.switched:
-            switched: SwitchedDecider[C] = self.decider  # type: ignore[assignment]
-            return switched(state, command, now, switches)
-        return self.decider(state, command, now)
-
-    def roles(self, dossier: DeAnDossier, stage: Stage | None = None) -> frozenset[Role]:
-        """Who may send it on ``dossier`` (level, group project) in ``stage``; ``None``: in
-        any stage (both appraisal rounds) and for any kind of adjustment."""
-        if self.authority is Authority.BY_KIND:
-            found: frozenset[Role] = frozenset()
-            for kind in AdjustmentKind:
-                found |= adjustment_deciders(kind, dossier)
-            return found
-        if self.authority is Authority.BY_STAGE and stage is None:
-            return appraisers(Stage.REGISTERED, dossier.level) | appraisers(
-                Stage.BASE_APPRAISED, dossier.level
-            )
-        return roles_for(self.action, dossier, stage or Stage.REGISTERED)
-
-    def roles_by_level(self, level: Level, *, group_project: bool = False) -> frozenset[Role]:
-        fields: dict[str, Any] = {"level": level, "province": "", "group_project": group_project}
-        return self.roles(DeAnDossier.model_construct(**fields))
-
-    def senders(self) -> str:
-        """Who sends it, per level (for the workflow's docstring)."""
-
-        def names(level: Level) -> str:
-            chosen = self.roles_by_level(level)
-            return ", ".join(r.value for r in Role if r in chosen) or "—"
-
-        return f"quốc gia {names(Level.QUOC_GIA)}; địa phương {names(Level.DIA_PHUONG)}"
-
 
 # --- the inbox's facts, named ------------------------------------------------------------------
 
@@ -256,13 +94,11 @@ def _settlement_due(facts: InboxFacts, _: date) -> bool:
     return facts.settlement_dossier_submitted
 
 
-DISCRETIONARY = InboxEntry(discretionary=True)
-
 # --- the catalogue --------------------------------------------------------------------------
 
 _S, _A = Stage, Action
 
-CATALOGUE: tuple[ActionDefinition[Any], ...] = (
+LIFECYCLE: tuple[ActionDefinition[Any], ...] = (
     ActionDefinition(
         name="resubmit",
         action=_A.RESUBMIT,
@@ -456,7 +292,36 @@ CATALOGUE: tuple[ActionDefinition[Any], ...] = (
         update_ref="voucher_number",
     ),
 )
-"""Every official action, in lifecycle order (the order of :class:`domain.stages.Action`)."""
+"""The lifecycle's own official actions, in lifecycle order (the order of
+:class:`domain.stages.Action`); their stages and senders are written in :mod:`domain.stages`
+and :mod:`domain.authority`."""
+
+
+def register(definition: ActionDefinition[Any]) -> ActionDefinition[Any]:
+    """Add what ``definition`` says of its action to the domain's tables: the stages that
+    allow it (:func:`domain.stages.add_transitions`) and who may send it
+    (:func:`domain.authority.add_senders`). Idempotent."""
+    add_transitions(definition.action, definition.moves)
+    add_senders(definition.action, definition.sent_by)
+    return definition
+
+
+def discover(package: ModuleType = workflows.actions) -> tuple[ActionDefinition[Any], ...]:
+    """The definition (``DEFINITION``) of every module of ``package`` (:mod:`workflows.actions`:
+    one module per action added after the lifecycle's), in the modules' name order,
+    registered (:func:`register`). Deterministic: the same modules give the same tuple."""
+    found: list[ActionDefinition[Any]] = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        defined = getattr(module, "DEFINITION", None)
+        if not isinstance(defined, ActionDefinition):
+            raise TypeError(f"{module.__name__} has no DEFINITION (an ActionDefinition)")
+        found.append(register(defined))
+    return tuple(found)
+
+
+CATALOGUE: tuple[ActionDefinition[Any], ...] = (*LIFECYCLE, *discover())
+"""Every official action: the lifecycle's, then those of :mod:`workflows.actions`."""
 
 NOT_UPDATES = frozenset({Action.REGISTER, Action.DEADLINE_MISSED})
 """Actions that are not updates: the registration is the workflow's start, a missed deadline
@@ -464,6 +329,29 @@ is the workflow's own timer."""
 
 BY_ACTION: Mapping[Action, ActionDefinition[Any]] = {d.action: d for d in CATALOGUE}
 BY_COMMAND: Mapping[type[DeAnCommand], ActionDefinition[Any]] = {d.command: d for d in CATALOGUE}
+if len(BY_ACTION) != len(CATALOGUE) or len(BY_COMMAND) != len(CATALOGUE):
+    raise TypeError("two definitions of one action, or one command model for two actions")
+
+__all__ = [
+    "BY_ACTION",
+    "BY_COMMAND",
+    "CATALOGUE",
+    "DISCRETIONARY",
+    "LIFECYCLE",
+    "NOT_UPDATES",
+    "ActionDefinition",
+    "Authority",
+    "Decider",
+    "InboxEntry",
+    "InboxFacts",
+    "SwitchedDecider",
+    "decide",
+    "definition",
+    "discover",
+    "for_command",
+    "register",
+    "updates_doc",
+]
 
 
 def definition(action: Action) -> ActionDefinition[Any]:

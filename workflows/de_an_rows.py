@@ -14,14 +14,57 @@ carries no ``row``, only its ``details`` dict; the activity reads the row from t
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SerializeAsAny
 
 
-class _Row(BaseModel):
+class Row(BaseModel):
+    """A detail row. Each subclass names its table in a ``table`` field with a default
+    (``table: Literal["settlement"] = "settlement"``), which tells rows apart in a step's
+    payload: defining the subclass registers it (:data:`ROWS_BY_TABLE`), so a row model
+    added with a new action needs no edit here."""
+
     model_config = ConfigDict(frozen=True)
+
+    table: str = ""
+    """The table (each row model gives it as its default; empty: a base of rows)."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        table = cls.model_fields["table"].default
+        if not table:
+            return  # a base of rows (InsertedRow), no table of its own
+        if not _TABLE_NAME.fullmatch(table):
+            raise TypeError(f"{cls.__name__}: table {table!r} is not a plain SQL name")
+        known = ROWS_BY_TABLE.get(table)
+        if known is not None and (known.__module__, known.__qualname__) != (
+            cls.__module__,
+            cls.__qualname__,
+        ):
+            raise TypeError(f"{cls.__name__}: table {table!r} is {known.__qualname__}'s")
+        ROWS_BY_TABLE.setdefault(table, cls)  # the same class imported again keeps the first
+
+
+_Row = Row
+_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+ROWS_BY_TABLE: dict[str, type[Row]] = {}
+"""Every row model, by the table its ``table`` field names."""
+
+
+class InsertedRow(Row):
+    """A row written by the generic insert (``db.de_an.inserted_row_statement``): its table
+    has the columns ``idempotency_key`` (the step's key), ``de_an_id``, ``official_id`` (the
+    acting official) and one column per field of the model but ``table``, of the same name,
+    with a unique :attr:`conflict_key`. No SQL to write and no repository to edit: a new
+    action's row model and its migration are enough."""
+
+    conflict_key: ClassVar[str] = "idempotency_key"
+    """The unique column a retried step's row conflicts on (``ON CONFLICT ... DO NOTHING``)."""
 
 
 class AppraisalRow(_Row):
@@ -116,16 +159,16 @@ class SettlementRow(_Row):
     refund_owed: int
 
 
-DetailRow = Annotated[
-    AppraisalRow
-    | DecisionRow
-    | ContractRow
-    | ProgressReportRow
-    | ProgressConfirmationRow
-    | MonitoringVisitRow
-    | AdvanceRequestRow
-    | AcceptanceRow
-    | SettlementRow,
-    Field(discriminator="table"),
-]
-"""Any detail row, told apart by its ``table``."""
+def _row_of_table(value: Any) -> Any:
+    """A row read from a payload: the model its ``table`` names (:data:`ROWS_BY_TABLE`)."""
+    if isinstance(value, dict):
+        table = value.get("table")
+        model = ROWS_BY_TABLE.get(table) if isinstance(table, str) else None
+        if model is None:
+            raise ValueError(f"no row model for table {table!r}")
+        return model.model_validate(value)
+    return value
+
+
+DetailRow = Annotated[SerializeAsAny[Row], BeforeValidator(_row_of_table)]
+"""Any detail row, told apart by its ``table`` and dumped with all its fields."""
