@@ -438,7 +438,7 @@ async def verify_containers(docker: Docker, report: Report, work: Path) -> None:
                     stage == Stage.CLOSED and closed == ("closed", paid) and paid > 0,
                     f"{workflow_id}: stage {stage.value}, paid {paid:,} đồng, row {closed}",
                 )
-            except Exception as exc:  # noqa: BLE001  a failed check, reported with its cause
+            except Exception as exc:  # a failed check, reported with its cause
                 report.check(
                     "one đề án from registration to closing through the container's worker",
                     False,
@@ -458,13 +458,15 @@ async def verify_containers(docker: Docker, report: Report, work: Path) -> None:
             try:
                 body = scrape(metrics_url)
                 counters = sorted(
-                    {m.group(1) for m in re.finditer(r"^(khuyencong_\w+?)(?:_total)?\{", body, re.M)}
+                    {
+                        m.group(1)
+                        for m in re.finditer(r"^(khuyencong_\w+?)(?:_total)?\{", body, re.M)
+                    }
                 )
                 report.check(
                     "the worker serves the metrics endpoint",
                     bool(counters),
-                    f"{metrics_url}: {len(body.splitlines())} lines, "
-                    + ", ".join(counters[:6]),
+                    f"{metrics_url}: {len(body.splitlines())} lines, " + ", ".join(counters[:6]),
                 )
             except OSError as exc:
                 report.check("the worker serves the metrics endpoint", False, str(exc))
@@ -491,12 +493,20 @@ async def verify_containers(docker: Docker, report: Report, work: Path) -> None:
             graceful = '"worker stopped"' in logs
             report.check(
                 "SIGTERM stops the worker gracefully within its grace period",
-                stop.returncode == 0 and exit_code == 0 and graceful and elapsed < GRACE_SECONDS + 5,
+                stop.returncode == 0
+                and exit_code == 0
+                and graceful
+                and elapsed < GRACE_SECONDS + 5,
                 f"docker stop took {elapsed:.1f} s (grace {GRACE_SECONDS} s, kill after "
                 f"{STOP_TIMEOUT} s), exit code {exit_code}, "
-                f"{'logged' if graceful else 'did not log'} \"worker stopped\"",
+                f'{"logged" if graceful else "did not log"} "worker stopped"',
             )
             docker.remove_all()
+
+            await check_systemd_unit(
+                report, env | {"KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS": str(GRACE_SECONDS)},
+                secrets, work, socket_dir / ".s.PGSQL.5432",
+            )  # fmt: skip
 
 
 async def codec_round_trip(port: int, keys: CodecKeys) -> tuple[bool, str]:
@@ -721,26 +731,135 @@ def check_kubernetes(docker: Docker, report: Report, work: Path) -> None:
     )
 
 
-def check_systemd(report: Report) -> None:
-    """A transient unit needs a running systemd manager (``/run/systemd/system`` exists only
-    when systemd is the init system, sd_booted(3))."""
-    name = "the systemd unit as a transient unit (systemd-run)"
+SYSTEMD_CHECK = "the systemd unit's worker runs as a transient unit and stops cleanly"
+
+UNIT = REPO / "deploy" / "systemd" / "khuyencong-worker.service"
+
+REPLACED = {"User", "Group", "EnvironmentFile", "ExecStart"}
+"""[Service] settings of the unit this check sets itself (see :func:`unit_properties`)."""
+
+
+def systemd_missing() -> str | None:
+    """Why no transient unit can run here, or None. A transient unit needs a running systemd
+    manager: ``/run/systemd/system`` exists only when systemd is the init system
+    (sd_booted(3))."""
     if shutil.which("systemd-run") is None:
-        report.skip(name, "systemd-run is not installed")
-        return
+        return "systemd-run is not installed"
     if not Path("/run/systemd/system").is_dir():
-        init = Path("/proc/1/comm").read_text().strip() if Path("/proc/1/comm").exists() else "?"
-        report.skip(
-            name,
-            f"systemd is not the init system here (PID 1 is {init!r}, no /run/systemd/system): "
-            "systemd-run has no manager to ask; deploy/verify.sh runs it where systemd runs",
+        comm = Path("/proc/1/comm")
+        init = comm.read_text().strip() if comm.exists() else "?"
+        return (
+            f"systemd is not the init system here (PID 1 is {init!r}, no /run/systemd/system), "
+            "so systemd-run has no manager to start a unit; where systemd runs, this check "
+            "starts the unit's worker with systemd-run"
         )
-        return
-    report.record(
-        "TODO",
-        name,
-        "systemd runs here: deploy/verify.sh runs the transient unit itself (see its output)",
+    return None
+
+
+def unit_properties(env_file: Path, socket_path: Path) -> list[str]:
+    """``systemd-run --property`` of every [Service] setting of the unit, but: the user (the
+    unit's ``khuyencong`` when it exists, otherwise ``DynamicUser=yes``), this run's
+    environment file, and the embedded PostgreSQL's socket bound at /run/postgresql (the unit
+    has PrivateTmp=yes: the socket under /tmp would be out of its sight)."""
+    import configparser
+    import pwd
+
+    parser = configparser.ConfigParser(
+        strict=False, interpolation=None, empty_lines_in_values=False
     )
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(UNIT.read_text())
+    properties = [
+        f"{key}={value}" for key, value in parser["Service"].items() if key not in REPLACED
+    ]
+    try:
+        pwd.getpwnam("khuyencong")
+        properties += ["User=khuyencong", "Group=khuyencong"]
+    except KeyError:
+        properties.append("DynamicUser=yes")
+    venv = REPO / ".venv"
+    if str(venv).startswith(("/home/", "/root/", "/run/user/")):
+        properties.append("ProtectHome=read-only")  # the unit's ProtectHome=yes would hide it
+    properties += [
+        f"EnvironmentFile={env_file}",
+        f"BindPaths={socket_path}:{SOCKET_IN_CONTAINER}",
+    ]
+    return properties
+
+
+async def check_systemd_unit(
+    report: Report, env: dict[str, str], secrets: Secrets, work: Path, socket_path: Path
+) -> None:
+    """The unit's worker (the project's .venv) as a transient unit against the same stack:
+    it polls, runs as a non-root user, and ``systemctl stop`` (SIGTERM) ends it cleanly
+    before TimeoutStopSec."""
+    missing = systemd_missing()
+    if missing is not None:
+        report.skip(SYSTEMD_CHECK, missing)
+        return
+    unit = f"kc-verify-worker-{uuid.uuid4().hex[:6]}.service"
+    env_file = work / "worker.env"
+    values = {k: v for k, v in env.items() if not k.endswith("_FILE")}
+    for name, variable in (
+        ("codec_keys", "KHUYENCONG_CODEC_KEYS"),
+        ("identity_signing_key", "KHUYENCONG_IDENTITY_SIGNING_KEY"),
+        ("identity_verify_keys", "KHUYENCONG_IDENTITY_VERIFY_KEYS"),
+    ):
+        values[variable] = (secrets.directory / name).read_text()
+    values["KHUYENCONG_METRICS_BIND"] = f"127.0.0.1:{free_port()}"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    env_file.chmod(0o600)  # read by systemd as root, like /etc/khuyencong/worker.env
+    command = [
+        "systemd-run",
+        f"--unit={unit}",
+        f"--description=deploy/verify.sh: {UNIT.name}",
+        *(f"--property={p}" for p in unit_properties(env_file, socket_path)),
+        str(REPO / ".venv" / "bin" / "khuyencong"),
+        "worker",
+    ]
+    started = subprocess.run(command, capture_output=True, text=True, check=False)
+    if started.returncode != 0:
+        report.check(SYSTEMD_CHECK, False, f"systemd-run: {started.stderr.strip()}")
+        return
+
+    def journal() -> str:
+        return subprocess.run(
+            ["journalctl", "--unit", unit, "--output", "cat", "--no-pager"],
+            capture_output=True, text=True, check=False,
+        ).stdout  # fmt: skip
+
+    def show(*names: str) -> dict[str, str]:
+        out = subprocess.run(
+            ["systemctl", "show", unit, *(f"--property={n}" for n in names)],
+            capture_output=True, text=True, check=False,
+        ).stdout  # fmt: skip
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    async def running() -> bool:
+        return '"worker running"' in journal()
+
+    try:
+        up = await wait_until(running, 60)
+        pid = show("MainPID").get("MainPID", "0")
+        uid = Path(f"/proc/{pid}/status").read_text() if pid != "0" else ""
+        real_uid = next(
+            (line.split()[1] for line in uid.splitlines() if line.startswith("Uid:")), "?"
+        )
+        begin = time.monotonic()
+        subprocess.run(["systemctl", "stop", unit], capture_output=True, check=False, timeout=120)
+        elapsed = time.monotonic() - begin
+        stopped = '"worker stopped"' in journal()
+        result = show("Result", "ExecMainStatus")
+        report.check(
+            SYSTEMD_CHECK,
+            up and real_uid not in {"0", "?"} and stopped and elapsed < GRACE_SECONDS + 5,
+            f"{unit}: polling {'yes' if up else 'no'}, uid {real_uid}, systemctl stop took "
+            f'{elapsed:.1f} s, {"logged" if stopped else "did not log"} "worker stopped", '
+            f"{result}" + ("" if up else "\n" + tail(journal())),
+        )
+    finally:
+        subprocess.run(["systemctl", "stop", unit], capture_output=True, check=False, timeout=120)
+        subprocess.run(["systemctl", "reset-failed", unit], capture_output=True, check=False)
 
 
 # --- main ------------------------------------------------------------------------------------------
@@ -759,13 +878,12 @@ async def main(argv: list[str] | None = None) -> int:
     try:
         try:
             await verify_containers(docker, report, work)
-        except Exception as exc:  # noqa: BLE001  reported, then the other checks run
+        except Exception as exc:  # reported, then the other checks run
             report.check("the stack runs", False, f"{type(exc).__name__}: {exc}")
         finally:
             docker.remove_all()
         check_compose(docker, report, work)
         check_kubernetes(docker, report, work)
-        check_systemd(report)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
