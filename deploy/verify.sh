@@ -15,14 +15,17 @@
 #    Temporal dev server on this machine; the image as the migration job, the search-attribute
 #    job, the worker and the codec server (--network host); one đề án from registration to
 #    closing through the container's worker; non-root user, metrics, graceful SIGTERM; the
-#    compose file, the Kubernetes manifests and the systemd unit. One line per check.
+#    compose file, the Kubernetes manifests and the systemd unit (as a transient systemd-run
+#    unit: on this machine when systemd is its init, otherwise in a container of the image
+#    built plus Debian's systemd as PID 1). One line per check.
 #
 # Needs: root, dockerd (Debian's docker.io), debootstrap, the project's .venv (scripts/test.sh
 # makes it). Exit status 0 when every check passed, 1 when one failed, 2 when it could not run.
 #
 # Settings (environment): KHUYENCONG_VERIFY_IMAGE (khuyencong-flow:verify),
 # KHUYENCONG_VERIFY_BASE (khuyencong-base:bookworm-python3.11), DEBIAN_MIRROR
-# (http://deb.debian.org/debian), KHUYENCONG_VERIFY_REBUILD_BASE (0).
+# (http://deb.debian.org/debian), KHUYENCONG_VERIFY_REBUILD_BASE (0),
+# KHUYENCONG_VERIFY_SYSTEMD_CONTAINER (1; 0 skips the systemd container).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -115,6 +118,7 @@ else
         "$WORK"/rootfs/usr/share/doc/* "$WORK"/rootfs/usr/share/man/* \
         "$WORK"/rootfs/usr/share/locale/* "$WORK"/rootfs/var/log/*.log
     tar --numeric-owner -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" .
+    previous=$("$DOCKER" image inspect "$BASE" --format '{{.Id}}' 2>/dev/null || true)
     "$DOCKER" import \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change 'ENV LANG=C.UTF-8' \
@@ -122,6 +126,7 @@ else
         --message "debootstrap --variant=minbase --include=$PACKAGES bookworm" \
         "$WORK/rootfs.tar" "$BASE" >/dev/null
     rm -rf "$WORK/rootfs" "$WORK/rootfs.tar"
+    if [ -n "$previous" ]; then "$DOCKER" image rm "$previous" >/dev/null 2>&1 || true; fi
     say "base image $BASE made in $(($(date +%s) - started)) s"
 fi
 say "base image Python: $("$DOCKER" run --rm --network none "$BASE" python3 -c 'import sys; print(sys.version.split()[0])')"

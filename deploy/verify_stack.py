@@ -503,8 +503,8 @@ async def verify_containers(docker: Docker, report: Report, work: Path) -> None:
             )
             docker.remove_all()
 
-            await check_systemd_unit(
-                report, env | {"KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS": str(GRACE_SECONDS)},
+            await check_systemd(
+                docker, report, env | {"KHUYENCONG_GRACEFUL_SHUTDOWN_SECONDS": str(GRACE_SECONDS)},
                 secrets, work, socket_dir / ".s.PGSQL.5432",
             )  # fmt: skip
 
@@ -756,7 +756,7 @@ def systemd_missing() -> str | None:
     return None
 
 
-def unit_properties(env_file: Path, socket_path: Path) -> list[str]:
+def unit_properties(env_file: Path, socket_path: Path, host: SystemdHost) -> list[str]:
     """``systemd-run --property`` of every [Service] setting of the unit, but: the user (the
     unit's ``khuyencong`` when it exists, otherwise ``DynamicUser=yes``), this run's
     environment file, and the embedded PostgreSQL's socket bound at /run/postgresql (the unit
@@ -772,14 +772,16 @@ def unit_properties(env_file: Path, socket_path: Path) -> list[str]:
     properties = [
         f"{key}={value}" for key, value in parser["Service"].items() if key not in REPLACED
     ]
-    try:
-        pwd.getpwnam("khuyencong")
+    if host.prefix:  # the image built has the unit's user (uid 10001)
         properties += ["User=khuyencong", "Group=khuyencong"]
-    except KeyError:
-        properties.append("DynamicUser=yes")
-    venv = REPO / ".venv"
-    if str(venv).startswith(("/home/", "/root/", "/run/user/")):
-        properties.append("ProtectHome=read-only")  # the unit's ProtectHome=yes would hide it
+    else:
+        try:
+            pwd.getpwnam("khuyencong")
+            properties += ["User=khuyencong", "Group=khuyencong"]
+        except KeyError:
+            properties.append("DynamicUser=yes")
+        if str(REPO).startswith(("/home/", "/root/", "/run/user/")):
+            properties.append("ProtectHome=read-only")  # ProtectHome=yes would hide the .venv
     properties += [
         f"EnvironmentFile={env_file}",
         f"BindPaths={socket_path}:{SOCKET_IN_CONTAINER}",
@@ -787,16 +789,102 @@ def unit_properties(env_file: Path, socket_path: Path) -> list[str]:
     return properties
 
 
-async def check_systemd_unit(
-    report: Report, env: dict[str, str], secrets: Secrets, work: Path, socket_path: Path
-) -> None:
-    """The unit's worker (the project's .venv) as a transient unit against the same stack:
-    it polls, runs as a non-root user, and ``systemctl stop`` (SIGTERM) ends it cleanly
-    before TimeoutStopSec."""
-    missing = systemd_missing()
-    if missing is not None:
-        report.skip(SYSTEMD_CHECK, missing)
+@dataclass
+class SystemdHost:
+    """Where the transient unit runs: this machine (``prefix`` empty), or a container whose
+    PID 1 is systemd (``prefix`` is ``docker exec NAME``)."""
+
+    prefix: list[str]
+    exec_start: list[str]
+    where: str
+
+    def run(self, *command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.prefix, *command], capture_output=True, text=True, check=False, timeout=timeout
+        )
+
+
+SYSTEMD_IMAGE_DOCKERFILE = """\
+FROM {image}
+USER root
+RUN apt-get update -q \\
+    && apt-get install -y -q --no-install-recommends systemd \\
+    && rm -rf /var/lib/apt/lists/*
+ENTRYPOINT ["/lib/systemd/systemd"]
+CMD []
+"""
+"""The built image plus systemd as PID 1: the unit as written (``ExecStart=/opt/khuyencong/bin/
+khuyencong worker``, ``User=khuyencong``) under a real systemd manager, where the machine's
+own init is not systemd."""
+
+
+@contextlib.asynccontextmanager
+async def systemd_container(docker: Docker, work: Path) -> AsyncIterator[SystemdHost | str]:
+    """A container running systemd, the scratch folder at the same path; yields
+    the host to run the unit on, or why there is none."""
+    image = f"{docker.image.rpartition(':')[0]}-systemd:verify"
+    context = work / "systemd-image"
+    context.mkdir()
+    (context / "Dockerfile").write_text(SYSTEMD_IMAGE_DOCKERFILE.format(image=docker.image))
+    built = subprocess.run(
+        [docker.command, "build", "--network", "host", "-t", image, str(context)],
+        capture_output=True, text=True, check=False, timeout=600,
+        env=os.environ | {"DOCKER_BUILDKIT": "1"},
+    )  # fmt: skip
+    if built.returncode != 0:
+        yield f"could not build {image}: {tail(built.stdout + built.stderr, 5)}"
         return
+    name = f"kc-verify-systemd-{uuid.uuid4().hex[:6]}"
+    started = docker.run(
+        # Not --privileged: where the engine's own capability set lacks one (a sandboxed
+        # machine), runc cannot grant them all. systemd needs CAP_SYS_ADMIN for its mounts
+        # (and the unit's PrivateTmp, ProtectSystem), the cgroup tree, and no seccomp filter.
+        "run", "--detach", "--name", name, "--network", "host",
+        "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined",
+        "--security-opt", "apparmor=unconfined",
+        "--mount", "type=bind,source=/sys/fs/cgroup,target=/sys/fs/cgroup",
+        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
+        "--mount", f"type=bind,source={work},target={work}",
+        image,
+    )  # fmt: skip
+    if started.returncode != 0:
+        yield f"could not start {image}: {started.stderr.strip()}"
+        return
+    docker.started.append(name)
+    host = SystemdHost(
+        [docker.command, "exec", name],
+        ["/opt/khuyencong/bin/khuyencong", "worker"],
+        f"systemd {' '.join(docker.run('exec', name, 'systemctl', '--version').stdout.split()[1:2])}"
+        " as PID 1 of a container of the image built (this machine's init is not systemd)",
+    )
+    try:
+        state = ""
+
+        async def booted() -> bool:
+            # Until systemd listens on its bus, systemctl fails at once: ask again.
+            nonlocal state
+            state = host.run("systemctl", "is-system-running", "--wait", timeout=120).stdout
+            return state.strip() in {"running", "degraded"}
+
+        if not await wait_until(booted, 90, interval=0.5):
+            yield f"systemd in {name} did not come up ({state}): {tail(docker.logs(name), 5)}"
+            return
+        yield host
+    finally:
+        docker.run("rm", "--force", name, timeout=60)
+        docker.started.remove(name)
+
+
+async def check_systemd_unit(
+    report: Report,
+    host: SystemdHost,
+    env: dict[str, str],
+    secrets: Secrets,
+    work: Path,
+    socket_path: Path,
+) -> None:
+    """The unit's worker as a transient unit against the same stack: it polls, runs as a
+    non-root user, and ``systemctl stop`` (SIGTERM) ends it cleanly before TimeoutStopSec."""
     unit = f"kc-verify-worker-{uuid.uuid4().hex[:6]}.service"
     env_file = work / "worker.env"
     values = {k: v for k, v in env.items() if not k.endswith("_FILE")}
@@ -809,30 +897,22 @@ async def check_systemd_unit(
     values["KHUYENCONG_METRICS_BIND"] = f"127.0.0.1:{free_port()}"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     env_file.chmod(0o600)  # read by systemd as root, like /etc/khuyencong/worker.env
-    command = [
+    started = host.run(
         "systemd-run",
         f"--unit={unit}",
         f"--description=deploy/verify.sh: {UNIT.name}",
-        *(f"--property={p}" for p in unit_properties(env_file, socket_path)),
-        str(REPO / ".venv" / "bin" / "khuyencong"),
-        "worker",
-    ]
-    started = subprocess.run(command, capture_output=True, text=True, check=False)
+        *(f"--property={p}" for p in unit_properties(env_file, socket_path, host)),
+        *host.exec_start,
+    )
     if started.returncode != 0:
-        report.check(SYSTEMD_CHECK, False, f"systemd-run: {started.stderr.strip()}")
+        report.check(SYSTEMD_CHECK, False, f"{host.where}: systemd-run: {started.stderr.strip()}")
         return
 
     def journal() -> str:
-        return subprocess.run(
-            ["journalctl", "--unit", unit, "--output", "cat", "--no-pager"],
-            capture_output=True, text=True, check=False,
-        ).stdout  # fmt: skip
+        return host.run("journalctl", "--unit", unit, "--output", "cat", "--no-pager").stdout
 
     def show(*names: str) -> dict[str, str]:
-        out = subprocess.run(
-            ["systemctl", "show", unit, *(f"--property={n}" for n in names)],
-            capture_output=True, text=True, check=False,
-        ).stdout  # fmt: skip
+        out = host.run("systemctl", "show", unit, *(f"--property={n}" for n in names)).stdout
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
     async def running() -> bool:
@@ -841,25 +921,52 @@ async def check_systemd_unit(
     try:
         up = await wait_until(running, 60)
         pid = show("MainPID").get("MainPID", "0")
-        uid = Path(f"/proc/{pid}/status").read_text() if pid != "0" else ""
-        real_uid = next(
-            (line.split()[1] for line in uid.splitlines() if line.startswith("Uid:")), "?"
+        status = host.run("cat", f"/proc/{pid}/status").stdout if pid != "0" else ""
+        uid = next(
+            (line.split()[1] for line in status.splitlines() if line.startswith("Uid:")), "?"
         )
         begin = time.monotonic()
-        subprocess.run(["systemctl", "stop", unit], capture_output=True, check=False, timeout=120)
+        host.run("systemctl", "stop", unit)
         elapsed = time.monotonic() - begin
         stopped = '"worker stopped"' in journal()
-        result = show("Result", "ExecMainStatus")
         report.check(
             SYSTEMD_CHECK,
-            up and real_uid not in {"0", "?"} and stopped and elapsed < GRACE_SECONDS + 5,
-            f"{unit}: polling {'yes' if up else 'no'}, uid {real_uid}, systemctl stop took "
-            f'{elapsed:.1f} s, {"logged" if stopped else "did not log"} "worker stopped", '
-            f"{result}" + ("" if up else "\n" + tail(journal())),
+            up and uid not in {"0", "?"} and stopped and elapsed < GRACE_SECONDS + 5,
+            f"{host.where}; {unit}: polling {'yes' if up else 'no'}, uid {uid}, systemctl stop "
+            f'took {elapsed:.1f} s, {"logged" if stopped else "did not log"} "worker stopped"'
+            + ("" if up and stopped else "\n" + tail(journal() + started.stderr)),
         )
     finally:
-        subprocess.run(["systemctl", "stop", unit], capture_output=True, check=False, timeout=120)
-        subprocess.run(["systemctl", "reset-failed", unit], capture_output=True, check=False)
+        host.run("systemctl", "stop", unit)
+        host.run("systemctl", "reset-failed", unit)
+
+
+async def check_systemd(
+    docker: Docker,
+    report: Report,
+    env: dict[str, str],
+    secrets: Secrets,
+    work: Path,
+    socket_path: Path,
+) -> None:
+    """On this machine where systemd is its init; otherwise in a container whose PID 1 is
+    systemd (KHUYENCONG_VERIFY_SYSTEMD_CONTAINER=0 skips that: it needs CAP_SYS_ADMIN and
+    Debian's mirror); otherwise a skip that says why."""
+    missing = systemd_missing()
+    if missing is None:
+        host = SystemdHost(
+            [], [str(REPO / ".venv" / "bin" / "khuyencong"), "worker"], "this machine"
+        )
+        await check_systemd_unit(report, host, env, secrets, work, socket_path)
+        return
+    if os.environ.get("KHUYENCONG_VERIFY_SYSTEMD_CONTAINER", "1") == "0":
+        report.skip(SYSTEMD_CHECK, f"{missing}; KHUYENCONG_VERIFY_SYSTEMD_CONTAINER=0")
+        return
+    async with systemd_container(docker, work) as container:
+        if isinstance(container, str):
+            report.skip(SYSTEMD_CHECK, f"{missing}; {container}")
+            return
+        await check_systemd_unit(report, container, env, secrets, work, socket_path)
 
 
 # --- main ------------------------------------------------------------------------------------------
