@@ -43,6 +43,12 @@ command -v debootstrap >/dev/null 2>&1 || fail "debootstrap is missing: apt-get 
 command -v dockerd >/dev/null 2>&1 || fail "dockerd is missing: apt-get install -y docker.io"
 [ -x "$PYTHON" ] || fail "$PYTHON is missing: python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'"
 
+# One run at a time on a machine: a second run would share (and might stop) the first's dockerd.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>/run/lock/khuyencong-verify.lock
+    flock -w 900 9 || fail "another deploy/verify.sh still runs after 15 minutes"
+fi
+
 WORK=$(mktemp -d /tmp/kc-verify.XXXXXX)
 DOCKERD_PID=
 

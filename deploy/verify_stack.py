@@ -167,9 +167,9 @@ class Docker:
         result = self.run(
             "run", "--detach", *self.container_args(name, env, mounts), self.image, *command
         )  # fmt: skip
+        self.started.append(name)  # `docker run` may create the container and fail to start it
         if result.returncode != 0:
             raise RuntimeError(f"docker run {name}: {result.stderr.strip()}")
-        self.started.append(name)
 
     def logs(self, name: str) -> str:
         result = self.run("logs", name)
@@ -847,15 +847,14 @@ async def systemd_container(docker: Docker, work: Path) -> AsyncIterator[Systemd
         "--mount", f"type=bind,source={work},target={work}",
         image,
     )  # fmt: skip
+    docker.started.append(name)  # created even when it could not start
     if started.returncode != 0:
         yield f"could not start {image}: {started.stderr.strip()}"
         return
-    docker.started.append(name)
     host = SystemdHost(
         [docker.command, "exec", name],
         ["/opt/khuyencong/bin/khuyencong", "worker"],
-        f"systemd {' '.join(docker.run('exec', name, 'systemctl', '--version').stdout.split()[1:2])}"
-        " as PID 1 of a container of the image built (this machine's init is not systemd)",
+        "",
     )
     try:
         state = ""
@@ -869,6 +868,11 @@ async def systemd_container(docker: Docker, work: Path) -> AsyncIterator[Systemd
         if not await wait_until(booted, 90, interval=0.5):
             yield f"systemd in {name} did not come up ({state}): {tail(docker.logs(name), 5)}"
             return
+        version = " ".join(host.run("systemctl", "--version").stdout.split()[1:2])
+        host.where = (
+            f"systemd {version} as PID 1 of a container of the image built "
+            "(this machine's init is not systemd)"
+        )
         yield host
     finally:
         docker.run("rm", "--force", name, timeout=60)
