@@ -3,9 +3,11 @@ the migration job, the worker and the codec server, one đề án closed through
 worker, and the checks printed. It needs root, a Docker engine (Debian's ``docker.io``) and
 ``debootstrap``; without them the test skips and says which is missing.
 
-Time: about 30 s with the base image and the build cache warm, about 4 minutes cold (the
-base made by debootstrap, every wheel downloaded). ``KHUYENCONG_SKIP_DEPLOY_VERIFY=1`` skips it
-(e.g. a quick local run of the whole suite)."""
+Time on the 2 shared cores of the CI machine: about 1 minute with Docker's image store and
+build cache warm (they live in /var/lib/docker, so only a machine's first run is cold), 4 to 6
+minutes cold (the base made by debootstrap, every wheel downloaded, systemd installed in the
+container of the unit check). ``KHUYENCONG_SKIP_DEPLOY_VERIFY=1`` skips it (e.g. a quick local
+run of the whole suite on a machine where it has not run yet)."""
 
 from __future__ import annotations
 
