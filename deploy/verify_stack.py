@@ -228,9 +228,7 @@ async def prepare_database(admin_url: str, password: str) -> None:
     """The role and database of deploy/postgres/init-databases.sh: the role is no superuser."""
     conn = await asyncpg.connect(admin_url)
     try:
-        await conn.execute(
-            f"CREATE ROLE khuyencong LOGIN PASSWORD {quote_literal(password)}"
-        )  # fmt: skip
+        await conn.execute(f"CREATE ROLE khuyencong LOGIN PASSWORD {quote_literal(password)}")
         await conn.execute(
             f"CREATE DATABASE khuyencong OWNER {quote_ident('khuyencong')} "
             "ENCODING 'UTF8' TEMPLATE template0"
@@ -396,8 +394,7 @@ async def verify_containers(docker: Docker, report: Report, work: Path) -> None:
 
         async with temporal_dev_server(work, temporal_port) as server:
             settings = Settings.from_env({}, temporal_address=address, namespace="default")
-            probe = await wait_for_temporal(settings, server, codec_keys=secrets.codec_keys)
-            del probe
+            await wait_for_temporal(settings, server, codec_keys=secrets.codec_keys)
             say(f"Temporal dev server on {address} (namespace default)")
 
             job = docker.one_off(
@@ -604,7 +601,6 @@ def check_compose(docker: Docker, report: Report, work: Path) -> None:
     env = {"KHUYENCONG_IMAGE": docker.image}
     plugin = docker.run("compose", "version")
     if plugin.returncode == 0:
-        secrets = work / "compose-secrets"
         result = subprocess.run(
             [docker.command, "compose", "-f", str(compose_file), "config", "--format", "json"],
             capture_output=True,
@@ -612,7 +608,6 @@ def check_compose(docker: Docker, report: Report, work: Path) -> None:
             env=os.environ | env,
             check=False,
         )
-        del secrets
         if result.returncode != 0:
             report.check("docker compose config resolves the compose file", False, result.stderr)
             return
