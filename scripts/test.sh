@@ -9,6 +9,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
+# deploy/verify.sh (tests/deploy/test_verify.py) builds and runs the image: it needs Docker's
+# engine and debootstrap, from Debian's packages. Installed here when root; the test skips
+# (and says why) where they are missing.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+    && ! { command -v dockerd && command -v debootstrap; } >/dev/null; then
+    { apt-get install -y -q docker.io debootstrap || { apt-get update -q \
+        && apt-get install -y -q docker.io debootstrap; }; } >/dev/null \
+        || echo "could not install docker.io and debootstrap: the deploy check will skip" >&2
+fi
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy .
