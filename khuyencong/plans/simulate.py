@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import structlog
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from domain.deadlines import VN_TZ, vn_date
 from domain.model import Actor, Level, workflow_id_for
@@ -28,7 +30,7 @@ from khuyencong.plans.backfill import history_officials
 from khuyencong.plans.generator import generate
 from khuyencong.plans.service import ensure_plan, import_entries
 from khuyencong.updates import execute_de_an_update
-from workflows.de_an_contract import DeAnActionResult
+from workflows.de_an_contract import DeAnActionResult, DeAnState
 from workflows.plan_contract import (
     CheckpointRecord,
     ItemStatus,
@@ -45,6 +47,15 @@ Sleep = Callable[[timedelta], Awaitable[None]]
 Now = Callable[[], Awaitable[datetime]]
 Work = Callable[[int, str, list[str]], Awaitable[None]]
 """One đề án's steps of a simulated day: ``work(n, code, log)`` (refusals go to ``log``)."""
+
+log = structlog.get_logger(__name__)
+
+SKIP_ATTEMPTS = 5
+"""Calls a move of the clock may take (see ``at`` in :func:`simulate_year`)."""
+
+WORKER_WORKFLOW_TASKS = 4
+WORKER_ACTIVITIES = 16
+"""The simulation's own worker: tasks at once (see :func:`run_standalone`)."""
 
 CONCURRENCY = 16
 """Đề án acted on at once within a simulated day (independent workflows: the same result as
@@ -123,10 +134,22 @@ async def simulate_year(
     sim.late_codes = late
 
     async def at(day: date) -> None:
+        """Move the clock to 9:00 on ``day``. A skip is one call that lasts while the worker
+        catches up (200 registrations, a month of deadlines); on a loaded machine that call
+        can fail (a timeout, an HTTP/2 error) after the clock moved part of the way: the
+        clock is read again and the rest skipped."""
         target = datetime.combine(day, time(9), tzinfo=VN_TZ)
-        wait = target - await now()
-        if wait > timedelta(0):
-            await sleep(wait)
+        for attempt in range(1, SKIP_ATTEMPTS + 1):
+            wait = target - await now()
+            if wait <= timedelta(0):
+                return
+            try:
+                await sleep(wait)
+                return
+            except RPCError as exc:
+                if attempt == SKIP_ATTEMPTS:
+                    raise
+                log.warning("time skip interrupted, skipping the rest", to=str(day), error=str(exc))
 
     async def act(
         code: str, update: str, payload: dict[str, Any], log: list[str]
@@ -160,6 +183,7 @@ async def simulate_year(
     handle = await ensure_plan(client, task_queue, config, workflow_id=workflow_id)
     registered = await import_entries(handle, entries, f"simulation-{year}-{scenario.seed}")
     sim.log.append(f"{today:%d/%m/%Y}: {registered.accepted} đề án đăng ký vào kế hoạch")
+    await registrations_recorded(client, codes, concurrency)
 
     appraised_on = date(year, 1, 15)
     await at(appraised_on)
@@ -300,6 +324,28 @@ async def simulate_year(
     return sim
 
 
+async def registrations_recorded(
+    client: Client, codes: Sequence[str], concurrency: int = CONCURRENCY
+) -> None:
+    """Wait, with the clock still, until every đề án has recorded its registration.
+
+    The plan starts its đề án and answers at once; their registrations run afterwards. A
+    clock skipped meanwhile reaches the timeouts of their tasks at once: the tasks are done
+    again, and on a loaded machine again, while the skip waits. So the first skip waits for
+    them here, asking each đề án its state (a query; the clock does not move)."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def recorded(code: str) -> None:
+        handle = client.get_workflow_handle(workflow_id_for(code))
+        pause = 0.05
+        async with gate:
+            while (await handle.query("state", result_type=DeAnState)).seq < 1:
+                await asyncio.sleep(pause)  # a poll's interval, not a condition
+                pause = min(pause * 2, 1.0)
+
+    await asyncio.gather(*(recorded(code) for code in codes))
+
+
 def print_simulation(sim: Simulation, out: Any = None) -> None:
     """The year's log, then the checkpoints in two narrow tables (progress, money) and the
     late đề án listed whole below them: readable at 80 columns, nothing cut to "…"."""
@@ -378,6 +424,26 @@ def money_cells(c: CheckpointRecord) -> list[str]:
     return [format_dong(c.committed), format_dong(c.paid), format_dong(c.released)]
 
 
+def quiet_runtime() -> Any:
+    """A Temporal runtime whose Rust core logs its warnings through Python logging (stderr,
+    this process's format) instead of writing them to stdout between the tables."""
+    import logging
+
+    from temporalio.runtime import (
+        LogForwardingConfig,
+        LoggingConfig,
+        Runtime,
+        TelemetryConfig,
+        TelemetryFilter,
+    )
+
+    forward = LogForwardingConfig(logger=logging.getLogger("temporalio.core"))
+    logs = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"), forwarding=forward
+    )
+    return Runtime(telemetry=TelemetryConfig(logging=logs))
+
+
 async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
     """Time-skipping server, embedded PostgreSQL and a worker of our own, for the CLI."""
     import os
@@ -402,7 +468,7 @@ async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
     parent = Path(tempfile.mkdtemp(prefix="kc-sim-"))
     pg = start_embedded(parent / "data", keep=False, delete_on_stop=True)
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary, data_converter=data_converter
+        test_server_existing_path=binary, data_converter=data_converter, runtime=quiet_runtime()
     )
     try:
         try:
@@ -419,7 +485,15 @@ async def run_standalone(scenario: Scenario, out: Any = None) -> Simulation:
             # identity check runs as in production.
             key = new_signing_key("sim")
             settings = Settings.from_env(
-                {}, task_queue=task_queue, database_url=url, identity_signing_key=key.render()
+                {},
+                task_queue=task_queue,
+                database_url=url,
+                identity_signing_key=key.render(),
+                # A few tasks at a time, each finished quickly, rather than 100 sharing one
+                # interpreter until a task outlives its timeout (which a skipping clock
+                # reaches at once) and is done again.
+                max_concurrent_workflow_tasks=WORKER_WORKFLOW_TASKS,
+                max_concurrent_activities=WORKER_ACTIVITIES,
             )
             for actor in officials(scenario.province).values():
                 await pool.execute(
