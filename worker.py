@@ -10,7 +10,7 @@ that defines a workflow (asyncpg #1292).
 
 Proven identity (:mod:`khuyencong.identity`): every update that names an ``actor`` must carry
 a statement signed by a key in ``KHUYENCONG_IDENTITY_VERIFY_KEYS`` (or the signing key's own),
-checked by :class:`~khuyencong.identity_interceptors.IdentityInterceptor` against an in-memory
+checked by :class:`~khuyencong.identity_worker.IdentityInterceptor` against an in-memory
 copy of the officials register; so must the start of a ``DeAnWorkflow`` (its registration),
 judged by the local activity ``verify_registration`` (:mod:`activities.identity`) against the
 same keys and register. :func:`officials_register` loads that copy before the worker
@@ -42,12 +42,13 @@ from activities.records import DeAnRecordActivities
 from activities.rule_packs import RulePackActivities
 from db.officials import load_register
 from khuyencong.activation_order import UpdateOrderRunner
+from khuyencong.activity_context import ActivityContextInterceptor
 from khuyencong.cli_runner import run_to_end
 from khuyencong.client import connect
 from khuyencong.database import open_database
 from khuyencong.identity import IdentityKeys, OfficialsRegister
-from khuyencong.identity_interceptors import IdentityInterceptor
-from khuyencong.logging import ActivityContextInterceptor, configure_logging
+from khuyencong.identity_worker import IdentityInterceptor
+from khuyencong.logging import configure_logging
 from khuyencong.metrics import metrics_interceptors
 from khuyencong.search_attributes import tax_code_hash_key
 from khuyencong.settings import Settings, StartupError
@@ -62,7 +63,10 @@ REGISTER_CHANNEL = "khuyencong_officials"
 
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "khuyencong.identity", "khuyencong.identity_interceptors", "cryptography"
+        "khuyencong.identity",
+        "khuyencong.identity_interceptors",
+        "khuyencong.identity_worker",
+        "cryptography",
     )
 )
 """The identity interceptor runs in the sandbox with the worker's own modules (its keys and

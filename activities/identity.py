@@ -2,7 +2,7 @@
 
 A workflow start has no validator, and workflow code runs again on every replay, so the
 registration's statement (:mod:`khuyencong.identity`, handed to ``DeAnWorkflow`` by the worker's
-:class:`~khuyencong.identity_interceptors.IdentityInterceptor`) is judged here, outside the
+:class:`~khuyencong.identity_worker.IdentityInterceptor`) is judged here, outside the
 sandbox, against the worker's verify keys and in-memory officials register. Its verdict (proven,
 or a typed refusal) is recorded in the history by the local activity's marker: a replay reads
 it instead of judging again against a register that may have changed since.

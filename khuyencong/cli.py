@@ -11,22 +11,98 @@
 Settings come from ``KHUYENCONG_*`` variables (:mod:`khuyencong.settings`); options override
 them. Every command runs through :mod:`khuyencong.cli_runner`: problems that stop a command
 print one readable message and exit with status 2.
+
+The other commands live in their own modules (:data:`LAZY_COMMANDS`), imported and built only
+when a command of theirs runs (or ``--help`` lists them): ``khuyencong de-an show`` loads the
+officials' commands, not the plans', the fault suite's or the operators'.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.core import TyperGroup
 
-from khuyencong.admin.cli import install as add_admin_commands
-from khuyencong.chaos.cli import add_commands as add_chaos_commands
-from khuyencong.cli_ops import add_commands as add_ops_commands
 from khuyencong.cli_runner import fail, load_settings, run
-from khuyencong.plans.cli import plans_app
 from khuyencong.settings import StartupError
+
+LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
+    # module: the function adding its commands to an app, and the names it adds
+    "khuyencong.cli_ops:add_commands": (  # search-attributes register|list, codec-server, ...
+        "search-attributes",
+        "codec-server",
+        "codec-key",
+        "tax-code-hash",
+        "problems",
+    ),
+    "khuyencong.admin.cli:install": ("officials", "de-an", "inbox", "token", "identity-key"),
+    "khuyencong.plans.cli:install": ("plan",),  # template, import, decide, status, simulate...
+    "khuyencong.chaos.cli:add_commands": ("chaos",),  # the fault suite, chaos fuzz
+}
+"""Top-level commands defined in other modules, by the installer that adds them."""
+
+
+def lazy_command(installer: str, name: str) -> Any:
+    """The click command ``name`` of ``installer`` (``module:function``), built alone."""
+    module, function = installer.split(":")
+    staging = typer.Typer()
+    getattr(importlib.import_module(module), function)(staging)
+
+    def named(info: Any) -> str:
+        return str(info.name or typer.main.get_command_name(info.callback.__name__))
+
+    staging.registered_commands = [c for c in staging.registered_commands if named(c) == name]
+    staging.registered_groups = [g for g in staging.registered_groups if g.name == name]
+    return typer.main.get_group(staging).commands[name]
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """The root group's commands: those of this module at once, the others
+    (:data:`LAZY_COMMANDS`) imported and built the first time they are looked up."""
+
+    def __init__(self, loaded: MutableMapping[str, Any]) -> None:
+        self._loaded = dict(loaded)
+        self._lazy = {n: i for i, names in LAZY_COMMANDS.items() for n in names}
+        self._order = [*self._loaded, *(n for n in self._lazy if n not in self._loaded)]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            if name not in self._lazy:
+                raise KeyError(name)
+            self._loaded[name] = lazy_command(self._lazy[name], name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        if name not in self._order:
+            self._order.append(name)
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._order.remove(name)
+        self._loaded.pop(name, None)
+        self._lazy.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
+class LazyGroup(TyperGroup):
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(self.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # names only: nothing imported to list them
+
 
 app = typer.Typer(
     name="khuyencong",
@@ -34,6 +110,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
 
 
@@ -104,15 +181,6 @@ def register(
     report.print(sys.stdout)
     if report.problems:
         raise typer.Exit(1)
-
-
-add_ops_commands(app)  # search-attributes register|list, codec-server, codec-key, tax-code-hash
-
-add_admin_commands(app)  # officials, de-an, inbox
-
-app.add_typer(plans_app, name="plan")  # template, import, decide, status, report, simulate
-
-add_chaos_commands(app)  # chaos (fault suite), chaos fuzz
 
 
 def main() -> None:  # pragma: no cover - console script shim

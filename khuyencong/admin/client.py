@@ -193,20 +193,32 @@ class AdminClient:
         """Connect to Temporal and PostgreSQL as ``settings`` say (the embedded PostgreSQL of
         ``khuyencong dev`` when no database URL is set). The schema must be current: one
         that is behind stops with :class:`~khuyencong.database.SchemaBehind`, which names
-        ``khuyencong migrate`` (the worker and the dev stack apply migrations at start-up)."""
+        ``khuyencong migrate`` (the worker and the dev stack apply migrations at start-up).
+
+        Both connections are made at once (the Temporal one while the pool opens and checks
+        the schema with one query); a database problem is reported before a Temporal one."""
         from khuyencong.client import connect
         from khuyencong.database import open_database
         from khuyencong.search_attributes import tax_code_hash_key
 
-        client = await connect(settings, codec_keys=local_codec_keys(settings))
-        async with open_database(settings, migrate=False, min_size=1, max_size=4) as pool:
-            yield cls(
-                client,
-                pool,
-                task_queue=settings.task_queue,
-                ui_url=settings.ui_url,
-                hash_key=tax_code_hash_key(settings),
-            )
+        connecting = asyncio.ensure_future(connect(settings, codec_keys=local_codec_keys(settings)))
+        try:
+            async with open_database(settings, migrate=False, min_size=1, max_size=4) as pool:
+                client = await connecting
+                yield cls(
+                    client,
+                    pool,
+                    task_queue=settings.task_queue,
+                    ui_url=settings.ui_url,
+                    hash_key=tax_code_hash_key(settings),
+                )
+        finally:
+            if not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(BaseException):
+                    await connecting
+            elif not connecting.cancelled():
+                connecting.exception()  # retrieved: a failure behind a database one is quiet
 
     @property
     def namespace(self) -> str:

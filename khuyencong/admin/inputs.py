@@ -19,7 +19,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -86,6 +85,8 @@ def read_data_file(path: Path) -> Any:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"không đọc được tệp {path}: {exc}") from None
+    import yaml  # only for a file of inputs: not every command needs the parser
+
     suffix = Path(path).suffix.lower()
     try:
         if suffix == ".json":

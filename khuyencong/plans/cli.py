@@ -33,6 +33,11 @@ plans_app = typer.Typer(
 )
 
 
+def install(app: typer.Typer) -> None:
+    """Add ``plan`` (template, import, decide, status, report, simulate) to ``app``."""
+    app.add_typer(plans_app, name="plan")
+
+
 def _plan_run(body: Any, plan_id: str | None = None) -> Any:
     """Run ``body(admin)`` as the ``de-an`` commands run (:func:`khuyencong.admin.cli.run`):
     the officials register and the dev stack's codec keys at hand, the same messages and exit
@@ -432,9 +437,14 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic đề án.")] = 2019,
 ) -> None:
     """Run a whole plan year in the time-skipping server and print its checkpoints."""
+    from khuyencong.logging import configure_logging
     from khuyencong.plans.simulate import Scenario, run_standalone
 
-    cli.load_settings()
+    settings = cli.load_settings()
+    # The table is the output: the worker's INFO lines (about 5 KB per đề án) would bury it
+    # and cost the run its time; warnings and errors still show.
+    level = settings.log_level if settings.log_level in ("WARNING", "ERROR") else "WARNING"
+    configure_logging(settings.log_format, level)
     scenario = Scenario(
         province=province,
         count=count,

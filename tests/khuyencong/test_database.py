@@ -4,9 +4,11 @@ migrate``, and every other command refusing a schema that is behind with a messa
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 import pytest_asyncio
 from typer.testing import CliRunner
@@ -81,3 +83,39 @@ def test_the_cli_names_khuyencong_migrate_and_exits_2_then_migrate_brings_it_up_
     assert migrated.stdout.startswith("applied: 0001")
     again = runner.invoke(app, ["migrate"], env=env)
     assert again.stdout.strip() == "database is up to date"
+
+
+def test_de_an_show_applies_no_migration_it_names_khuyencong_migrate_and_exits_2(
+    empty_db_url: str,
+) -> None:
+    """A command only checks the schema: a database one migration behind stays behind."""
+    env = {
+        "KHUYENCONG_DATABASE_URL": empty_db_url,
+        "KHUYENCONG_TEMPORAL_ADDRESS": "127.0.0.1:1",  # the database is judged first
+    }
+    runner = CliRunner()
+    assert runner.invoke(app, ["migrate"], env=env).exit_code == 0
+    last = migration_files()[-1].version
+
+    async def forget_last() -> None:
+        conn = await asyncpg.connect(empty_db_url)
+        try:
+            await conn.execute("DELETE FROM schema_migrations WHERE version = $1", last)
+        finally:
+            await conn.close()
+
+    asyncio.run(forget_last())
+    for _ in range(2):
+        shown = runner.invoke(app, ["de-an", "show", "BG-2019-DP-01"], env=env)
+        assert shown.exit_code == 2, shown.output
+        assert "khuyencong migrate" in shown.stderr and last in shown.stderr
+
+    async def applied() -> list[str]:
+        conn = await asyncpg.connect(empty_db_url)
+        try:
+            rows = await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")
+            return [r["version"] for r in rows]
+        finally:
+            await conn.close()
+
+    assert last not in asyncio.run(applied())

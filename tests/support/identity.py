@@ -48,11 +48,8 @@ from khuyencong.identity import (
     SigningKey,
     VerifyKeys,
 )
-from khuyencong.identity_interceptors import (
-    IdentityInterceptor,
-    SigningInterceptor,
-    statement_payload,
-)
+from khuyencong.identity_interceptors import SigningInterceptor, statement_payload
+from khuyencong.identity_worker import IdentityInterceptor
 from khuyencong.settings import Settings
 
 TEST_IDENTITY_KEY = SigningKey(
@@ -89,7 +86,7 @@ def harness_signer() -> SigningInterceptor:
 
 def harness_verify_registration() -> Any:
     """The local activity ``verify_registration`` of a test worker: the suite's key, the
-    harness register (with :class:`~khuyencong.identity_interceptors.IdentityInterceptor`
+    harness register (with :class:`~khuyencong.identity_worker.IdentityInterceptor`
     on the same worker, which hands the workflow its start's statement)."""
     from activities.identity import RegistrationIdentityActivities
 

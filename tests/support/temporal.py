@@ -42,7 +42,7 @@ from activities.rule_packs import RulePackActivities
 from khuyencong.activation_order import UpdateOrderRunner
 from khuyencong.codec import CodecKeys, EncryptionCodec
 from khuyencong.converter import converter_with, data_converter
-from khuyencong.identity_interceptors import IdentityInterceptor
+from khuyencong.identity_worker import IdentityInterceptor
 from khuyencong.search_attributes import ALL_KEYS, register_search_attributes
 from tests.support.identity import (
     HARNESS_REGISTER,
