@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from khuyencong.web.server import web_desk
 from tests.khuyencong.web.conftest import PASSWORD, Desk, cast, registered, today
@@ -36,10 +37,6 @@ pytestmark = pytest.mark.skipif(
     "does it when run as root)",
 )
 
-if CHROMIUM.exists():
-    from playwright.async_api import Browser, Page, async_playwright, expect
-else:  # pragma: no cover - the module is skipped
-    Browser = Page = object
 
 
 @pytest_asyncio.fixture(loop_scope="session")
