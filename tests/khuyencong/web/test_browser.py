@@ -38,7 +38,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def served(desk: Desk) -> AsyncIterator[str]:
     async with web_desk(desk.admin, desk.settings, bind="127.0.0.1:0") as url:
