@@ -11,6 +11,8 @@ Page                                   What
                                        link to its history in the Temporal UI
 ``/de-an/{code}/thao-tac/{action}``    The form of one action; a refusal is shown on the field
                                        it names, with the rule and its legal basis
+``/quyet-dinh``                        One decision approving many đề án (typed or uploaded
+                                       XLSX/CSV), each refusal shown with its rule
 ``/suc-khoe``                          Health: Temporal, PostgreSQL, a worker polling
 =====================================  ========================================================
 
@@ -63,6 +65,7 @@ from khuyencong.web.auth import (
     Signer,
     session_secret,
 )
+from khuyencong.web.batch import batch_page, may_decide
 from khuyencong.web.forms import build_form, typed_data
 from workflows.de_an_actions import BY_ACTION, ActionDefinition
 
@@ -132,6 +135,7 @@ class WebDesk:
             "viewer": viewer,
             "csrf": viewer.session.csrf if viewer else "",
             "role_label": viewer.actor.role.label if viewer else "",
+            "may_decide": bool(viewer) and may_decide(viewer.actor),  # type: ignore[union-attr]
         }
         response = self.templates.TemplateResponse(
             request, template, {**base, **context}, status_code=status
@@ -539,6 +543,13 @@ async def action_page(request: Request) -> Response:
     )
 
 
+async def batch_route(request: Request) -> Response:
+    viewer = await login_required(request)
+    if isinstance(viewer, Response):
+        return viewer
+    return await batch_page(request, desk_of(request), viewer)
+
+
 # --- health ---------------------------------------------------------------------------------------
 
 
@@ -631,6 +642,7 @@ def create_app(
         Route("/de-an", list_page),
         Route("/de-an/{code}", de_an_page),
         Route("/de-an/{code}/thao-tac/{action}", action_page, methods=["GET", "POST"]),
+        Route("/quyet-dinh", batch_route, methods=["GET", "POST"]),
         Route("/suc-khoe", health_page),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
