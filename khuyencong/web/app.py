@@ -13,6 +13,9 @@ Page                                   What
                                        it names, with the rule and its legal basis
 ``/quyet-dinh``                        One decision approving many đề án (typed or uploaded
                                        XLSX/CSV), each refusal shown with its rule
+``/ke-hoach``, ``/ke-hoach/{plan_id}``  Plans: envelope, commitments, releases, decisions
+``/bao-cao``                           Reports by year, level, district, content area, with
+                                       charts; ``/bao-cao/tai-xuong.xlsx`` / ``.csv``
 ``/suc-khoe``                          Health: Temporal, PostgreSQL, a worker polling
 =====================================  ========================================================
 
@@ -53,7 +56,7 @@ from khuyencong.admin.errors import ActionRefused, BadInput, NotFound
 from khuyencong.admin.inputs import validate_model
 from khuyencong.admin.models import DeAnFilter, DeAnRow
 from khuyencong.settings import Settings
-from khuyencong.web import fmt
+from khuyencong.web import fmt, plans
 from khuyencong.web.auth import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -550,6 +553,20 @@ async def batch_route(request: Request) -> Response:
     return await batch_page(request, desk_of(request), viewer)
 
 
+def _logged_in(
+    page: Callable[[Request, WebDesk, Viewer], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A page of :mod:`khuyencong.web.plans` (or another module) for a logged-in official."""
+
+    async def route(request: Request) -> Response:
+        viewer = await login_required(request)
+        if isinstance(viewer, Response):
+            return viewer
+        return await page(request, desk_of(request), viewer)
+
+    return route
+
+
 # --- health ---------------------------------------------------------------------------------------
 
 
@@ -643,6 +660,10 @@ def create_app(
         Route("/de-an/{code}", de_an_page),
         Route("/de-an/{code}/thao-tac/{action}", action_page, methods=["GET", "POST"]),
         Route("/quyet-dinh", batch_route, methods=["GET", "POST"]),
+        Route("/ke-hoach", _logged_in(plans.plans_page)),
+        Route("/ke-hoach/{plan_id:path}", _logged_in(plans.plan_page)),
+        Route("/bao-cao", _logged_in(plans.report_page)),
+        Route("/bao-cao/tai-xuong.{kind}", _logged_in(plans.report_download)),
         Route("/suc-khoe", health_page),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
