@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from openpyxl import load_workbook
+from openpyxl import load_workbook  # type: ignore[import-untyped, unused-ignore]
 
 from domain.model import Level, Role
 from khuyencong.plans.service import ensure_plan
