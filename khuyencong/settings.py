@@ -60,6 +60,8 @@ Variable                               Meaning (default)
                                        out of the web desk (5)
 ``KHUYENCONG_WEB_LOCKOUT_MINUTES``     That window, and how long the lockout lasts (15)
 ``KHUYENCONG_WEB_SESSION_MINUTES``     Idle time after which a web session ends (480)
+``KHUYENCONG_WEB_ADMINS``              Officials (IDs, comma-separated) who manage the
+                                       officials register on the web desk (unset: none)
 =====================================  =========================================================
 
 Empty variables count as unset.
@@ -190,6 +192,9 @@ class Settings(BaseModel):
     web_lockout_attempts: int = Field(default=5, ge=1, le=100)
     web_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     web_session_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
+    web_admins: str | None = Field(
+        default=None, description="Official IDs, comma-separated, who manage the register"
+    )
 
     @field_validator("temporal_address")
     @classmethod
@@ -280,6 +285,12 @@ class Settings(BaseModel):
     @property
     def database_url_value(self) -> str | None:
         return None if self.database_url is None else self.database_url.get_secret_value()
+
+    @property
+    def web_admin_ids(self) -> frozenset[str]:
+        return frozenset(
+            part.strip() for part in (self.web_admins or "").split(",") if part.strip()
+        )
 
     @property
     def pg_data_dir(self) -> Path:

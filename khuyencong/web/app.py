@@ -16,6 +16,8 @@ Page                                   What
 ``/ke-hoach``, ``/ke-hoach/{plan_id}``  Plans: envelope, commitments, releases, decisions
 ``/bao-cao``                           Reports by year, level, district, content area, with
                                        charts; ``/bao-cao/tai-xuong.xlsx`` / ``.csv``
+``/can-bo``                            The officials register, deactivation, passwords (for
+                                       the administrators of ``KHUYENCONG_WEB_ADMINS``)
 ``/suc-khoe``                          Health: Temporal, PostgreSQL, a worker polling
 =====================================  ========================================================
 
@@ -56,7 +58,7 @@ from khuyencong.admin.errors import ActionRefused, BadInput, NotFound
 from khuyencong.admin.inputs import validate_model
 from khuyencong.admin.models import DeAnFilter, DeAnRow
 from khuyencong.settings import Settings
-from khuyencong.web import fmt, plans
+from khuyencong.web import fmt, officials, plans
 from khuyencong.web.auth import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -139,6 +141,8 @@ class WebDesk:
             "csrf": viewer.session.csrf if viewer else "",
             "role_label": viewer.actor.role.label if viewer else "",
             "may_decide": bool(viewer) and may_decide(viewer.actor),  # type: ignore[union-attr]
+            "is_admin": viewer is not None
+            and viewer.actor.official_id in self.settings.web_admin_ids,
         }
         response = self.templates.TemplateResponse(
             request, template, {**base, **context}, status_code=status
@@ -664,6 +668,7 @@ def create_app(
         Route("/ke-hoach/{plan_id:path}", _logged_in(plans.plan_page)),
         Route("/bao-cao", _logged_in(plans.report_page)),
         Route("/bao-cao/tai-xuong.{kind}", _logged_in(plans.report_download)),
+        Route("/can-bo", _logged_in(officials.officials_page), methods=["GET", "POST"]),
         Route("/suc-khoe", health_page),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -42,6 +42,8 @@ BG = "Bắc Giang"
 BN = "Bắc Ninh"
 UI_URL = "http://ui.example.test:8233"
 PASSWORD = "mat-khau-thu-nghiem"
+ADMIN = f"QTV-{uuid.uuid4().hex[:6].upper()}"
+"""The administrator of the package's web desk (``KHUYENCONG_WEB_ADMINS``)."""
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -86,7 +88,9 @@ async def desk(
     pg_url: str,
     officials_register: HarnessRegister,
 ) -> AsyncIterator[Desk]:
-    settings = web_settings(dev_env, pg_url, web_sso_header="X-Remote-User")
+    settings = web_settings(
+        dev_env, pg_url, web_sso_header="X-Remote-User", web_admins=f"{ADMIN}, someone-else"
+    )
     admin = AdminClient(
         dev_env.client, db_pool, task_queue=settings.task_queue, ui_url=settings.ui_url
     )
