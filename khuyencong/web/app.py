@@ -78,6 +78,7 @@ log = structlog.get_logger(__name__)
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 20
+INBOX_PAGE_SIZE = 100
 HEALTH_TIMEOUT = 3.0
 
 CSP = (
@@ -335,10 +336,28 @@ async def inbox_page(request: Request) -> Response:
     include_optional = request.query_params.get("tat-ca") == "1"
     items = await desk.admin.inbox(viewer.actor, include_optional=include_optional)
     items.sort(key=lambda i: i.waiting_since)
+    pages = max(1, -(-len(items) // INBOX_PAGE_SIZE))
+    number = request.query_params.get("trang", "1")
+    page = min(pages, int(number)) if number.isdigit() and int(number) > 0 else 1
+    shown = items[(page - 1) * INBOX_PAGE_SIZE : page * INBOX_PAGE_SIZE]
+
+    def page_link(n: int) -> str:
+        return "/viec-cho?" + urlencode(
+            {**({"tat-ca": "1"} if include_optional else {}), "trang": n}
+        )
+
     response = desk.render(
         request,
         "inbox.html",
-        {"items": items, "include_optional": include_optional},
+        {
+            "items": shown,
+            "total": len(items),
+            "overdue": sum(1 for i in items if i.overdue),
+            "page": page,
+            "pages": pages,
+            "page_link": page_link,
+            "include_optional": include_optional,
+        },
         viewer=viewer,
     )
     return with_sso_cookie(request, viewer, response)
