@@ -13,6 +13,7 @@ Page                                   What
                                        it names, with the rule and its legal basis
 ``/quyet-dinh``                        One decision approving many đề án (typed or uploaded
                                        XLSX/CSV), each refusal shown with its rule
+``/dang-ky``                           Register a đề án from its dossier (JSON/YAML)
 ``/ke-hoach``, ``/ke-hoach/{plan_id}``  Plans: envelope, commitments, releases, decisions
 ``/bao-cao``                           Reports by year, level, district, content area, with
                                        charts; ``/bao-cao/tai-xuong.xlsx`` / ``.csv``
@@ -58,7 +59,7 @@ from khuyencong.admin.errors import ActionRefused, BadInput, NotFound
 from khuyencong.admin.inputs import validate_model
 from khuyencong.admin.models import DeAnFilter, DeAnRow
 from khuyencong.settings import Settings
-from khuyencong.web import fmt, officials, plans
+from khuyencong.web import fmt, officials, plans, register
 from khuyencong.web.auth import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -148,6 +149,7 @@ class WebDesk:
             "csrf": viewer.session.csrf if viewer else "",
             "role_label": viewer.actor.role.label if viewer else "",
             "may_decide": bool(viewer) and may_decide(viewer.actor),  # type: ignore[union-attr]
+            "registers": viewer is not None and register.registers(viewer),
             "is_admin": viewer is not None
             and viewer.actor.official_id in self.settings.web_admin_ids,
         }
@@ -691,6 +693,7 @@ def create_app(
         Route("/de-an/{code}", de_an_page),
         Route("/de-an/{code}/thao-tac/{action}", action_page, methods=["GET", "POST"]),
         Route("/quyet-dinh", batch_route, methods=["GET", "POST"]),
+        Route("/dang-ky", _logged_in(register.register_page), methods=["GET", "POST"]),
         Route("/ke-hoach", _logged_in(plans.plans_page)),
         Route("/ke-hoach/{plan_id:path}", _logged_in(plans.plan_page)),
         Route("/bao-cao", _logged_in(plans.report_page)),

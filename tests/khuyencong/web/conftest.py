@@ -130,6 +130,7 @@ class Cast:
     so: str
     ubnd: str
     so_bn: str
+    kt: str
 
 
 async def add_official(admin: AdminClient, official_id: str, role: Role, province: str) -> None:
@@ -147,11 +148,12 @@ async def add_official(admin: AdminClient, official_id: str, role: Role, provinc
 
 async def cast(admin: AdminClient) -> Cast:
     tag = suffix()
-    people = Cast(f"TT-{tag}", f"SO-{tag}", f"UBND-{tag}", f"SOBN-{tag}")
+    people = Cast(f"TT-{tag}", f"SO-{tag}", f"UBND-{tag}", f"SOBN-{tag}", f"KT-{tag}")
     await add_official(admin, people.tt, Role.TRUNG_TAM, BG)
     await add_official(admin, people.so, Role.SO_CONG_THUONG, BG)
     await add_official(admin, people.ubnd, Role.UBND_TINH, BG)
     await add_official(admin, people.so_bn, Role.SO_CONG_THUONG, BN)
+    await add_official(admin, people.kt, Role.TAI_CHINH, BG)
     return people
 
 
