@@ -60,8 +60,11 @@ async def web_desk(
     yields its address."""
     sock = bind_socket(bind or settings.web_bind)
     app = create_app(admin, settings, **app_options)
+    # X-Forwarded-Proto / -For are believed from a reverse proxy on this host only
+    # (uvicorn's default forwarded_allow_ips): behind it, https requests get Secure cookies
+    # and logins record the client's address.
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="off", proxy_headers=False
+        app, log_config=None, access_log=False, lifespan="off", proxy_headers=True
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="web-desk")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import httpx
 
 from tests.khuyencong.web.conftest import Desk, cast, csrf_of, log_in
 
@@ -141,3 +142,16 @@ async def test_the_trusted_sso_header_logs_the_official_in_without_a_password(
         "SELECT method, outcome FROM web_logins WHERE official_id = $1", people.ubnd
     )
     assert [(r["method"], r["outcome"]) for r in rows] == [("sso", "ok")]
+
+
+async def test_over_https_the_session_cookie_is_secure(desk: Desk) -> None:
+    people = await cast(desk.admin)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=desk.app), base_url="https://desk.test"
+    ) as client:
+        answer = await log_in(client, people.so)
+        cookie = next(
+            c for c in answer.headers.get_list("set-cookie") if c.startswith("kc_session=")
+        )
+        assert "Secure" in cookie and "HttpOnly" in cookie
+        assert (await client.get("/viec-cho")).status_code == 200

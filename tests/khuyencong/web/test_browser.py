@@ -117,6 +117,12 @@ async def test_the_so_appraises_from_the_inbox_and_the_chairman_approves_in_a_br
     await page.get_by_label("Số quyết định").fill("427/QĐ-UBND")
     await page.get_by_label("Ngày quyết định").fill(day)
     await page.get_by_label("Người ký quyết định").fill("Lê Ánh Dương")
+    # First more than the 200 triệu requested: the rule refuses, on the field, with its basis.
+    await page.get_by_label("Kinh phí hỗ trợ phê duyệt").fill("900.000.000")
+    await page.get_by_role("button", name="Phê duyệt").click()
+    await expect(page.locator("#refusal")).to_contain_text("Căn cứ:")
+    await expect(page.locator('[data-field="approved_support"] .field-error')).to_be_visible()
+    await page.get_by_label("Kinh phí hỗ trợ phê duyệt").fill("")
     # Keyboard only: Tab from the signer reaches the amount, typed as officials write it.
     await page.get_by_label("Người ký quyết định").press("Tab")
     await page.keyboard.type("200.000.000")
