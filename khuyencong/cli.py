@@ -49,11 +49,16 @@ def dev(
         Path | None,
         typer.Option(help="Local state (Temporal DB, PostgreSQL). [env KHUYENCONG_DATA_DIR]"),
     ] = None,
+    web_bind: Annotated[
+        str | None,
+        typer.Option(help="The web desk's host:port. [env KHUYENCONG_WEB_BIND, 127.0.0.1:8240]"),
+    ] = None,
 ) -> None:
-    """Run everything locally: Temporal dev server, PostgreSQL, worker and the demo."""
+    """Run everything locally: Temporal dev server, PostgreSQL, worker, the officials' web
+    desk and the demo."""
     from khuyencong.devstack import run_dev
 
-    settings = load_settings(data_dir=data_dir)
+    settings = load_settings(data_dir=data_dir, web_bind=web_bind)
     run(lambda: run_dev(settings, port=port, ui_port=ui_port, seed=seed))
 
 
