@@ -49,6 +49,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from temporalio.service import RPCError
 
 from db.web_logins import LoginMethod
 from domain.model import CENTRAL_ROLES, Actor, ContentArea, DeAnDossier, Level, Role
@@ -547,6 +548,7 @@ async def action_page(request: Request) -> Response:
     values = {k: str(v) for k, v in posted.items() if k != CSRF_FIELD}
     refusal = None
     problems: list[tuple[str, str]] = []
+    status = 422
     try:
         payload = validate_model(
             definition.command,
@@ -562,6 +564,19 @@ async def action_page(request: Request) -> Response:
             {"field": refused.info.field, "message": refused.info.message}
         ]
         problems = [(str(p.get("field") or ""), str(p.get("message") or "")) for p in listed]
+    except NotFound as missing:
+        raise HTTPException(404, str(missing)) from None
+    except (RPCError, TimeoutError) as unreachable:
+        log.warning("web action unanswered", code=row.code, action=definition.name)
+        status = 503
+        problems = [
+            (
+                "",
+                "Temporal chưa trả lời (worker có đang chạy? xem Tình trạng hệ thống); "
+                f"thao tác có thể chưa được ghi nhận, hãy xem lại đề án trước khi gửi lại: "
+                f"{unreachable}",
+            )
+        ]
     else:
         log.info(
             "web action", code=row.code, action=definition.name, official=viewer.actor.official_id
@@ -575,7 +590,7 @@ async def action_page(request: Request) -> Response:
         "action.html",
         {"row": row, "form": form, "definition": definition, "refusal": refusal},
         viewer=viewer,
-        status=422 if refusal is None else 409,
+        status=status if refusal is None else 409,
     )
 
 
