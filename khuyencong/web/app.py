@@ -162,6 +162,10 @@ class WebDesk:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["Content-Security-Policy"] = CSP
+        if viewer is not None and (
+            self.signer.unsign(request.cookies.get(SESSION_COOKIE)) != viewer.session.id
+        ):  # a session the SSO header just opened: the next requests carry it
+            self.set_cookie(request, response, SESSION_COOKIE, viewer.session.id)
         return response
 
     def secure(self, request: Request) -> bool:
@@ -244,16 +248,6 @@ async def login_required(request: Request) -> Viewer | Response:
         return found[0]
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse("/dang-nhap?" + urlencode({"next": target}), status_code=303)
-
-
-def with_sso_cookie(request: Request, viewer: Viewer, response: Response) -> Response:
-    desk = desk_of(request)
-    if (
-        request.cookies.get(SESSION_COOKIE) is None
-        or desk.signer.unsign(request.cookies.get(SESSION_COOKIE)) != viewer.session.id
-    ):
-        desk.set_cookie(request, response, SESSION_COOKIE, viewer.session.id)
-    return response
 
 
 # --- login ----------------------------------------------------------------------------------------
@@ -363,7 +357,7 @@ async def inbox_page(request: Request) -> Response:
         },
         viewer=viewer,
     )
-    return with_sso_cookie(request, viewer, response)
+    return response
 
 
 def _filter_from(request: Request, viewer: Viewer) -> tuple[DeAnFilter, dict[str, str], list[str]]:
@@ -426,7 +420,7 @@ async def list_page(request: Request) -> Response:
         },
         viewer=viewer,
     )
-    return with_sso_cookie(request, viewer, response)
+    return response
 
 
 async def _visible_row(desk: WebDesk, viewer: Viewer, code: str) -> DeAnRow:
@@ -492,7 +486,7 @@ async def de_an_page(request: Request) -> Response:
         },
         viewer=viewer,
     )
-    return with_sso_cookie(request, viewer, response)
+    return response
 
 
 def _content_area_label(value: str) -> str:

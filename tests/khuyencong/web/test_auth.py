@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
-from tests.khuyencong.web.conftest import Desk, cast, csrf_of, log_in
+from tests.khuyencong.web.conftest import Desk, cast, csrf_of, log_in, registered, today
 
 
 async def outcomes(pool: asyncpg.Pool, official_id: str) -> list[str]:
@@ -155,3 +155,26 @@ async def test_over_https_the_session_cookie_is_secure(desk: Desk) -> None:
         )
         assert "Secure" in cookie and "HttpOnly" in cookie
         assert (await client.get("/viec-cho")).status_code == 200
+
+
+async def test_an_sso_official_can_open_a_form_first_and_send_it_in_one_session(
+    desk: Desk,
+) -> None:
+    people = await cast(desk.admin)
+    code = await registered(desk, people)
+    sso = {"X-Remote-User": people.so}
+    async with desk.client() as client:
+        form = await client.get(f"/de-an/{code}/thao-tac/appraise", headers=sso)
+        assert form.status_code == 200
+        sent = await client.post(
+            f"/de-an/{code}/thao-tac/appraise",
+            headers=sso,
+            data={
+                "csrf_token": csrf_of(form.text),
+                "verdict": "pass",
+                "appraised_on": today().strftime("%d/%m/%Y"),
+                "minutes_number": "9/BB-SCT",
+            },
+        )
+        assert sent.status_code == 303, sent.text
+    assert await outcomes(desk.admin.pool, people.so) == ["ok"]  # one login, one session
