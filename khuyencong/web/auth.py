@@ -83,6 +83,10 @@ class SessionStore:
 
     def new(self, official_id: str, method: LoginMethod) -> Session:
         now = time.monotonic()
+        for stale in [
+            s.id for s in self._sessions.values() if now - s.last_seen > self.idle_seconds
+        ]:
+            self._sessions.pop(stale, None)
         session = Session(
             id=secrets.token_urlsafe(24),
             official_id=official_id,
