@@ -7,7 +7,9 @@ import re
 
 import httpx
 
+from khuyencong.web.app import create_app
 from tests.khuyencong.web.conftest import Desk, cast, csrf_of, log_in, registered, today
+from tests.support.waiting import until
 
 
 def appraisal(token: str) -> dict[str, str]:
@@ -158,9 +160,32 @@ async def test_the_list_filters_by_stage_and_pages(desk: Desk) -> None:
 
 
 async def test_the_health_page_reports_temporal_postgresql_and_the_worker(desk: Desk) -> None:
-    async with desk.client() as client:
-        page = await client.get("/suc-khoe")
-    assert page.status_code == 200, page.text
+    pages: list[httpx.Response] = []
+
+    async def healthy() -> bool:  # a worker just started shows once it has polled
+        async with desk.client() as client:
+            pages.append(await client.get("/suc-khoe"))
+        return pages[-1].status_code == 200
+
+    await until(healthy, timeout=30, interval=0.2)
+    page = pages[-1]
     for name in ("Temporal", "PostgreSQL", "Worker"):
         assert f'data-check="{name}"' in page.text
     assert "Không trả lời" not in page.text
+    assert desk.settings.task_queue not in page.text  # details for logged-in officials only
+
+
+async def test_a_part_that_does_not_answer_makes_the_health_page_answer_503(desk: Desk) -> None:
+    async def down() -> str:
+        raise ConnectionError("connection refused")
+
+    async def up() -> str:
+        return "ok"
+
+    app = create_app(desk.admin, desk.settings, health_checks={"Temporal": up, "Worker": down})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://desk.test"
+    ) as client:
+        page = await client.get("/suc-khoe")
+    assert page.status_code == 503
+    assert "Không trả lời" in page.text and "connection refused" in page.text
