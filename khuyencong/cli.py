@@ -3,6 +3,7 @@
 - ``khuyencong dev``: the whole local stack (Temporal dev server, embedded PostgreSQL, worker,
   the Bắc Giang 2019 demo). See :mod:`khuyencong.devstack`.
 - ``khuyencong worker``: the production worker (``worker.py``).
+- ``khuyencong web``: the officials' web desk (:mod:`khuyencong.web`).
 - ``khuyencong migrate``: apply database migrations (the worker and ``dev`` apply them at
   start-up; the other commands only check the schema and name this command when it is behind).
 - ``khuyencong register FILE``: register đề án from a JSON or CSV file
@@ -125,11 +126,16 @@ def dev(
         Path | None,
         typer.Option(help="Local state (Temporal DB, PostgreSQL). [env KHUYENCONG_DATA_DIR]"),
     ] = None,
+    web_bind: Annotated[
+        str | None,
+        typer.Option(help="The web desk's host:port. [env KHUYENCONG_WEB_BIND, 127.0.0.1:8240]"),
+    ] = None,
 ) -> None:
-    """Run everything locally: Temporal dev server, PostgreSQL, worker and the demo."""
+    """Run everything locally: Temporal dev server, PostgreSQL, worker, the officials' web
+    desk and the demo."""
     from khuyencong.devstack import run_dev
 
-    settings = load_settings(data_dir=data_dir)
+    settings = load_settings(data_dir=data_dir, web_bind=web_bind)
     run(lambda: run_dev(settings, port=port, ui_port=ui_port, seed=seed))
 
 
@@ -140,6 +146,21 @@ def worker() -> None:
 
     settings = load_settings()
     run(lambda: run_worker(settings))
+
+
+@app.command()
+def web(
+    bind: Annotated[
+        str | None,
+        typer.Option(help="host:port to listen on. [env KHUYENCONG_WEB_BIND, 127.0.0.1:8240]"),
+    ] = None,
+) -> None:
+    """The officials' web desk (inbox, đề án, action forms) until SIGTERM / Ctrl-C."""
+    from khuyencong.devstack import with_dev_identity
+    from khuyencong.web.server import run_web
+
+    settings = with_dev_identity(load_settings(web_bind=bind))
+    run(lambda: run_web(settings))
 
 
 @app.command()

@@ -57,6 +57,8 @@ CIPHER = b"AES256-GCM"
 KEY_ID = "encryption-key-id"
 KEYS_ENV = "KHUYENCONG_CODEC_KEYS"
 KEYS_FILE_ENV = "KHUYENCONG_CODEC_KEYS_FILE"
+DEV_KEYS_FILE = "codec-keys"
+"""The file of the keys ``khuyencong dev`` generates in its data folder."""
 NONCE_BYTES = 12
 KEY_BYTES = 32
 

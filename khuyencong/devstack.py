@@ -37,7 +37,7 @@ from temporalio.client import Client
 
 from domain.deadlines import vn_date
 from khuyencong.client import TemporalUnreachable, connect
-from khuyencong.codec import KEYS_FILE_ENV, CodecKeys, new_key
+from khuyencong.codec import DEV_KEYS_FILE, KEYS_FILE_ENV, CodecKeys, new_key
 from khuyencong.search_attributes import (
     TAX_CODE_HASH_KEY_FILE_ENV,
     dev_server_args,
@@ -53,7 +53,7 @@ HOST = "127.0.0.1"
 NAMESPACE = "default"
 SERVER_LOG = "temporal-server.log"
 SERVER_PID = "temporal-server.pid"
-CODEC_KEYS_FILE = "codec-keys"
+CODEC_KEYS_FILE = DEV_KEYS_FILE
 TAX_CODE_HASH_KEY_FILE = "tax-code-hash-key"
 IDENTITY_KEY_FILE = "identity-signing-key"
 DEV_PASSWORD = "khuyencong-dev"
@@ -317,6 +317,7 @@ def banner(
     exports: list[str] | None = None,
     *,
     plan: tuple[str, Any] | None = None,
+    web_url: str | None = None,
 ) -> str:
     lines = [
         "",
@@ -332,6 +333,11 @@ def banner(
     if codec_url:
         lines.append(f"  Codec      {codec_url} (payloads are encrypted; the UI decodes here)")
     lines.append(f"  Database   {database}")
+    if web_url:
+        lines.append(
+            f"  Web desk   {web_url}  (log in as {DEMO_APPRAISER} or BG-UBND-001, "
+            f"password {DEV_PASSWORD!r})"
+        )
     if report is not None:
         lines.append(f"  Demo       Bắc Giang 2019: {report.describe()}")
         for workflow_id in report.ids:
@@ -473,8 +479,12 @@ async def run_dev(
     seed: bool = True,
     stop: asyncio.Event | None = None,
     echo: Callable[[str], None] = print,
+    web_bind: str | None = None,
 ) -> None:
     """Run the whole local stack until ``stop`` is set (default: SIGTERM / SIGINT).
+
+    The officials' web desk listens on ``web_bind`` (default ``KHUYENCONG_WEB_BIND``,
+    ``127.0.0.1:8240``; port 0: any free port), on the stack's own clients.
 
     Payloads are encrypted (:func:`dev_secrets`); a codec server on ``codec_port`` (default:
     the UI port + 1, so 8234) lets the UI, and the CLI with ``--codec-endpoint``, show them
@@ -485,6 +495,7 @@ async def run_dev(
     from khuyencong.demo_data import demo_entries, seed_demo_officials
     from khuyencong.plans.service import seed_demo_plan
     from khuyencong.registration import register_all
+    from khuyencong.web.server import web_desk
     from worker import install_stop_signals, remove_stop_signals, run_worker
 
     own_signals = []
@@ -549,13 +560,32 @@ async def run_dev(
                     plan = await seed_demo_plan(
                         client, settings.task_queue, vn_date(datetime.now(UTC))
                     )
+                web_url: str | None = None
+                if not stop.is_set():
+                    web_url = await stack.enter_async_context(
+                        web_desk(
+                            dev_admin_client(client, pool, settings, ui_port, dev_keys),
+                            settings,
+                            bind=web_bind,
+                        )
+                    )
                 database = (
                     "KHUYENCONG_DATABASE_URL"
                     if settings.database_url is not None
                     else f"embedded PostgreSQL in {settings.pg_data_dir}"
                 )
                 if not stop.is_set() and not worker.done():
-                    echo(banner(server, report, database, codec.url, dev_keys.exports(), plan=plan))
+                    echo(
+                        banner(
+                            server,
+                            report,
+                            database,
+                            codec.url,
+                            dev_keys.exports(),
+                            plan=plan,
+                            web_url=web_url,
+                        )
+                    )
                 await _wait_stop_or_worker(stop, worker)
             finally:
                 stop.set()
@@ -563,6 +593,23 @@ async def run_dev(
         log.info("dev stack stopped")
     finally:
         remove_stop_signals(own_signals)
+
+
+def dev_admin_client(
+    client: Client, pool: Any, settings: Settings, ui_port: int | None, keys: DevSecrets
+) -> Any:
+    """The admin client of the dev stack's web desk: the stack's Temporal client (it signs
+    with the stack's identity key) and pool, links to the stack's own UI."""
+    from khuyencong.admin.client import AdminClient
+
+    ui_url = f"http://{HOST}:{ui_port}" if ui_port else settings.ui_url
+    return AdminClient(
+        client,
+        pool,
+        task_queue=settings.task_queue,
+        ui_url=ui_url,
+        hash_key=keys.tax_code_hash_key,
+    )
 
 
 async def seed_dev_passwords(pool: Any) -> None:

@@ -50,6 +50,18 @@ Variable                               Meaning (default)
 ``KHUYENCONG_TAX_CODE_HASH_KEY``       Key of ``KcTaxCodeHash``, 16 characters or more
                                        (unset: no tax-code search attribute)
 ``KHUYENCONG_TAX_CODE_HASH_KEY_FILE``  The same, from a file
+``KHUYENCONG_WEB_BIND``                ``host:port`` of the officials' web desk
+                                       (``127.0.0.1:8240``; ``khuyencong web``, ``dev``)
+``KHUYENCONG_WEB_SESSION_SECRET``      Key that signs the web desk's session cookies
+                                       (unset: a random key per process)
+``KHUYENCONG_WEB_SSO_HEADER``          Header a trusted reverse proxy sets to the logged-in
+                                       official's ID, e.g. ``X-Remote-User`` (unset: off)
+``KHUYENCONG_WEB_LOCKOUT_ATTEMPTS``    Failed logins in the window that lock an official
+                                       out of the web desk (5)
+``KHUYENCONG_WEB_LOCKOUT_MINUTES``     That window, and how long the lockout lasts (15)
+``KHUYENCONG_WEB_SESSION_MINUTES``     Idle time after which a web session ends (480)
+``KHUYENCONG_WEB_ADMINS``              Officials (IDs, comma-separated) who manage the
+                                       officials register on the web desk (unset: none)
 =====================================  =========================================================
 
 Empty variables count as unset.
@@ -83,6 +95,7 @@ SECRET_FIELDS = frozenset(
         "codec_keys",
         "codec_server_token",
         "tax_code_hash_key",
+        "web_session_secret",
     }
 )
 """Settings never echoed in an error message."""
@@ -172,6 +185,17 @@ class Settings(BaseModel):
     tax_code_hash_key: SecretStr | None = None
     tax_code_hash_key_file: Path | None = None
 
+    # The officials' web desk (khuyencong.web).
+    web_bind: str = "127.0.0.1:8240"
+    web_session_secret: SecretStr | None = None
+    web_sso_header: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,64}$")
+    web_lockout_attempts: int = Field(default=5, ge=1, le=100)
+    web_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    web_session_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
+    web_admins: str | None = Field(
+        default=None, description="Official IDs, comma-separated, who manage the register"
+    )
+
     @field_validator("temporal_address")
     @classmethod
     def _address(cls, value: str) -> str:
@@ -181,6 +205,11 @@ class Settings(BaseModel):
     @classmethod
     def _metrics(cls, value: str | None) -> str | None:
         return None if value is None else _host_port(value.strip(), "127.0.0.1:9464")
+
+    @field_validator("web_bind")
+    @classmethod
+    def _web_bind(cls, value: str) -> str:
+        return _host_port(value.strip(), "127.0.0.1:8240")
 
     @field_validator("ui_url")
     @classmethod
@@ -256,6 +285,12 @@ class Settings(BaseModel):
     @property
     def database_url_value(self) -> str | None:
         return None if self.database_url is None else self.database_url.get_secret_value()
+
+    @property
+    def web_admin_ids(self) -> frozenset[str]:
+        return frozenset(
+            part.strip() for part in (self.web_admins or "").split(",") if part.strip()
+        )
 
     @property
     def pg_data_dir(self) -> Path:

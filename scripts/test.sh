@@ -19,6 +19,13 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
         || echo "could not install docker.io and debootstrap: the deploy check will skip" >&2
 fi
 
+# The web desk's browser tests drive Debian's chromium (Playwright never downloads one).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y --no-install-recommends chromium >/dev/null \
+        || { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; } \
+        || echo "could not install chromium: the browser tests will be skipped" >&2
+fi
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy .

@@ -50,6 +50,7 @@ async def run_once(
             codec_port=codec_port,
             stop=stop,
             echo=printed.append,
+            web_bind="127.0.0.1:0",
         )
     )
 
@@ -89,6 +90,7 @@ async def test_khuyencong_dev_seeds_the_demo_once_and_stops_cleanly(pg_url: str)
     try:
         first = await run_once(settings, ports, the_plan_waits_for_its_decision)
         assert "Demo       Bắc Giang 2019: 25 started, 0 already existing" in first
+        assert "Web desk   http://127.0.0.1:" in first
         assert f"{DEMO_PLAN_SIZE} đề án chờ thẩm định và quyết định" in first
 
         again = await run_once(settings, ports, the_plan_waits_for_its_decision)

@@ -1,0 +1,158 @@
+"""The done-criterion of the web desk in a real browser (Playwright driving Debian's
+chromium; nothing is downloaded): the Sở official logs in, finds the đề án in the inbox and
+appraises it; the UBND chairman logs in and approves it; both steps are on the đề án's
+timeline, which links to its history in the Temporal UI. Every field of both forms has a
+label, and the pages fit a 1366×768 laptop and a phone without sideways scrolling.
+
+Skipped, saying why, only when ``/usr/bin/chromium`` is absent (``scripts/test.sh`` installs
+it with ``apt-get install chromium`` when it runs as root)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from khuyencong.web.server import web_desk
+from tests.khuyencong.web.conftest import PASSWORD, Desk, cast, registered, today
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="no browser: /usr/bin/chromium is absent (apt-get install chromium; scripts/test.sh "
+    "does it when run as root)",
+)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def served(desk: Desk) -> AsyncIterator[str]:
+    async with web_desk(desk.admin, desk.settings, bind="127.0.0.1:0") as url:
+        yield url
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def log_in(page: Page, url: str, official_id: str) -> None:
+    await page.goto(f"{url}/dang-nhap")
+    await page.get_by_label("Mã cán bộ").fill(official_id)
+    await page.get_by_label("Mật khẩu").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    await expect(page.get_by_role("heading", name="Việc chờ")).to_be_visible()
+
+
+async def log_out(page: Page) -> None:
+    await page.get_by_role("button", name="Đăng xuất").click()
+    await expect(page.get_by_role("heading", name="Đăng nhập")).to_be_visible()
+
+
+async def every_field_has_a_label(page: Page) -> None:
+    unlabelled = await page.evaluate(
+        """() => [...document.querySelectorAll(
+                   'form.action input, form.action select, form.action textarea')]
+              .filter(e => e.type !== 'hidden')
+              .filter(e => !(e.labels && e.labels.length))
+              .map(e => e.name)"""
+    )
+    assert unlabelled == []
+
+
+async def fits_the_width(page: Page) -> None:
+    overflow = await page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+
+
+async def test_the_so_appraises_from_the_inbox_and_the_chairman_approves_in_a_browser(
+    desk: Desk, served: str, browser: Browser
+) -> None:
+    people = await cast(desk.admin)
+    code = await registered(desk, people)
+    day = today().strftime("%d/%m/%Y")
+    context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    page = await context.new_page()
+
+    await log_in(page, served, people.so)
+    item = page.locator(f'li.item[data-code="{code}"]')
+    await item.get_by_role("link", name="Thẩm định", exact=True).click()
+    await expect(page.get_by_role("heading", name="Thẩm định")).to_be_visible()
+    await every_field_has_a_label(page)
+    await page.get_by_label("Kết luận thẩm định").select_option("pass")
+    await page.get_by_label("Ngày thẩm định").fill(day)
+    await page.get_by_label("Số biên bản").fill("12/BB-HĐTĐ")
+    await page.get_by_label("Qua hội đồng thẩm định").check()
+    await page.get_by_role("button", name="Thẩm định").click()
+    await expect(page.locator("#done")).to_have_text("Đã ghi nhận: Thẩm định.")
+    await fits_the_width(page)
+    await log_out(page)
+
+    await log_in(page, served, people.ubnd)
+    item = page.locator(f'li.item[data-code="{code}"]')
+    await item.get_by_role("link", name="Phê duyệt", exact=True).click()
+    await every_field_has_a_label(page)
+    await page.get_by_label("Số quyết định").fill("427/QĐ-UBND")
+    await page.get_by_label("Ngày quyết định").fill(day)
+    await page.get_by_label("Người ký quyết định").fill("Lê Ánh Dương")
+    # First more than the 200 triệu requested: the rule refuses, on the field, with its basis.
+    await page.get_by_label("Kinh phí hỗ trợ phê duyệt").fill("900.000.000")
+    await page.get_by_role("button", name="Phê duyệt").click()
+    await expect(page.locator("#refusal")).to_contain_text("Căn cứ:")
+    await expect(page.locator('[data-field="approved_support"] .field-error')).to_be_visible()
+    await page.get_by_label("Kinh phí hỗ trợ phê duyệt").fill("")
+    # Keyboard only: Tab from the signer reaches the amount, typed as officials write it.
+    await page.get_by_label("Người ký quyết định").press("Tab")
+    await page.keyboard.type("200.000.000")
+    await page.get_by_label("Kinh phí hỗ trợ phê duyệt").press("Enter")
+    await expect(page.locator("#done")).to_have_text("Đã ghi nhận: Phê duyệt.")
+
+    timeline = page.locator("#timeline")
+    appraised = timeline.locator('li[data-action="appraise"]')
+    approved = timeline.locator('li[data-action="approve"]')
+    await expect(appraised).to_contain_text(people.so)
+    await expect(approved).to_contain_text(people.ubnd)
+    await expect(approved).to_contain_text("427/QĐ-UBND")
+    await expect(page.locator("table.money")).to_contain_text("200.000.000 đ")
+    link = page.get_by_role("link", name="Lịch sử trên Temporal UI")
+    assert await link.get_attribute("href") == (
+        f"{desk.settings.ui_url}/namespaces/{desk.admin.namespace}/workflows/de-an%2F{code}"
+    )
+    await fits_the_width(page)
+    await context.close()
+
+    phone = await browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+    small = await phone.new_page()
+    await log_in(small, served, people.ubnd)
+    await small.goto(f"{served}/de-an/{code}")
+    await expect(small.locator('#timeline li[data-action="approve"]')).to_be_visible()
+    await fits_the_width(small)
+    await small.goto(f"{served}/de-an")
+    await fits_the_width(small)
+    await phone.close()
+
+    view = await desk.admin.show(code)
+    assert [e.action for e in view.timeline] == ["register", "appraise", "approve"]
+    assert view.row.approved_support == 200_000_000
