@@ -21,7 +21,9 @@ from typing import Annotated, Any
 
 import typer
 
+from khuyencong.admin.cli import de_an_app
 from khuyencong.admin.cli import install as add_admin_commands
+from khuyencong.audit.cli import install as add_audit_commands
 from khuyencong.chaos.cli import add_commands as add_chaos_commands
 from khuyencong.cli_ops import add_commands as add_ops_commands
 from khuyencong.cli_runner import fail, load_settings, run
@@ -109,6 +111,10 @@ def register(
 add_ops_commands(app)  # search-attributes register|list, codec-server, codec-key, tax-code-hash
 
 add_admin_commands(app)  # officials, de-an, inbox
+
+add_audit_commands(
+    app, de_an_app
+)  # audit verify|verify-package|export-histories; de-an attach|evidence|history
 
 app.add_typer(plans_app, name="plan")  # template, import, decide, status, report, simulate
 

@@ -50,6 +50,11 @@ Variable                               Meaning (default)
 ``KHUYENCONG_TAX_CODE_HASH_KEY``       Key of ``KcTaxCodeHash``, 16 characters or more
                                        (unset: no tax-code search attribute)
 ``KHUYENCONG_TAX_CODE_HASH_KEY_FILE``  The same, from a file
+``KHUYENCONG_DOCUMENT_STORE_DIR``      Folder of the evidence documents, by SHA-256
+                                       (``<data_dir>/documents``)
+``KHUYENCONG_DOCUMENT_MAX_BYTES``      Largest document accepted (26214400: 25 MiB)
+``KHUYENCONG_HISTORY_EXPORT_SECONDS``  How often the worker exports the Temporal histories
+                                       of closed đề án to PostgreSQL (300; 0: never)
 =====================================  =========================================================
 
 Empty variables count as unset.
@@ -172,6 +177,11 @@ class Settings(BaseModel):
     tax_code_hash_key: SecretStr | None = None
     tax_code_hash_key_file: Path | None = None
 
+    # Evidence (khuyencong.audit): documents kept by content hash, histories exported at close.
+    document_store_dir: Path | None = None
+    document_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    history_export_seconds: float = Field(default=300, ge=0, le=86_400)
+
     @field_validator("temporal_address")
     @classmethod
     def _address(cls, value: str) -> str:
@@ -256,6 +266,11 @@ class Settings(BaseModel):
     @property
     def database_url_value(self) -> str | None:
         return None if self.database_url is None else self.database_url.get_secret_value()
+
+    @property
+    def documents_dir(self) -> Path:
+        """Where the evidence documents are kept (``document_store_dir``, else in data_dir)."""
+        return self.document_store_dir or self.data_dir / "documents"
 
     @property
     def pg_data_dir(self) -> Path:
