@@ -51,7 +51,12 @@ STEPS_OF_KIND: dict[DocumentKind, frozenset[Action]] = {
     DocumentKind.APPRAISAL_MINUTES: frozenset({Action.APPRAISE}),
     DocumentKind.CONTRACT: frozenset({Action.SIGN_CONTRACT}),
     DocumentKind.PROGRESS_REPORT: frozenset(
-        {Action.REPORT_PROGRESS, Action.CONFIRM_PROGRESS, Action.RECORD_VISIT}
+        {
+            Action.REPORT_PROGRESS,
+            Action.CONFIRM_PROGRESS,
+            Action.RECORD_VISIT,
+            Action.RESOLVE_FINDINGS,
+        }
     ),
     DocumentKind.ACCEPTANCE_MINUTES: frozenset({Action.ACCEPT}),
     DocumentKind.INVOICE: frozenset(
