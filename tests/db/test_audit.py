@@ -84,9 +84,12 @@ async def test_the_application_role_may_insert_steps_but_never_change_or_delete_
                 async with app.acquire() as conn, conn.transaction():
                     assert await write_step(conn, step) is True
             code = steps[0].de_an_id
-            assert await app.fetchval(
-                "SELECT max(chain_seq) FROM de_an_event WHERE de_an_id = $1", code
-            ) == 2
+            assert (
+                await app.fetchval(
+                    "SELECT max(chain_seq) FROM de_an_event WHERE de_an_id = $1", code
+                )
+                == 2
+            )
             refused = [
                 "UPDATE de_an_event SET summary = 'sửa' WHERE de_an_id = $1",
                 "DELETE FROM de_an_event WHERE de_an_id = $1",

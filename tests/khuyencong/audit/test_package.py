@@ -154,9 +154,7 @@ async def test_a_changed_package_is_refused_naming_what_is_wrong(
 
     edited = json.loads(json.dumps(manifest))
     edited["chain"][1]["canonical"] = edited["chain"][1]["canonical"].replace("lần 2", "lần 9")
-    changed = rewrite(
-        package, tmp_path / "b.zip", {"manifest.json": json.dumps(edited).encode()}
-    )
+    changed = rewrite(package, tmp_path / "b.zip", {"manifest.json": json.dumps(edited).encode()})
     problems = verify_package(changed).problems
     assert any("mắt xích 2" in p and "bị sửa" in p for p in problems)
 
