@@ -9,12 +9,14 @@ import json
 import zipfile
 from pathlib import Path
 
+import asyncpg
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import Role
+from khuyencong.audit.history import history_exporter
 from tests.khuyencong.admin.conftest import BG, Cli, Run, Stack, suffix, today
 from tests.khuyencong.admin.test_lifecycle_cli import act, add_official
 from tests.support.builders import dossier_on
@@ -24,7 +26,7 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 async def test_the_walkthrough_de_an_s_evidence_verifies_offline_and_its_history_outlives_temporal(
-    stack: Stack, cli: Cli, tmp_path: Path, dev_env: WorkflowEnvironment
+    stack: Stack, cli: Cli, tmp_path: Path, dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool
 ) -> None:
     store = {"KHUYENCONG_DOCUMENT_STORE_DIR": str(tmp_path / "documents")}
 
@@ -104,9 +106,20 @@ async def test_the_walkthrough_de_an_s_evidence_verifies_offline_and_its_history
     # The history, exported once the workflow has closed, outlives Temporal.
     handle = dev_env.client.get_workflow_handle(f"de-an/{code}")
     await handle.result()
-    exported = await run("audit", "export-histories", "--json")
+
+    async def stored() -> bool:
+        return bool(
+            await db_pool.fetchval("SELECT count(*) FROM de_an_history WHERE de_an_id = $1", code)
+        )
+
+    async with history_exporter(dev_env.client, db_pool, 0.1):  # as the worker runs it
+        await until(stored, timeout=30)
+    row = await db_pool.fetchrow("SELECT * FROM de_an_history WHERE de_an_id = $1", code)
+    assert (row["run_index"], row["status"], row["compression"]) == (1, "completed", "gzip")
+    assert len(row["history"]) < row["size_bytes"]
+    exported = await run("audit", "export-histories", "--json")  # by hand: nothing left
     assert exported.exit_code == 0, str(exported)
-    assert code in exported.json()["exported"]
+    assert code not in exported.json()["exported"] + exported.json()["still_running"]
     from_temporal = await run("de-an", "history", code)
     assert from_temporal.exit_code == 0, str(from_temporal)
     assert "từ Temporal" in from_temporal.stdout
@@ -140,3 +153,9 @@ async def test_the_walkthrough_de_an_s_evidence_verifies_offline_and_its_history
     assert types[-1] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
     readable = await run("de-an", "history", code)
     assert "PostgreSQL" in readable.stdout and "427/QĐ-UBND" in readable.stdout
+
+
+async def test_verifying_a_de_an_that_was_never_recorded_says_so(cli: Cli) -> None:
+    run = await cli("audit", "verify", "--de-an", "KHONG-CO-2019")
+    assert run.exit_code == 4, str(run)
+    assert "không có đề án KHONG-CO-2019" in run.stderr + run.stdout

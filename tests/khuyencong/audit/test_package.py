@@ -4,7 +4,6 @@ written verifies; a changed document, a changed manifest or a file slipped in do
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -189,10 +188,3 @@ async def test_a_document_row_changed_in_the_database_breaks_the_chain(
         report = await verify_de_an(conn, code)
     assert (report.breaks[0].kind, report.breaks[0].position) == ("edited", 4)
     assert "de_an_document" in report.breaks[0].where
-
-
-def test_a_zip_in_memory_round_trips() -> None:  # the helpers themselves
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("x", b"y")
-    assert zipfile.ZipFile(io.BytesIO(buffer.getvalue())).read("x") == b"y"
