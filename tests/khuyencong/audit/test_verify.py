@@ -158,3 +158,38 @@ async def test_steps_of_many_de_an_written_at_once_make_whole_chains(
     assert report.links == 24 and report.de_an == 8
     day_seqs = await audit_pool.fetch("SELECT day_seq FROM de_an_event ORDER BY day_seq")
     assert [r["day_seq"] for r in day_seqs] == list(range(1, 25))
+
+
+REWRITE_CHAIN = """
+DO $$
+DECLARE
+    r record;
+    previous text := repeat('0', 64);
+    content text;
+BEGIN
+    UPDATE de_an_event SET summary = 'viết lại' WHERE de_an_id = '{code}' AND chain_seq = 2;
+    FOR r IN SELECT id FROM de_an_event WHERE de_an_id = '{code}' ORDER BY chain_seq LOOP
+        SELECT audit_sha256(audit_canonical_event(e)) INTO content FROM de_an_event e
+        WHERE e.id = r.id;
+        UPDATE de_an_event SET content_hash = content, prev_hash = previous,
+            chain_hash = audit_sha256(previous || content) WHERE id = r.id;
+        SELECT chain_hash INTO previous FROM de_an_event WHERE id = r.id;
+    END LOOP;
+    UPDATE audit_chain_head SET head_hash = previous WHERE scope = 'de_an:{code}';
+END $$
+"""
+
+
+async def test_a_de_an_s_chain_rewritten_whole_with_its_head_still_breaks_its_day(
+    audit_pool: asyncpg.Pool,
+) -> None:
+    code = await write_life(audit_pool, life_steps(count=3))
+    await as_superuser(audit_pool, "de_an_event", REWRITE_CHAIN.replace("{code}", code))
+
+    async with audit_pool.acquire() as conn:
+        report = await verify_de_an(conn, code)
+        days = await conn.fetch("SELECT chain_day FROM de_an_event WHERE de_an_id = $1", code)
+    assert [b.chain for b in report.breaks] == [
+        f"ngày {day}" for day in sorted({str(r["chain_day"]) for r in days})
+    ]
+    assert report.breaks[0].kind == "edited"
