@@ -308,7 +308,8 @@ def _check_manifest(
 
     # Each link's content is what it says: this đề án's row at this position.
     recorded_files: dict[str, str] = {}  # sha256 -> idempotency key of its document row
-    for link in links:
+    steps: set[str] = set()  # the steps seen so far, in chain order
+    for link in sorted(links, key=lambda k: k.chain_seq):
         try:
             content = json.loads(link.canonical)
         except ValueError:
@@ -323,6 +324,13 @@ def _check_manifest(
             problems.append(f"mắt xích {link.chain_seq}: bảng {link.table} khác nội dung")
         if link.table == DOCUMENT_TABLE and isinstance(content.get("sha256"), str):
             recorded_files[content["sha256"]] = link.idempotency_key
+            if content.get("step_key") not in steps:
+                problems.append(
+                    f"mắt xích {link.chain_seq}: tài liệu gắn với bước {content.get('step_key')}"
+                    " không có trong chuỗi trước nó"
+                )
+        elif link.table == EVENT_TABLE:
+            steps.add(link.idempotency_key)
 
     head = manifest["head"]
     found = verify_chain(f"đề án {de_an_id}", links, Head(int(head["length"]), str(head["hash"])))
