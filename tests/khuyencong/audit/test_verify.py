@@ -193,3 +193,25 @@ async def test_a_de_an_s_chain_rewritten_whole_with_its_head_still_breaks_its_da
         f"ngày {day}" for day in sorted({str(r["chain_day"]) for r in days})
     ]
     assert report.breaks[0].kind == "edited"
+
+
+async def test_the_same_step_written_twice_at_once_is_stored_and_chained_once(
+    audit_pool: asyncpg.Pool,
+) -> None:
+    steps = life_steps(count=4)
+
+    async def write(step: Any) -> bool:
+        async with audit_pool.acquire() as conn, conn.transaction():
+            return await write_step(conn, step)
+
+    for step in steps:  # an activity and its retry racing
+        assert sorted(await asyncio.gather(write(step), write(step))) == [False, True]
+
+    code = steps[0].de_an_id
+    async with audit_pool.acquire() as conn:
+        report = await verify_de_an(conn, code)
+        head = await conn.fetchval(
+            "SELECT length FROM audit_chain_head WHERE scope = $1", f"de_an:{code}"
+        )
+    assert report.ok, [str(b) for b in report.breaks]
+    assert report.links == head == 4
