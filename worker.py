@@ -43,6 +43,7 @@ from activities.rule_packs import RulePackActivities
 from db.officials import load_register
 from khuyencong.activation_order import UpdateOrderRunner
 from khuyencong.activity_context import ActivityContextInterceptor
+from khuyencong.audit.history import history_exporter
 from khuyencong.cli_runner import run_to_end
 from khuyencong.client import connect
 from khuyencong.database import open_database
@@ -212,6 +213,9 @@ async def run_worker(
             if pool is None:
                 pool = await stack.enter_async_context(open_database(settings, migrate=True))
             register = await stack.enter_async_context(officials_register(pool))
+            await stack.enter_async_context(
+                history_exporter(client, pool, settings.history_export_seconds)
+            )
             worker = build_worker(client, pool, settings, register)
             await _run_until(worker, stop, settings)
     finally:

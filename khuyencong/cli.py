@@ -8,6 +8,9 @@
   start-up; the other commands only check the schema and name this command when it is behind).
 - ``khuyencong register FILE``: register đề án from a JSON or CSV file
   (:mod:`khuyencong.dossier_file`, :mod:`khuyencong.registration`; as ``starter.py``).
+- ``khuyencong audit verify | verify-package | export-histories`` and ``khuyencong de-an
+  attach | evidence | history``: the tamper-evident record and the evidence
+  (:mod:`khuyencong.audit`, docs/audit.md).
 
 Settings come from ``KHUYENCONG_*`` variables (:mod:`khuyencong.settings`); options override
 them. Every command runs through :mod:`khuyencong.cli_runner`: problems that stop a command
@@ -45,6 +48,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "khuyencong.admin.cli:install": ("officials", "de-an", "inbox", "token", "identity-key"),
     "khuyencong.plans.cli:install": ("plan",),  # template, import, decide, status, simulate...
     "khuyencong.chaos.cli:add_commands": ("chaos",),  # the fault suite, chaos fuzz
+    "khuyencong.audit.cli:install": ("audit",),  # verify, verify-package, export-histories
 }
 """Top-level commands defined in other modules, by the installer that adds them."""
 

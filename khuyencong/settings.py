@@ -62,6 +62,11 @@ Variable                               Meaning (default)
 ``KHUYENCONG_WEB_SESSION_MINUTES``     Idle time after which a web session ends (480)
 ``KHUYENCONG_WEB_ADMINS``              Officials (IDs, comma-separated) who manage the
                                        officials register on the web desk (unset: none)
+``KHUYENCONG_DOCUMENT_STORE_DIR``      Folder of the evidence documents, by SHA-256
+                                       (``<data_dir>/documents``)
+``KHUYENCONG_DOCUMENT_MAX_BYTES``      Largest document accepted (26214400: 25 MiB)
+``KHUYENCONG_HISTORY_EXPORT_SECONDS``  How often the worker exports the Temporal histories
+                                       of closed đề án to PostgreSQL (300; 0: never)
 =====================================  =========================================================
 
 Empty variables count as unset.
@@ -195,6 +200,10 @@ class Settings(BaseModel):
     web_admins: str | None = Field(
         default=None, description="Official IDs, comma-separated, who manage the register"
     )
+    # Evidence (khuyencong.audit): documents kept by content hash, histories exported at close.
+    document_store_dir: Path | None = None
+    document_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    history_export_seconds: float = Field(default=300, ge=0, le=86_400)
 
     @field_validator("temporal_address")
     @classmethod
@@ -291,6 +300,11 @@ class Settings(BaseModel):
         return frozenset(
             part.strip() for part in (self.web_admins or "").split(",") if part.strip()
         )
+
+    @property
+    def documents_dir(self) -> Path:
+        """Where the evidence documents are kept (``document_store_dir``, else in data_dir)."""
+        return self.document_store_dir or self.data_dir / "documents"
 
     @property
     def pg_data_dir(self) -> Path:

@@ -121,7 +121,10 @@ async def _pending(conn: Any, files: list[Migration]) -> list[Migration]:
 async def _apply(conn: Any, files: list[Migration]) -> list[str]:
     await conn.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_KEY)
     try:
-        await conn.execute(CREATE_SCHEMA_MIGRATIONS)
+        # Only when missing: a role that may not create tables (the application's,
+        # khuyencong_writer of 0009) finds a current schema without trying DDL.
+        if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+            await conn.execute(CREATE_SCHEMA_MIGRATIONS)
         applied = {row["version"]: row for row in await conn.fetch(SELECT_APPLIED)}
         _check_applied(files, applied)
         done: list[str] = []
