@@ -45,7 +45,14 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
         "tax-code-hash",
         "problems",
     ),
-    "khuyencong.admin.cli:install": ("officials", "de-an", "inbox", "token", "identity-key"),
+    # officials, de-an (with de-an attach|evidence|history), inbox, token, identity-key
+    "khuyencong.audit.cli:install_with_officials": (
+        "officials",
+        "de-an",
+        "inbox",
+        "token",
+        "identity-key",
+    ),
     "khuyencong.plans.cli:install": ("plan",),  # template, import, decide, status, simulate...
     "khuyencong.chaos.cli:add_commands": ("chaos",),  # the fault suite, chaos fuzz
     "khuyencong.audit.cli:install": ("audit",),  # verify, verify-package, export-histories

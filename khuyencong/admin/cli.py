@@ -113,9 +113,6 @@ def install(app: typer.Typer) -> None:
     app.command("inbox")(inbox)
     app.command("token")(token)
     app.command("identity-key")(identity_key)
-    from khuyencong.audit.cli import add_de_an_commands
-
-    add_de_an_commands(de_an_app)  # de-an attach, evidence, history
 
 
 # --- running ---------------------------------------------------------------------------------

@@ -54,6 +54,15 @@ def install(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
 
 
+def install_with_officials(app: typer.Typer) -> None:
+    """The officials' commands (:func:`khuyencong.admin.cli.install`) with the evidence
+    commands of ``de-an`` among them: the root's installer of those names."""
+    from khuyencong.admin import cli as admin_cli
+
+    admin_cli.install(app)
+    add_de_an_commands(admin_cli.de_an_app)
+
+
 def add_de_an_commands(de_an_app: typer.Typer) -> None:
     """The evidence commands of ``khuyencong de-an`` (attach, evidence, history); once, however
     often the officials' commands are installed (the lazy root builds them per command)."""

@@ -47,16 +47,17 @@ def test_each_installer_adds_exactly_the_commands_the_table_names_for_it() -> No
 
 def test_every_command_is_listed_in_the_order_of_before() -> None:
     group = typer.main.get_command(app)
-    assert group.list_commands(typer.Context(group))[:6] == [  # type: ignore[attr-defined]
+    assert group.list_commands(typer.Context(group))[:7] == [  # type: ignore[attr-defined]
         "dev",
         "worker",
+        "web",
         "migrate",
         "register",
         "search-attributes",
         "codec-server",
     ]
     names = list(group.commands)  # type: ignore[attr-defined]
-    assert names[-2:] == ["plan", "chaos"] and len(names) == len(set(names))
+    assert names[-3:] == ["plan", "chaos", "audit"] and len(names) == len(set(names))
 
 
 def test_de_an_show_loads_neither_the_other_commands_nor_the_worker_half_of_the_sdk() -> None:
