@@ -453,6 +453,11 @@ class DeAnState(_Model):
         default_factory=list, description="Officials who may no longer act (signalled)"
     )
     returns: int = Field(default=0, description="Times the dossier was returned for supplement")
+    answering_province: str | None = Field(
+        default=None,
+        description="The province that took the đề án over from the one it was registered in "
+        "(a merger, recorded when its official first acts); None: the registered province",
+    )
 
     @property
     def advanced(self) -> int:
