@@ -236,6 +236,22 @@ class UnitRegistry:
         succession = self.successor_province(name, registered_on, on)
         return name if succession is None else succession.to_name
 
+    def predecessors(self, name: str, on: date) -> list[str]:
+        """The names of the provinces whose đề án the province ``name`` answers for on ``on``
+        (besides its own): after 1/7/2025, Bắc Giang for Bắc Ninh."""
+        now = self.find(name, UnitKind.PROVINCE, on)
+        if now is None or not now.in_force(on):
+            return []
+        names = {
+            u.name
+            for u in self._units.values()
+            if u.kind is UnitKind.PROVINCE
+            and unit_key(u.name) != unit_key(name)
+            and (current := self.current(u, on)) is not None
+            and current.code == now.code
+        }
+        return sorted(names)
+
     def dissolved(self, name: str, on: date) -> bool:
         """Whether the province called ``name`` no longer exists on ``on`` (an official still
         recorded under it acts for a unit that has ended)."""

@@ -10,9 +10,7 @@ from domain.agencies import agency_in_force, agency_name
 def test_the_agency_is_named_as_it_was_called_on_the_date() -> None:
     assert agency_name(date(2016, 5, 1)) == "Cục Công nghiệp địa phương"
     assert agency_name(date(2019, 3, 9)) == "Cục Công Thương địa phương"
-    assert agency_name(date(2026, 1, 1)) == (
-        "Cục Đổi mới sáng tạo, Chuyển đổi xanh và Khuyến công"
-    )
+    assert agency_name(date(2026, 1, 1)) == ("Cục Đổi mới sáng tạo, Chuyển đổi xanh và Khuyến công")
 
 
 def test_a_rename_takes_effect_on_its_effective_date() -> None:

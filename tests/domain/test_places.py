@@ -126,8 +126,9 @@ def test_successors_are_followed_through_several_changes() -> None:
         UnitsFile(
             units=[
                 _unit("a", name="Alpha", valid_to="2010-12-31", successor="b"),
-                _unit("b", name="Beta", valid_from="2011-01-01", valid_to="2020-12-31",
-                      successor="c"),  # fmt: skip
+                _unit(
+                    "b", name="Beta", valid_from="2011-01-01", valid_to="2020-12-31", successor="c"
+                ),
                 _unit("c", name="Gamma", valid_from="2021-01-01"),
             ]
         )
@@ -141,3 +142,9 @@ def test_a_province_file_extends_the_shipped_units() -> None:
     merged = SHIPPED_UNITS.merged([extra])
     assert merged.find("Hà Giang", UnitKind.PROVINCE, date(2020, 1, 1)) == extra
     assert len(merged) == len(SHIPPED_UNITS) + 1
+
+
+def test_after_the_merger_bac_ninh_answers_for_bac_giang_too() -> None:
+    assert SHIPPED_UNITS.predecessors("Bắc Ninh", AFTER) == ["Bắc Giang"]
+    assert SHIPPED_UNITS.predecessors("Bắc Ninh", BEFORE) == []
+    assert SHIPPED_UNITS.predecessors("Bắc Giang", AFTER) == []

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from domain.workdays import WEEKENDS_ONLY, CalendarYear, DayKind
+from domain.workdays import WEEKENDS_ONLY, CalendarYear, DayKind, DayOff, WorkedDay
 from khuyencong.places import SHIPPED_CALENDAR
 
 
@@ -22,12 +22,9 @@ def test_tet_and_hung_kings_day_are_days_off_every_year_2014_to_2030() -> None:
 
 def test_lunar_dates_are_the_vietnamese_ones() -> None:
     # Tết 2030 falls on 2/2 in Vietnam (UTC+7), 3/2 in China; Hùng Kings' day 2025 on 7/4.
-    assert "mùng 1" in (SHIPPED_CALENDAR.day_off(date(2030, 2, 2)) or _none()).name
-    assert "Hùng Vương" in (SHIPPED_CALENDAR.day_off(date(2025, 4, 7)) or _none()).name
-
-
-def _none() -> object:
-    raise AssertionError("not a day off")
+    tet, hung_kings = (SHIPPED_CALENDAR.day_off(d) for d in (date(2030, 2, 2), date(2025, 4, 7)))
+    assert tet is not None and "mùng 1" in tet.name
+    assert hung_kings is not None and "Hùng Vương" in hung_kings.name
 
 
 def test_five_working_days_skip_tet_and_the_weekend() -> None:
@@ -40,8 +37,8 @@ def test_a_years_decision_adds_days_off_and_saturdays_worked_in_exchange() -> No
     decision = CalendarYear(
         year=2026,
         source="Thông báo nghỉ Tết 2026 (ví dụ)",
-        days_off=[{"day": date(2026, 2, 23), "name": "Nghỉ hoán đổi"}],  # type: ignore[list-item]
-        work_days=[{"day": date(2026, 3, 7), "basis": "làm bù"}],  # type: ignore[list-item]
+        days_off=[DayOff(day=date(2026, 2, 23), name="Nghỉ hoán đổi")],
+        work_days=[WorkedDay(day=date(2026, 3, 7), basis="làm bù")],
     )
     calendar = SHIPPED_CALENDAR.merged([decision])
     assert not calendar.is_working_day(date(2026, 2, 23))
@@ -51,9 +48,9 @@ def test_a_years_decision_adds_days_off_and_saturdays_worked_in_exchange() -> No
 
 def test_a_worked_day_must_be_a_weekend_day_of_its_year() -> None:
     with pytest.raises(ValidationError, match="không phải thứ Bảy"):
-        CalendarYear(year=2026, work_days=[{"day": date(2026, 3, 9)}])  # type: ignore[list-item]
+        CalendarYear(year=2026, work_days=[WorkedDay(day=date(2026, 3, 9))])
     with pytest.raises(ValidationError, match="không thuộc năm"):
-        CalendarYear(year=2026, days_off=[{"day": date(2027, 1, 1), "name": "x"}])  # type: ignore[list-item]
+        CalendarYear(year=2026, days_off=[DayOff(day=date(2027, 1, 1), name="x")])
 
 
 def test_without_holiday_data_only_weekends_are_skipped() -> None:
