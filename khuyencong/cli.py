@@ -5,6 +5,8 @@
 - ``khuyencong worker``: the production worker (``worker.py``).
 - ``khuyencong migrate``: apply database migrations (the worker and ``dev`` apply them at
   start-up; the other commands only check the schema and name this command when it is behind).
+- ``khuyencong units load FILE`` / ``calendar add-days-off YEAR FILE``: places and days off as
+  data (:mod:`khuyencong.places_cli`).
 - ``khuyencong register FILE``: register đề án from a JSON or CSV file
   (:mod:`khuyencong.dossier_file`, :mod:`khuyencong.registration`; as ``starter.py``).
 
@@ -25,6 +27,7 @@ from khuyencong.admin.cli import install as add_admin_commands
 from khuyencong.chaos.cli import add_commands as add_chaos_commands
 from khuyencong.cli_ops import add_commands as add_ops_commands
 from khuyencong.cli_runner import fail, load_settings, run
+from khuyencong.places_cli import add_commands as add_places_commands
 from khuyencong.plans.cli import plans_app
 from khuyencong.settings import StartupError
 
@@ -113,6 +116,8 @@ add_admin_commands(app)  # officials, de-an, inbox
 app.add_typer(plans_app, name="plan")  # template, import, decide, status, report, simulate
 
 add_chaos_commands(app)  # chaos (fault suite), chaos fuzz
+
+add_places_commands(app)  # units (load, list), calendar (add-days-off, show)
 
 
 def main() -> None:  # pragma: no cover - console script shim
