@@ -431,6 +431,7 @@ class AdminClient:
                 due_date=r["due_date"],
                 citation=r["citation"] or "",
                 missed=True,
+                counting=_fixed_day(r["deadline_kind"]),
             )
             for r in await self.pool.fetch(sql.SELECT_MISSED_DEADLINES, code)
             if r["due_date"] is not None
@@ -819,6 +820,13 @@ def _timeline_event(row: Mapping[str, Any]) -> TimelineEvent:
         decision_number=row["decision_number"],
         summary=row["summary"],
     )
+
+
+def _fixed_day(kind: str | None) -> str:
+    """How a missed deadline of ``kind`` was counted, when its kind says (a fixed day); a
+    period's days are the rule pack's (the pending deadlines carry them)."""
+    fixed = {DeadlineKind.PROGRESS_REPORT.value, DeadlineKind.SETTLEMENT.value}
+    return "ngày cố định" if kind in fixed else ""
 
 
 def _deadline_label(kind: str | None) -> str:

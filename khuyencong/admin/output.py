@@ -199,13 +199,15 @@ def de_an_view(view: DeAnView) -> None:
             f"  Phải thu hồi: {format_dong(r.refund_owed)} · Đã thu hồi: {format_dong(r.refunded)}"
         )
     deadlines = Table(title="Thời hạn")
-    for header in ("Thời hạn", "Kỳ", "Hạn cuối", "Tình trạng", "Căn cứ"):
+    for header in ("Thời hạn", "Kỳ", "Hạn cuối", "Cách tính", "Tình trạng", "Căn cứ"):
         deadlines.add_column(header)
     for d in view.missed_deadlines:
-        deadlines.add_row(d.label, d.ref, f"{d.due_date:%d/%m/%Y}", "⚠ đã quá hạn", d.citation)
+        due = f"{d.due_date:%d/%m/%Y}"
+        deadlines.add_row(d.label, d.ref, due, d.counting, "⚠ đã quá hạn", d.citation)
     for d in view.deadlines or []:
         status = "⚠ đã quá hạn" if d.missed else "đang chờ"
-        deadlines.add_row(d.label, d.ref, f"{d.due_date:%d/%m/%Y}", status, d.citation)
+        due = f"{d.due_date:%d/%m/%Y}"
+        deadlines.add_row(d.label, d.ref, due, d.counting, status, d.citation)
     if deadlines.row_count:
         out.print(deadlines)
     elif view.deadlines is not None and not r.stage.terminal:
