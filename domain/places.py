@@ -17,7 +17,7 @@ and any province's own file are read by :mod:`khuyencong.places`.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -137,11 +137,12 @@ class UnitRegistry:
     def __len__(self) -> int:
         return len(self._units)
 
-    def __iter__(self) -> Iterable[AdminUnit]:  # type: ignore[override, unused-ignore]
-        return iter(sorted(self._units.values(), key=lambda u: (u.kind, u.code)))
+    def __iter__(self) -> Iterator[AdminUnit]:
+        return iter(self.units())
 
     def units(self) -> list[AdminUnit]:
-        return list(self.__iter__())
+        """Every unit, by kind then code."""
+        return sorted(self._units.values(), key=lambda u: (u.kind, u.code))
 
     def get(self, code: str) -> AdminUnit | None:
         return self._units.get(code)

@@ -16,11 +16,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import domain
 from domain.places import UnitRegistry, UnitsFile
 from domain.strict import validate_typed
 from domain.workdays import CalendarFile, HolidayCalendar
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "domain" / "data"
+DATA_DIR = Path(domain.__file__).resolve().parent / "data"
+"""``domain/data``: package data of ``domain`` (pyproject ``package-data``)."""
 UNITS_FILE = DATA_DIR / "admin_units.json"
 HOLIDAYS_FILE = DATA_DIR / "holidays_vn.json"
 

@@ -70,3 +70,31 @@ async def test_before_the_merger_units_now_and_then_agree(db_pool: asyncpg.Pool)
 async def test_a_report_by_units_now_needs_the_registry(db_pool: asyncpg.Pool) -> None:
     with pytest.raises(ValueError, match="registry"):
         await build_report(db_pool, 2014, 2018, units=Units.NOW)
+
+
+async def test_the_report_command_takes_units_then_or_now(
+    pg_url: str, db_pool: asyncpg.Pool
+) -> None:
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from khuyencong.cli import app
+
+    await load_history(db_pool, bac_giang_2014_2018())
+    env = {"KHUYENCONG_DATABASE_URL": pg_url, "KHUYENCONG_LOG_LEVEL": "WARNING", "COLUMNS": "200"}
+
+    def report(*args: str) -> str:
+        command = ["plan", "report", "--from", "2014", "--to", "2018", *args]
+        result = CliRunner().invoke(app, command, env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    then = await asyncio.to_thread(report, "--province", "Bắc Giang", "--units", "then")
+    now = await asyncio.to_thread(
+        report, "--province", "Bắc Ninh", "--units", "now", "--on", "2026-12-01"
+    )
+
+    assert all(district in then for district in BAC_GIANG_DISTRICTS)
+    assert "như khi đăng ký" in then
+    assert "Hiệp Hòa" not in now and ABOLISHED in now and "01/12/2026" in now
