@@ -9,10 +9,12 @@ choke point that no client can bypass.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from enum import StrEnum
 
 from domain.errors import Refusal, RefusalCode
 from domain.model import CENTRAL_ROLES, Actor, DeAnDossier, Level, Role
+from domain.places import UnitRegistry
 from domain.rules import province_key
 from domain.stages import Action, Stage
 
@@ -168,10 +170,25 @@ def check_role(
         )
 
 
-def check_jurisdiction(actor: Actor, dossier: DeAnDossier) -> None:
+BASIS_JURISDICTION = "Nghị định 45/2012/NĐ-CP Điều 8, 14 (phân cấp quản lý theo địa bàn)"
+
+
+def check_jurisdiction(
+    actor: Actor,
+    dossier: DeAnDossier,
+    *,
+    units: UnitRegistry | None = None,
+    registered_on: date | None = None,
+    on: date | None = None,
+) -> None:
     """Provincial bodies act only in their province; ministry bodies only on national đề án;
     finance acts for the budget that pays (provincial finance for local funds, central for
-    national)."""
+    national).
+
+    With ``units``, ``registered_on`` and ``on``, jurisdiction follows the successor: the
+    province that answers on ``on`` for the province the đề án was registered in (after
+    1/7/2025, Bắc Ninh for a Bắc Giang đề án; Bắc Giang's former officials no longer). A
+    province the registry does not know on ``registered_on`` is judged by its name alone."""
     if actor.role in CENTRAL_ROLES:
         return
     central_finance = actor.role is Role.TAI_CHINH and dossier.level is Level.QUOC_GIA
@@ -185,29 +202,62 @@ def check_jurisdiction(actor: Actor, dossier: DeAnDossier) -> None:
                 legal_basis="Thông tư 36/2013/TT-BCT Điều 12 khoản 1",
             )
         return
-    if province_key(actor.province or "") != province_key(dossier.province):
+    succession = None
+    if units is not None and registered_on is not None and on is not None:
+        succession = units.successor_province(dossier.province, registered_on, on)
+    answering = dossier.province if succession is None else succession.to_name
+    if province_key(actor.province or "") == province_key(answering):
+        return
+    if succession is None:
         raise Refusal(
             RefusalCode.WRONG_JURISDICTION,
             f"{actor.organisation} (tỉnh {actor.province or '—'}) không có thẩm quyền đối với "
             f"đề án của tỉnh {dossier.province}",
             field="actor.province",
-            legal_basis="Nghị định 45/2012/NĐ-CP Điều 8, 14 (phân cấp quản lý theo địa bàn)",
+            legal_basis=BASIS_JURISDICTION,
         )
+    raise Refusal(
+        RefusalCode.WRONG_JURISDICTION,
+        f"{actor.organisation} (tỉnh {actor.province or '—'}) không có thẩm quyền đối với đề án "
+        f"của tỉnh {dossier.province} ngày {on:%d/%m/%Y}: {succession.describe()}, đề án do "
+        f"tỉnh {succession.to_name} tiếp tục quản lý",
+        field="actor.province",
+        legal_basis=f"{BASIS_JURISDICTION}; {succession.basis}",
+    )
 
 
-def check_authority(actor: Actor, action: Action, dossier: DeAnDossier, stage: Stage) -> None:
-    """Role, then jurisdiction, for every action but adjustments (see check_adjust_authority)."""
+def check_authority(
+    actor: Actor,
+    action: Action,
+    dossier: DeAnDossier,
+    stage: Stage,
+    *,
+    units: UnitRegistry | None = None,
+    registered_on: date | None = None,
+    on: date | None = None,
+) -> None:
+    """Role, then jurisdiction, for every action but adjustments (see check_adjust_authority).
+    ``units``, ``registered_on``, ``on``: jurisdiction follows the successor
+    (:func:`check_jurisdiction`)."""
     if action is Action.APPROVE or action is Action.REJECT or action is Action.STOP:
         basis = BASIS_APPROVAL_NATIONAL if dossier.level is Level.QUOC_GIA else BASIS_APPROVAL_LOCAL
     else:
         basis = BASIS_PROCESS
     check_role(actor, roles_for(action, dossier, stage), action, dossier, basis)
-    check_jurisdiction(actor, dossier)
+    check_jurisdiction(actor, dossier, units=units, registered_on=registered_on, on=on)
 
 
-def check_adjust_authority(actor: Actor, kind: AdjustmentKind, dossier: DeAnDossier) -> None:
+def check_adjust_authority(
+    actor: Actor,
+    kind: AdjustmentKind,
+    dossier: DeAnDossier,
+    *,
+    units: UnitRegistry | None = None,
+    registered_on: date | None = None,
+    on: date | None = None,
+) -> None:
     check_role(actor, adjustment_deciders(kind, dossier), Action.ADJUST, dossier, BASIS_ADJUST)
-    check_jurisdiction(actor, dossier)
+    check_jurisdiction(actor, dossier, units=units, registered_on=registered_on, on=on)
 
 
 def check_four_eyes(actor: Actor, earlier: Iterable[str], what: str, basis: str) -> None:

@@ -2,6 +2,11 @@
 
 A deadline has a last allowed day (``due_date``) and the instant it is missed (``missed_at``:
 00:00 in Vietnam on the day after). The periods come from the rule pack, never from code.
+
+Every deadline says how it is counted (:attr:`Deadline.counting`): a fixed day (the 25th of
+the month, 22 January of the next year), a period in calendar days ("ngày") or a period in
+working days ("ngày làm việc", on the holiday calendar of :mod:`domain.workdays`), and its
+legal basis (``citation``).
 """
 
 from __future__ import annotations
@@ -9,9 +14,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.rules import DeadlineRules
+from domain.workdays import DayKind, HolidayCalendar
 
 VN_TZ = timezone(timedelta(hours=7), "ICT")
 
@@ -37,6 +43,21 @@ class Deadline(BaseModel):
     ref: str
     due_date: date
     citation: str
+    day_kind: DayKind | None = Field(
+        default=None, description="A period counted in these days; None: a fixed day"
+    )
+    period_days: int | None = Field(default=None, description="The period's length")
+
+    @property
+    def counting(self) -> str:
+        """How the deadline is counted, in words: a fixed day or a period of which days."""
+        if self.day_kind is None or self.period_days is None:
+            return "ngày cố định"
+        return f"{self.period_days} {self.day_kind.label}"
+
+    def explain(self) -> str:
+        """The deadline, how it is counted and its legal basis."""
+        return f"{self.describe()} ({self.counting}; căn cứ: {self.citation})"
 
     @property
     def missed_at(self) -> datetime:
@@ -87,12 +108,27 @@ def report_months(first_day: date, last_day: date) -> list[str]:
     return months
 
 
-def settlement_dossier_deadline(accepted_on: date, rules: DeadlineRules) -> Deadline:
+def settlement_dossier_deadline(
+    accepted_on: date, rules: DeadlineRules, calendar: HolidayCalendar | None = None
+) -> Deadline:
+    """``settlement_dossier_days`` after the acceptance, in calendar days or, when the pack
+    says so, in working days on ``calendar`` (which it then needs)."""
+    kind = rules.settlement_dossier_day_kind
+    if kind is DayKind.WORKING and calendar is None:
+        raise ValueError("a deadline in working days needs the holiday calendar")
+    days = rules.settlement_dossier_days
+    due = (
+        calendar.add_days(accepted_on, days, kind)
+        if calendar is not None
+        else accepted_on + timedelta(days=days)
+    )
     return Deadline(
         kind=DeadlineKind.SETTLEMENT_DOSSIER,
         ref=accepted_on.isoformat(),
-        due_date=accepted_on + timedelta(days=rules.settlement_dossier_days),
+        due_date=due,
         citation=rules.settlement_dossier_citation,
+        day_kind=kind,
+        period_days=days,
     )
 
 

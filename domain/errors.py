@@ -38,6 +38,8 @@ class RefusalCode:
     """The database could not hold a value of an accepted action (the workflow is unchanged)."""
     ADVANCE_LAPSED = "AdvanceLapsed"
     DECISION_NUMBER_REUSED = "DecisionNumberReused"
+    CONFLICT_OF_INTEREST = "ConflictOfInterest"
+    """A member of the appraisal council is tied to the beneficiary (domain.councils)."""
     # proven identity (khuyencong.identity): checked before the workflow's own rules
     IDENTITY_NOT_PROVEN = "IdentityNotProven"
     IDENTITY_EXPIRED = "IdentityExpired"
@@ -76,6 +78,7 @@ class RefusalCode:
         NOT_STORED,
         ADVANCE_LAPSED,
         DECISION_NUMBER_REUSED,
+        CONFLICT_OF_INTEREST,
         IDENTITY_NOT_PROVEN,
         IDENTITY_EXPIRED,
         IDENTITY_MISMATCH,

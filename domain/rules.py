@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from domain.model import Level
 from domain.money import BasisPoints, Dong, max_support
 from domain.strict import validate_typed
+from domain.workdays import DayKind
 
 SHIPPED_PACK_DIR = Path(__file__).parent / "rulepacks"
 
@@ -65,6 +66,10 @@ class DeadlineRules(_Frozen):
     progress_report_day: int = Field(ge=1, le=28, description="Monthly report due before this day")
     progress_report_citation: str
     settlement_dossier_days: int = Field(ge=1, le=365)
+    settlement_dossier_day_kind: DayKind = Field(
+        default=DayKind.CALENDAR,
+        description="calendar: ngày; working: ngày làm việc (skips weekends and days off)",
+    )
     settlement_dossier_citation: str
     settlement_month: int = Field(ge=1, le=12, description="Settlement due in the next year by")
     settlement_day: int = Field(ge=1, le=28)

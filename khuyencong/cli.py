@@ -6,6 +6,8 @@
 - ``khuyencong web``: the officials' web desk (:mod:`khuyencong.web`).
 - ``khuyencong migrate``: apply database migrations (the worker and ``dev`` apply them at
   start-up; the other commands only check the schema and name this command when it is behind).
+- ``khuyencong units load FILE`` / ``calendar add-days-off YEAR FILE``: places and days off as
+  data (:mod:`khuyencong.places_cli`).
 - ``khuyencong register FILE``: register đề án from a JSON or CSV file
   (:mod:`khuyencong.dossier_file`, :mod:`khuyencong.registration`; as ``starter.py``).
 - ``khuyencong audit verify | verify-package | export-histories`` and ``khuyencong de-an
@@ -56,6 +58,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "khuyencong.plans.cli:install": ("plan",),  # template, import, decide, status, simulate...
     "khuyencong.chaos.cli:add_commands": ("chaos",),  # the fault suite, chaos fuzz
     "khuyencong.audit.cli:install": ("audit",),  # verify, verify-package, export-histories
+    "khuyencong.places_cli:add_commands": ("units", "calendar"),  # load, list; add-days-off, show
 }
 """Top-level commands defined in other modules, by the installer that adds them."""
 

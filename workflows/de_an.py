@@ -559,7 +559,7 @@ class DeAnWorkflow:
         async with self._lock:
             # Decide again: another handler may have changed the state while this one waited.
             # A rule changed since a step was recorded decides it as then (RuleSwitches).
-            at_stake = decisions.patches_at_stake(self._state, action, command)
+            at_stake = decisions.patches_at_stake(self._state, action, command, workflow.now())
             switches = decisions.switches_for({p: workflow.patched(p) for p in sorted(at_stake)})
             try:
                 outcome = actions.decide(self._state, action, command, workflow.now(), switches)

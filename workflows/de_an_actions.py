@@ -377,7 +377,8 @@ def decide(
     """Judge ``command`` as ``action`` on ``state``: the deactivated-official check, then the
     action's decider (with ``switches`` when its rules changed behind a patch)."""
     rules.check_active(state, command.actor)
-    return BY_ACTION[action].decide(state, command, now, switches)
+    definition = BY_ACTION[action]
+    return rules.deciding_under(switches, lambda: definition.decide(state, command, now, switches))
 
 
 def updates_doc(indent: str = "    ") -> str:

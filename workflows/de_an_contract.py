@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.authority import AdjustmentKind
+from domain.councils import MAX_MEMBERS, CouncilMember
 from domain.deadlines import Deadline
 from domain.limits import (
     MAX_FINDINGS,
@@ -119,6 +120,12 @@ class DeAnAppraise(DeAnCommand):
     by_council: bool = Field(default=False, description="Qua hội đồng thẩm định")
     reason: Text = Field(
         default="", max_length=2000, description="Required unless the verdict is pass"
+    )
+    council: list[CouncilMember] = Field(
+        default_factory=list,
+        max_length=MAX_MEMBERS,
+        description="The council's members with their declarations of interest (none: not "
+        "recorded); a member tied to the beneficiary cannot sit",
     )
 
 
@@ -453,6 +460,11 @@ class DeAnState(_Model):
         default_factory=list, description="Officials who may no longer act (signalled)"
     )
     returns: int = Field(default=0, description="Times the dossier was returned for supplement")
+    answering_province: str | None = Field(
+        default=None,
+        description="The province that took the đề án over from the one it was registered in "
+        "(a merger, recorded when its official first acts); None: the registered province",
+    )
 
     @property
     def advanced(self) -> int:

@@ -77,6 +77,7 @@ from khuyencong.admin.models import (
     TimelineEvent,
 )
 from khuyencong.identity_interceptors import vouching
+from khuyencong.places import SHIPPED_UNITS
 from khuyencong.settings import Settings
 from khuyencong.updates import execute_de_an_update
 from workflows.de_an_actions import BY_ACTION, CATALOGUE, ActionDefinition, for_command
@@ -450,6 +451,7 @@ class AdminClient:
                 due_date=r["due_date"],
                 citation=r["citation"] or "",
                 missed=True,
+                counting=_fixed_day(r["deadline_kind"]),
             )
             for r in await self.pool.fetch(sql.SELECT_MISSED_DEADLINES, code)
             if r["due_date"] is not None
@@ -499,13 +501,23 @@ class AdminClient:
         discretionary actions (adjust, stop, visit, advance request)."""
         today = today or vn_date(datetime.now().astimezone())
         if actor.province and actor.role not in CENTRAL_ROLES:
-            names = await self._province_names(actor.province)
+            # Its own province's đề án, and those of the provinces it succeeded (after
+            # 1/7/2025, Bắc Ninh answers for Bắc Giang's still open).
+            names: list[str] = []
+            for province in [actor.province, *SHIPPED_UNITS.predecessors(actor.province, today)]:
+                names += await self._province_names(province)
             rows = await self.pool.fetch(sql.INBOX_IN_PROVINCES, names)
         else:
             rows = await self.pool.fetch(sql.INBOX_ALL)
+        registered = {
+            r["de_an_id"]: r["registered_on"]
+            for r in await self.pool.fetch(sql.REGISTERED_ON, [r["de_an_id"] for r in rows])
+        }
         items: list[InboxItem] = []
         for r in rows:
-            open_de_an = OpenDeAn.from_row(r)
+            open_de_an = OpenDeAn.from_row(
+                {**dict(r), "registered_on": registered.get(r["de_an_id"])}
+            )
             actions = waiting_actions(open_de_an, actor, today, include_optional=include_optional)
             if not actions:
                 continue
@@ -828,6 +840,13 @@ def _timeline_event(row: Mapping[str, Any]) -> TimelineEvent:
         decision_number=row["decision_number"],
         summary=row["summary"],
     )
+
+
+def _fixed_day(kind: str | None) -> str:
+    """How a missed deadline of ``kind`` was counted, when its kind says (a fixed day); a
+    period's days are the rule pack's (the pending deadlines carry them)."""
+    fixed = {DeadlineKind.PROGRESS_REPORT.value, DeadlineKind.SETTLEMENT.value}
+    return "ngày cố định" if kind in fixed else ""
 
 
 def _deadline_label(kind: str | None) -> str:

@@ -22,6 +22,7 @@ RULE_LABELS: dict[str, str] = {
     RefusalCode.WRONG_STAGE: "Sai giai đoạn của đề án",
     RefusalCode.WRONG_AUTHORITY: "Không đúng thẩm quyền (vai trò)",
     RefusalCode.WRONG_JURISDICTION: "Ngoài địa bàn quản lý",
+    RefusalCode.CONFLICT_OF_INTEREST: "Xung đột lợi ích (thành viên hội đồng thẩm định)",
     RefusalCode.FOUR_EYES: "Nguyên tắc bốn mắt",
     RefusalCode.SUPPORT_OVER_CAP: "Vượt mức hỗ trợ tối đa",
     RefusalCode.SUPPORT_OVER_REQUEST: "Vượt kinh phí đề nghị hoặc phê duyệt",

@@ -31,6 +31,7 @@ from domain.authority import check_jurisdiction
 from domain.errors import Refusal
 from domain.model import Actor, DeAnDossier, Level, Role
 from domain.stages import Action, Stage, allowed_actions
+from khuyencong.places import SHIPPED_UNITS
 from workflows.de_an_actions import CATALOGUE, definition
 
 DISCRETIONARY = frozenset(d.action for d in CATALOGUE if d.inbox.discretionary)
@@ -59,6 +60,7 @@ class OpenDeAn:
     payments_on_hold: bool = False
     refund_owed: int = 0
     stopped: bool = False
+    registered_on: date | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> OpenDeAn:
@@ -84,6 +86,7 @@ class OpenDeAn:
             payments_on_hold=bool(row.get("payments_on_hold", False)),
             refund_owed=int(row["refund_owed"]),
             stopped=bool(row.get("stopped", False)),
+            registered_on=row.get("registered_on"),
         )
 
     def jurisdiction(self) -> DeAnDossier:
@@ -132,7 +135,12 @@ def waiting_actions(
     if item.stage.terminal:
         return []
     try:
-        check_jurisdiction(actor, item.jurisdiction())
+        # As the workflow judges it: the province that answers today for the one the đề án
+        # was registered in (unit-successor-jurisdiction-v1).
+        place: dict[str, Any] = {}
+        if item.registered_on is not None:
+            place = {"units": SHIPPED_UNITS, "registered_on": item.registered_on, "on": today}
+        check_jurisdiction(actor, item.jurisdiction(), **place)
     except Refusal:
         return []
     found: list[Action] = []

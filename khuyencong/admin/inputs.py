@@ -36,6 +36,8 @@ FIELD_HELP: dict[str, str] = {
     "appraised_on": "Ngày thẩm định",
     "minutes_number": "Số biên bản",
     "by_council": "Qua hội đồng thẩm định",
+    "council": "Thành viên hội đồng thẩm định và bản kê khai lợi ích (full_name, organisation, "
+    "position, tax_code, interest_declared, tied_to_beneficiary)",
     "reason": "Lý do",
     "decision_number": "Số quyết định, ví dụ 427/QĐ-UBND",
     "decision_date": "Ngày quyết định",
@@ -110,6 +112,19 @@ def read_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
+def read_list(path: Path) -> list[Any]:
+    data = read_data_file(path)
+    if not isinstance(data, list):
+        raise BadInput(f"tệp {path} phải là một danh sách")
+    return data
+
+
+def _of_models(annotation: Any) -> bool:
+    """A ``list[SomeModel]`` (given as a file), not a list of words."""
+    args = typing.get_args(annotation)
+    return bool(args) and isinstance(args[0], type) and issubclass(args[0], BaseModel)
+
+
 def normalise_date(value: Any) -> Any:
     """``09/03/2021`` → ``2021-03-09``; anything else unchanged (pydantic judges it)."""
     if isinstance(value, datetime):
@@ -174,7 +189,7 @@ class FieldOption:
 
     field: str
     param: str
-    kind: str  # text | flag | many | file
+    kind: str  # text | flag | many | file | list-file
     decls: tuple[str, ...]
     help: str
 
@@ -185,6 +200,7 @@ class FieldOption:
             "flag": bool | None,
             "many": list[str] | None,
             "file": Path | None,
+            "list-file": Path | None,
         }[self.kind]
 
     def value(self, raw: Any) -> Any:
@@ -195,6 +211,8 @@ class FieldOption:
             return list(raw) if raw else None
         if self.kind == "file":
             return read_mapping(Path(raw))
+        if self.kind == "list-file":
+            return read_list(Path(raw))
         return raw
 
 
@@ -217,6 +235,9 @@ def field_options(model: type[BaseModel], *, skip: frozenset[str]) -> list[Field
             options.append(
                 FieldOption(name, name, "flag", (f"--{dashed}/--no-{dashed}",), help_text)
             )
+        elif typing.get_origin(plain) is list and _of_models(plain):
+            help_text += " (tệp JSON/YAML: danh sách)"
+            options.append(FieldOption(name, name, "list-file", (f"--{dashed}",), help_text))
         elif typing.get_origin(plain) is list:
             singular = dashed[:-1] if dashed.endswith("s") else dashed
             options.append(FieldOption(name, name, "many", (f"--{singular}",), help_text))

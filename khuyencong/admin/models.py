@@ -204,6 +204,9 @@ class DeadlineView(_Model):
     due_date: date
     citation: str
     missed: bool = False
+    counting: str = Field(
+        default="", description="How it is counted: a fixed day, N ngày or N ngày làm việc"
+    )
 
     @classmethod
     def of(cls, deadline: Deadline, missed: bool = False) -> DeadlineView:
@@ -214,6 +217,7 @@ class DeadlineView(_Model):
             due_date=deadline.due_date,
             citation=deadline.citation,
             missed=missed,
+            counting=deadline.counting,
         )
 
 

@@ -24,6 +24,7 @@ from khuyencong.admin.models import (
     ActionOutcome,
     BatchOutcome,
     DeactivationReport,
+    DeadlineView,
     DeAnView,
     InboxItem,
     Official,
@@ -199,13 +200,14 @@ def de_an_view(view: DeAnView) -> None:
             f"  Phải thu hồi: {format_dong(r.refund_owed)} · Đã thu hồi: {format_dong(r.refunded)}"
         )
     deadlines = Table(title="Thời hạn")
-    for header in ("Thời hạn", "Kỳ", "Hạn cuối", "Tình trạng", "Căn cứ"):
+    for header in ("Thời hạn", "Kỳ", "Hạn cuối", "Tình trạng", "Cách tính; căn cứ"):
         deadlines.add_column(header)
     for d in view.missed_deadlines:
-        deadlines.add_row(d.label, d.ref, f"{d.due_date:%d/%m/%Y}", "⚠ đã quá hạn", d.citation)
+        due = f"{d.due_date:%d/%m/%Y}"
+        deadlines.add_row(d.label, d.ref, due, "⚠ đã quá hạn", _basis(d))
     for d in view.deadlines or []:
         status = "⚠ đã quá hạn" if d.missed else "đang chờ"
-        deadlines.add_row(d.label, d.ref, f"{d.due_date:%d/%m/%Y}", status, d.citation)
+        deadlines.add_row(d.label, d.ref, f"{d.due_date:%d/%m/%Y}", status, _basis(d))
     if deadlines.row_count:
         out.print(deadlines)
     elif view.deadlines is not None and not r.stage.terminal:
@@ -294,3 +296,8 @@ def batch_table(outcomes: Iterable[BatchOutcome], decision: str) -> None:
             status = "✗ bị từ chối"
         table.add_row(o.code, verdict, status, detail)
     console().print(table)
+
+
+def _basis(deadline: DeadlineView) -> str:
+    """How a deadline is counted (a fixed day, N ngày, N ngày làm việc) and its legal basis."""
+    return f"{deadline.counting}; {deadline.citation}" if deadline.counting else deadline.citation

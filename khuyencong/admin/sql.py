@@ -76,6 +76,13 @@ INBOX_IN_PROVINCES = f"""
 {_INBOX} WHERE i.province = ANY($1::text[]) ORDER BY waiting_since, code
 """
 
+REGISTERED_ON = """
+SELECT de_an_id, business_date AS registered_on FROM de_an_event
+WHERE action = 'register' AND de_an_id = ANY($1::text[])
+"""
+"""The registration date of each đề án (the unit it was registered in is the one in force
+then: jurisdiction follows its successor)."""
+
 # The k-th of an action without a paper of its own answers the k-th entry into a stage (a
 # resubmission: a return) or the k-th step of an action (a resolution: a visit); see
 # ActionDefinition.answers in workflows/de_an_actions.py.

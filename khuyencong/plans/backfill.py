@@ -34,6 +34,7 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from db import plans as plans_db
+from domain.agencies import agency_name
 from domain.model import Actor, DeAnDossier, Level, Role, workflow_id_for
 from domain.rules import RulePack, load_packs, pack_in_force, packs_for
 from khuyencong.identity_interceptors import vouching
@@ -60,9 +61,17 @@ def _actor(
     )
 
 
-def history_officials(province: str, prefix: str = "HIST") -> dict[str, Actor]:
+HISTORY_START = date(2014, 1, 1)
+"""The first day of the seed interview's history (2014–2018)."""
+
+
+def history_officials(
+    province: str, prefix: str = "HIST", on: date = HISTORY_START
+) -> dict[str, Actor]:
     """Who decides in a replayed or simulated year (the seed interview's roles), with IDs
-    marked by ``prefix`` so they are never taken for the register's real officials."""
+    marked by ``prefix`` so they are never taken for the register's real officials; the
+    ministry's agency named as it was called ``on`` that day (:func:`domain.agencies.agency_name`)."""
+    agency = agency_name(on)
     return {
         "so": _actor(f"{prefix}-SCT-01", "Trần Văn Bình", Role.SO_CONG_THUONG,
                      f"Sở Công Thương tỉnh {province}", province),
@@ -73,11 +82,11 @@ def history_officials(province: str, prefix: str = "HIST") -> dict[str, Actor]:
         "trung_tam": _actor(f"{prefix}-TTKC-01", "Nguyễn Thị Thu Hà", Role.TRUNG_TAM, CENTRE,
                             province),
         "cuc": _actor(f"{prefix}-CUC-01", "Phạm Quang Huy", Role.CUC,
-                      "Cục Công nghiệp địa phương, Bộ Công Thương", None),
+                      f"{agency}, Bộ Công Thương", None),
         "bo_truong": _actor(f"{prefix}-BT-01", "Bộ trưởng Bộ Công Thương", Role.BO_TRUONG,
                             "Văn phòng Bộ Công Thương", None),
         "ke_toan_tw": _actor(f"{prefix}-KT-TW-01", "Ngô Thị Lan", Role.TAI_CHINH,
-                             "Phòng Tài chính, Cục Công nghiệp địa phương", None),
+                             f"Phòng Tài chính, {agency}", None),
     }  # fmt: skip
 
 
@@ -219,7 +228,7 @@ async def backfill_through_workflows(
         dossier = entry.dossier
         if workflow_id_for(dossier.code) in report.failed:
             return
-        people = history_officials(dossier.province)
+        people = history_officials(dossier.province, on=date(dossier.plan_year, 1, 1))
         async with semaphore:
             try:
                 outcome = await _drive(client, dossier, people, packs)

@@ -7,7 +7,7 @@
 - ``decide PLAN_ID --number --date --signer ... [--items FILE]``: one decision for many đề án
   (verdict, support and reason per đề án from the list)
 - ``status PLAN_ID``: the plan's items, decisions and checkpoints
-- ``report --from 2014 --to 2018 [--province] [--level] [--export FILE.xlsx|csv]``
+- ``report --from 2014 --to 2018 [--province] [--level] [--units then|now] [--export FILE]``
 - ``load-history [--through-workflows]``: the Bắc Giang 2014–2018 scenario (166 đề án), as
   read-model rows or through the engine (each đề án a workflow from registration to closing)
 - ``simulate``: a whole plan year in the time-skipping server, printing the checkpoints
@@ -25,6 +25,7 @@ from pydantic import TypeAdapter, ValidationError
 from domain.model import Level
 from domain.money import Dong, format_dong
 from khuyencong import cli_runner as cli
+from khuyencong.plans.reports import Units
 
 plans_app = typer.Typer(
     name="plan",
@@ -350,18 +351,38 @@ def report(
     province: Annotated[str | None, typer.Option(help="Only this province.")] = None,
     level: Annotated[Level | None, typer.Option(help="Only this level.")] = None,
     export: Annotated[Path | None, typer.Option(help="Also write .xlsx or .csv.")] = None,
+    units: Annotated[
+        Units,
+        typer.Option(
+            help="Group by the administrative units as the đề án were registered (then) or as "
+            "they are now (now: a province's successor, no district level after 1/7/2025)."
+        ),
+    ] = Units.THEN,
+    on: Annotated[
+        str | None, typer.Option(help="With --units now: the day of the units (default today).")
+    ] = None,
 ) -> None:
     """Numbers and money by level, province, district, content area, beneficiary type and
     stage; counterpart funds per đồng of support; completion at the plans' checkpoints."""
     from khuyencong.database import open_database
+    from khuyencong.places_cli import today, units_registry
     from khuyencong.plans import reports
 
     settings = cli.load_settings()
+    day = _day(on, "--on") if on is not None else today()
 
     async def run() -> Any:
         async with open_database(settings, migrate=False) as pool:
+            registry = await units_registry(pool) if units is Units.NOW else None
             return await reports.build_report(
-                pool, first, last, province=province, level=level.value if level else None
+                pool,
+                first,
+                last,
+                province=province,
+                level=level.value if level else None,
+                units=units,
+                registry=registry,
+                on=day,
             )
 
     result = cli.run(run)

@@ -13,13 +13,15 @@ Vietnamese headers.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from domain.model import BeneficiaryType, ContentArea, Level
 from domain.money import format_dong
+from domain.places import UnitKind, UnitRegistry
 from domain.stages import Stage
 from domain.text import nfc
 
@@ -78,6 +80,20 @@ ORDER BY p.year, p.plan_id, c.on_date
 """
 
 
+class Units(StrEnum):
+    """Which administrative units a report groups by: as the đề án were registered (``then``:
+    Bắc Giang's 10 districts for 2014–2018) or as they answer for them now (``now``: Bắc Ninh,
+    no district level since 1/7/2025)."""
+
+    THEN = "then"
+    NOW = "now"
+
+
+ABOLISHED = "(không còn đơn vị cấp này)"
+"""The key of the group of units that ended without a successor (the districts after
+1/7/2025) in a ``--units now`` report."""
+
+
 @dataclass(frozen=True)
 class Group:
     key: str | None
@@ -126,6 +142,8 @@ class Report:
     last_year: int
     province: str | None = None
     level: str | None = None
+    units: Units = Units.THEN
+    units_on: date | None = None
     total: Group | None = None
     groups: dict[str, list[Group]] = field(default_factory=dict)
     counterpart: list[Counterpart] = field(default_factory=list)
@@ -136,10 +154,14 @@ class Report:
 
 
 def _filters(
-    province: str | None, level: str | None, start: int = 3, alias: str = "d"
+    province: str | list[str] | None, level: str | None, start: int = 3, alias: str = "d"
 ) -> tuple[str, list[Any]]:
-    sql, args = "", []
-    if province is not None:
+    sql = ""
+    args: list[Any] = []
+    if isinstance(province, list):
+        args.append([nfc(p) for p in province])
+        sql += f" AND {alias}.province = ANY(${start + len(args) - 1}::text[])"
+    elif province is not None:
         args.append(nfc(province))  # stored in NFC (domain.text), whichever way it is typed
         sql += f" AND {alias}.province = ${start + len(args) - 1}"
     if level is not None:
@@ -155,9 +177,22 @@ async def build_report(
     *,
     province: str | None = None,
     level: str | None = None,
+    units: Units = Units.THEN,
+    registry: UnitRegistry | None = None,
+    on: date | None = None,
 ) -> Report:
-    report = Report(first_year, last_year, province, level)
-    filters, args = _filters(province, level)
+    """The report of ``first_year``–``last_year``. ``units`` NOW (with ``registry`` and the
+    day ``on``) groups by the units answering on ``on`` and reads ``province`` as a province
+    of that day (its predecessors' đề án included)."""
+    now = units is Units.NOW
+    if now and (registry is None or on is None):
+        raise ValueError("a report by today's units needs the units registry and the day")
+    report = Report(first_year, last_year, province, level, units, on if now else None)
+    provinces: str | list[str] | None = province
+    if now and province is not None:
+        assert registry is not None and on is not None
+        provinces = [province, *registry.predecessors(province, on)]
+    filters, args = _filters(provinces, level)
     rows = await pool.fetch(SUMMARY_SQL.format(filters=filters), first_year, last_year, *args)
     all_bits = (1 << len(DIMENSIONS)) - 1
     names = list(DIMENSIONS)
@@ -172,6 +207,9 @@ async def build_report(
                 report.groups.setdefault(name, []).append(
                     Group(row[name], int(row["de_an"]), **money)
                 )
+    if now:
+        assert registry is not None and on is not None
+        _regroup_by_units_now(report, registry, on)
     for groups in report.groups.values():
         groups.sort(key=lambda g: (-g.de_an, g.key or ""))
     if report.total is None:
@@ -183,7 +221,7 @@ async def build_report(
         )
         for r in rows
     ]
-    cp_filters, cp_args = _filters(province, level, alias="p")
+    cp_filters, cp_args = _filters(provinces, level, alias="p")
     rows = await pool.fetch(
         CHECKPOINT_SQL.format(filters=cp_filters), first_year, last_year, *cp_args
     )
@@ -207,6 +245,53 @@ async def build_report(
         for r in rows
     ]
     return report
+
+
+def _regroup_by_units_now(report: Report, registry: UnitRegistry, on: date) -> None:
+    """Province and district groups as the units answering on ``on``: each name is the unit
+    in force at the end of the report's period, followed to its successor; groups that land
+    on the same unit add up (counts and money are sums)."""
+    then = date(report.last_year, 12, 31)
+    by_district = _district_provinces(report, registry, then)
+    for dimension, kind in (("province", UnitKind.PROVINCE), ("district", UnitKind.DISTRICT)):
+        merged: dict[str | None, Group] = {}
+        for group in report.groups.get(dimension, []):
+            key = group.key
+            if key is not None:
+                province = key if kind is UnitKind.PROVINCE else by_district.get(key)
+                if province is not None:
+                    key = registry.as_of(kind, key, on, province=province, registered_on=then)
+                    key = ABOLISHED if key is None else key
+            seen = merged.get(key)
+            merged[key] = replace(group, key=key) if seen is None else _add(seen, group)
+        if dimension in report.groups:
+            report.groups[dimension] = list(merged.values())
+
+
+def _district_provinces(report: Report, registry: UnitRegistry, then: date) -> dict[str, str]:
+    """The province of each district name in the report (by the units in force ``then``)."""
+    provinces = [g.key for g in report.groups.get("province", []) if g.key is not None]
+    found: dict[str, str] = {}
+    for name in provinces:
+        unit = registry.find(name, UnitKind.PROVINCE, then)
+        if unit is None:
+            continue
+        for child in registry.children(unit.code):
+            if child.kind is UnitKind.DISTRICT:
+                found.setdefault(child.name, name)
+    return found
+
+
+def _add(a: Group, b: Group) -> Group:
+    return Group(
+        a.key,
+        a.de_an + b.de_an,
+        a.requested + b.requested,
+        a.approved + b.approved,
+        a.advanced + b.advanced,
+        a.paid + b.paid,
+        a.refunded + b.refunded,
+    )
 
 
 # --- labels ----------------------------------------------------------------------------------
@@ -311,6 +396,7 @@ def print_report(report: Report, console: Any = None) -> None:
     if report.level:
         scope += f", {label('level', report.level)}"
     console.print(f"[bold]Báo cáo khuyến công {scope}[/bold]")
+    console.print(units_caption(report))
     for title, header, rows in tables(report):
         table = Table(title=title, title_justify="left")
         for n, name in enumerate(header):
@@ -318,6 +404,12 @@ def print_report(report: Report, console: Any = None) -> None:
         for row in rows:
             table.add_row(*[_show(v) for v in row])
         console.print(table)
+
+
+def units_caption(report: Report) -> str:
+    if report.units is Units.NOW and report.units_on is not None:
+        return f"Đơn vị hành chính: như hiện nay (ngày {report.units_on:%d/%m/%Y})"
+    return "Đơn vị hành chính: như khi đăng ký đề án"
 
 
 def _show(value: Any) -> str:

@@ -44,8 +44,10 @@ def deciding_by_the_old_cut_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     asked, and validators and handlers decide a cut and a payment as they did then."""
     at_stake, decide = rules.patches_at_stake, actions.decide
 
-    def never_asked(state: DeAnState, action: Action, command: DeAnCommand) -> set[str]:
-        return at_stake(state, action, command) - {CUT_LAPSES_PATCH}
+    def never_asked(
+        state: DeAnState, action: Action, command: DeAnCommand, now: datetime | None = None
+    ) -> set[str]:
+        return at_stake(state, action, command, now) - {CUT_LAPSES_PATCH}
 
     def old_rule(
         state: DeAnState,

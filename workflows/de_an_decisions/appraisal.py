@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.authority import check_four_eyes
+from domain.councils import check_council, council_minutes
 from domain.errors import RefusalCode
 from domain.model import Level
 from domain.stages import Action, Stage, next_stage_after_appraisal
@@ -38,6 +39,7 @@ def decide_appraise(state: DeAnState, cmd: DeAnAppraise, now: datetime) -> Outco
     begin(state, Action.APPRAISE, cmd, None, None, now)
     check_four_eyes(cmd.actor, [state.registered_by.official_id], "đăng ký", "nguyên tắc bốn mắt")
     check_business_date(state, cmd.appraised_on, "appraised_on", now)
+    check_council(cmd.council, state.dossier.beneficiary)
     if cmd.verdict is not AppraisalVerdict.PASS and not cmd.reason.strip():
         raise refuse(
             RefusalCode.INVALID_FIELD,
@@ -61,7 +63,10 @@ def decide_appraise(state: DeAnState, cmd: DeAnAppraise, now: datetime) -> Outco
     )
     if cmd.verdict is AppraisalVerdict.RETURN:
         after.returns += 1
-    council = " (qua hội đồng)" if cmd.by_council else ""
+    council = " (qua hội đồng)" if cmd.by_council or cmd.council else ""
+    if cmd.council:
+        names = ", ".join(m.full_name for m in cmd.council)
+        council += f"; hội đồng {len(cmd.council)} thành viên: {names}"
     return finish(
         state,
         after,
@@ -73,7 +78,7 @@ def decide_appraise(state: DeAnState, cmd: DeAnAppraise, now: datetime) -> Outco
         actor=cmd.actor,
         command=cmd,
         decision_number=cmd.minutes_number,
-        extra={"round": round_},
+        extra={"round": round_, **_minutes(cmd)},
         row=AppraisalRow(
             round=round_,
             verdict=cmd.verdict.value,
@@ -83,3 +88,8 @@ def decide_appraise(state: DeAnState, cmd: DeAnAppraise, now: datetime) -> Outco
             reason=cmd.reason,
         ),
     )
+
+
+def _minutes(cmd: DeAnAppraise) -> dict[str, str]:
+    """The council as the appraisal minutes list it (members and declarations), when given."""
+    return {"council_minutes": council_minutes(cmd.council)} if cmd.council else {}

@@ -4,6 +4,8 @@ pack, the read-model snapshot and the stamping of a step (:func:`finish`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,10 +13,12 @@ from typing import Any
 from domain.authority import BASIS_PROCESS, check_adjust_authority, check_authority
 from domain.deadlines import Deadline, vn_date
 from domain.errors import Refusal, RefusalCode
-from domain.model import Actor, DeAnDossier
+from domain.model import CENTRAL_ROLES, Actor, DeAnDossier
 from domain.money import format_bp, format_dong, refund_outstanding
-from domain.rules import RulePack, SupportItemRule, pack_in_force, packs_for
+from domain.places import Succession
+from domain.rules import RulePack, SupportItemRule, pack_in_force, packs_for, province_key
 from domain.stages import TRANSITIONS, Action, Stage
+from khuyencong.places import SHIPPED_UNITS
 from workflows.de_an_contract import (
     DeAnActionResult,
     DeAnAdjust,
@@ -79,6 +83,13 @@ class RuleSwitches:
     resolved once the đề án is settled, so a settlement payout held by them can be paid
     (:func:`decide_resolve_findings`). Before, ``resolve_findings`` was WrongStage there."""
 
+    unit_successor_jurisdiction: bool = True
+    """``unit-successor-jurisdiction-v1``: jurisdiction follows the successor of the province
+    the đề án was registered in, on the date of the act (its paper's date, else the workflow's
+    day): after 1/7/2025 Bắc Ninh's officials act on a former Bắc Giang đề án and Bắc Giang's
+    former officials no longer do; the first act of the successor's officials is recorded
+    (:func:`begin`, :func:`finish`). Before, the province's name alone decided."""
+
 
 CURRENT_RULES = RuleSwitches()
 
@@ -93,6 +104,61 @@ ADJUST_DETAILS_PATCH = "adjust-details-v1"
 
 
 RESOLVE_SETTLED_PATCH = "resolve-findings-settled-v1"
+
+
+UNIT_SUCCESSOR_PATCH = "unit-successor-jurisdiction-v1"
+
+
+_SUCCESSOR_JURISDICTION: ContextVar[bool] = ContextVar("successor_jurisdiction", default=True)
+"""Whether :func:`begin` and :func:`finish` follow the successor province (the switch
+``unit_successor_jurisdiction`` of the step being decided, set by :func:`deciding_under`;
+every decider reaches ``begin`` without taking the switches itself)."""
+
+
+def deciding_under(switches: RuleSwitches, decide: Callable[[], Outcome]) -> Outcome:
+    """``decide()`` under ``switches`` as far as :func:`begin` and :func:`finish` go.
+    Synchronous (a decider never awaits), so no other step sees the value. (Not a
+    ``contextlib`` manager: it sets ``__traceback__`` on the refusal passing through, and a
+    :class:`~domain.errors.Refusal` is frozen.)"""
+    token = _SUCCESSOR_JURISDICTION.set(switches.unit_successor_jurisdiction)
+    try:
+        return decide()
+    finally:
+        _SUCCESSOR_JURISDICTION.reset(token)
+
+
+PAPER_DATES = (
+    "decision_date",
+    "appraised_on",
+    "signed_on",
+    "reported_on",
+    "confirmed_on",
+    "visited_on",
+    "resolved_on",
+    "requested_on",
+    "paid_on",
+    "accepted_on",
+    "submitted_on",
+    "settled_on",
+    "refunded_on",
+)
+"""The date fields of the commands that carry a paper's date (one per command)."""
+
+
+def act_day(command: object, now: datetime) -> date:
+    """The day an act is judged on for jurisdiction: the date of its paper (a decision signed
+    on 30/6/2025 by Bắc Giang and typed in on 2/7/2025 was Bắc Giang's to sign), else the
+    workflow's day."""
+    for name in PAPER_DATES:
+        value = getattr(command, name, None)
+        if isinstance(value, date):
+            return value
+    return vn_date(now)
+
+
+def succession_on(state: DeAnState, day: date) -> Succession | None:
+    """The province that took over the đề án's by ``day`` (None: none did)."""
+    return SHIPPED_UNITS.successor_province(state.dossier.province, state.registered_on, day)
 
 
 TRANSITIONS_BEFORE_RESOLVE_SETTLED = {
@@ -178,10 +244,14 @@ def begin(
     ``on`` None: the action has no paper date, or its decider checks it itself after checks
     that come first (four-eyes, :func:`~workflows.de_an_decisions.decision` dates)."""
     target = check_stage(state, action, transitions)
+    place: dict[str, Any] = {}
+    if _SUCCESSOR_JURISDICTION.get():
+        place = {"units": SHIPPED_UNITS, "registered_on": state.registered_on}
+        place["on"] = act_day(cmd, now)
     if isinstance(cmd, DeAnAdjust):
-        check_adjust_authority(cmd.actor, cmd.kind, state.dossier)
+        check_adjust_authority(cmd.actor, cmd.kind, state.dossier, **place)
     else:
-        check_authority(cmd.actor, action, state.dossier, state.stage)
+        check_authority(cmd.actor, action, state.dossier, state.stage, **place)
     if on is not None:
         assert field is not None, "a checked date names its field"
         check_business_date(state, on, field, now)
@@ -325,6 +395,19 @@ def finish(
         command.model_dump(mode="json", exclude={"actor"}) if command is not None else {}
     )
     details.update(extra or {})
+    taken_over = _taken_over(after, actor, command, now)
+    if taken_over is not None:
+        after.answering_province = taken_over.to_name
+        after.timeline.append(
+            DeAnTimelineEntry(
+                at=now,
+                action=action,
+                stage=after.stage,
+                actor=actor.describe() if actor else None,
+                summary=f"Chuyển thẩm quyền: {taken_over.describe()}",
+            )
+        )
+        details["jurisdiction_transfer"] = taken_over.model_dump(mode="json")
     step = DeAnStep(
         key=key,
         de_an_id=after.de_an_id,
@@ -343,6 +426,25 @@ def finish(
         deadline=deadline,
     )
     return Outcome(after, step, summary)
+
+
+def _taken_over(
+    state: DeAnState, actor: Actor | None, command: DeAnCommand | None, now: datetime
+) -> Succession | None:
+    """The succession to record with this step: the first act of an official of the province
+    that took the đề án over (``unit-successor-jurisdiction-v1``)."""
+    if not _SUCCESSOR_JURISDICTION.get() or actor is None or actor.role in CENTRAL_ROLES:
+        return None
+    if not actor.province or province_key(actor.province) == province_key(state.dossier.province):
+        return None
+    if state.answering_province is not None and province_key(
+        state.answering_province
+    ) == province_key(actor.province):
+        return None
+    succession = succession_on(state, act_day(command, now))
+    if succession is None or province_key(succession.to_name) != province_key(actor.province):
+        return None
+    return succession
 
 
 def step_key(state: DeAnState, *parts: object) -> str:

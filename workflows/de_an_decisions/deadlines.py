@@ -14,6 +14,7 @@ from domain.deadlines import (
     settlement_dossier_deadline,
 )
 from domain.stages import Action, Stage
+from khuyencong.places import SHIPPED_CALENDAR
 from workflows.de_an_contract import DeAnState
 from workflows.de_an_decisions.common import Outcome, finish, fixed_pack, step_key
 
@@ -33,7 +34,7 @@ def open_deadlines(state: DeAnState) -> list[Deadline]:
             if deadline.due_date >= state.contract_signed_on and month not in reported:
                 found.append(deadline)
     if state.stage is Stage.ACCEPTED and state.accepted_on and not state.settlement_dossier_on:
-        found.append(settlement_dossier_deadline(state.accepted_on, rules))
+        found.append(settlement_dossier_deadline(state.accepted_on, rules, SHIPPED_CALENDAR))
     if state.stage in (Stage.IN_PROGRESS, Stage.STOPPED, Stage.ACCEPTED):
         found.append(settlement_deadline(state.budget_year, rules))
     missed = set(state.missed_deadlines)

@@ -3,6 +3,8 @@ action catalogue's to say (:func:`workflows.de_an_actions.decide`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domain.authority import AdjustmentKind
 from domain.stages import Action, Stage
 from workflows.de_an_contract import DeAnAdjust, DeAnCommand, DeAnPayAdvance, DeAnState
@@ -11,7 +13,10 @@ from workflows.de_an_decisions.common import (
     CUT_LAPSES_PATCH,
     RESOLVE_SETTLED_PATCH,
     STOP_LAPSES_PATCH,
+    UNIT_SUCCESSOR_PATCH,
     RuleSwitches,
+    act_day,
+    succession_on,
 )
 from workflows.de_an_decisions.implementation import (
     SITE_OR_TIMING,
@@ -19,7 +24,9 @@ from workflows.de_an_decisions.implementation import (
 )
 
 
-def patches_at_stake(state: DeAnState, action: Action, command: DeAnCommand) -> set[str]:
+def patches_at_stake(
+    state: DeAnState, action: Action, command: DeAnCommand, now: datetime | None = None
+) -> set[str]:
     """Which rule changes (by patch ID) could decide this step differently from the rules it
     was recorded under: the workflow asks ``workflow.patched`` for these only, so a history
     that never met a changed rule carries no marker and replays as it was."""
@@ -47,6 +54,10 @@ def patches_at_stake(state: DeAnState, action: Action, command: DeAnCommand) -> 
         # change (accepted by a validator while a settlement was in flight, before the busy
         # guard) must refuse it again on replay rather than schedule the step's activity.
         at_stake.add(RESOLVE_SETTLED_PATCH)
+    if now is not None and succession_on(state, act_day(command, now)) is not None:
+        # The province the đề án was registered in had been succeeded on the act's date:
+        # its name alone decided jurisdiction before the change.
+        at_stake.add(UNIT_SUCCESSOR_PATCH)
     return at_stake
 
 
@@ -58,4 +69,5 @@ def switches_for(patched: dict[str, bool]) -> RuleSwitches:
         cut_lapses_advances=patched.get(CUT_LAPSES_PATCH, True),
         adjust_needs_details=patched.get(ADJUST_DETAILS_PATCH, True),
         resolve_after_settlement=patched.get(RESOLVE_SETTLED_PATCH, True),
+        unit_successor_jurisdiction=patched.get(UNIT_SUCCESSOR_PATCH, True),
     )
