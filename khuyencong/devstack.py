@@ -7,7 +7,9 @@
   ``KHUYENCONG_DATABASE_URL`` is set;
 - the worker, in-process;
 - the demo: Bắc Giang's 2019 plan, registered idempotently (a second run starts nothing),
-  and next year's plan (``KeHoachWorkflow``) with six đề án waiting for its decision.
+  and next year's plan (``KeHoachWorkflow``) with six đề án waiting for its decision;
+- the demo's story (:mod:`khuyencong.demo_story`), told in the background once the banner is
+  out: the 2019 đề án moved on to where they stood at mid-year.
 
 Ctrl-C or SIGTERM stops the worker (gracefully), then PostgreSQL, then the dev server.
 """
@@ -327,7 +329,7 @@ def banner(
     if server.ui_url:
         lines.append(f"  Web UI     {server.ui_url}")
         lines.append(
-            '             find: KcStage="registered" AND KcDistrict="Lục Ngạn" '
+            '             find: KcStage="in_progress" AND KcOverdue=true '
             "(more queries in the README)"
         )
     if codec_url:
