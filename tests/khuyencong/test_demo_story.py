@@ -9,18 +9,21 @@ import asyncio
 import shutil
 import tempfile
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from db.pool import drop_database, with_database
+from db.pool import create_pool, drop_database, with_database
 from domain.rules import load_packs
-from domain.stages import Stage
+from domain.stages import Action, Stage
+from khuyencong.admin.client import AdminClient
+from khuyencong.client import connect
 from khuyencong.demo_data import DEMO_OFFICIALS, demo_entries
 from khuyencong.demo_story import chapters, story_stages
-from khuyencong.devstack import DEV_PASSWORD, run_dev
+from khuyencong.devstack import DEV_PASSWORD, dev_secrets, run_dev
 from khuyencong.settings import Settings
 from tests.khuyencong.test_devstack import free_port
 from tests.support.waiting import until
@@ -28,6 +31,28 @@ from workflows.de_an_actions import BY_ACTION, decide
 from workflows.de_an_decisions.registration import decide_register, initial_state
 
 STORY_LINE = "  Story      Bắc Giang 2019 as of 30/06/2019:"
+
+WAITING = {
+    "BG-TTKC-012": {
+        ("BG-2019-DP-15", Action.RESUBMIT),
+        ("BG-2019-DP-14", Action.SUBMIT_SETTLEMENT_DOSSIER),
+    },
+    "BG-SCT-003": {
+        ("BG-2019-DP-01", Action.APPRAISE),
+        ("BG-2019-DP-13", Action.SIGN_CONTRACT),
+        ("BG-2019-DP-12", Action.CONFIRM_PROGRESS),
+        ("BG-2019-DP-21", Action.RESOLVE_FINDINGS),
+        ("BG-2019-DP-08", Action.ACCEPT),
+        ("BG-2019-DP-05", Action.SETTLE),
+    },
+    "BG-UBND-001": {("BG-2019-DP-11", Action.APPROVE)},
+    "BG-KT-007": {
+        ("BG-2019-DP-07", Action.PAY_ADVANCE),
+        ("BG-2019-DP-16", Action.PAY_SETTLEMENT),
+    },
+    "CUC-KC-001": {("BG-2019-QG-01", Action.APPRAISE)},
+}
+"""Some of what waits for each demo official once the story is told (their inbox)."""
 
 
 def test_every_chapter_passes_the_workflows_rules_and_ends_in_its_stage() -> None:
@@ -53,8 +78,13 @@ def test_every_chapter_passes_the_workflows_rules_and_ends_in_its_stage() -> Non
     assert set(story_stages(story)) == set(Stage)
 
 
-async def tell_once(settings: Settings, ports: tuple[int, int, int]) -> list[str]:
-    """Start ``khuyencong dev``, wait until its story is told, stop it; what it printed."""
+async def tell_once(
+    settings: Settings,
+    ports: tuple[int, int, int],
+    inspect: Callable[[], Awaitable[None]] | None = None,
+) -> list[str]:
+    """Start ``khuyencong dev``, wait until its story is told, ``inspect`` the running stack,
+    stop it; what it printed."""
     stop = asyncio.Event()
     printed: list[str] = []
     port, ui_port, codec_port = ports
@@ -77,6 +107,8 @@ async def tell_once(settings: Settings, ports: tuple[int, int, int]) -> list[str
 
     try:
         await until(told, timeout=240)
+        if inspect is not None:
+            await inspect()
     finally:
         stop.set()
         await asyncio.wait_for(stack, timeout=60)
@@ -109,8 +141,25 @@ async def test_khuyencong_dev_tells_the_story_of_a_year_in_the_middle_once(pg_ur
     url = with_database(pg_url, f"kc_story_{uuid.uuid4().hex[:8]}")
     settings = Settings.from_env({}, data_dir=data_dir, database_url=url)
     ports = (free_port(), free_port(), free_port())
+
+    async def the_inboxes_show_the_year() -> None:
+        client = await connect(
+            settings.model_copy(update={"temporal_address": f"127.0.0.1:{ports[0]}"}),
+            codec_keys=dev_secrets(settings).codec_keys,
+        )
+        pool = await create_pool(url)
+        try:
+            admin = AdminClient(client, pool, task_queue=settings.task_queue)
+            for official_id, expected in WAITING.items():
+                items = await admin.inbox(await admin.acting(official_id))
+                waiting = {(i.code, a.action) for i in items for a in i.actions}
+                assert expected <= waiting, (official_id, waiting)
+            assert any(i.overdue for i in await admin.inbox(await admin.acting("BG-SCT-003")))
+        finally:
+            await pool.close()
+
     try:
-        first = await tell_once(settings, ports)
+        first = await tell_once(settings, ports, the_inboxes_show_the_year)
         banner = first[0]
         for official in DEMO_OFFICIALS:  # every demo role, with its password
             assert official.official_id in banner
