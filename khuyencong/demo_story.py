@@ -682,11 +682,19 @@ async def tell(
                 )
                 try:
                     await admin.act(chapter.code, command)
-                except AdminError as exc:
+                except Exception as exc:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        # Stopped: Temporal's client reports a cancelled update as its own error.
+                        raise asyncio.CancelledError from None
+                    # The message only, never a traceback (its locals hold signed statements).
+                    kind = "refused" if isinstance(exc, AdminError) else "failed"
                     log.warning(
-                        "demo story: step refused", code=chapter.code, action=step.action.value,
-                        error=str(exc),
-                    )  # fmt: skip
+                        f"demo story: step {kind}",
+                        code=chapter.code,
+                        action=step.action.value,
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
                     report.failed.append((chapter.code, f"{step.action.value}: {exc}"))
                     return
                 report.sent += 1
