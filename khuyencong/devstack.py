@@ -7,7 +7,9 @@
   ``KHUYENCONG_DATABASE_URL`` is set;
 - the worker, in-process;
 - the demo: Bắc Giang's 2019 plan, registered idempotently (a second run starts nothing),
-  and next year's plan (``KeHoachWorkflow``) with six đề án waiting for its decision.
+  and next year's plan (``KeHoachWorkflow``) with six đề án waiting for its decision;
+- the demo's story (:mod:`khuyencong.demo_story`), told in the background once the banner is
+  out: the 2019 đề án moved on to where they stood at mid-year.
 
 Ctrl-C or SIGTERM stops the worker (gracefully), then PostgreSQL, then the dev server.
 """
@@ -327,7 +329,7 @@ def banner(
     if server.ui_url:
         lines.append(f"  Web UI     {server.ui_url}")
         lines.append(
-            '             find: KcStage="registered" AND KcDistrict="Lục Ngạn" '
+            '             find: KcStage="in_progress" AND KcOverdue=true '
             "(more queries in the README)"
         )
     if codec_url:
@@ -350,12 +352,16 @@ def banner(
             f"  Kế hoạch   {plan_id}: {registered.accepted} đề án chờ thẩm định và quyết định"
         )
         lines.append(f"             khuyencong plan status {plan_id}   (docs/ke-hoach.md)")
+    if report is not None:
+        lines.append(
+            "  Story      the demo's 2019 year is moved on to 30/06/2019 in the background "
+            "(every stage, overdue đề án, payouts, a refund; khuyencong/demo_story.py)"
+        )
     lines += [
         "",
-        f"Demo officials (BG-TTKC-012, {DEMO_APPRAISER}, BG-UBND-001, BG-KT-007, CUC-KC-001, "
-        "BCT-BT-001)",
-        f"have the password {DEV_PASSWORD!r} (dev stack only; export KHUYENCONG_PASSWORD or "
-        "type it when asked).",
+        f"Demo officials, password {DEV_PASSWORD!r} (dev stack only; export "
+        "KHUYENCONG_PASSWORD or type it when asked):",
+        *demo_official_lines(),
         "",
         "Appraise the first đề án (Sở Công Thương Bắc Giang, pass):",
         "",
@@ -377,6 +383,13 @@ def banner(
             "",
         ]
     return "\n".join(lines)
+
+
+def demo_official_lines() -> list[str]:
+    """One line per demo official: ID, role, name (every role of the demo)."""
+    from khuyencong.demo_data import DEMO_OFFICIALS
+
+    return [f"  {o.official_id:<12} {o.role.label:<44} {o.full_name}" for o in DEMO_OFFICIALS]
 
 
 # --- secrets of the dev stack --------------------------------------------------------------
@@ -545,6 +558,7 @@ async def run_dev(
             worker = asyncio.create_task(
                 run_worker(settings, pool=pool, client=client, stop=stop), name="worker"
             )
+            story: asyncio.Task[None] | None = None
             try:
                 report = None
                 plan: tuple[str, Any] | None = None
@@ -586,8 +600,19 @@ async def run_dev(
                             web_url=web_url,
                         )
                     )
+                    if seed:
+                        story = asyncio.create_task(
+                            tell_story(
+                                dev_admin_client(client, pool, settings, ui_port, dev_keys), echo
+                            ),
+                            name="demo-story",
+                        )
                 await _wait_stop_or_worker(stop, worker)
             finally:
+                if story is not None and not story.done():
+                    story.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await story
                 stop.set()
                 await worker
         log.info("dev stack stopped")
@@ -610,6 +635,31 @@ def dev_admin_client(
         ui_url=ui_url,
         hash_key=keys.tax_code_hash_key,
     )
+
+
+async def tell_story(admin: Any, echo: Callable[[str], None]) -> None:
+    """The demo's story (:mod:`khuyencong.demo_story`), told in the background once the
+    banner is out: Bắc Giang's 2019 plan moved on to where it stood at mid-year. Says so in
+    one line when done; a failure is logged and leaves the stack running."""
+    from khuyencong.demo_story import tell
+
+    started = time.monotonic()
+    log.info("demo story: telling")
+    try:
+        told = await tell(admin)
+    except Exception as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError from None  # stopped: Temporal's client said so its way
+        # The message only: a traceback's locals would show the officials' signed statements.
+        log.warning("demo story failed", error=f"{type(exc).__name__}: {exc}")
+        echo(f"  Story      FAILED ({type(exc).__name__}: {exc}); the stack runs on")
+        return
+    seconds = time.monotonic() - started
+    log.info("demo story: told", sent=told.sent, failed=len(told.failed), seconds=round(seconds, 1))
+    echo(f"  Story      Bắc Giang 2019 as of 30/06/2019: {told.describe()} ({seconds:.0f} s)")
+    for code, problem in told.failed:
+        echo(f"             FAILED {code}: {problem}")
 
 
 async def seed_dev_passwords(pool: Any) -> None:
