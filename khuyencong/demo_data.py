@@ -28,9 +28,26 @@ DEMO_OFFICIALS: list[Actor] = [
           organisation="Cục Đổi mới sáng tạo, Chuyển đổi xanh và Khuyến công", province=None),
     Actor(official_id="BCT-BT-001", full_name="Bộ trưởng Bộ Công Thương", role=Role.BO_TRUONG,
           organisation="Văn phòng Bộ Công Thương", province=None),
+    # Bắc Giang merged into Bắc Ninh on 1/7/2025 (domain/places.py): its open đề án are now
+    # Bắc Ninh's, and what waits today waits for these officials.
+    Actor(official_id="BN-TTKC-005", full_name="Đinh Thị Mai", role=Role.TRUNG_TAM,
+          organisation="Trung tâm Khuyến công tỉnh Bắc Ninh", province="Bắc Ninh"),
+    Actor(official_id="BN-SCT-002", full_name="Đỗ Thị Lan", role=Role.SO_CONG_THUONG,
+          organisation="Sở Công Thương tỉnh Bắc Ninh", province="Bắc Ninh"),
+    Actor(official_id="BN-UBND-001", full_name="Ngô Văn Khải", role=Role.UBND_TINH,
+          organisation="UBND tỉnh Bắc Ninh", province="Bắc Ninh"),
+    Actor(official_id="BN-KT-004", full_name="Phan Thị Ngọc", role=Role.TAI_CHINH,
+          organisation="Phòng Kế hoạch – Tài chính, Sở Công Thương Bắc Ninh",
+          province="Bắc Ninh"),
 ]  # fmt: skip
-"""The officials of the demo (the README's walkthrough and docs/ke-hoach.md act as them):
-the dev stack puts them in the officials register, so the admin tool works at once."""
+"""The officials of the demo. Bắc Giang's act in its 2019 papers (the README's walkthrough,
+docs/ke-hoach.md and the story, dated before the merger, when they had jurisdiction); Bắc
+Ninh's act on the same đề án today, as the successor province (their inbox shows them). The
+dev stack puts them all in the officials register, so the admin tool works at once."""
+
+TODAY_APPRAISER = "BN-SCT-002"
+TODAY_APPROVER = "BN-UBND-001"
+"""Who the web desk's demo logs in as: today's Sở and UBND chairman of the successor province."""
 
 
 async def seed_demo_officials(pool: Any) -> None:

@@ -40,6 +40,7 @@ from temporalio.client import Client
 from domain.deadlines import vn_date
 from khuyencong.client import TemporalUnreachable, connect
 from khuyencong.codec import DEV_KEYS_FILE, KEYS_FILE_ENV, CodecKeys, new_key
+from khuyencong.demo_data import TODAY_APPRAISER, TODAY_APPROVER
 from khuyencong.search_attributes import (
     TAX_CODE_HASH_KEY_FILE_ENV,
     dev_server_args,
@@ -337,7 +338,7 @@ def banner(
     lines.append(f"  Database   {database}")
     if web_url:
         lines.append(
-            f"  Web desk   {web_url}  (log in as {DEMO_APPRAISER} or BG-UBND-001, "
+            f"  Web desk   {web_url}  (log in as {TODAY_APPRAISER} or {TODAY_APPROVER}, "
             f"password {DEV_PASSWORD!r})"
         )
     if report is not None:
