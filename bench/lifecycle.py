@@ -501,7 +501,8 @@ async def run_bench(options: Options, root: Path | None = None) -> BenchResult:
             (f"raw updates, {c} officials", "raw", "RC", n, c),
             ("raw updates, 1 official", "raw", "R1", single, 1),
         ]
-        modes = [await run_mode(bench, *step) for step in plan]
+        # A mode given no items is left out (``--count 0 --single 0 --open M``: memory alone).
+        modes = [await run_mode(bench, *step) for step in plan if step[3]]
         memory = None
         if options.open_count:
             memory = await memory_mode(bench, options.open_count, c, options.warm_up)

@@ -15,7 +15,7 @@ from domain.deadlines import (
 )
 from domain.stages import Action, Stage
 from workflows.de_an_contract import DeAnState
-from workflows.de_an_decisions.common import Outcome, finish, fixed_pack, step_key
+from workflows.de_an_decisions.common import Outcome, finish, fixed_pack, fork, step_key
 
 
 def open_deadlines(state: DeAnState) -> list[Deadline]:
@@ -79,7 +79,7 @@ def due_deadlines(state: DeAnState, now: datetime, *, past: bool = False) -> lis
 
 
 def decide_deadline_missed(state: DeAnState, deadline: Deadline, now: datetime) -> Outcome:
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.missed_deadlines.append(deadline.key)
     late = " — đã quá hạn khi được nhập vào hệ thống" if before_entry(state, deadline) else ""
     return finish(

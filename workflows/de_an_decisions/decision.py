@@ -17,6 +17,7 @@ from workflows.de_an_decisions.common import (
     check_cap,
     check_counterpart,
     finish,
+    fork,
     pack_for_approval,
     refuse,
     step_key,
@@ -66,7 +67,7 @@ def decide_approve(state: DeAnState, cmd: DeAnApprove, now: datetime) -> Outcome
     check_cap(cmd.approved_support, dossier, pack, "approved_support")
     check_counterpart(dossier, cmd.approved_support, "approved_support")
     key = step_key(state, "approve", cmd.decision_number)
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.rule_pack_id = pack.id
     after.approved_support = cmd.approved_support
@@ -105,7 +106,7 @@ def decide_approve(state: DeAnState, cmd: DeAnApprove, now: datetime) -> Outcome
 def decide_reject(state: DeAnState, cmd: DeAnReject, now: datetime) -> Outcome:
     target = begin(state, Action.REJECT, cmd, None, None, now)
     _check_decision_date(state, cmd.decision_date, now)
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     return finish(
         state,

@@ -12,7 +12,15 @@ from domain.money import format_dong
 from domain.rules import RulePack
 from domain.stages import Action, Stage
 from workflows.de_an_contract import DeAnResubmit, DeAnState
-from workflows.de_an_decisions.common import Outcome, begin, check_active, finish, refuse, step_key
+from workflows.de_an_decisions.common import (
+    Outcome,
+    begin,
+    check_active,
+    finish,
+    fork,
+    refuse,
+    step_key,
+)
 
 
 def initial_state(
@@ -45,7 +53,7 @@ def decide_register(state: DeAnState, now: datetime) -> Outcome:
     dossier = state.dossier
     check_active(state, state.registered_by)
     check_registration(dossier, state.registered_by)
-    after = state.model_copy(deep=True)
+    after = fork(state)
     summary = (
         f"Đăng ký đề án {dossier.code} «{dossier.title}» ({dossier.level.label.lower()}, "
         f"đề nghị hỗ trợ {format_dong(dossier.requested_support)})"
@@ -74,7 +82,7 @@ def decide_resubmit(state: DeAnState, cmd: DeAnResubmit, now: datetime) -> Outco
                 f"{getattr(new, field)}); đăng ký đề án mới nếu cần",
                 f"dossier.{field}",
             )
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.dossier = new
     after.stage = target
     return finish(
