@@ -23,7 +23,7 @@ def open_deadlines(state: DeAnState) -> list[Deadline]:
     that had passed before the đề án entered the engine included."""
     if state.rule_pack_id is None or state.stage.terminal:
         return []
-    rules = fixed_pack(state).deadlines
+    rules = state.deadline_rules or fixed_pack(state).deadlines  # a state from before it
     found: list[Deadline] = []
     if state.stage is Stage.IN_PROGRESS and state.contract_signed_on is not None:
         reported = {p.month for p in state.progress}

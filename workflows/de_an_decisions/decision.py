@@ -70,6 +70,7 @@ def decide_approve(state: DeAnState, cmd: DeAnApprove, now: datetime) -> Outcome
     after = fork(state)
     after.stage = target
     after.rule_pack_id = pack.id
+    after.deadline_rules = pack.deadlines
     after.approved_support = cmd.approved_support
     after.plan_id = cmd.plan_id
     after.approval = DeAnDecisionRecord(
