@@ -63,7 +63,7 @@ def main() -> None:
     print(f"rule packs that may apply: {len(packs)} ({', '.join(p.id for p in packs)})")
     print(
         f"one DeAnState after approval: JSON {len(json.dumps(dumped)) / 1024:.1f} KB, "
-        f"pickle {len(pickle.dumps(state)) / 1024:.1f} KB"
+        f"pickle {len(pickle.dumps(state)) / 1024:.1f} KB (pickle keeps the shared packs)"
     )
     total = len(json.dumps(dumped))
     print("largest fields (JSON KB, share):")
