@@ -300,7 +300,10 @@ def fork(state: DeAnState) -> DeAnState:
     place). Everything else is shared with ``state``: the dossier, the rule packs, the records
     and timeline entries, which deciders replace and never change. ``state`` is left exactly
     as it was (the validator throws the outcome away), and the new state equals what a deep
-    copy changed the same way would be."""
+    copy changed the same way would be. A decider that changes anything else in place (a
+    new field, a nested model) must copy it here first:
+    ``tests/workflows/test_de_an_decisions_fork.py`` compares every chaos path with a deep
+    copy's outcome."""
     after = state.model_copy()
     # Written into __dict__ so the copy's set fields stay those of ``state``, as a deep
     # copy's would (assigning through the model would mark them set).
