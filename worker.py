@@ -68,10 +68,21 @@ SANDBOX = SandboxedWorkflowRunner(
         "khuyencong.identity_interceptors",
         "khuyencong.identity_worker",
         "cryptography",
+        "workflows.de_an",
+        "workflows.plan",
     )
 )
 """The identity interceptor runs in the sandbox with the worker's own modules (its keys and
-register snapshot are reached by closure, never re-imported)."""
+register snapshot are reached by closure, never re-imported).
+
+The workflow modules themselves are passed through too (issue 14): the sandbox re-imported
+``workflows/de_an.py`` for every workflow run, and each cached đề án kept that copy (its code
+objects, its class and the ~40 generated update methods): about 190 KB of the worker's
+memory per cached đề án, against about 60 KB for everything else Python holds for it. Every
+run now shares the host's module, as the rules (``workflows.de_an_decisions``, passed through
+since the start) always did; the module has no mutable globals. What the sandbox no longer
+checks at run time in those two files (``datetime.now``, ``uuid4``, ``random``, ``os.environ``
+...) ``tests/workflows/test_workflow_determinism.py`` checks in their source."""
 
 
 @contextlib.asynccontextmanager

@@ -68,6 +68,8 @@ settle, pay the settlement (the chaos path ``dp-closed-hold-adjust`` without its
 its payment hold)."""
 OPEN_STEPS: list[Step] = PATH.steps[:2]
 """Memory mode: registered, appraised, approved, then left open (waiting for the contract)."""
+FLOOR_OPEN_STEPS = len(OPEN_STEPS)
+"""Memory mode, the floor: started, then as many updates as an open đề án's actions."""
 
 PROCESSES = ("temporal", "worker", "postgres", "harness")
 """The CPU columns; ``worker`` is the floor's worker in floor modes, the project's otherwise."""
@@ -116,10 +118,17 @@ class MemoryResult:
     before_kb: int
     after_kb: int
     wall: float
+    floor_before_kb: int = 0
+    floor_after_kb: int = 0
+    """The floor's worker, with as many floor items left open after two updates."""
 
     @property
     def per_de_an_kb(self) -> float:
         return (self.after_kb - self.before_kb) / self.opened if self.opened else 0.0
+
+    @property
+    def floor_per_item_kb(self) -> float:
+        return (self.floor_after_kb - self.floor_before_kb) / self.opened if self.opened else 0.0
 
 
 @dataclass
@@ -164,6 +173,8 @@ class Bench:
     floor_queue: str
     floor_items: list[str] = field(default_factory=list)
     """Every floor item run (warm-up included): the row check counts their rows."""
+    floor_opened: list[str] = field(default_factory=list)
+    """Every floor item left open after :data:`FLOOR_OPEN_STEPS` updates (memory mode)."""
     closed: list[str] = field(default_factory=list)
     """Every đề án taken to its end."""
     opened: list[str] = field(default_factory=list)
@@ -374,9 +385,35 @@ async def run_mode(
     )
 
 
+async def floor_open_item(bench: Bench, item: str, timings: Timings) -> None:
+    """A floor item started and given :data:`FLOOR_OPEN_STEPS` updates, then left open."""
+    bench.floor_opened.append(item)
+    handle = await bench.floor_client.start_workflow(
+        floor.WORKFLOW, item, id=item, task_queue=bench.floor_queue, result_type=int
+    )
+    for step in range(1, FLOOR_OPEN_STEPS + 1):
+        await handle.execute_update(floor.UPDATE, step, result_type=int)
+
+
+async def floor_memory(bench: Bench, count: int, officials: int, warm_up: int) -> tuple[int, int]:
+    """The same for the floor: a fresh floor worker, ``warm_up`` whole items, then ``count``
+    items left open: its RSS before and after."""
+    bench.floor_worker.stop()
+    bench.floor_worker.start()
+    for i in range(warm_up):
+        await floor_item(bench, f"floor-MW-{i:04d}", Timings())
+    assert bench.floor_worker.process is not None
+    pid = bench.floor_worker.process.pid
+    before = rss_kb(pid)
+    items = [f"floor-MO-{i:04d}" for i in range(count)]
+    await with_officials(items, officials, lambda item, t: floor_open_item(bench, item, t))
+    return before, rss_kb(pid)
+
+
 async def memory_mode(bench: Bench, count: int, officials: int, warm_up: int) -> MemoryResult:
     """A fresh project worker, ``warm_up`` whole lifecycles (evicted from its cache once
-    closed), then ``count`` đề án left open after approval: its RSS before and after."""
+    closed), then ``count`` đề án left open after approval: its RSS before and after; then
+    the floor's worker with as many floor items left open (:func:`floor_memory`)."""
     bench.worker.stop()
     bench.worker.start()
     for i in range(warm_up):
@@ -391,7 +428,9 @@ async def memory_mode(bench: Bench, count: int, officials: int, warm_up: int) ->
         await admin_item(bench, item, timings, steps=OPEN_STEPS)
 
     await with_officials(items, officials, lifecycle)
-    return MemoryResult(count, before, rss_kb(pid), time.perf_counter() - started)
+    after, wall = rss_kb(pid), time.perf_counter() - started
+    floor_before, floor_after = await floor_memory(bench, count, officials, warm_up)
+    return MemoryResult(count, before, after, wall, floor_before, floor_after)
 
 
 # --- the row check --------------------------------------------------------------------------
@@ -454,15 +493,16 @@ async def check_rows(bench: Bench) -> RowCheck:
     )
     by_item = {r["workflow_id"]: int(r["n"]) for r in floor_rows}
     floor_total = sum(by_item.values())
+    want_floor = {item: floor.STEPS for item in bench.floor_items}
+    want_floor.update({item: FLOOR_OPEN_STEPS for item in bench.floor_opened})
     check.lines.append(
         f"{floor.TABLE}: {floor_total} rows = {len(bench.floor_items)} items × {floor.STEPS}"
+        + (f" + {len(bench.floor_opened)} open × {FLOOR_OPEN_STEPS}" if bench.floor_opened else "")
     )
-    if floor_total != len(bench.floor_items) * floor.STEPS or set(by_item) != set(
-        bench.floor_items
-    ):
+    if floor_total != sum(want_floor.values()) or set(by_item) != set(want_floor):
         check.failures.append(f"floor: {floor_total} rows over {len(by_item)} items")
-    elif any(n != floor.STEPS for n in by_item.values()):
-        check.failures.append("floor: an item without exactly 12 rows")
+    elif by_item != want_floor:
+        check.failures.append("floor: an item without the rows its updates write")
     return check
 
 
@@ -501,7 +541,8 @@ async def run_bench(options: Options, root: Path | None = None) -> BenchResult:
             (f"raw updates, {c} officials", "raw", "RC", n, c),
             ("raw updates, 1 official", "raw", "R1", single, 1),
         ]
-        modes = [await run_mode(bench, *step) for step in plan]
+        # A mode given no items is left out (``--count 0 --single 0 --open M``: memory alone).
+        modes = [await run_mode(bench, *step) for step in plan if step[3]]
         memory = None
         if options.open_count:
             memory = await memory_mode(bench, options.open_count, c, options.warm_up)
@@ -562,6 +603,10 @@ def table(result: BenchResult) -> list[str]:
             f"memory: {mem.opened} đề án left open after approval: project worker RSS "
             f"{mem.before_kb / 1024:.0f} → {mem.after_kb / 1024:.0f} MB, "
             f"{mem.per_de_an_kb:.0f} KB per cached đề án",
+            f"floor: {mem.opened} items left open after {FLOOR_OPEN_STEPS} updates: floor worker "
+            f"RSS {mem.floor_before_kb / 1024:.0f} → {mem.floor_after_kb / 1024:.0f} MB, "
+            f"{mem.floor_per_item_kb:.0f} KB per cached item "
+            f"(×floor {_ratio(mem.per_de_an_kb, mem.floor_per_item_kb)})",
         ]
     out += ["", "rows in PostgreSQL:"] + [f"  {line}" for line in result.rows.lines]
     out += [f"  FAILED: {f}" for f in result.rows.failures] or ["  ok"]

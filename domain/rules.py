@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import date
 from enum import StrEnum
@@ -141,3 +142,22 @@ def pack_in_force(packs: Sequence[RulePack], on: date) -> RulePack | None:
     """The newest pack effective on ``on``, or None when none had started."""
     candidates = [p for p in packs if p.effective_from <= on]
     return max(candidates, key=lambda p: p.effective_from, default=None)
+
+
+_SHARED: weakref.WeakValueDictionary[tuple[str, str], RulePack] = weakref.WeakValueDictionary()
+
+
+def shared(packs: Iterable[RulePack]) -> list[RulePack]:
+    """``packs``, each as the one instance every đề án of this process shares (issue 14: each
+    đề án held a parsed copy of its own, about 30 KB in memory). Packs are frozen, so sharing
+    changes nothing but memory. Two packs are one only when their content is equal, not their
+    ID alone: a province may edit a pack file under the same ID, and a đề án keeps what it
+    loaded. A pack no đề án holds any more is dropped (weak references)."""
+    found = []
+    for pack in packs:
+        key = (pack.id, pack.model_dump_json(by_alias=True))
+        kept = _SHARED.get(key)
+        if kept is None:
+            _SHARED[key] = kept = pack
+        found.append(kept)
+    return found

@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.deadlines import vn_date
     from domain.errors import Refusal, RefusalCode
     from domain.money import format_dong
-    from domain.rules import RulePack
+    from domain.rules import RulePack, shared
     from domain.stages import Action, Stage
     from khuyencong import search_attributes as sa
     from workflows import de_an_actions as actions
@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         DeAnState,
         DeAnStep,
         DeAnTimelineEntry,
+        remember_update,
     )
     from workflows.plan_contract import (
         PlanCommitmentAnswer,
@@ -267,7 +268,7 @@ class DeAnWorkflow:
     def __init__(self, input: DeAnInput) -> None:
         # Handlers may run before run() starts, so all state is set here.
         if input.resume is not None:
-            self._state = input.resume
+            self._state = decisions.resumed_state(input)
         else:
             registered_on = input.registered_on or vn_date(workflow.now())
             self._state = decisions.initial_state(
@@ -324,12 +325,7 @@ class DeAnWorkflow:
                 # once no handler is half-way: an update that waited on the lock finishes here.
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
-                    DeAnInput(
-                        dossier=self._state.dossier,
-                        registered_by=self._state.registered_by,
-                        resume=self._state,
-                        history_event_limit=input.history_event_limit,
-                    )
+                    decisions.continued_input(self._state, input.history_event_limit)
                 )
             await self._wait_for_change_or_deadline(input)
             await self._record_missed_deadlines()
@@ -369,7 +365,7 @@ class DeAnWorkflow:
                     summary="Nạp bộ quy tắc (mức hỗ trợ, tạm ứng, thời hạn)",
                 )
                 self._resumed()
-                self._state.rule_packs = packs
+                self._state.rule_packs = shared(packs)
             if workflow.patched(INACTIVE_OFFICIALS_PATCH):
                 # Deactivations before this đề án existed never reach it as signals.
                 await self._load_inactive_officials("Nạp danh sách cán bộ đã bị vô hiệu hoá")
@@ -692,7 +688,9 @@ class DeAnWorkflow:
             if official_id not in self._state.deactivated_officials:
                 self._state.deactivated_officials.append(official_id)
         if update_id is not None:
-            self._state.applied_update_ids.append(update_id)
+            self._state.applied_update_ids = remember_update(
+                self._state.applied_update_ids, update_id
+            )
         self._version += 1
         workflow.set_current_details(self._details())
         if self._indexes_search_attributes():

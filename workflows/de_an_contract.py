@@ -26,7 +26,7 @@ from domain.limits import (
 )
 from domain.model import Actor, DeAnDossier, Schedule
 from domain.money import BasisPoints, Dong
-from domain.rules import RulePack
+from domain.rules import DeadlineRules, RulePack
 from domain.stages import Action, Stage
 from domain.text import Text, nfc
 from workflows.de_an_rows import DetailRow
@@ -69,10 +69,13 @@ class DeAnInput(_Model):
     )
     rule_packs: list[RulePack] = Field(
         default_factory=list,
-        description="Packs that may apply; empty: loaded by an activity at start",
+        description="Packs that may apply; empty: loaded by an activity at start (a new đề "
+        "án) or, with ``resume``, read from a state serialized before issue 14",
     )
     resume: DeAnState | None = Field(
-        default=None, description="State carried across continue-as-new; None on a new đề án"
+        default=None,
+        description="State carried across continue-as-new (its rule packs in ``rule_packs``); "
+        "None on a new đề án",
     )
     flag_past_deadlines: bool = Field(
         default=True,
@@ -395,7 +398,8 @@ class DeAnTimelineEntry(_Model):
 
 
 class DeAnState(_Model):
-    """Everything the workflow knows. Queries return it; continue-as-new carries it."""
+    """Everything the workflow knows. Queries return it; continue-as-new carries it (its rule
+    packs aside: they are never serialized, see ``rule_packs``)."""
 
     de_an_id: str
     dossier: DeAnDossier
@@ -414,8 +418,20 @@ class DeAnState(_Model):
         description="Record deadlines that had passed before they entered the engine (a step "
         "typed in after the fact) as missed; False for a complete paper record (backfill)",
     )
-    rule_packs: list[RulePack] = Field(default_factory=list)
+    rule_packs: list[RulePack] = Field(
+        default_factory=list,
+        exclude=True,
+        description="The packs that may apply, shared by every đề án of the worker "
+        "(domain.rules.shared). Never serialized (issue 14): the ``state`` query answers "
+        "without them and continue-as-new carries them in ``DeAnInput.rule_packs``; a state "
+        "serialized before that, which holds them, still loads with them",
+    )
     rule_pack_id: str | None = Field(default=None, description="Pack fixed at approval")
+    deadline_rules: DeadlineRules | None = Field(
+        default=None,
+        description="The deadlines of the pack fixed at approval, so that the readers of the "
+        "``state`` query (which answers without the packs) know the open deadlines",
+    )
     plan_id: str | None = Field(
         default=None, description="The plan whose decision approved it (None: approved alone)"
     )
@@ -450,7 +466,9 @@ class DeAnState(_Model):
     )
     timeline: list[DeAnTimelineEntry] = Field(default_factory=list)
     applied_update_ids: list[str] = Field(
-        default_factory=list, description="Update IDs applied, kept across continue-as-new"
+        default_factory=list,
+        description="The last APPLIED_UPDATE_IDS_KEPT update IDs applied, kept across "
+        "continue-as-new (the server deduplicates update IDs within one run only)",
     )
     step_keys: list[str] = Field(
         default_factory=list, description="Idempotency keys of the steps applied"
@@ -489,6 +507,18 @@ class DeAnState(_Model):
     @property
     def overdue(self) -> bool:
         return bool(self.missed_deadlines) and not self.stage.terminal
+
+
+APPLIED_UPDATE_IDS_KEPT = 256
+"""How many applied update IDs a đề án remembers (issue 14: the list grew with every action).
+A sender retries an action whose answer it lost within seconds or minutes, never after 256
+other actions on the same đề án; within one run the server answers a repeated ID itself."""
+
+
+def remember_update(applied: list[str], update_id: str) -> list[str]:
+    """``applied`` with ``update_id`` last, the oldest dropped beyond
+    :data:`APPLIED_UPDATE_IDS_KEPT`."""
+    return [*applied[-(APPLIED_UPDATE_IDS_KEPT - 1) :], update_id]
 
 
 class DeAnSnapshot(_Model):

@@ -23,6 +23,7 @@ from domain.rules import (
     pack_in_force,
     packs_for,
     province_key,
+    shared,
 )
 from domain.strict import UNKNOWN_FIELD
 
@@ -505,3 +506,14 @@ def test_an_invalid_pack_in_an_extra_folder_fails_loudly(tmp_path: Path) -> None
 def test_loaded_packs_are_ordered_by_level_province_and_date() -> None:
     keys = [(p.level.value, p.province or "", p.effective_from) for p in PACKS]
     assert keys == sorted(keys)
+
+
+def test_equal_packs_are_shared_as_one_instance_and_an_edited_pack_is_not_mixed_up() -> None:
+    first, again = load_packs(), load_packs()
+    assert first[0] is not again[0]
+    one, other = shared(first), shared(again)
+    assert one == first and all(a is b for a, b in zip(one, other, strict=True))
+    edited = first[0].model_copy(update={"advance_ceiling_bp": first[0].advance_ceiling_bp - 1})
+    (kept,) = shared([edited])
+    assert kept.id == one[0].id and kept is not one[0]
+    assert kept.advance_ceiling_bp == first[0].advance_ceiling_bp - 1

@@ -107,9 +107,11 @@ from workflows.de_an_decisions.plan import (
 )
 from workflows.de_an_decisions.registration import (
     check_registration,
+    continued_input,
     decide_register,
     decide_resubmit,
     initial_state,
+    resumed_state,
 )
 from workflows.de_an_decisions.settlement import (
     decide_accept,
@@ -156,6 +158,7 @@ __all__ = [
     "check_registration",
     "check_stage",
     "committed_advances",
+    "continued_input",
     "deadline_summary",
     "decide_accept",
     "decide_adjust",
@@ -197,6 +200,7 @@ __all__ = [
     "plan_finished_notice",
     "plan_refusal",
     "refuse",
+    "resumed_state",
     "snapshot",
     "step_key",
     "succession_on",

@@ -16,6 +16,7 @@ from workflows.de_an_decisions.common import (
     check_business_date,
     check_not_duplicate,
     finish,
+    fork,
     refuse,
     step_key,
 )
@@ -50,7 +51,7 @@ def decide_appraise(state: DeAnState, cmd: DeAnAppraise, now: datetime) -> Outco
     round_ = appraisal_round(state)
     key = step_key(state, "appraise", round_, cmd.minutes_number)
     check_not_duplicate(state, key, f"biên bản thẩm định {cmd.minutes_number}")
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = next_stage_after_appraisal(state.stage, state.dossier.level, cmd.verdict.value)
     after.appraisals.append(
         DeAnAppraisalRecord(

@@ -361,6 +361,30 @@ def snapshot(state: DeAnState) -> DeAnSnapshot:
     )
 
 
+def fork(state: DeAnState) -> DeAnState:
+    """The state a decider changes, copied on write instead of deeply (issue 14: a deep copy
+    per decision copied the rule packs, the timeline and every update ID).
+
+    A shallow copy whose lists are new lists (deciders append to them) and whose advances and
+    progress reports are copies of their own (deciders mark those paid, lapsed, confirmed in
+    place). Everything else is shared with ``state``: the dossier, the rule packs, the records
+    and timeline entries, which deciders replace and never change. ``state`` is left exactly
+    as it was (the validator throws the outcome away), and the new state equals what a deep
+    copy changed the same way would be. A decider that changes anything else in place (a
+    new field, a nested model) must copy it here first:
+    ``tests/workflows/test_de_an_decisions_fork.py`` compares every chaos path with a deep
+    copy's outcome."""
+    after = state.model_copy()
+    # Written into __dict__ so the copy's set fields stay those of ``state``, as a deep
+    # copy's would (assigning through the model would mark them set).
+    after.__dict__.update(
+        {name: list(value) for name, value in state.__dict__.items() if isinstance(value, list)}
+    )
+    after.__dict__["advances"] = [a.model_copy() for a in state.advances]
+    after.__dict__["progress"] = [p.model_copy() for p in state.progress]
+    return after
+
+
 def finish(
     before: DeAnState,
     after: DeAnState,

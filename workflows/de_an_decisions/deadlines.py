@@ -16,7 +16,7 @@ from domain.deadlines import (
 from domain.stages import Action, Stage
 from khuyencong.places import SHIPPED_CALENDAR
 from workflows.de_an_contract import DeAnState
-from workflows.de_an_decisions.common import Outcome, finish, fixed_pack, step_key
+from workflows.de_an_decisions.common import Outcome, finish, fixed_pack, fork, step_key
 
 
 def open_deadlines(state: DeAnState) -> list[Deadline]:
@@ -24,7 +24,7 @@ def open_deadlines(state: DeAnState) -> list[Deadline]:
     that had passed before the đề án entered the engine included."""
     if state.rule_pack_id is None or state.stage.terminal:
         return []
-    rules = fixed_pack(state).deadlines
+    rules = state.deadline_rules or fixed_pack(state).deadlines  # a state from before it
     found: list[Deadline] = []
     if state.stage is Stage.IN_PROGRESS and state.contract_signed_on is not None:
         reported = {p.month for p in state.progress}
@@ -80,7 +80,7 @@ def due_deadlines(state: DeAnState, now: datetime, *, past: bool = False) -> lis
 
 
 def decide_deadline_missed(state: DeAnState, deadline: Deadline, now: datetime) -> Outcome:
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.missed_deadlines.append(deadline.key)
     late = " — đã quá hạn khi được nhập vào hệ thống" if before_entry(state, deadline) else ""
     return finish(

@@ -17,6 +17,7 @@ from workflows.de_an_decisions.common import (
     check_cap,
     check_counterpart,
     finish,
+    fork,
     pack_for_approval,
     refuse,
     step_key,
@@ -66,9 +67,10 @@ def decide_approve(state: DeAnState, cmd: DeAnApprove, now: datetime) -> Outcome
     check_cap(cmd.approved_support, dossier, pack, "approved_support")
     check_counterpart(dossier, cmd.approved_support, "approved_support")
     key = step_key(state, "approve", cmd.decision_number)
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.rule_pack_id = pack.id
+    after.deadline_rules = pack.deadlines
     after.approved_support = cmd.approved_support
     after.plan_id = cmd.plan_id
     after.approval = DeAnDecisionRecord(
@@ -105,7 +107,7 @@ def decide_approve(state: DeAnState, cmd: DeAnApprove, now: datetime) -> Outcome
 def decide_reject(state: DeAnState, cmd: DeAnReject, now: datetime) -> Outcome:
     target = begin(state, Action.REJECT, cmd, None, None, now)
     _check_decision_date(state, cmd.decision_date, now)
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     return finish(
         state,

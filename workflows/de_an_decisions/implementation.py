@@ -45,6 +45,7 @@ from workflows.de_an_decisions.common import (
     check_not_duplicate,
     finish,
     fixed_pack,
+    fork,
     item_rule,
     refuse,
     step_key,
@@ -76,7 +77,7 @@ def decide_sign_contract(state: DeAnState, cmd: DeAnSignContract, now: datetime)
             "contracted_support",
             BASIS_PAID,
         )
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.contract_number = cmd.contract_number
     after.contract_signed_on = cmd.signed_on
@@ -125,7 +126,7 @@ def decide_report_progress(state: DeAnState, cmd: DeAnReportProgress, now: datet
             f"({format_bp(previous)})",
             "investment_done_bp",
         )
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.progress.append(
         DeAnProgress(
@@ -159,7 +160,7 @@ def decide_report_progress(state: DeAnState, cmd: DeAnReportProgress, now: datet
 
 def decide_confirm_progress(state: DeAnState, cmd: DeAnConfirmProgress, now: datetime) -> Outcome:
     target = begin(state, Action.CONFIRM_PROGRESS, cmd, cmd.confirmed_on, "confirmed_on", now)
-    after = state.model_copy(deep=True)
+    after = fork(state)
     report = next((p for p in after.progress if p.month == cmd.month), None)
     if report is None:
         raise refuse(
@@ -198,7 +199,7 @@ def decide_record_visit(state: DeAnState, cmd: DeAnRecordVisit, now: datetime) -
         )
     key = step_key(state, "visit", cmd.minutes_number)
     check_not_duplicate(state, key, f"biên bản kiểm tra {cmd.minutes_number}")
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.open_findings.extend(findings)
     after.payments_on_hold = state.payments_on_hold or cmd.hold_payments
@@ -249,7 +250,7 @@ def decide_resolve_findings(
     )
     if not state.open_findings and not state.payments_on_hold:
         raise refuse(RefusalCode.INVALID_FIELD, "không có kiến nghị nào đang mở", None)
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.open_findings = []
     after.payments_on_hold = False
@@ -419,7 +420,7 @@ def decide_request_advance(
             BASIS_PAID,
         )
     no = len(state.advances) + 1
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.advances.append(
         DeAnAdvance(
@@ -524,7 +525,7 @@ def decide_pay_advance(
             "request_no",
             citation,
         )
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     paid = next(a for a in after.advances if a.no == cmd.request_no)
     paid.paid_on, paid.paid_by, paid.voucher_number = (
@@ -623,7 +624,7 @@ def decide_adjust(
     dossier = state.dossier
     key = step_key(state, "adjust", cmd.decision_number)
     check_not_duplicate(state, key, f"quyết định điều chỉnh {cmd.decision_number}")
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     change = cmd.kind.label
     extra: dict[str, Any] = {}
@@ -745,7 +746,7 @@ def decide_stop(
     state: DeAnState, cmd: DeAnStop, now: datetime, switches: RuleSwitches = CURRENT_RULES
 ) -> Outcome:
     target = begin(state, Action.STOP, cmd, cmd.decision_date, "decision_date", now)
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.stopped = True
     after.force_majeure = cmd.force_majeure

@@ -9,10 +9,18 @@ from domain.deadlines import vn_date
 from domain.errors import RefusalCode
 from domain.model import Actor, DeAnDossier
 from domain.money import format_dong
-from domain.rules import RulePack
+from domain.rules import RulePack, shared
 from domain.stages import Action, Stage
-from workflows.de_an_contract import DeAnResubmit, DeAnState
-from workflows.de_an_decisions.common import Outcome, begin, check_active, finish, refuse, step_key
+from workflows.de_an_contract import DeAnInput, DeAnResubmit, DeAnState
+from workflows.de_an_decisions.common import (
+    Outcome,
+    begin,
+    check_active,
+    finish,
+    fork,
+    refuse,
+    step_key,
+)
 
 
 def initial_state(
@@ -30,8 +38,33 @@ def initial_state(
         registered_on=registered_on,
         entered_at=entered_at,
         flag_past_deadlines=flag_past_deadlines,
-        rule_packs=packs,
+        rule_packs=shared(packs),
         budget_year=dossier.plan_year,
+    )
+
+
+def resumed_state(input: DeAnInput) -> DeAnState:
+    """The state a run continued as new starts from, with its rule packs: from
+    ``input.rule_packs`` (:func:`continued_input`), or, in a payload written before issue 14,
+    from the state itself (both shapes load)."""
+    state = input.resume
+    assert state is not None, "a new đề án starts from initial_state"
+    state.rule_packs = shared(input.rule_packs or state.rule_packs)
+    if state.deadline_rules is None and state.rule_pack_id is not None:
+        fixed = next((p for p in state.rule_packs if p.id == state.rule_pack_id), None)
+        state.deadline_rules = fixed.deadlines if fixed is not None else None
+    return state
+
+
+def continued_input(state: DeAnState, history_event_limit: int | None) -> DeAnInput:
+    """What a run passes to the next when it continues as new: the state, and beside it the
+    rule packs the state no longer serializes."""
+    return DeAnInput(
+        dossier=state.dossier,
+        registered_by=state.registered_by,
+        rule_packs=state.rule_packs,
+        resume=state,
+        history_event_limit=history_event_limit,
     )
 
 
@@ -45,7 +78,7 @@ def decide_register(state: DeAnState, now: datetime) -> Outcome:
     dossier = state.dossier
     check_active(state, state.registered_by)
     check_registration(dossier, state.registered_by)
-    after = state.model_copy(deep=True)
+    after = fork(state)
     summary = (
         f"Đăng ký đề án {dossier.code} «{dossier.title}» ({dossier.level.label.lower()}, "
         f"đề nghị hỗ trợ {format_dong(dossier.requested_support)})"
@@ -74,7 +107,7 @@ def decide_resubmit(state: DeAnState, cmd: DeAnResubmit, now: datetime) -> Outco
                 f"{getattr(new, field)}); đăng ký đề án mới nếu cần",
                 f"dossier.{field}",
             )
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.dossier = new
     after.stage = target
     return finish(

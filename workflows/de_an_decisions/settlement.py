@@ -28,6 +28,7 @@ from workflows.de_an_decisions.common import (
     begin,
     finish,
     fixed_pack,
+    fork,
     item_rule,
     refuse,
     step_key,
@@ -52,7 +53,7 @@ def decide_accept(state: DeAnState, cmd: DeAnAccept, now: datetime) -> Outcome:
             "accepted_volume_bp",
             "Thông tư 36/2013/TT-BCT Điều 18 khoản 4",
         )
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.accepted_on = cmd.accepted_on
     after.accepted_cost = cmd.accepted_cost
@@ -95,7 +96,7 @@ def decide_submit_settlement_dossier(
             f"hồ sơ quyết toán đã nộp ngày {state.settlement_dossier_on:%d/%m/%Y}",
             "submitted_on",
         )
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.settlement_dossier_on = cmd.submitted_on
     return finish(
@@ -132,7 +133,7 @@ def decide_settle(
         rule.cap,
         state.advanced,
     )
-    after = state.model_copy(deep=True)
+    after = fork(state)
     for advance in after.advances:  # a đề án stopped before the rule: the lapse is noted here
         if advance_lapsed(state, advance, switches) and advance.lapsed_on is None:
             advance.lapsed_on = cmd.settled_on
@@ -197,7 +198,7 @@ def decide_pay_settlement(state: DeAnState, cmd: DeAnPaySettlement, now: datetim
             None,
             BASIS_PAID,
         )
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.paid_settlement = payout
     return finish(
@@ -231,7 +232,7 @@ def decide_record_refund(state: DeAnState, cmd: DeAnRecordRefund, now: datetime)
             "amount",
             "Thông tư 36/2013/TT-BCT Điều 12 khoản 6",
         )
-    after = state.model_copy(deep=True)
+    after = fork(state)
     after.stage = target
     after.refunded = owed
     return finish(
