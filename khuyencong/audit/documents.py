@@ -9,9 +9,10 @@ the same files as objects ``<prefix>/<first two hex digits>/<sha256>`` of a buck
 S3-compatible store (AWS S3, MinIO, Ceph RGW, Garage), through the small signed client of
 :mod:`khuyencong.audit.s3` (no S3 library): ``KHUYENCONG_DOCUMENT_STORE_URL=s3://bucket/prefix``
 with ``KHUYENCONG_S3_ENDPOINT``, ``_REGION``, ``_ACCESS_KEY_ID`` and ``_SECRET_ACCESS_KEY``
-(or ``_FILE``). Uploads carry ``Content-MD5`` and ``x-amz-content-sha256``, so the store
-refuses a body damaged on the way; downloads are checked against the hash. The bucket must
-exist. A store that cannot be reached, or refuses the credentials, raises
+(or ``_FILE``). The bucket must exist; the key needs ``s3:GetObject``, ``s3:PutObject`` and
+``s3:ListBucket`` (without which a missing object answers 403, not 404). Uploads carry
+``Content-MD5`` and ``x-amz-content-sha256``, so the store refuses a body damaged on the way;
+downloads are checked against the hash. A store that cannot be reached, or refuses the credentials, raises
 :class:`DocumentStoreUnavailable` (a :class:`StartupError`: the CLI prints it, exit 2).
 :func:`store_for` returns the store the settings name. The methods block: async code calls
 them through ``asyncio.to_thread``.
