@@ -168,8 +168,11 @@ class S3Store:
                 )
         elif not 200 <= response.status < 300 and response.status != 404:
             error = self.client.error_of(response)
+            hint = ""
+            if response.status in {301, 307} or error.code == "AuthorizationHeaderMalformed":
+                hint = "; kiểm tra KHUYENCONG_S3_REGION và KHUYENCONG_S3_ENDPOINT"
             raise DocumentStoreUnavailable(
-                f"kho tài liệu S3: {method} {self._where(sha256)} thất bại ({error})"
+                f"kho tài liệu S3: {method} {self._where(sha256)} thất bại ({error}){hint}"
             )
         return response.status, response.body
 
