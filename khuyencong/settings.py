@@ -64,6 +64,15 @@ Variable                               Meaning (default)
                                        officials register on the web desk (unset: none)
 ``KHUYENCONG_DOCUMENT_STORE_DIR``      Folder of the evidence documents, by SHA-256
                                        (``<data_dir>/documents``)
+``KHUYENCONG_DOCUMENT_STORE_URL``      ``s3://bucket/prefix``: keep the documents in an
+                                       S3-compatible store instead (unset: the folder)
+``KHUYENCONG_S3_ENDPOINT``             ``http(s)://host[:port]`` of that store, addressed
+                                       path-style (``https://s3.<region>.amazonaws.com``)
+``KHUYENCONG_S3_REGION``               Region the requests are signed for (``us-east-1``)
+``KHUYENCONG_S3_ACCESS_KEY_ID``        Access key ID (required with a store URL)
+``KHUYENCONG_S3_SECRET_ACCESS_KEY``    Its secret access key
+``KHUYENCONG_S3_SECRET_ACCESS_KEY_FILE``  The same, from a file
+``KHUYENCONG_S3_TIMEOUT_SECONDS``      Timeout of one request to the store (60)
 ``KHUYENCONG_DOCUMENT_MAX_BYTES``      Largest document accepted (26214400: 25 MiB)
 ``KHUYENCONG_HISTORY_EXPORT_SECONDS``  How often the worker exports the Temporal histories
                                        of closed đề án to PostgreSQL (300; 0: never)
@@ -75,6 +84,7 @@ Empty variables count as unset.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -101,6 +111,7 @@ SECRET_FIELDS = frozenset(
         "codec_server_token",
         "tax_code_hash_key",
         "web_session_secret",
+        "s3_secret_access_key",
     }
 )
 """Settings never echoed in an error message."""
@@ -202,6 +213,14 @@ class Settings(BaseModel):
     )
     # Evidence (khuyencong.audit): documents kept by content hash, histories exported at close.
     document_store_dir: Path | None = None
+    # An S3-compatible store instead (khuyencong.audit.s3); the secret file is read where used.
+    document_store_url: str | None = None
+    s3_endpoint: str | None = None
+    s3_region: str = Field(default="us-east-1", pattern=r"^[a-z0-9-]{1,32}$")
+    s3_access_key_id: str | None = Field(default=None, max_length=256)
+    s3_secret_access_key: SecretStr | None = None
+    s3_secret_access_key_file: Path | None = None
+    s3_timeout_seconds: float = Field(default=60, gt=0, le=3600)
     document_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
     history_export_seconds: float = Field(default=300, ge=0, le=86_400)
 
@@ -257,7 +276,38 @@ class Settings(BaseModel):
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().absolute()
 
-    @field_validator("identity_signing_key_file", "identity_verify_keys_file")
+    @field_validator("document_store_url")
+    @classmethod
+    def _document_store_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        scheme, sep, rest = value.partition("://")
+        bucket = rest.split("/", 1)[0]
+        if (
+            scheme != "s3"
+            or not sep
+            or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)
+        ):
+            raise ValueError(
+                "must be s3://bucket or s3://bucket/prefix (a bucket name of 3 to 63 "
+                "lower-case letters, digits, dots and hyphens), e.g. s3://khuyencong/documents"
+            )
+        return value
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _s3_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value):
+            raise ValueError("must be an http:// or https:// URL, e.g. https://minio.local:9000")
+        return value
+
+    @field_validator(
+        "identity_signing_key_file", "identity_verify_keys_file", "s3_secret_access_key_file"
+    )
     @classmethod
     def _key_file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.expanduser().is_file():
@@ -277,6 +327,25 @@ class Settings(BaseModel):
             missing = "tls_key_path" if self.tls_key_path is None else "tls_cert_path"
             raise ValueError(
                 f"{env_name(missing)} is required too: a client certificate and its key go together"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> Settings:
+        if self.document_store_url is None:
+            return self
+        url = env_name("document_store_url")
+        if self.document_store_dir is not None:
+            raise ValueError(
+                f"{env_name('document_store_dir')} and {url} are both set: "
+                "documents are kept in one store, unset one of them"
+            )
+        if self.s3_access_key_id is None:
+            raise ValueError(f"{env_name('s3_access_key_id')} is required with {url}")
+        if (self.s3_secret_access_key is None) == (self.s3_secret_access_key_file is None):
+            secret = env_name("s3_secret_access_key")
+            raise ValueError(
+                f"{secret} or {secret}_FILE (one of them, not both) is required with {url}"
             )
         return self
 
@@ -305,6 +374,25 @@ class Settings(BaseModel):
     def documents_dir(self) -> Path:
         """Where the evidence documents are kept (``document_store_dir``, else in data_dir)."""
         return self.document_store_dir or self.data_dir / "documents"
+
+    @property
+    def document_store_bucket(self) -> str | None:
+        """The bucket of ``document_store_url`` (None: the documents are in a folder)."""
+        if self.document_store_url is None:
+            return None
+        return self.document_store_url.removeprefix("s3://").split("/", 1)[0]
+
+    @property
+    def document_store_prefix(self) -> str:
+        """The key prefix of ``document_store_url`` (``""``: none)."""
+        if self.document_store_url is None:
+            return ""
+        return self.document_store_url.removeprefix("s3://").partition("/")[2].strip("/")
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        """``s3_endpoint``, else AWS's regional endpoint."""
+        return self.s3_endpoint or f"https://s3.{self.s3_region}.amazonaws.com"
 
     @property
     def pg_data_dir(self) -> Path:

@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.support.identity",
     "tests.support.temporal",
     "tests.support.refusing_db",
+    "tests.support.s3",
 ]

@@ -4,9 +4,18 @@
 of a file is its hash), ``get`` (the bytes, checked against the hash) and ``has``.
 :class:`FolderStore` keeps ``<root>/<first two hex digits>/<sha256>``, written to a temporary
 file and renamed, read only-by-owner. The folder is ``KHUYENCONG_DOCUMENT_STORE_DIR``
-(default ``<data_dir>/documents``); back it up with the database. An S3-compatible store is
-not shipped (it needs a client library this project does not carry): implement the three
-methods of :class:`DocumentStore` over such a client and return it from :func:`store_for`.
+(default ``<data_dir>/documents``); back it up with the database. :class:`S3Store` keeps
+the same files as objects ``<prefix>/<first two hex digits>/<sha256>`` of a bucket in any
+S3-compatible store (AWS S3, MinIO, Ceph RGW, Garage), through the small signed client of
+:mod:`khuyencong.audit.s3` (no S3 library): ``KHUYENCONG_DOCUMENT_STORE_URL=s3://bucket/prefix``
+with ``KHUYENCONG_S3_ENDPOINT``, ``_REGION``, ``_ACCESS_KEY_ID`` and ``_SECRET_ACCESS_KEY``
+(or ``_FILE``). The bucket must exist; the key needs ``s3:GetObject``, ``s3:PutObject`` and
+``s3:ListBucket`` (without which a missing object answers 403, not 404). Uploads carry
+``Content-MD5`` and ``x-amz-content-sha256``, so the store refuses a body damaged on the way;
+downloads are checked against the hash. A store that cannot be reached, or refuses the credentials, raises
+:class:`DocumentStoreUnavailable` (a :class:`StartupError`: the CLI prints it, exit 2).
+:func:`store_for` returns the store the settings name. The methods block: async code calls
+them through ``asyncio.to_thread``.
 
 **Attaching.** :func:`attach` checks the file (size, type by its first bytes, the name's
 extension: :mod:`domain.evidence`), finds the step (the last step of an action, or a step by
@@ -19,6 +28,8 @@ nothing new.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import os
 import tempfile
@@ -40,7 +51,8 @@ from domain.model import Actor
 from domain.rules import province_key
 from domain.stages import Action
 from khuyencong.admin.errors import ActionRefused, NotFound
-from khuyencong.settings import Settings
+from khuyencong.audit.s3 import S3Client
+from khuyencong.settings import Settings, StartupError
 
 DOCUMENT_REFUSED = "DocumentRefused"
 """Type of a refused document (exit 3 in the CLI)."""
@@ -54,12 +66,22 @@ class DocumentCorrupt(ValueError):
     """The store's file no longer has the hash it is kept under."""
 
 
+class DocumentStoreUnavailable(StartupError):
+    """The document store cannot be reached or refuses the request (credentials, bucket)."""
+
+
 class DocumentStore(Protocol):
     def put(self, sha256: str, data: bytes) -> None: ...
 
     def get(self, sha256: str) -> bytes: ...
 
     def has(self, sha256: str) -> bool: ...
+
+
+def _check_sha256(sha256: str) -> str:
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"not a SHA-256: {sha256!r}")
+    return sha256
 
 
 class FolderStore:
@@ -69,9 +91,7 @@ class FolderStore:
         self.root = root
 
     def path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise ValueError(f"not a SHA-256: {sha256!r}")
-        return self.root / sha256[:2] / sha256
+        return self.root / _check_sha256(sha256)[:2] / sha256
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
@@ -105,9 +125,108 @@ class FolderStore:
         return data
 
 
+CREDENTIALS = "KHUYENCONG_S3_ACCESS_KEY_ID, KHUYENCONG_S3_SECRET_ACCESS_KEY"
+
+
+class S3Store:
+    """Files named by their SHA-256 as objects of a bucket of an S3-compatible store."""
+
+    def __init__(self, client: S3Client, prefix: str = "") -> None:
+        self.client = client
+        self.prefix = prefix.strip("/")
+
+    def key(self, sha256: str) -> str:
+        _check_sha256(sha256)
+        name = f"{sha256[:2]}/{sha256}"
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def _where(self, sha256: str) -> str:
+        return f"s3://{self.client.bucket}/{self.key(sha256)}"
+
+    def _send(
+        self, method: str, sha256: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        try:
+            response = self.client.request(method, self.key(sha256), body, headers)
+        except OSError as exc:
+            raise DocumentStoreUnavailable(
+                f"kho tài liệu S3 {self.client.endpoint} không trả lời ({exc}); "
+                "kiểm tra KHUYENCONG_S3_ENDPOINT"
+            ) from exc
+        if response.status in {401, 403}:
+            error = self.client.error_of(response)
+            raise DocumentStoreUnavailable(
+                f"kho tài liệu S3 từ chối {method} {self._where(sha256)} ({error}); "
+                f"kiểm tra {CREDENTIALS}, KHUYENCONG_S3_REGION và quyền trên bucket"
+            )
+        if response.status == 404 and method != "HEAD":  # HEAD answers have no body
+            error = self.client.error_of(response)
+            if error.code == "NoSuchBucket" or method == "PUT":
+                raise DocumentStoreUnavailable(
+                    f"kho tài liệu S3 không có bucket {self.client.bucket!r} ({error}); "
+                    "tạo nó, hoặc sửa KHUYENCONG_DOCUMENT_STORE_URL"
+                )
+        elif not 200 <= response.status < 300 and response.status != 404:
+            error = self.client.error_of(response)
+            hint = ""
+            if response.status in {301, 307} or error.code == "AuthorizationHeaderMalformed":
+                hint = "; kiểm tra KHUYENCONG_S3_REGION và KHUYENCONG_S3_ENDPOINT"
+            raise DocumentStoreUnavailable(
+                f"kho tài liệu S3: {method} {self._where(sha256)} thất bại ({error}){hint}"
+            )
+        return response.status, response.body
+
+    def has(self, sha256: str) -> bool:
+        status, _ = self._send("HEAD", sha256)
+        return status != 404
+
+    def put(self, sha256: str, data: bytes) -> None:
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError("the data do not have the hash they are stored under")
+        if self.has(sha256):
+            return
+        md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        self._send(
+            "PUT", sha256, data, {"Content-MD5": md5, "Content-Type": "application/octet-stream"}
+        )
+
+    def get(self, sha256: str) -> bytes:
+        status, data = self._send("GET", sha256)
+        if status == 404:
+            raise DocumentMissing(f"kho tài liệu không có tệp {sha256} ({self._where(sha256)})")
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise DocumentCorrupt(
+                f"tệp {self._where(sha256)} không còn đúng mã băm {sha256}: đã bị sửa"
+            )
+        return data
+
+
 def store_for(settings: Settings) -> DocumentStore:
-    """The configured document store (a folder)."""
-    return FolderStore(settings.documents_dir)
+    """The configured document store: S3-compatible when ``document_store_url`` is set, else
+    the folder. Reads the secret access key's file, if that is how it is given."""
+    bucket = settings.document_store_bucket
+    if bucket is None:
+        return FolderStore(settings.documents_dir)
+    if settings.s3_secret_access_key_file is not None:
+        try:
+            secret = settings.s3_secret_access_key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise DocumentStoreUnavailable(
+                f"KHUYENCONG_S3_SECRET_ACCESS_KEY_FILE: cannot read it ({exc.strerror})"
+            ) from None
+    else:
+        assert settings.s3_secret_access_key is not None  # the settings check it
+        secret = settings.s3_secret_access_key.get_secret_value()
+    assert settings.s3_access_key_id is not None
+    client = S3Client(
+        endpoint=settings.s3_endpoint_url,
+        bucket=bucket,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret,
+        timeout=settings.s3_timeout_seconds,
+    )
+    return S3Store(client, settings.document_store_prefix)
 
 
 @dataclass(frozen=True)
@@ -184,7 +303,9 @@ async def attach(
         except DocumentRefused as exc:
             raise refused(str(exc), exc.field) from None
         sha256 = hashlib.sha256(data).hexdigest()
-        store.put(sha256, data)  # first: a recorded hash always has its file
+        await asyncio.to_thread(
+            store.put, sha256, data
+        )  # first: a recorded hash always has its file
         row = DocumentRow(
             de_an_id=code,
             step_key=found["idempotency_key"],

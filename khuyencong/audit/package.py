@@ -21,6 +21,7 @@ head and the day heads with ``khuyencong audit verify`` or with heads published 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import io
@@ -101,7 +102,7 @@ async def build_package(conn: Any, store: DocumentStore, code: str) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for doc in sorted(documents, key=lambda d: d["chain_seq"]):
             try:
-                data = store.get(doc["sha256"])
+                data = await asyncio.to_thread(store.get, doc["sha256"])
             except (LookupError, ValueError) as exc:
                 raise PackageError(str(exc)) from exc
             path = (

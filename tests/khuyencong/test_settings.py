@@ -231,3 +231,46 @@ def test_only_the_settings_module_reads_the_environment() -> None:
         if "environ" in (root / script).read_text(encoding="utf-8"):
             readers.add(script)
     assert readers <= allowed, sorted(readers - allowed)
+
+
+S3 = {
+    "KHUYENCONG_DOCUMENT_STORE_URL": "s3://khuyencong-bg/documents/",
+    "KHUYENCONG_S3_ENDPOINT": "https://minio.sct.bacgiang.gov.vn:9000/",
+    "KHUYENCONG_S3_REGION": "vn-north-1",
+    "KHUYENCONG_S3_ACCESS_KEY_ID": "KCDOCS",
+    "KHUYENCONG_S3_SECRET_ACCESS_KEY": "s3-hunter2",
+}
+
+
+def test_an_s3_document_store_is_read_from_its_url_endpoint_region_and_keys() -> None:
+    settings = Settings.from_env(S3)
+    assert settings.document_store_bucket == "khuyencong-bg"
+    assert settings.document_store_prefix == "documents"
+    assert settings.s3_endpoint_url == "https://minio.sct.bacgiang.gov.vn:9000"
+    assert (settings.s3_region, settings.s3_access_key_id) == ("vn-north-1", "KCDOCS")
+    assert "s3-hunter2" not in repr(settings)
+    aws = Settings.from_env({**S3, "KHUYENCONG_S3_ENDPOINT": ""})
+    assert aws.s3_endpoint_url == "https://s3.vn-north-1.amazonaws.com"
+    assert Settings.from_env({}).document_store_bucket is None
+
+
+@pytest.mark.parametrize(
+    ("change", "variable", "says"),
+    [
+        ({"KHUYENCONG_DOCUMENT_STORE_URL": "https://bucket/x"}, "DOCUMENT_STORE_URL", "s3://"),
+        ({"KHUYENCONG_DOCUMENT_STORE_URL": "s3://Bad_Bucket"}, "DOCUMENT_STORE_URL", "s3://"),
+        ({"KHUYENCONG_S3_ENDPOINT": "minio:9000"}, "S3_ENDPOINT", "http://"),
+        ({"KHUYENCONG_S3_ACCESS_KEY_ID": ""}, "S3_ACCESS_KEY_ID", "is required"),
+        ({"KHUYENCONG_S3_SECRET_ACCESS_KEY": ""}, "S3_SECRET_ACCESS_KEY", "_FILE"),
+        ({"KHUYENCONG_S3_SECRET_ACCESS_KEY_FILE": "/nowhere/secret"}, "S3_SECRET_ACCESS_KEY_FILE",
+         "file not found"),
+        ({"KHUYENCONG_DOCUMENT_STORE_DIR": "/srv/documents"}, "DOCUMENT_STORE_DIR", "one store"),
+    ],
+)  # fmt: skip
+def test_an_incomplete_s3_document_store_is_refused_naming_the_variable(
+    change: dict[str, str], variable: str, says: str
+) -> None:
+    problems = problems_of({**S3, **change})
+    assert list(problems) == ["KHUYENCONG_" + variable]
+    assert says in problems["KHUYENCONG_" + variable]
+    assert "s3-hunter2" not in str(problems)

@@ -20,6 +20,7 @@ from khuyencong.audit.history import history_exporter
 from tests.khuyencong.admin.conftest import BG, Cli, Run, Stack, suffix, today
 from tests.khuyencong.admin.test_lifecycle_cli import act, add_official
 from tests.support.builders import dossier_on
+from tests.support.s3 import S3Server
 from tests.support.waiting import until
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -161,3 +162,51 @@ async def test_verifying_a_de_an_that_was_never_recorded_says_so(cli: Cli) -> No
     run = await cli("audit", "verify", "--de-an", "KHONG-CO-2019")
     assert run.exit_code == 4, str(run)
     assert "không có đề án KHONG-CO-2019" in run.stderr + run.stdout
+
+
+async def test_evidence_kept_in_an_s3_store_is_attached_packaged_and_its_damage_found(
+    stack: Stack, cli: Cli, tmp_path: Path, s3_server: S3Server
+) -> None:
+    bucket = s3_server.new_bucket()
+    store = s3_server.env(bucket, "bac-giang/evidence")
+    tag, day = suffix(), today()
+    tt, so = f"BG-TTKC-{tag}", f"BG-SCT-{tag}"
+    await add_official(cli, tt, Role.TRUNG_TAM, BG)
+    await add_official(cli, so, Role.SO_CONG_THUONG, BG)
+    code = stack.new_code("DP")
+    dossier = tmp_path / "de-an.json"
+    dossier.write_text(dossier_on(day, code=code).model_dump_json(), encoding="utf-8")
+    await act(cli, tt, "register", "--file", str(dossier))
+    await act(cli, so, "appraise", code, "--verdict", "pass", "--appraised-on", day.isoformat(),
+              "--minutes-number", "12/BB-HĐTĐ", "--by-council")  # fmt: skip
+    paper = tmp_path / "bien-ban-tham-dinh.pdf"
+    paper.write_bytes(PDF + tag.encode())
+    attach = ("de-an", "attach", code, str(paper), "--step", "appraise",
+              "--kind", "appraisal_minutes", "--json")  # fmt: skip
+
+    # Credentials the store refuses: nothing is recorded, and the message says what to check.
+    wrong = await cli(*attach, as_=so, env={**store, "KHUYENCONG_S3_SECRET_ACCESS_KEY": "sai"})
+    assert wrong.exit_code == 2, str(wrong)
+    assert "KHUYENCONG_S3_SECRET_ACCESS_KEY" in wrong.stderr + wrong.stdout
+    assert not await cli.pool.fetchval("SELECT count(*) FROM de_an_document WHERE de_an_id = $1",
+                                       code)  # fmt: skip
+
+    done = await cli(*attach, as_=so, env=store)
+    assert done.exit_code == 0, str(done)
+    sha = str(done.json()["sha256"])
+    key = f"bac-giang/evidence/{sha[:2]}/{sha}"
+    assert s3_server.client(bucket).checked("GET", key).body == paper.read_bytes()
+
+    package = tmp_path / f"{code}.zip"
+    written = await cli("de-an", "evidence", code, "--out", str(package), env=store)
+    assert written.exit_code == 0, str(written)
+    checked = await cli("audit", "verify-package", str(package))
+    assert checked.exit_code == 0, str(checked)
+    assert "1 tài liệu khớp mã băm" in checked.stdout
+
+    # The object replaced in the bucket: no package is written from it.
+    s3_server.client(bucket).checked("PUT", key, PDF + b"forged")
+    forged = await cli("de-an", "evidence", code, "--out", str(tmp_path / "again.zip"), env=store)
+    assert forged.exit_code != 0, str(forged)
+    assert "đã bị sửa" in forged.stderr + forged.stdout
+    assert not (tmp_path / "again.zip").exists()
