@@ -81,7 +81,7 @@ objects, its class and the ~40 generated update methods): about 190 KB of the wo
 memory per cached đề án, against about 60 KB for everything else Python holds for it. Every
 run now shares the host's module, as the rules (``workflows.de_an_decisions``, passed through
 since the start) always did; the module has no mutable globals. What the sandbox no longer
-checks at run time in those two files (``datetime.now``, ``uuid4``, ``random``, ``os.environ``
+checks at run time in those two files (``datetime.now``, ``uuid4``, ``random``, reads of the process env
 ...) ``tests/workflows/test_workflow_determinism.py`` checks in their source."""
 
 

@@ -69,7 +69,7 @@ class NotInTemporal(LookupError):
 # --- decoding -----------------------------------------------------------------------------------
 
 
-def _payloads(message: Message) -> list[Payload]:
+def payloads_in(message: Message) -> list[Payload]:
     """Every payload anywhere in a proto message (maps, lists, nested), to decode in place."""
     found: list[Payload] = []
     for descriptor, value in message.ListFields():
@@ -85,7 +85,7 @@ def _payloads(message: Message) -> list[Payload]:
             if isinstance(item, Payload):
                 found.append(item)
             elif isinstance(item, Message):
-                found.extend(_payloads(item))
+                found.extend(payloads_in(item))
     return found
 
 
@@ -94,7 +94,7 @@ async def decode_events(events: list[HistoryEvent], codec: PayloadCodec | None) 
     if codec is None:
         return
     for event in events:
-        payloads = _payloads(event)
+        payloads = payloads_in(event)
         if not payloads:
             continue
         decoded = await codec.decode(payloads)
@@ -292,7 +292,7 @@ def describe_event(event: HistoryEvent) -> str:
     at = event.event_time.ToDatetime(tzinfo=UTC).strftime("%d/%m/%Y %H:%M:%S")
     name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
     texts = []
-    for payload in _payloads(event):
+    for payload in payloads_in(event):
         encoding = payload.metadata.get("encoding", b"")
         if encoding.startswith(b"json") or encoding == b"binary/plain":
             texts.append(payload.data.decode("utf-8", "replace"))

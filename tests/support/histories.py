@@ -34,8 +34,6 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
-from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.converter import PayloadCodec
 from temporalio.exceptions import ApplicationError
@@ -43,6 +41,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.authority import AdjustmentKind
 from domain.model import Level, workflow_id_for
+from khuyencong.audit.history import payloads_in as payloads_in
 from tests.support.builders import (
     BO_TRUONG,
     CUC,
@@ -500,26 +499,6 @@ async def provincial_settled_on_hold(env: WorkflowEnvironment, tq: str, tag: str
 async def _skip_past(env: WorkflowEnvironment, moment: datetime) -> None:
     await env.sleep(moment - await env.get_current_time())
     await env.sleep(1)
-
-
-def payloads_in(message: Message) -> list[Payload]:
-    """Every payload anywhere in a proto message (events, failures, maps), in order."""
-    found: list[Payload] = []
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        if field.message_type.GetOptions().map_entry:
-            items = list(value.values())
-        elif field.is_repeated:
-            items = list(value)
-        else:
-            items = [value]
-        for item in items:
-            if isinstance(item, Payload):
-                found.append(item)
-            elif isinstance(item, Message):
-                found.extend(payloads_in(item))
-    return found
 
 
 async def payload_texts(history: WorkflowHistory, codec: PayloadCodec | None) -> list[str]:
