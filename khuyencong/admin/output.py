@@ -38,6 +38,14 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
+def whole(table: Table, header: str, values: Iterable[str], **options: Any) -> None:
+    """A column whose cells are never cut nor wrapped (đề án codes, IDs, dates): at 80 columns
+    the other columns wrap instead of ``BG-2019-…``."""
+    width = max((len(v) for v in values), default=0)
+    longest_word = max(len(word) for word in header.split())
+    table.add_column(header, no_wrap=True, min_width=max(width, longest_word), **options)
+
+
 def to_jsonable(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
@@ -105,7 +113,8 @@ def print_error(kind: str, message: str, as_json: bool) -> None:
 
 def officials_table(officials: Sequence[Official]) -> None:
     table = Table(title=f"Cán bộ ({len(officials)})", show_lines=False)
-    for header in ("Mã", "Họ tên", "Vai trò", "Cơ quan", "Tỉnh", "Trạng thái"):
+    whole(table, "Mã", (o.id for o in officials))
+    for header in ("Họ tên", "Vai trò", "Cơ quan", "Tỉnh", "Trạng thái"):
         table.add_column(header)
     for o in officials:
         status = "hoạt động" if o.active else f"vô hiệu hoá {when(o.deactivated_at)}"
@@ -139,30 +148,30 @@ def deactivation(report: DeactivationReport) -> None:
 
 
 def page_table(page: Page) -> None:
-    table = Table(title=f"Đề án — trang {page.page}/{page.pages} ({page.total} đề án)")
-    for header, justify in (
-        ("Mã", "left"),
-        ("Tên đề án", "left"),
-        ("Cấp", "left"),
-        ("Tỉnh", "left"),
-        ("Năm", "right"),
-        ("Giai đoạn", "left"),
-        ("Phê duyệt", "right"),
-        ("Đã chi", "right"),
-        ("Quá hạn", "center"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for r in page.items:
+    # Codes and amounts are never cut: at 80 columns the names wrap, the level (QG quốc gia,
+    # ĐP địa phương) sits under the year and the overdue mark under the stage (amounts in đồng,
+    # the unit in the title).
+    table = Table(
+        title=f"Đề án — trang {page.page}/{page.pages} ({page.total} đề án; số tiền: đồng)"
+    )
+    whole(table, "Mã", (r.code for r in page.items))
+    table.add_column("Tên đề án")
+    table.add_column("Tỉnh")
+    table.add_column("Năm", justify="right")
+    table.add_column("Giai đoạn")
+    approved = [format_dong(r.approved_support).removesuffix(" đ") for r in page.items]
+    paid = [format_dong(r.paid).removesuffix(" đ") for r in page.items]
+    whole(table, "Phê duyệt", approved, justify="right")
+    whole(table, "Đã chi", paid, justify="right")
+    for r, approved_text, paid_text in zip(page.items, approved, paid, strict=True):
         table.add_row(
             r.code,
             r.title,
-            level_short(r.level),
             r.province,
-            str(r.plan_year),
-            r.stage_label,
-            format_dong(r.approved_support),
-            format_dong(r.paid),
-            "⚠" if r.overdue else "",
+            f"{r.plan_year}\n{'QG' if r.level == Level.QUOC_GIA.value else 'ĐP'}",
+            r.stage_label + ("\n⚠ quá hạn" if r.overdue else ""),
+            approved_text,
+            paid_text,
         )
     console().print(table)
 
@@ -215,7 +224,10 @@ def de_an_view(view: DeAnView) -> None:
     if view.deadlines_note:
         out.print(f"  [yellow]{view.deadlines_note}[/yellow]")
     timeline = Table(title="Diễn biến")
-    for header in ("#", "Lúc", "Ngày văn bản", "Thao tác", "Người thực hiện", "Nội dung"):
+    timeline.add_column("#")
+    timeline.add_column("Lúc", min_width=10)
+    whole(timeline, "Ngày văn bản", ["dd/mm/yyyy"])
+    for header in ("Thao tác", "Người thực hiện", "Nội dung"):
         timeline.add_column(header)
     for e in view.timeline:
         who = f"{e.actor_name} ({e.actor_organisation})" if e.actor_name else "hệ thống (thời hạn)"
@@ -236,9 +248,11 @@ def inbox_table(items: Sequence[InboxItem], who: str) -> None:
     if not items:
         out.print(f"Không có việc nào chờ {who}.")
         return
-    table = Table(title=f"Việc chờ {who} ({len(items)} đề án, cũ nhất trước)")
-    for header in ("Mã", "Tên đề án", "Tỉnh", "Giai đoạn", "Việc chờ", "Chờ từ", "Quá hạn"):
+    table = Table(title=f"Việc chờ {who} ({len(items)} đề án, cũ nhất trước)", pad_edge=False)
+    whole(table, "Mã", (i.code for i in items))
+    for header in ("Tên đề án", "Tỉnh", "Giai đoạn", "Việc chờ"):
         table.add_column(header)
+    table.add_column("Chờ từ", min_width=10)  # dd/mm/yyyy, the time and ⚠ quá hạn below it
     for item in items:
         table.add_row(
             item.code,
@@ -246,8 +260,7 @@ def inbox_table(items: Sequence[InboxItem], who: str) -> None:
             item.province,
             item.stage_label,
             "\n".join(a.label for a in item.actions),
-            when(item.waiting_since),
-            "⚠" if item.overdue else "",
+            when(item.waiting_since) + ("\n⚠ quá hạn" if item.overdue else ""),
         )
     out.print(table)
     first = items[0].actions[0]
@@ -281,7 +294,8 @@ def batch_table(outcomes: Iterable[BatchOutcome], decision: str) -> None:
     outcomes = list(outcomes)
     done = sum(1 for o in outcomes if o.status == "done")
     table = Table(title=f"Quyết định {decision}: {done}/{len(outcomes)} đề án đã ghi nhận")
-    for header in ("Mã", "Kết luận", "Kết quả", "Chi tiết"):
+    whole(table, "Mã", (o.code for o in outcomes))
+    for header in ("Kết luận", "Kết quả", "Chi tiết"):
         table.add_column(header)
     for o in outcomes:
         verdict = "phê duyệt" if o.verdict.value == "approve" else "không phê duyệt"
