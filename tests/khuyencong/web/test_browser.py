@@ -156,3 +156,57 @@ async def test_the_so_appraises_from_the_inbox_and_the_chairman_approves_in_a_br
     view = await desk.admin.show(code)
     assert [e.action for e in view.timeline] == ["register", "appraise", "approve"]
     assert view.row.approved_support == 200_000_000
+
+
+async def test_another_provinces_de_an_is_not_in_the_list_and_its_address_answers_404(
+    desk: Desk, served: str, browser: Browser
+) -> None:
+    people = await cast(desk.admin)
+    code = await registered(desk, people)
+    context = await browser.new_context(locale="vi-VN")
+    page = await context.new_page()
+
+    await log_in(page, served, people.so_bn)
+    await expect(page.locator(f'li.item[data-code="{code}"]')).to_have_count(0)
+    await page.get_by_role("link", name="Đề án", exact=True).click()
+    await page.get_by_label("Tìm").fill(code)
+    await page.get_by_role("button", name="Lọc").click()
+    await expect(page.locator("table.list")).to_contain_text("Không có đề án nào khớp bộ lọc.")
+    await expect(page.get_by_role("link", name=code)).to_have_count(0)
+    for address in (f"/de-an/{code}", f"/de-an/{code}/thao-tac/appraise"):
+        answer = await page.goto(f"{served}{address}")
+        assert answer is not None and answer.status == 404
+        await expect(page.get_by_role("heading", name="Không tìm thấy")).to_be_visible()
+        await expect(page.locator("body")).not_to_contain_text(people.tt)
+    await log_out(page)
+
+    # The Sở of the đề án's own province finds it by the same search.
+    await log_in(page, served, people.so)
+    await page.goto(f"{served}/de-an")
+    await page.get_by_label("Tìm").fill(code)
+    await page.get_by_role("button", name="Lọc").click()
+    await expect(page.get_by_role("link", name=code)).to_be_visible()
+    await context.close()
+
+
+async def test_a_so_official_who_opens_the_approval_form_gets_the_authority_page(
+    desk: Desk, served: str, browser: Browser
+) -> None:
+    people = await cast(desk.admin)
+    code = await registered(desk, people)
+    context = await browser.new_context(locale="vi-VN")
+    page = await context.new_page()
+
+    await log_in(page, served, people.so)
+    item = page.locator(f'li.item[data-code="{code}"]')
+    await expect(item.get_by_role("link", name="Thẩm định", exact=True)).to_be_visible()
+    await expect(item.get_by_role("link", name="Phê duyệt", exact=True)).to_have_count(0)
+    answer = await page.goto(f"{served}/de-an/{code}/thao-tac/approve")
+    assert answer is not None and answer.status == 403
+    await expect(page.get_by_role("heading", name="Không đúng thẩm quyền")).to_be_visible()
+    await expect(page.locator("#error-message")).to_contain_text("Phê duyệt")
+    await expect(page.locator("form.action")).to_have_count(0)
+    await context.close()
+
+    view = await desk.admin.show(code)
+    assert [e.action for e in view.timeline] == ["register"]
