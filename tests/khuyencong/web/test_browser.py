@@ -16,8 +16,19 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from domain.model import Role
+from khuyencong.admin import credentials
+from khuyencong.admin.models import OfficialIn
 from khuyencong.web.server import web_desk
-from tests.khuyencong.web.conftest import PASSWORD, Desk, cast, registered, today
+from tests.khuyencong.web.conftest import (
+    BG,
+    PASSWORD,
+    Desk,
+    cast,
+    registered,
+    suffix,
+    today,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -210,3 +221,74 @@ async def test_a_so_official_who_opens_the_approval_form_gets_the_authority_page
 
     view = await desk.admin.show(code)
     assert [e.action for e in view.timeline] == ["register"]
+
+
+async def test_an_appraisal_sent_with_its_csrf_token_blanked_is_refused_and_nothing_changes(
+    desk: Desk, served: str, browser: Browser
+) -> None:
+    people = await cast(desk.admin)
+    code = await registered(desk, people)
+    context = await browser.new_context(locale="vi-VN")
+    page = await context.new_page()
+
+    await log_in(page, served, people.so)
+    await page.goto(f"{served}/de-an/{code}/thao-tac/appraise")
+    await page.get_by_label("Kết luận thẩm định").select_option("pass")
+    await page.get_by_label("Ngày thẩm định").fill(today().strftime("%d/%m/%Y"))
+    await page.get_by_label("Số biên bản").fill("12/BB-HĐTĐ")
+    await page.get_by_label("Qua hội đồng thẩm định").check()
+    for token in ("", "gia-mao"):
+        await page.evaluate(
+            """(token) => document.querySelectorAll('form.action input[name="csrf_token"]')
+                  .forEach(e => { e.value = token; })""",
+            token,
+        )
+        async with page.expect_response(f"{served}/de-an/{code}/thao-tac/appraise") as sent:
+            await page.get_by_role("button", name="Thẩm định").click()
+        assert (await sent.value).status == 403
+        await expect(page.get_by_role("heading", name="Không được phép")).to_be_visible()
+        await expect(page.locator("#error-message")).to_contain_text("CSRF")
+        await page.go_back()
+    await context.close()
+
+    view = await desk.admin.show(code)
+    assert view.row.stage.value == "registered"
+    assert [e.action for e in view.timeline] == ["register"]
+
+
+async def test_each_role_logs_in_and_sees_its_inbox_under_its_name_and_role(
+    desk: Desk, served: str, browser: Browser
+) -> None:
+    people = await cast(desk.admin)
+    cuc = f"CUC-{suffix()}"
+    await desk.admin.add_official(
+        OfficialIn(
+            id=cuc,
+            full_name=f"Cán bộ {cuc}",
+            role=Role.CUC,
+            organisation="Cục Công Thương địa phương",
+            province=None,
+        )
+    )
+    await credentials.set_password(desk.admin.pool, cuc, PASSWORD, set_by="tests")
+    context = await browser.new_context(locale="vi-VN")
+    page = await context.new_page()
+
+    for official, role, province in (
+        (people.tt, Role.TRUNG_TAM, BG),
+        (people.so, Role.SO_CONG_THUONG, BG),
+        (people.ubnd, Role.UBND_TINH, BG),
+        (people.kt, Role.TAI_CHINH, BG),
+        (cuc, Role.CUC, None),
+    ):
+        await log_in(page, served, official)
+        assert page.url == f"{served}/viec-cho"
+        who = page.locator("header .who")
+        await expect(who.locator(".name")).to_have_text(f"Cán bộ {official}")
+        shown = role.label if province is None else f"{role.label} · {province}"
+        await expect(who.locator(".role")).to_have_text(shown)
+        await expect(page.locator("main .help")).to_contain_text(f"Cán bộ {official}")
+        registers = page.get_by_role("navigation", name="Chính").get_by_role("link", name="Đăng ký")
+        await expect(registers).to_have_count(1 if role is Role.TRUNG_TAM else 0)
+        await log_out(page)
+    await context.close()
