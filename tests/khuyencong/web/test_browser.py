@@ -9,6 +9,7 @@ it with ``apt-get install chromium`` when it runs as root)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from tests.khuyencong.web.conftest import (
     suffix,
     today,
 )
+from tests.support.builders import dossier_on
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -292,3 +294,128 @@ async def test_each_role_logs_in_and_sees_its_inbox_under_its_name_and_role(
         await expect(registers).to_have_count(1 if role is Role.TRUNG_TAM else 0)
         await log_out(page)
     await context.close()
+
+
+FieldValue = str | bool
+
+
+async def fill_and_send(page: Page, code: str, action: str, fields: dict[str, FieldValue]) -> None:
+    """On the action's form: find each field by its label, fill it, press the form's button;
+    the đề án page confirms the step."""
+    await expect(page).to_have_url(f"{page.url.split('/de-an/')[0]}/de-an/{code}/thao-tac/{action}")
+    await every_field_has_a_label(page)
+    title = (await page.get_by_role("heading", level=1).inner_text()).strip()
+    for name, value in fields.items():
+        label = await page.locator(f'form.action label[for="f-{name}"]').evaluate(
+            """l => [...l.childNodes]
+                  .filter(n => !(n.nodeType === 1 && n.getAttribute('aria-hidden')))
+                  .map(n => n.textContent).join('').trim()"""
+        )
+        field = page.locator("form.action").get_by_label(label)  # strict: one field only
+        if isinstance(value, bool):
+            await field.set_checked(value)
+        elif await field.evaluate("e => e.tagName") == "SELECT":
+            await field.select_option(value)
+        else:
+            await field.fill(value)
+    await page.locator("form.action").get_by_role("button", name=title, exact=True).click()
+    await expect(page.locator("#done")).to_have_text(f"Đã ghi nhận: {title}.")
+
+
+async def from_inbox(
+    page: Page, url: str, official: str, code: str, action: str, **fields: FieldValue
+) -> None:
+    """Log in, press the action's button on the đề án in the inbox, fill the form, log out."""
+    await log_in(page, url, official)
+    await page.locator(
+        f'li.item[data-code="{code}"] a[href="/de-an/{code}/thao-tac/{action}"]'
+    ).click()
+    await fill_and_send(page, code, action, fields)
+    await log_out(page)
+
+
+async def test_a_provincial_de_an_goes_from_registration_to_closing_in_the_browser(
+    desk: Desk, served: str, browser: Browser
+) -> None:
+    people = await cast(desk.admin)
+    code = f"DP-{suffix()}"
+    desk.codes.append(code)
+    day = today().strftime("%d/%m/%Y")
+    month = today().strftime("%Y-%m")
+    context = await browser.new_context(locale="vi-VN")
+    page = await context.new_page()
+
+    await log_in(page, served, people.tt)
+    await page.get_by_role("navigation", name="Chính").get_by_role("link", name="Đăng ký").click()
+    await every_field_has_a_label(page)
+    dossier = dossier_on(today(), code=code).model_dump(mode="json")
+    await page.get_by_label("Hồ sơ đề án (JSON hoặc YAML)").fill(json.dumps(dossier))
+    await page.get_by_role("button", name="Đăng ký", exact=True).click()
+    await expect(page).to_have_url(f"{served}/de-an/{code}?da-xong=register")
+    await expect(page.locator("#done")).to_be_visible()
+    await log_out(page)
+
+    await from_inbox(page, served, people.so, code, "appraise", verdict="pass",
+                     appraised_on=day, minutes_number="12/BB-HĐTĐ", by_council=True)  # fmt: skip
+    await from_inbox(page, served, people.ubnd, code, "approve", decision_number="427/QĐ-UBND",
+                     decision_date=day, signer="Lê Ánh Dương",
+                     approved_support="200.000.000")  # fmt: skip
+    await from_inbox(page, served, people.so, code, "sign_contract",
+                     contract_number="15/2019/HĐ-KC", signed_on=day,
+                     contracted_support="200.000.000")  # fmt: skip
+    await from_inbox(page, served, people.tt, code, "report_progress", month=month,
+                     investment_done_bp="7500", spent_cost="450.000.000",
+                     reported_on=day)  # fmt: skip
+    await from_inbox(page, served, people.so, code, "confirm_progress", month=month,
+                     confirmed_on=day)  # fmt: skip
+    # The advance is discretionary: asked from the đề án's page, not the inbox.
+    await log_in(page, served, people.tt)
+    await page.goto(f"{served}/de-an/{code}")
+    await page.locator(f'.actions a[href="/de-an/{code}/thao-tac/request_advance"]').click()
+    await fill_and_send(page, code, "request_advance",
+                        {"amount": "140.000.000", "requested_on": day})  # fmt: skip
+    await log_out(page)
+    await from_inbox(page, served, people.kt, code, "pay_advance", request_no="1",
+                     paid_on=day, voucher_number="UNC-0412")  # fmt: skip
+    await from_inbox(page, served, people.so, code, "accept", minutes_number="31/BB-NT",
+                     accepted_on=day, accepted_cost="600.000.000",
+                     accepted_volume_bp="10000")  # fmt: skip
+    await from_inbox(page, served, people.tt, code, "submit_settlement_dossier",
+                     submitted_on=day)  # fmt: skip
+    await from_inbox(page, served, people.so, code, "settle", settlement_number="44/BB-QT",
+                     settled_on=day)  # fmt: skip
+    await log_in(page, served, people.kt)
+    await page.locator(
+        f'li.item[data-code="{code}"] a[href="/de-an/{code}/thao-tac/pay_settlement"]'
+    ).click()
+    await fill_and_send(page, code, "pay_settlement",
+                        {"paid_on": day, "voucher_number": "UNC-0977"})  # fmt: skip
+    await expect(page.locator(".stage-line .stage")).to_have_text("Đã thanh lý, kết thúc")
+    await expect(page.locator("#timeline li[data-action]")).to_have_count(12)
+    await page.get_by_role("navigation", name="Chính").get_by_role("link", name="Việc chờ").click()
+    await expect(page.locator(f'li.item[data-code="{code}"]')).to_have_count(0)
+    await context.close()
+
+    view = await desk.admin.show(code)  # the row and the timeline, as PostgreSQL holds them
+    assert view.row.stage.value == "closed"
+    assert [(e.action, e.actor_official_id) for e in view.timeline] == [
+        ("register", people.tt),
+        ("appraise", people.so),
+        ("approve", people.ubnd),
+        ("sign_contract", people.so),
+        ("report_progress", people.tt),
+        ("confirm_progress", people.so),
+        ("request_advance", people.tt),
+        ("pay_advance", people.kt),
+        ("accept", people.so),
+        ("submit_settlement_dossier", people.tt),
+        ("settle", people.so),
+        ("pay_settlement", people.kt),
+    ]
+    row = view.row
+    assert (row.approved_support, row.advanced, row.paid, row.remaining) == (
+        200_000_000,
+        140_000_000,
+        200_000_000,
+        0,
+    )
