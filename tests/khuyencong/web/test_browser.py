@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
+from temporalio.testing import WorkflowEnvironment
 
 from domain.model import Role
 from khuyencong.admin import credentials
@@ -419,3 +420,111 @@ async def test_a_provincial_de_an_goes_from_registration_to_closing_in_the_brows
         200_000_000,
         0,
     )
+
+
+async def history_length(env: WorkflowEnvironment, code: str) -> int:
+    history = await env.client.get_workflow_handle(f"de-an/{code}").fetch_history()
+    return len(history.events)
+
+
+async def test_a_refused_approval_shows_the_rule_and_changes_neither_history_nor_rows(
+    desk: Desk, served: str, browser: Browser, dev_env: WorkflowEnvironment
+) -> None:
+    people = await cast(desk.admin)
+    code = await registered(desk, people)
+    context = await browser.new_context(locale="vi-VN")
+    page = await context.new_page()
+    await from_inbox(page, served, people.so, code, "appraise", verdict="pass",
+                     appraised_on=today().strftime("%d/%m/%Y"),
+                     minutes_number="12/BB-HĐTĐ", by_council=True)  # fmt: skip
+    before = (await history_length(dev_env, code), await desk.admin.show(code))
+
+    await log_in(page, served, people.ubnd)
+    await (
+        page.locator(f'li.item[data-code="{code}"]')
+        .get_by_role("link", name="Phê duyệt", exact=True)
+        .click()
+    )
+    await page.get_by_label("Số quyết định").fill("427/QĐ-UBND")
+    await page.get_by_label("Ngày quyết định").fill(today().strftime("%d/%m/%Y"))
+    await page.get_by_label("Người ký quyết định").fill("Lê Ánh Dương")
+    await page.get_by_label("Kinh phí hỗ trợ phê duyệt").fill("900.000.000")  # > 200 triệu asked
+    async with page.expect_response(f"{served}/de-an/{code}/thao-tac/approve") as sent:
+        await page.get_by_role("button", name="Phê duyệt").click()
+    assert (await sent.value).status == 409
+    refusal = page.locator("#refusal")
+    await expect(refusal.get_by_role("heading")).to_contain_text("Không thực hiện được:")
+    await expect(refusal.locator(".basis")).to_contain_text("Căn cứ:")
+    await expect(refusal).to_contain_text("Không có gì thay đổi.")
+    await expect(page.locator('[data-field="approved_support"] .field-error')).to_be_visible()
+    await expect(page.get_by_label("Kinh phí hỗ trợ phê duyệt")).to_have_value("900.000.000")
+    await page.goto(f"{served}/de-an/{code}")
+    await expect(page.locator("#timeline li[data-action]")).to_have_count(2)
+    await expect(page.locator('#timeline li[data-action="approve"]')).to_have_count(0)
+    await context.close()
+
+    after = (await history_length(dev_env, code), await desk.admin.show(code))
+    assert after[0] == before[0]  # a refused update leaves no event in the history
+    assert after[1].row == before[1].row
+    assert after[1].timeline == before[1].timeline
+    assert [e.action for e in after[1].timeline] == ["register", "appraise"]
+
+
+async def test_an_appraisal_can_be_made_with_the_keyboard_alone(
+    desk: Desk, served: str, browser: Browser
+) -> None:
+    people = await cast(desk.admin)
+    code = await registered(desk, people)
+    context = await browser.new_context(locale="vi-VN")
+    page = await context.new_page()
+    await page.goto(f"{served}/dang-nhap")
+    await page.get_by_label("Mã cán bộ").focus()
+    await page.keyboard.type(people.so)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Việc chờ")).to_be_visible()
+
+    await page.locator(f'li.item[data-code="{code}"] a[href$="/thao-tac/appraise"]').focus()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Thẩm định")).to_be_visible()
+    await every_field_has_a_label(page)
+    # Tab walks the form's fields in order; each one reached has its label.
+    names = await page.evaluate(
+        """() => [...document.querySelectorAll(
+                   'form.action input, form.action select, form.action textarea')]
+              .filter(e => e.type !== 'hidden').map(e => e.name)"""
+    )
+    await page.locator("form.action").locator(f'[name="{names[0]}"]').focus()
+    reached = []
+    for _ in names:
+        reached.append(
+            await page.evaluate(
+                "() => [document.activeElement.name, document.activeElement.labels.length]"
+            )
+        )
+        await page.keyboard.press("Tab")
+    assert reached == [[n, 1] for n in names]
+
+    typed = {
+        "appraised_on": today().strftime("%d/%m/%Y"),
+        "minutes_number": "12/BB-HĐTĐ",
+    }
+    for name in names:
+        await page.locator("form.action").locator(f'[name="{name}"]').focus()
+        if name == "verdict":
+            await page.keyboard.press("End")  # the last choice, then back to the first
+            await expect(page.get_by_label("Kết luận thẩm định")).not_to_have_value("pass")
+            await page.keyboard.press("Home")
+            await expect(page.get_by_label("Kết luận thẩm định")).to_have_value("pass")
+        elif name == "by_council":
+            await page.keyboard.press("Space")
+        elif name in typed:
+            await page.keyboard.type(typed[name])
+    await page.get_by_role("button", name="Thẩm định").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#done")).to_have_text("Đã ghi nhận: Thẩm định.")
+    await context.close()
+
+    view = await desk.admin.show(code)
+    assert [e.action for e in view.timeline] == ["register", "appraise"]
