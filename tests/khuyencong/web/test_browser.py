@@ -4,6 +4,14 @@ appraises it; the UBND chairman logs in and approves it; both steps are on the �
 timeline, which links to its history in the Temporal UI. Every field of both forms has a
 label, and the pages fit a 1366×768 laptop and a phone without sideways scrolling.
 
+Also in the browser (issue 12): each role logs in to its own inbox; a provincial đề án goes
+from the Đăng ký page to closing, every step on its form from the competent official's inbox,
+and PostgreSQL holds each step; a refused approval shows the rule and leaves the Temporal
+history, the row and the timeline unchanged; a Sở official opening the approval form gets the
+403 authority page; another province's đề án is neither listed nor found and its address
+answers 404; a form sent with its CSRF token blanked (or forged) is refused and records
+nothing; an appraisal is made with the keyboard alone, every field reached by Tab labelled.
+
 Skipped, saying why, only when ``/usr/bin/chromium`` is absent (``scripts/test.sh`` installs
 it with ``apt-get install chromium`` when it runs as root)."""
 
