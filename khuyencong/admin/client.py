@@ -57,7 +57,7 @@ from domain.rules import province_key
 from domain.stages import Action, Stage
 from khuyencong.admin import credentials, sql
 from khuyencong.admin.errors import ActionRefused, BadInput, NotFound
-from khuyencong.admin.inbox import OpenDeAn, cli_command, waiting_actions
+from khuyencong.admin.inbox import InboxRules, OpenDeAn, acting_stages, cli_command
 from khuyencong.admin.models import (
     ActionOutcome,
     BatchItem,
@@ -500,41 +500,41 @@ class AdminClient:
         :mod:`khuyencong.admin.inbox` for the rules; ``include_optional`` also lists the
         discretionary actions (adjust, stop, visit, advance request)."""
         today = today or vn_date(datetime.now().astimezone())
+        # Only the (level, stage) pairs where the role may act at all: the others wait for
+        # nobody of that role (derived from the catalogue, see inbox.acting_stages).
+        pairs = sorted(f"{level}:{stage}" for level, stage in acting_stages(actor.role))
         if actor.province and actor.role not in CENTRAL_ROLES:
             # Its own province's đề án, and those of the provinces it succeeded (after
             # 1/7/2025, Bắc Ninh answers for Bắc Giang's still open).
             names: list[str] = []
             for province in [actor.province, *SHIPPED_UNITS.predecessors(actor.province, today)]:
                 names += await self._province_names(province)
-            rows = await self.pool.fetch(sql.INBOX_IN_PROVINCES, names)
+            rows = await self.pool.fetch(sql.INBOX_IN_PROVINCES, pairs, names)
         else:
-            rows = await self.pool.fetch(sql.INBOX_ALL)
-        registered = {
-            r["de_an_id"]: r["registered_on"]
-            for r in await self.pool.fetch(sql.REGISTERED_ON, [r["de_an_id"] for r in rows])
-        }
+            rows = await self.pool.fetch(sql.INBOX_ALL, pairs)
+        rules = InboxRules(actor, today, include_optional=include_optional)
         items: list[InboxItem] = []
         for r in rows:
-            open_de_an = OpenDeAn.from_row(
-                {**dict(r), "registered_on": registered.get(r["de_an_id"])}
-            )
-            actions = waiting_actions(open_de_an, actor, today, include_optional=include_optional)
+            actions = rules.waiting(OpenDeAn.from_row(r))
             if not actions:
                 continue
+            code = r["code"]
+            # Our own values, already of the models' types: built, not validated again.
+            shown = [
+                InboxAction.model_construct(action=a, label=a.label, command=cli_command(a, code))
+                for a in actions
+            ]
             stage = Stage(r["stage"])
             items.append(
-                InboxItem(
-                    code=r["code"],
+                InboxItem.model_construct(
+                    code=code,
                     workflow_id=r["workflow_id"],
                     title=r["title"],
                     level=r["level"],
                     province=r["province"],
                     stage=stage,
                     stage_label=stage.label,
-                    actions=[
-                        InboxAction(action=a, label=a.label, command=cli_command(a, r["code"]))
-                        for a in actions
-                    ],
+                    actions=shown,
                     waiting_since=r["waiting_since"],
                     overdue=r["overdue"],
                     payments_on_hold=r["payments_on_hold"],
