@@ -34,6 +34,10 @@ from domain.stages import Action, Stage, allowed_actions
 from khuyencong.places import SHIPPED_UNITS
 from workflows.de_an_actions import CATALOGUE, definition
 
+_NONE: frozenset[str] = frozenset()
+_LEVELS = {level.value: level for level in Level}
+_STAGES = {stage.value: stage for stage in Stage}
+
 DISCRETIONARY = frozenset(d.action for d in CATALOGUE if d.inbox.discretionary)
 """Possible at any time in their stages, never waiting for anyone."""
 
@@ -65,13 +69,15 @@ class OpenDeAn:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> OpenDeAn:
         def ids(name: str) -> frozenset[str]:
-            return frozenset(row[name] or ())
+            found = row[name]
+            return frozenset(found) if found else _NONE
 
+        # Called for every open đề án of an inbox: enum members by dictionary, not by call.
         return cls(
             code=row["code"],
-            level=Level(row["level"]),
+            level=_LEVELS[row["level"]],
             province=row["province"],
-            stage=Stage(row["stage"]),
+            stage=_STAGES[row["stage"]],
             group_project=bool(row["group_project"]),
             registered_by=ids("registered_by"),
             appraised_by=ids("appraised_by"),
@@ -81,7 +87,7 @@ class OpenDeAn:
             open_requests=int(row["open_requests"]),
             settlement_dossier_submitted=bool(row["settlement_dossier_submitted"]),
             unconfirmed_reports=bool(row["unconfirmed_reports"]),
-            reported_months=frozenset(row["reported_months"] or ()),
+            reported_months=ids("reported_months"),
             open_findings=bool(row["open_findings"]),
             payments_on_hold=bool(row.get("payments_on_hold", False)),
             refund_owed=int(row["refund_owed"]),

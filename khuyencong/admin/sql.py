@@ -59,7 +59,11 @@ ORDER BY due_date, id
 """
 
 _INBOX = """
-SELECT i.*, EXISTS (
+SELECT i.code, i.workflow_id, i.title, i.level, i.province, i.stage, i.waiting_since,
+       i.overdue, i.payments_on_hold, i.approved_support, i.paid, i.refund_owed,
+       i.group_project, i.registered_by, i.appraised_by, i.approved_by, i.settled_by,
+       i.last_requested_by, i.open_requests, i.settlement_dossier_submitted,
+       i.unconfirmed_reports, i.reported_months, i.open_findings, EXISTS (
     SELECT 1 FROM de_an_event s WHERE s.de_an_id = i.de_an_id AND s.action = 'stop'
 ) AS stopped, (
     SELECT r.business_date FROM de_an_event r
@@ -70,7 +74,7 @@ SELECT i.*, EXISTS (
 FROM de_an_inbox i
 WHERE (i.level || ':' || i.stage) = ANY($1::text[])
 """
-"""The inbox view, whether the đề án was stopped (its unpaid advance requests lapsed) and
+"""The inbox view's columns the inbox reads, whether the đề án was stopped (its unpaid advance requests lapsed) and
 its registration date (the unit it was registered in is the one in force then: jurisdiction
 follows its successor). The view's ``open_requests`` leaves out requests lapsed by a stop or a
 cut of support (``advance_request.lapsed_on``, migration 0008).
