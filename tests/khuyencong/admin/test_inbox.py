@@ -18,6 +18,7 @@ from domain.model import Actor, Level, Role
 from domain.stages import Action, Stage
 from khuyencong.admin.client import AdminClient
 from khuyencong.admin.inbox import InboxRules, OpenDeAn, acting_stages, waiting_actions
+from khuyencong.admin.models import InboxItem
 from tests.support.builders import make_actor, make_deadline, make_dossier, make_step, unique_code
 
 DAY = date(2019, 6, 10)
@@ -162,6 +163,46 @@ async def test_the_inbox_lists_the_oldest_first_flags_the_overdue_and_ignores_mi
     assert items[1].waiting_since == base + timedelta(days=1)  # not the missed deadline
     assert items[1].actions[0].command == f"khuyencong de-an accept {late.code}"
     assert all(i.code not in codes for i in await admin.inbox(SO_BN, today=DAY))
+
+
+async def test_a_page_of_the_inbox_is_its_slice_with_the_whole_inboxs_counts(
+    db_pool: asyncpg.Pool,
+) -> None:
+    base = datetime(2019, 3, 1, 2, 0, tzinfo=UTC)
+    province = f"Tỉnh Thử {unique_code('P')}"
+    so = make_actor(Role.SO_CONG_THUONG, province=province, official_id="so-page")
+    async with db_pool.acquire() as conn, conn.transaction():
+        for n in range(5):
+            dossier = make_dossier(code=unique_code("PAGE"), province=province)
+            stage = Stage.IN_PROGRESS if n % 2 else Stage.REGISTERED
+            at = base + timedelta(days=n)
+            await write_step(
+                conn, make_step(Action.REGISTER, dossier=dossier, stage_to=stage, occurred_at=at)
+            )
+            if n == 3:
+                missed = make_step(
+                    Action.DEADLINE_MISSED,
+                    dossier=dossier,
+                    seq=2,
+                    deadline=make_deadline(),
+                    snapshot={"overdue": True},
+                    occurred_at=base + timedelta(days=90),
+                )
+                await write_step(conn, missed)
+    admin = AdminClient(client=None, pool=db_pool, task_queue="unused")  # type: ignore[arg-type]
+    items = await admin.inbox(so, today=DAY)
+    assert len(items) == 5
+    # Built without validation, yet what validation would build.
+    assert [InboxItem.model_validate(i.model_dump()) for i in items] == items
+    pages = [await admin.inbox_page(so, page=n, size=2, today=DAY) for n in (0, 1, 2, 3, 9)]
+    assert [[i.code for i in p.items] for p in pages] == [
+        [i.code for i in items[a:b]] for a, b in ((0, 2), (0, 2), (2, 4), (4, 5), (4, 5))
+    ]
+    assert [p.items for p in pages[1:4]] == [items[0:2], items[2:4], items[4:5]]
+    assert {(p.total, p.overdue, p.pages) for p in pages} == {(5, 1, 3)}
+    assert [p.page for p in pages] == [1, 1, 2, 3, 3]
+    empty = await admin.inbox_page(SO_BN, page=2, size=2, today=DAY)
+    assert (empty.items, empty.total, empty.overdue, empty.page, empty.pages) == ([], 0, 0, 1, 1)
 
 
 # --- the read model's prefilter and the caches agree with the rules ---------------------------
