@@ -35,6 +35,7 @@ import httpx
 from db.pool import drop_database, with_database
 from khuyencong.admin import credentials
 from khuyencong.admin.client import AdminClient
+from khuyencong.admin.inbox import acting_stages
 from khuyencong.admin.sql import INBOX_IN_PROVINCES
 from khuyencong.database import pool_on
 from khuyencong.demo_data import DEMO_OFFICIALS, seed_demo_officials
@@ -167,9 +168,10 @@ async def run(url: str, rows: int, requests: int, data_dir: Path) -> None:
                     items = await admin.inbox(actor)
                     spent.append((time.perf_counter() - began) * 1000)
                 query = []
+                pairs = [f"{level}:{stage}" for level, stage in acting_stages(actor.role)]
                 for _ in range(10):
                     began = time.perf_counter()
-                    await pool.fetch(INBOX_IN_PROVINCES, ["Bắc Giang"])
+                    await pool.fetch(INBOX_IN_PROVINCES, pairs, ["Bắc Giang"])
                     query.append((time.perf_counter() - began) * 1000)
                 print(
                     f"    of which AdminClient.inbox (the CLI's too): median "

@@ -57,7 +57,7 @@ from domain.rules import province_key
 from domain.stages import Action, Stage
 from khuyencong.admin import credentials, sql
 from khuyencong.admin.errors import ActionRefused, BadInput, NotFound
-from khuyencong.admin.inbox import OpenDeAn, cli_command, waiting_actions
+from khuyencong.admin.inbox import InboxRules, OpenDeAn, acting_stages, cli_command
 from khuyencong.admin.models import (
     ActionOutcome,
     BatchItem,
@@ -70,6 +70,7 @@ from khuyencong.admin.models import (
     DeAnView,
     InboxAction,
     InboxItem,
+    InboxPage,
     Official,
     OfficialIn,
     Page,
@@ -499,50 +500,58 @@ class AdminClient:
         """What waits for ``actor`` (role and jurisdiction), oldest first. See
         :mod:`khuyencong.admin.inbox` for the rules; ``include_optional`` also lists the
         discretionary actions (adjust, stop, visit, advance request)."""
+        waiting = await self._waiting(actor, include_optional=include_optional, today=today)
+        return [_inbox_item(row, actions) for row, actions in waiting]
+
+    async def inbox_page(
+        self,
+        actor: Actor,
+        *,
+        page: int = 1,
+        size: int = 100,
+        include_optional: bool = False,
+        today: date | None = None,
+    ) -> InboxPage:
+        """Page ``page`` (from 1; past the end: the last) of :meth:`inbox`, ``size`` đề án a
+        page, with the whole inbox's counts. The rules run over every open đề án (the counts
+        need them); only the page's items are built."""
+        waiting = await self._waiting(actor, include_optional=include_optional, today=today)
+        pages = max(1, -(-len(waiting) // size))
+        page = min(pages, max(1, page))
+        shown = waiting[(page - 1) * size : page * size]
+        return InboxPage.model_construct(
+            items=[_inbox_item(row, actions) for row, actions in shown],
+            total=len(waiting),
+            overdue=sum(1 for row, _ in waiting if row["overdue"]),
+            page=page,
+            pages=pages,
+        )
+
+    async def _waiting(
+        self, actor: Actor, *, include_optional: bool, today: date | None
+    ) -> list[tuple[Mapping[str, Any], list[Action]]]:
+        """The rows of the inbox view that wait for ``actor``, oldest first, with their
+        actions."""
         today = today or vn_date(datetime.now().astimezone())
+        # Only the (level, stage) pairs where the role may act at all: the others wait for
+        # nobody of that role (derived from the catalogue, see inbox.acting_stages).
+        pairs = sorted(f"{level}:{stage}" for level, stage in acting_stages(actor.role))
         if actor.province and actor.role not in CENTRAL_ROLES:
             # Its own province's đề án, and those of the provinces it succeeded (after
             # 1/7/2025, Bắc Ninh answers for Bắc Giang's still open).
             names: list[str] = []
             for province in [actor.province, *SHIPPED_UNITS.predecessors(actor.province, today)]:
                 names += await self._province_names(province)
-            rows = await self.pool.fetch(sql.INBOX_IN_PROVINCES, names)
+            rows = await self.pool.fetch(sql.INBOX_IN_PROVINCES, pairs, names)
         else:
-            rows = await self.pool.fetch(sql.INBOX_ALL)
-        registered = {
-            r["de_an_id"]: r["registered_on"]
-            for r in await self.pool.fetch(sql.REGISTERED_ON, [r["de_an_id"] for r in rows])
-        }
-        items: list[InboxItem] = []
-        for r in rows:
-            open_de_an = OpenDeAn.from_row(
-                {**dict(r), "registered_on": registered.get(r["de_an_id"])}
-            )
-            actions = waiting_actions(open_de_an, actor, today, include_optional=include_optional)
-            if not actions:
-                continue
-            stage = Stage(r["stage"])
-            items.append(
-                InboxItem(
-                    code=r["code"],
-                    workflow_id=r["workflow_id"],
-                    title=r["title"],
-                    level=r["level"],
-                    province=r["province"],
-                    stage=stage,
-                    stage_label=stage.label,
-                    actions=[
-                        InboxAction(action=a, label=a.label, command=cli_command(a, r["code"]))
-                        for a in actions
-                    ],
-                    waiting_since=r["waiting_since"],
-                    overdue=r["overdue"],
-                    payments_on_hold=r["payments_on_hold"],
-                    approved_support=r["approved_support"],
-                    paid=r["paid"],
-                )
-            )
-        return items
+            rows = await self.pool.fetch(sql.INBOX_ALL, pairs)
+        rules = InboxRules(actor, today, include_optional=include_optional)
+        waiting: list[tuple[Mapping[str, Any], list[Action]]] = []
+        for row in rows:
+            actions = rules.waiting(OpenDeAn.from_row(row))
+            if actions:
+                waiting.append((row, actions))
+        return waiting
 
     # --- acting -------------------------------------------------------------------------
 
@@ -780,6 +789,32 @@ class AdminClient:
 
 
 # --- row mapping -----------------------------------------------------------------------------
+
+
+def _inbox_item(row: Mapping[str, Any], actions: list[Action]) -> InboxItem:
+    # Our own values, already of the models' types: built, not validated again (the inbox
+    # builds thousands).
+    code = row["code"]
+    stage = Stage(row["stage"])
+    return InboxItem.model_construct(
+        code=code,
+        workflow_id=row["workflow_id"],
+        title=row["title"],
+        level=row["level"],
+        province=row["province"],
+        stage=stage,
+        stage_label=stage.label,
+        actions=[
+            InboxAction.model_construct(action=a, label=a.label, command=cli_command(a, code))
+            for a in actions
+        ],
+        waiting_since=row["waiting_since"],
+        overdue=row["overdue"],
+        payments_on_hold=row["payments_on_hold"],
+        approved_support=row["approved_support"],
+        paid=row["paid"],
+    )
+
 
 _ORDER_COLUMNS = {
     "code": "code",

@@ -259,6 +259,16 @@ class InboxItem(_Model):
     paid: int
 
 
+class InboxPage(_Model):
+    """One page of an inbox, oldest first, with the counts of the whole inbox."""
+
+    items: list[InboxItem]
+    total: int = Field(description="Đề án waiting in the whole inbox")
+    overdue: int = Field(description="Of which overdue")
+    page: int = Field(description="This page's number, from 1 (a number past the end: the last)")
+    pages: int = Field(description="Pages in all (at least 1)")
+
+
 # --- actions ---------------------------------------------------------------------------------
 
 

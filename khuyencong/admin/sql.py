@@ -59,29 +59,37 @@ ORDER BY due_date, id
 """
 
 _INBOX = """
-SELECT i.*, EXISTS (
+SELECT i.code, i.workflow_id, i.title, i.level, i.province, i.stage, i.waiting_since,
+       i.overdue, i.payments_on_hold, i.approved_support, i.paid, i.refund_owed,
+       i.group_project, i.registered_by, i.appraised_by, i.approved_by, i.settled_by,
+       i.last_requested_by, i.open_requests, i.settlement_dossier_submitted,
+       i.unconfirmed_reports, i.reported_months, i.open_findings, EXISTS (
     SELECT 1 FROM de_an_event s WHERE s.de_an_id = i.de_an_id AND s.action = 'stop'
-) AS stopped
+) AS stopped, (
+    SELECT r.business_date FROM de_an_event r
+    WHERE r.de_an_id = i.de_an_id AND r.action = 'register'
+    ORDER BY r.seq DESC, r.id DESC
+    LIMIT 1
+) AS registered_on
 FROM de_an_inbox i
+WHERE (i.level || ':' || i.stage) = ANY($1::text[])
 """
-"""The inbox view, and whether the đề án was stopped (its unpaid advance requests lapsed). The
-view's ``open_requests`` leaves out requests lapsed by a stop or a cut of support
-(``advance_request.lapsed_on``, migration 0008)."""
+"""The inbox view's columns the inbox reads, whether the đề án was stopped (its unpaid advance requests lapsed) and
+its registration date (the unit it was registered in is the one in force then: jurisdiction
+follows its successor). The view's ``open_requests`` leaves out requests lapsed by a stop or a
+cut of support (``advance_request.lapsed_on``, migration 0008).
+
+``$1`` is the ``level:stage`` pairs in which the official's role may act at all
+(:func:`khuyencong.admin.inbox.acting_stages`): the others wait for nobody of that role, and
+the view's per-đề án subqueries are not run for them."""
 
 INBOX_ALL = f"{_INBOX} ORDER BY waiting_since, code"
 
 # Provincial officials see their province's đề án; finance of a province may not act on
 # national ones, but the rules decide that (a province's Sở supervises national đề án there).
 INBOX_IN_PROVINCES = f"""
-{_INBOX} WHERE i.province = ANY($1::text[]) ORDER BY waiting_since, code
+{_INBOX} AND i.province = ANY($2::text[]) ORDER BY waiting_since, code
 """
-
-REGISTERED_ON = """
-SELECT de_an_id, business_date AS registered_on FROM de_an_event
-WHERE action = 'register' AND de_an_id = ANY($1::text[])
-"""
-"""The registration date of each đề án (the unit it was registered in is the one in force
-then: jurisdiction follows its successor)."""
 
 # The k-th of an action without a paper of its own answers the k-th entry into a stage (a
 # resubmission: a return) or the k-th step of an action (a resolution: a visit); see

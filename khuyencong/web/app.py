@@ -331,12 +331,15 @@ async def inbox_page(request: Request) -> Response:
         return viewer
     desk = desk_of(request)
     include_optional = request.query_params.get("tat-ca") == "1"
-    items = await desk.admin.inbox(viewer.actor, include_optional=include_optional)
-    items.sort(key=lambda i: i.waiting_since)
-    pages = max(1, -(-len(items) // INBOX_PAGE_SIZE))
     number = request.query_params.get("trang", "1")
-    page = min(pages, int(number)) if number.isdigit() and int(number) > 0 else 1
-    shown = items[(page - 1) * INBOX_PAGE_SIZE : page * INBOX_PAGE_SIZE]
+    # Oldest first; the rules run over the whole inbox (its counts), the page's items only
+    # are built.
+    inbox = await desk.admin.inbox_page(
+        viewer.actor,
+        page=int(number) if number.isdigit() and int(number) > 0 else 1,
+        size=INBOX_PAGE_SIZE,
+        include_optional=include_optional,
+    )
 
     def page_link(n: int) -> str:
         return "/viec-cho?" + urlencode(
@@ -347,11 +350,11 @@ async def inbox_page(request: Request) -> Response:
         request,
         "inbox.html",
         {
-            "items": shown,
-            "total": len(items),
-            "overdue": sum(1 for i in items if i.overdue),
-            "page": page,
-            "pages": pages,
+            "items": inbox.items,
+            "total": inbox.total,
+            "overdue": inbox.overdue,
+            "page": inbox.page,
+            "pages": inbox.pages,
             "page_link": page_link,
             "include_optional": include_optional,
         },

@@ -11,12 +11,14 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pydantic import ValidationError
 
 from db.de_an import write_step
 from domain.model import Actor, Level, Role
 from domain.stages import Action, Stage
 from khuyencong.admin.client import AdminClient
-from khuyencong.admin.inbox import OpenDeAn, waiting_actions
+from khuyencong.admin.inbox import InboxRules, OpenDeAn, acting_stages, waiting_actions
+from khuyencong.admin.models import InboxItem
 from tests.support.builders import make_actor, make_deadline, make_dossier, make_step, unique_code
 
 DAY = date(2019, 6, 10)
@@ -161,3 +163,137 @@ async def test_the_inbox_lists_the_oldest_first_flags_the_overdue_and_ignores_mi
     assert items[1].waiting_since == base + timedelta(days=1)  # not the missed deadline
     assert items[1].actions[0].command == f"khuyencong de-an accept {late.code}"
     assert all(i.code not in codes for i in await admin.inbox(SO_BN, today=DAY))
+
+
+async def test_a_page_of_the_inbox_is_its_slice_with_the_whole_inboxs_counts(
+    db_pool: asyncpg.Pool,
+) -> None:
+    base = datetime(2019, 3, 1, 2, 0, tzinfo=UTC)
+    province = f"Tỉnh Thử {unique_code('P')}"
+    so = make_actor(Role.SO_CONG_THUONG, province=province, official_id="so-page")
+    async with db_pool.acquire() as conn, conn.transaction():
+        for n in range(5):
+            dossier = make_dossier(code=unique_code("PAGE"), province=province)
+            stage = Stage.IN_PROGRESS if n % 2 else Stage.REGISTERED
+            at = base + timedelta(days=n)
+            await write_step(
+                conn, make_step(Action.REGISTER, dossier=dossier, stage_to=stage, occurred_at=at)
+            )
+            if n == 3:
+                missed = make_step(
+                    Action.DEADLINE_MISSED,
+                    dossier=dossier,
+                    seq=2,
+                    deadline=make_deadline(),
+                    snapshot={"overdue": True},
+                    occurred_at=base + timedelta(days=90),
+                )
+                await write_step(conn, missed)
+    admin = AdminClient(client=None, pool=db_pool, task_queue="unused")  # type: ignore[arg-type]
+    items = await admin.inbox(so, today=DAY)
+    assert len(items) == 5
+    # Built without validation, yet what validation would build.
+    assert [InboxItem.model_validate(i.model_dump()) for i in items] == items
+    pages = [await admin.inbox_page(so, page=n, size=2, today=DAY) for n in (0, 1, 2, 3, 9)]
+    assert [[i.code for i in p.items] for p in pages] == [
+        [i.code for i in items[a:b]] for a, b in ((0, 2), (0, 2), (2, 4), (4, 5), (4, 5))
+    ]
+    assert [p.items for p in pages[1:4]] == [items[0:2], items[2:4], items[4:5]]
+    assert {(p.total, p.overdue, p.pages) for p in pages} == {(5, 1, 3)}
+    assert [p.page for p in pages] == [1, 1, 2, 3, 3]
+    empty = await admin.inbox_page(SO_BN, page=2, size=2, today=DAY)
+    assert (empty.items, empty.total, empty.overdue, empty.page, empty.pages) == ([], 0, 0, 1, 1)
+
+
+# --- the read model's prefilter and the caches agree with the rules ---------------------------
+
+
+def _fact_variants() -> list[dict[str, Any]]:
+    """Open đề án facts that make each action of the catalogue possible, due or excluded."""
+    nobody: dict[str, Any] = {}
+    busy: dict[str, Any] = {
+        "open_requests": 1,
+        "last_requested_by": "tt-1",
+        "settlement_dossier_submitted": True,
+        "unconfirmed_reports": True,
+        "open_findings": True,
+        "refund_owed": 5,
+    }
+    return [
+        nobody,
+        busy,
+        {**busy, "refund_owed": 0, "open_findings": False},
+        {**busy, "payments_on_hold": True, "stopped": True},
+        {
+            "reported_months": frozenset({"2019-06", "2025-08"}),
+            "settlement_dossier_submitted": True,
+        },
+    ]
+
+
+def _actors() -> list[Actor]:
+    """Every role, in Bắc Giang, in Bắc Ninh and without a province, where the register
+    allows it (ministry roles have no province; finance has either)."""
+    found = []
+    for role in Role:
+        for province in (BG, BN, None):
+            try:
+                found.append(make_actor(role, province=province, official_id=f"{role}-{province}"))
+            except ValidationError:
+                continue
+    return found
+
+
+def _items() -> list[OpenDeAn]:
+    return [
+        OpenDeAn(
+            code="DP-1",
+            level=level,
+            province=province,
+            stage=stage,
+            group_project=group_project,
+            registered_on=registered_on,
+            **facts,
+        )
+        for level in Level
+        for stage in Stage
+        for province in (BG, BN)
+        for group_project in (False, True)
+        for registered_on in (None, date(2019, 1, 2))
+        for facts in _fact_variants()
+    ]
+
+
+def test_the_read_models_prefilter_never_drops_a_de_an_the_rules_would_list() -> None:
+    # acting_stages is derived from the catalogue; this holds it to the rules themselves:
+    # whatever waits (or, with --all, may be taken) lies in a (level, stage) pair it keeps.
+    listed = 0
+    for actor in _actors():
+        kept = acting_stages(actor.role)
+        for item in _items():
+            for today in (DAY, date(2025, 8, 1)):
+                for include_optional in (False, True):
+                    if waiting_actions(item, actor, today, include_optional=include_optional):
+                        listed += 1
+                        assert (item.level, item.stage) in kept, (actor.role, item)
+    assert listed > 0
+
+
+def test_the_prefilter_keeps_only_the_stages_where_the_role_may_act() -> None:
+    assert acting_stages(Role.UBND_TINH) == {
+        (Level.DIA_PHUONG, Stage.APPRAISED),
+        (Level.DIA_PHUONG, Stage.APPROVED),
+        (Level.DIA_PHUONG, Stage.IN_PROGRESS),
+    }
+    assert all(not stage.terminal for role in Role for _, stage in acting_stages(role))
+
+
+def test_one_set_of_rules_over_many_de_an_answers_as_the_rules_do_for_each() -> None:
+    items = _items()
+    for actor in _actors():
+        for include_optional in (False, True):
+            rules = InboxRules(actor, DAY, include_optional=include_optional)
+            assert [rules.waiting(item) for item in items] == [
+                waiting_actions(item, actor, DAY, include_optional=include_optional)
+                for item in items
+            ]
