@@ -178,7 +178,9 @@ async def export_de_an(client: Client, pool: Any, de_an_id: str) -> int | None:
     runs = await fetch_runs(client, workflow_id)
     if runs[-1].status == "running":
         return None
-    rows = [_row_of(run, de_an_id) for run in runs]
+    # Serialising and compressing a long history is CPU work: off the worker's event loop,
+    # which its activities and workflow tasks share.
+    rows = await asyncio.to_thread(lambda: [_row_of(run, de_an_id) for run in runs])
     async with pool.acquire() as conn, conn.transaction():
         return await history_db.insert_runs(conn, rows)
 
@@ -230,18 +232,20 @@ async def export_closed(client: Client, pool: Any, *, limit: int = 200) -> Expor
 @contextlib.asynccontextmanager
 async def history_exporter(client: Client, pool: Any, interval: float) -> AsyncIterator[None]:
     """Run :func:`export_closed` every ``interval`` seconds while the context is open (the
-    worker's); 0: never. A failed round is logged and tried again next time."""
+    worker's); 0: never. A failed round is logged and tried again next time. The first round
+    waits one interval: a worker that starts serves its đề án first, then works through the
+    backlog of closed ones (200 a round)."""
     if interval <= 0:
         yield
         return
 
     async def loop() -> None:
         while True:
+            await asyncio.sleep(interval)
             try:
                 await export_closed(client, pool)
             except Exception as exc:  # a round fails (server away): the next one retries
                 log.warning("history export round failed", error=str(exc))
-            await asyncio.sleep(interval)
 
     task = asyncio.create_task(loop(), name="history-export")
     try:
