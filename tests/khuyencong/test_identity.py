@@ -112,19 +112,7 @@ async def registered(s: Setup) -> Driver:
         d = await Driver.register(
             s.client, s.task_queue, dossier_on(s.today), s.today, registered_by=s.centre
         )
-    return await idle(d)
-
-
-async def idle(d: Driver) -> Driver:
-    """Wait until the registration has run its course (no activity, no workflow task
-    pending), so the history stands still unless an update is accepted."""
-
-    async def still() -> bool:
-        raw = (await d.handle.describe()).raw_description
-        return not raw.pending_activities and not raw.HasField("pending_workflow_task")
-
-    await until(still, timeout=10, interval=0.05)
-    return d
+    return await d.idle()
 
 
 def statement(
@@ -342,12 +330,12 @@ async def test_an_old_key_verifies_during_the_overlap_and_is_refused_once_remove
     try:
         async with running(dev_env, db_pool, overlap):
             with vouching(centre.official_id):
-                first = await idle(
+                first = await (
                     await Driver.register(client, task_queue, dossier_on(today), today, centre)
-                )
-                second = await idle(
+                ).idle()
+                second = await (
                     await Driver.register(client, task_queue, dossier_on(today), today, centre)
-                )
+                ).idle()
             started += [first.handle, second.handle]
             update_id = f"u-{uuid.uuid4().hex}"
             with injecting(statement(old, appraiser, first.handle.id, update_id)):

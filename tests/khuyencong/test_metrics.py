@@ -274,7 +274,9 @@ async def test_refusals_are_counted_by_type_a_concurrent_duplicate_leaves_no_his
     async with worker.build_worker(
         buffered_client, db_pool, with_test_identity(settings), HARNESS_REGISTER
     ):
-        d = await Driver.register(dev_env.client, task_queue, dossier, today)
+        # Registered, and idle: the refusal below must meet the đề án at rest, not in the
+        # workflow task of the registration's last result (where it is refused as busy).
+        d = await (await Driver.register(dev_env.client, task_queue, dossier, today)).idle()
         wrong_stage = buffered.total(
             metrics.REFUSED_ACTIONS, error_type="WrongStage", action="sign_contract"
         )

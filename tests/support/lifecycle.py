@@ -96,6 +96,18 @@ class Driver:
         await until(holds, timeout)
         return seen[-1]
 
+    async def idle(self) -> Driver:
+        """Wait until the workflow has run its course for now (no activity, no workflow task
+        pending), so its history stands still until an update is accepted: an update sent
+        then never shares a workflow task with a result."""
+
+        async def still() -> bool:
+            raw = (await self.handle.describe()).raw_description
+            return not raw.pending_activities and not raw.HasField("pending_workflow_task")
+
+        await until(still, timeout=10, interval=0.05)
+        return self
+
     async def act(self, command: DeAnCommand, update_id: str | None = None) -> DeAnActionResult:
         """Send ``command`` as the update of its action (:func:`action_of`)."""
         return await self.send_raw(action_of(command), command, update_id)
