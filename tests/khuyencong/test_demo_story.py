@@ -5,7 +5,6 @@ refund in PostgreSQL and a national đề án waiting at the Cục; told again, 
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
 import uuid
@@ -23,10 +22,9 @@ from khuyencong.admin.client import AdminClient
 from khuyencong.client import connect
 from khuyencong.demo_data import DEMO_OFFICIALS, demo_entries
 from khuyencong.demo_story import chapters, story_stages
-from khuyencong.devstack import DEV_PASSWORD, dev_secrets, run_dev
+from khuyencong.devstack import DEV_PASSWORD, dev_secrets
 from khuyencong.settings import Settings
-from tests.khuyencong.test_devstack import free_port
-from tests.support.waiting import until
+from tests.support.devstack import free_port, run_dev_until
 from workflows.de_an_actions import BY_ACTION, decide
 from workflows.de_an_decisions.registration import decide_register, initial_state
 
@@ -86,34 +84,15 @@ async def tell_once(
 ) -> list[str]:
     """Start ``khuyencong dev``, wait until its story is told, ``inspect`` the running stack,
     stop it; what it printed."""
-    stop = asyncio.Event()
-    printed: list[str] = []
-    port, ui_port, codec_port = ports
-    stack = asyncio.create_task(
-        run_dev(
-            settings,
-            port=port,
-            ui_port=ui_port,
-            codec_port=codec_port,
-            stop=stop,
-            echo=printed.append,
-            web_bind="127.0.0.1:0",
-        )
-    )
 
-    async def told() -> bool:
-        if stack.done():
-            stack.result()
+    def told(printed: list[str]) -> bool:
         return any(p.startswith(STORY_LINE) for p in printed)
 
-    try:
-        await until(told, timeout=240)
+    async def look(_: list[str]) -> None:
         if inspect is not None:
             await inspect()
-    finally:
-        stop.set()
-        await asyncio.wait_for(stack, timeout=60)
-    return printed
+
+    return await run_dev_until(settings, ports, told, timeout=240, inspect=look)
 
 
 async def read_year(url: str) -> dict[str, Any]:

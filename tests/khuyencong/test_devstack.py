@@ -5,9 +5,7 @@ session's server (the embedded default is what the other tests run on)."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,18 +16,11 @@ import asyncpg
 from db.pool import drop_database, with_database
 from khuyencong.client import connect
 from khuyencong.demo_data import DEMO_OFFICIALS
-from khuyencong.devstack import dev_secrets, run_dev
+from khuyencong.devstack import dev_secrets
 from khuyencong.plans.service import DEMO_PLAN_SIZE, plan_state
 from khuyencong.settings import Settings
-from tests.support.waiting import until
+from tests.support.devstack import free_port, run_dev_until
 from workflows.plan_contract import ItemStatus
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def run_once(
@@ -39,33 +30,12 @@ async def run_once(
 ) -> str:
     """Start the stack, wait for its banner, ``inspect`` it while it runs, stop it; the
     banner."""
-    stop = asyncio.Event()
-    printed: list[str] = []
-    port, ui_port, codec_port = ports
-    stack = asyncio.create_task(
-        run_dev(
-            settings,
-            port=port,
-            ui_port=ui_port,
-            codec_port=codec_port,
-            stop=stop,
-            echo=printed.append,
-            web_bind="127.0.0.1:0",
-        )
-    )
 
-    async def banner_printed() -> bool:
-        if stack.done():
-            stack.result()  # a failed start raises here, with its own message
-        return bool(printed)
-
-    try:
-        await until(banner_printed, timeout=120)
+    async def on_banner(printed: list[str]) -> None:
         if inspect is not None:
             await inspect(printed[0])
-    finally:
-        stop.set()
-        await asyncio.wait_for(stack, timeout=60)
+
+    printed = await run_dev_until(settings, ports, bool, timeout=120, inspect=on_banner)
     return printed[0]
 
 

@@ -8,11 +8,13 @@ dates in the future: a test works on any day it runs, and time-skipping moves ``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.deadlines import vn_date
@@ -210,3 +212,18 @@ async def paid_advance(
             voucher_number=f"A{request_no}",
         )
     )
+
+
+async def end_running(client: Client, codes: Iterable[str]) -> None:
+    """Terminate the đề án of ``codes`` that still run (a test's leftovers; never started ones
+    are skipped)."""
+
+    async def end(code: str) -> None:
+        handle = client.get_workflow_handle(workflow_id_for(code))
+        try:
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test finished")
+        except RPCError:
+            pass  # never started
+
+    await asyncio.gather(*(end(c) for c in codes))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from urllib.parse import urlencode
 import pytest
 
 from khuyencong.audit.s3 import S3Client, sign_v4
+from tests.support.devstack import free_port
 
 REGION = "us-east-1"
 POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
@@ -59,13 +59,6 @@ class S3Server:
             "KHUYENCONG_S3_ACCESS_KEY_ID": self.access_key_id,
             "KHUYENCONG_S3_SECRET_ACCESS_KEY": self.secret_access_key,
         }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _answers(port: int) -> bool:
@@ -110,7 +103,7 @@ def _iam(port: int, **params: str) -> str:
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with Path(log).open("wb") as out:
         process = subprocess.Popen(

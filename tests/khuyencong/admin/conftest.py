@@ -25,8 +25,6 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
@@ -39,6 +37,7 @@ from khuyencong.admin.models import OfficialIn
 from khuyencong.cli import app
 from khuyencong.settings import Settings
 from tests.support.identity import HarnessRegister, suite_identity_env, with_test_identity
+from tests.support.lifecycle import end_running
 from tests.support.temporal import new_task_queue
 
 BG = "Bắc Giang"
@@ -95,19 +94,7 @@ async def stack(
         try:
             yield built
         finally:
-            await _end_running(dev_env, built.codes)
-
-
-async def _end_running(env: WorkflowEnvironment, codes: list[str]) -> None:
-    async def end(code: str) -> None:
-        handle = env.client.get_workflow_handle(f"de-an/{code}")
-        try:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test finished")
-        except RPCError:
-            pass  # never started
-
-    await asyncio.gather(*(end(c) for c in codes))
+            await end_running(dev_env.client, built.codes)
 
 
 @dataclass

@@ -34,6 +34,7 @@ from tests.khuyencong.web.conftest import (
     BG,
     PASSWORD,
     Desk,
+    assert_closed_by_the_cast,
     cast,
     registered,
     suffix,
@@ -406,28 +407,7 @@ async def test_a_provincial_de_an_goes_from_registration_to_closing_in_the_brows
     await context.close()
 
     view = await desk.admin.show(code)  # the row and the timeline, as PostgreSQL holds them
-    assert view.row.stage.value == "closed"
-    assert [(e.action, e.actor_official_id) for e in view.timeline] == [
-        ("register", people.tt),
-        ("appraise", people.so),
-        ("approve", people.ubnd),
-        ("sign_contract", people.so),
-        ("report_progress", people.tt),
-        ("confirm_progress", people.so),
-        ("request_advance", people.tt),
-        ("pay_advance", people.kt),
-        ("accept", people.so),
-        ("submit_settlement_dossier", people.tt),
-        ("settle", people.so),
-        ("pay_settlement", people.kt),
-    ]
-    row = view.row
-    assert (row.approved_support, row.advanced, row.paid, row.remaining) == (
-        200_000_000,
-        140_000_000,
-        200_000_000,
-        0,
-    )
+    assert_closed_by_the_cast(view, people)
 
 
 async def history_length(env: WorkflowEnvironment, code: str) -> int:

@@ -9,7 +9,15 @@ from contextlib import AsyncExitStack
 
 import httpx
 
-from tests.khuyencong.web.conftest import Desk, cast, csrf_of, log_in, suffix, today
+from tests.khuyencong.web.conftest import (
+    Desk,
+    assert_closed_by_the_cast,
+    cast,
+    csrf_of,
+    log_in,
+    suffix,
+    today,
+)
 from tests.support.builders import dossier_on
 
 
@@ -83,27 +91,7 @@ async def test_a_provincial_de_an_goes_from_registration_to_closing_in_the_web_d
             assert f'href="/de-an/{code}/thao-tac/' not in (await client.get("/viec-cho")).text
 
     view = await desk.admin.show(code)
-    assert [(e.action, e.actor_official_id) for e in view.timeline] == [
-        ("register", people.tt),
-        ("appraise", people.so),
-        ("approve", people.ubnd),
-        ("sign_contract", people.so),
-        ("report_progress", people.tt),
-        ("confirm_progress", people.so),
-        ("request_advance", people.tt),
-        ("pay_advance", people.kt),
-        ("accept", people.so),
-        ("submit_settlement_dossier", people.tt),
-        ("settle", people.so),
-        ("pay_settlement", people.kt),
-    ]
-    row = view.row
-    assert (row.approved_support, row.advanced, row.paid, row.remaining) == (
-        200_000_000,
-        140_000_000,
-        200_000_000,
-        0,
-    )
+    assert_closed_by_the_cast(view, people)
 
 
 async def test_a_dossier_with_a_bad_field_is_named_and_nothing_is_registered(
