@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from domain.stages import Action, Stage
 from khuyencong.settings import Settings
-from khuyencong.updates import start_de_an_update
+from khuyencong.updates import execute_de_an_update
 from tests.support.builders import KE_TOAN_BG, LIFECYCLE_OFFICIALS, SO
 from tests.support.identity import (
     HARNESS_REGISTER,
@@ -106,13 +106,20 @@ async def test_a_worker_killed_in_the_middle_of_settlement_pays_exactly_once(
         d = await contracted_training(dev_env.client, task_queue, today)
         de_an_id = d.handle.id.removeprefix("de-an/")
         await settle(d)
-        paying = await start_de_an_update(
-            d.handle,
-            Action.PAY_SETTLEMENT.value,
-            DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number="C-1"),
-            result_type=DeAnActionResult,
+        # The payment is written by a local activity in the update's own workflow task: the
+        # server hears of the update's acceptance only when that task completes, which the
+        # crash prevents. The sender keeps waiting (the update stays admitted) until a worker
+        # runs the task again.
+        paying = asyncio.create_task(
+            execute_de_an_update(
+                d.handle,
+                Action.PAY_SETTLEMENT.value,
+                DeAnPaySettlement(actor=KE_TOAN_BG, paid_on=today, voucher_number="C-1"),
+                result_type=DeAnActionResult,
+            )
         )
         assert await asyncio.to_thread(doomed.wait, 60) == 137
+        assert not paying.done()
     finally:
         if doomed.poll() is None:
             doomed.kill()
@@ -123,7 +130,7 @@ async def test_a_worker_killed_in_the_middle_of_settlement_pays_exactly_once(
         ("settlement", 30_000_000)
     ]
     async with worker.build_worker(dev_env.client, db_pool, settings, HARNESS_REGISTER):
-        result = await paying.result()
+        result = await paying
         assert result.stage is Stage.CLOSED
         assert (await d.handle.result()).paid == 100_000_000
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -128,6 +129,43 @@ start (update-with-start, :mod:`khuyencong.registration`), so one request starts
 answers when it is registered. A new handler: a history that never received it replays as
 before (it issues no command)."""
 
+LOCAL_WRITES_PATCH = "local-writes-v1"
+"""Patch of the lean path (issue 14): every short PostgreSQL write and read of a step (the
+registration's rule packs and inactive officials, each action's step, payment or missed
+deadline) runs as a *local* activity in the workflow task that decided it, so an official's
+action is one server round trip (the update's workflow task) and ~6 history events instead of
+~11 (no ``ActivityTaskScheduled/Started/Completed`` and second workflow task). A local write
+that has not succeeded in :data:`LOCAL_ATTEMPTS` attempts (the database down) is handed to the same
+activity as a regular one, which retries without limit and shows as pending in
+``khuyencong problems``; the idempotency key makes the second attempt a no-op if the first
+committed. Asked first as each run starts; a run that records it takes every older patch of
+this module as taken without asking (one marker instead of one per patch). A run that began
+before it replays, and goes on, on the old paths with their markers."""
+
+IMPLIED_BY_LOCAL_WRITES = frozenset(
+    {
+        SEARCH_ATTRIBUTES_PATCH,
+        INACTIVE_OFFICIALS_PATCH,
+        INACTIVE_RECHECK_PATCH,
+        PLAN_LINK_PATCH,
+        PERSIST_REFUSAL_PATCH,
+        PAST_DEADLINES_PATCH,
+        STOP_LAPSES_PATCH,
+        CUT_LAPSES_PATCH,
+        ADJUST_DETAILS_PATCH,
+        RESOLVE_SETTLED_PATCH,
+        STEADY_TIMER_PATCH,
+        REGISTRATION_IDENTITY_PATCH,
+        decisions.UNIT_SUCCESSOR_PATCH,
+    }
+)
+"""The patches a run on the lean path takes without asking (all those before it)."""
+
+LOCAL_ATTEMPTS = 5
+"""Attempts of a local write (1 s, 2 s, 4 s, 8 s apart: ~15 s) before it is handed to a regular
+activity (visible, retried without limit). Counted in attempts, not time: a local activity's
+time limits count from the workflow's clock, which a time-skipping test server moves."""
+
 VERIFY_TIMEOUT = timedelta(seconds=10)
 VERIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)
@@ -182,6 +220,22 @@ def not_stored(step: DeAnStep, cause: BaseException | None, registering: bool) -
             f"{said[:300]}. Thao tác bị từ chối; đề án giữ nguyên như trước"
         )
     return Refusal(RefusalCode.NOT_STORED, message, field)
+
+
+def wrapped(name: str, failure: FailureError) -> ActivityError:
+    """A local activity's failure as a regular activity's arrives: an ``ActivityError`` whose
+    cause is the activity's own error."""
+    error = ActivityError(
+        f"local activity {name} failed",
+        scheduled_event_id=0,
+        started_event_id=0,
+        identity="",
+        activity_type=name,
+        activity_id="",
+        retry_state=None,
+    )
+    error.__cause__ = failure
+    return error
 
 
 W = TypeVar("W")
@@ -297,6 +351,8 @@ class DeAnWorkflow:
         # Whether the main loop's deadline timer runs on across steps (STEADY_TIMER_PATCH),
         # asked as run() starts.
         self._steady_timer = False
+        # Whether this run takes the lean path (LOCAL_WRITES_PATCH): asked once, lazily.
+        self._lean: bool | None = None
 
     def prove_registration(self, statement: str | None) -> None:
         """The statement this đề án was started with (not a handler: the worker's identity
@@ -307,7 +363,8 @@ class DeAnWorkflow:
 
     @workflow.run
     async def run(self, input: DeAnInput) -> DeAnResult:
-        self._steady_timer = workflow.patched(STEADY_TIMER_PATCH)
+        self._is_lean()  # first, so a new run's first marker is the lean path's
+        self._steady_timer = self._patched(STEADY_TIMER_PATCH)
         if not self._registered:
             try:
                 await self._register()
@@ -352,21 +409,18 @@ class DeAnWorkflow:
 
     async def _register(self) -> None:
         async with self._lock:
-            if workflow.patched(REGISTRATION_IDENTITY_PATCH):
+            if self._patched(REGISTRATION_IDENTITY_PATCH):
                 await self._verify_registration()
             if not self._state.rule_packs:
                 dossier = self._state.dossier
-                packs = await workflow.execute_activity(
+                packs = await self._short_activity(
                     LOAD_RULE_PACKS,
                     DeAnRulePackQuery(level=dossier.level.value, province=dossier.province),
-                    result_type=list[RulePack],
-                    start_to_close_timeout=PERSIST_TIMEOUT,
-                    retry_policy=PERSIST_RETRY,
-                    summary="Nạp bộ quy tắc (mức hỗ trợ, tạm ứng, thời hạn)",
+                    list[RulePack],
+                    "Nạp bộ quy tắc (mức hỗ trợ, tạm ứng, thời hạn)",
                 )
-                self._resumed()
                 self._state.rule_packs = shared(packs)
-            if workflow.patched(INACTIVE_OFFICIALS_PATCH):
+            if self._patched(INACTIVE_OFFICIALS_PATCH):
                 # Deactivations before this đề án existed never reach it as signals.
                 await self._load_inactive_officials("Nạp danh sách cán bộ đã bị vô hiệu hoá")
             try:
@@ -375,7 +429,7 @@ class DeAnWorkflow:
                 raise refusal_error(refusal) from None
             await self._persist_decided(outcome, registering=True)
             self._apply(outcome, None)
-            if workflow.patched(INACTIVE_RECHECK_PATCH):
+            if self._patched(INACTIVE_RECHECK_PATCH):
                 # A deactivation committed after the read above, whose signals went to the
                 # đề án listed before this one's row existed, is seen here: the read model row
                 # now exists, so any later deactivation signals this đề án.
@@ -415,15 +469,12 @@ class DeAnWorkflow:
             )
 
     async def _load_inactive_officials(self, summary: str) -> None:
-        inactive = await workflow.execute_activity(
+        inactive = await self._short_activity(
             LOAD_INACTIVE_OFFICIALS,
             DeAnInactiveOfficialsQuery(de_an_id=self._state.de_an_id),
-            result_type=list[str],
-            start_to_close_timeout=PERSIST_TIMEOUT,
-            retry_policy=PERSIST_RETRY,
-            summary=summary,
+            list[str],
+            summary,
         )
-        self._resumed()
         for official_id in inactive:
             if official_id not in self._state.deactivated_officials:
                 self._state.deactivated_officials.append(official_id)
@@ -433,7 +484,7 @@ class DeAnWorkflow:
         (the one place :data:`PAST_DEADLINES_PATCH` is asked; only when one is open)."""
         if not decisions.past_deadlines(self._state):
             return False
-        return workflow.patched(PAST_DEADLINES_PATCH)
+        return self._patched(PAST_DEADLINES_PATCH)
 
     def _next_deadline(self, past: bool) -> tuple[str, datetime] | None:
         """The deadline the main loop's timer waits for: its key and when it is missed."""
@@ -484,7 +535,7 @@ class DeAnWorkflow:
                 try:
                     await self._persist(outcome)
                 except ActivityError as err:
-                    if not workflow.patched(PERSIST_REFUSAL_PATCH):
+                    if not self._patched(PERSIST_REFUSAL_PATCH):
                         raise
                     # Not recording it would make it due again at once, forever: the state
                     # keeps it (and the next step's snapshot shows the đề án overdue).
@@ -498,6 +549,20 @@ class DeAnWorkflow:
     def _resumed(self) -> None:
         """This workflow task carries commands from a result (see :meth:`_check`)."""
         self._resumed_in_task = workflow.info().get_current_history_length()
+
+    def _is_lean(self) -> bool:
+        """Whether this run takes the lean path (the one place :data:`LOCAL_WRITES_PATCH` is
+        asked; once per run, the first time it matters)."""
+        if self._lean is None:
+            self._lean = workflow.patched(LOCAL_WRITES_PATCH)
+        return self._lean
+
+    def _patched(self, patch_id: str) -> bool:
+        """``workflow.patched`` for the patches before the lean path: taken without a marker
+        on it (:data:`IMPLIED_BY_LOCAL_WRITES`), asked as before otherwise."""
+        if patch_id in IMPLIED_BY_LOCAL_WRITES and self._is_lean():
+            return True
+        return workflow.patched(patch_id)
 
     def _check(self, action: Action, command: DeAnCommand) -> None:
         """Validator body: run the rules on the current state and throw the outcome away.
@@ -556,14 +621,14 @@ class DeAnWorkflow:
             # Decide again: another handler may have changed the state while this one waited.
             # A rule changed since a step was recorded decides it as then (RuleSwitches).
             at_stake = decisions.patches_at_stake(self._state, action, command, workflow.now())
-            switches = decisions.switches_for({p: workflow.patched(p) for p in sorted(at_stake)})
+            switches = decisions.switches_for({p: self._patched(p) for p in sorted(at_stake)})
             try:
                 outcome = actions.decide(self._state, action, command, workflow.now(), switches)
             except Refusal as refusal:
                 raise refusal_error(refusal) from None
             before = self._state
             change = decisions.plan_commitment_change(before, outcome.state, command)
-            changed_plan = change is not None and workflow.patched(PLAN_LINK_PATCH)
+            changed_plan = change is not None and self._patched(PLAN_LINK_PATCH)
             if change is not None and changed_plan:
                 await self._change_plan_commitment(before, change)
             try:
@@ -573,7 +638,7 @@ class DeAnWorkflow:
                 # (PostgreSQL, across đề án) refused the decision's number, or the database
                 # cannot store the step (NotStored).
                 refused = decisions.decision_refusal(err.cause)
-                if refused is None and workflow.patched(PERSIST_REFUSAL_PATCH):
+                if refused is None and self._patched(PERSIST_REFUSAL_PATCH):
                     refused = not_stored(outcome.step, err.cause, False)
                 if refused is None:
                     raise
@@ -582,7 +647,7 @@ class DeAnWorkflow:
                 raise refusal_error(refused) from None
             self._apply(outcome, update_id)
             notice = decisions.plan_finished_notice(before, self._state)
-            if notice is not None and workflow.patched(PLAN_LINK_PATCH):
+            if notice is not None and self._patched(PLAN_LINK_PATCH):
                 await self._notify_plan(notice)
         return outcome.result()
 
@@ -654,14 +719,46 @@ class DeAnWorkflow:
             name = RECORD_MISSED_DEADLINE
         else:
             name = RECORD_STEP
+        await self._short_activity(name, step, bool, step.summary[:200])
+
+    async def _short_activity(self, name: str, arg: Any, result_type: Any, summary: str) -> Any:
+        """One short PostgreSQL read or write (milliseconds, idempotent by its key): a local
+        activity on the lean path (:data:`LOCAL_WRITES_PATCH`), handed to a regular activity
+        if it has not succeeded in :data:`LOCAL_ATTEMPTS` attempts; a regular activity before
+        it.
+        A refusal (a non-retryable failure) is raised as it came, either way."""
         try:
-            await workflow.execute_activity(
+            if self._is_lean():
+                try:
+                    return await workflow.execute_local_activity(
+                        name,
+                        arg,
+                        result_type=result_type,
+                        start_to_close_timeout=PERSIST_TIMEOUT,
+                        retry_policy=replace(PERSIST_RETRY, maximum_attempts=LOCAL_ATTEMPTS),
+                        summary=summary,
+                    )
+                except FailureError as err:
+                    # The SDK raises a local activity's own failure as it is, where a regular
+                    # one's comes wrapped: callers read ``ActivityError.cause`` either way.
+                    failed = err if isinstance(err, ActivityError) else wrapped(name, err)
+                    cause = failed.cause
+                    if isinstance(cause, ApplicationError) and cause.non_retryable:
+                        raise failed from cause
+                    workflow.logger.warning(
+                        "%s did not succeed locally in %d attempts (%s): handed to a regular "
+                        "activity",
+                        name,
+                        LOCAL_ATTEMPTS,
+                        cause or err,
+                    )
+            return await workflow.execute_activity(
                 name,
-                step,
-                result_type=bool,
+                arg,
+                result_type=result_type,
                 start_to_close_timeout=PERSIST_TIMEOUT,
                 retry_policy=PERSIST_RETRY,
-                summary=step.summary[:200],
+                summary=summary,
             )
         finally:
             self._resumed()  # a result or a failure: what follows emits commands either way
@@ -675,7 +772,7 @@ class DeAnWorkflow:
         try:
             await self._persist(outcome)
         except ActivityError as err:
-            if not workflow.patched(PERSIST_REFUSAL_PATCH):
+            if not self._patched(PERSIST_REFUSAL_PATCH):
                 raise
             raise refusal_error(not_stored(outcome.step, err.cause, registering)) from None
 
@@ -693,7 +790,7 @@ class DeAnWorkflow:
             )
         self._version += 1
         workflow.set_current_details(self._details())
-        if self._indexes_search_attributes():
+        if self._is_lean() or self._indexes_search_attributes():
             self._index(before)
 
     @staticmethod

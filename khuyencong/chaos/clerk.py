@@ -64,12 +64,20 @@ def is_transport(exc: BaseException) -> bool:
 
 class Clerk:
     def __init__(
-        self, desk: Desk, stats: ClerkStats, rng: random.Random, wire: Wire | None = None
+        self,
+        desk: Desk,
+        stats: ClerkStats,
+        rng: random.Random,
+        wire: Wire | None = None,
+        pace: asyncio.Event | None = None,
     ) -> None:
         self.desk = desk
         self.stats = stats
         self.rng = rng
         self.wire = wire
+        # Set unless a fault is due (khuyencong.chaos.faults.inject): the clerk waits before
+        # its next step, so a run that goes fast still meets every fault of its plan.
+        self.pace = pace
 
     async def _patiently(self, what: str, call: Any) -> Any:
         """Run ``call()`` until it answers or raises something not about transport."""
@@ -197,6 +205,8 @@ class Clerk:
         dossier = path.dossier(code, today)
         await self.register(path, dossier, today)
         for index, step in enumerate(path.steps):
+            if self.pace is not None:
+                await self.pace.wait()
             await asyncio.sleep(self.rng.random() * 0.05)  # an official reads the screen
             await self.perform(code, step, today, dossier, index)
 

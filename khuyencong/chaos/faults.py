@@ -77,17 +77,26 @@ async def inject(
     progress: Callable[[], float],
     finished: asyncio.Event,
     fault_log: FaultLog,
+    pace: asyncio.Event | None = None,
 ) -> None:
-    """Fire the plan's faults by progress until ``finished``; supervise workers throughout."""
+    """Fire the plan's faults by progress until ``finished``; supervise workers throughout.
+    ``pace`` is cleared while a fault is due and not yet fired (the clerks wait on it before
+    each step), so the lifecycles cannot all end before the plan has fired."""
     faults = plan.schedule(rng)
     fault_log.planned.update(faults)
     started = time.monotonic()
     last = 0.0
     while not finished.is_set():
         stack.supervise_workers()
-        if faults:
-            threshold = (len(fault_log.lines) + 1) / (sum(fault_log.planned.values()) + 1)
-            if progress() >= threshold and time.monotonic() - last > 1.0:
+        threshold = (len(fault_log.lines) + 1) / (sum(fault_log.planned.values()) + 1)
+        due = bool(faults) and progress() >= threshold
+        if pace is not None:
+            if due:
+                pace.clear()
+            else:
+                pace.set()
+        if due:
+            if time.monotonic() - last > 1.0:
                 fault = faults.pop()
                 try:
                     detail = await fire(stack, fault, rng)
@@ -99,7 +108,11 @@ async def inject(
                 fault_log.lines.append(line)
                 log.info("fault", fault=fault, detail=detail)
                 last = time.monotonic()
+                if pace is not None:
+                    pace.set()
         try:
             await asyncio.wait_for(finished.wait(), 0.2)
         except TimeoutError:
             pass
+    if pace is not None:
+        pace.set()

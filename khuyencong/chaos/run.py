@@ -101,6 +101,8 @@ async def run_chaos(opts: ChaosOptions, echo: Callable[[str], None] = print) -> 
             ) as desk:
                 today = vn_date(datetime.now(UTC))
                 finished = asyncio.Event()
+                pace = asyncio.Event()
+                pace.set()
                 injector = asyncio.create_task(
                     inject(
                         stack,
@@ -109,13 +111,14 @@ async def run_chaos(opts: ChaosOptions, echo: Callable[[str], None] = print) -> 
                         lambda: stats.steps_done / total_steps,
                         finished,
                         fault_log,
+                        pace,
                     )
                 )
                 gate = asyncio.Semaphore(opts.concurrency)
 
                 async def one(life: Life, seed: float) -> None:
                     async with gate:
-                        clerk = Clerk(desk, stats, random.Random(seed), wire)
+                        clerk = Clerk(desk, stats, random.Random(seed), wire, pace)
                         try:
                             await clerk.live(life.path, life.code, today)
                         except LifecycleFailed as exc:

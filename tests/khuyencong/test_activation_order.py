@@ -38,7 +38,6 @@ from temporalio.worker import (
     WorkflowInstanceDetails,
     WorkflowRunner,
 )
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.workflow import _Definition
 
 from activities.notifications import DeAnNotificationActivities
@@ -58,10 +57,12 @@ from khuyencong.activation_order import (
 from khuyencong.converter import data_converter
 from khuyencong.updates import execute_de_an_update
 from tests.support.builders import SO, UBND, dossier_on
+from tests.support.histories import before_the_lean_path
 from tests.support.identity import harness_identity_interceptor, harness_verify_registration
 from tests.support.lifecycle import Driver, appraisal, approval, contract, today_of
 from tests.support.temporal import new_task_queue, until_admitted
 from tests.support.waiting import until
+from worker import SANDBOX
 from workflows.de_an import DeAnWorkflow
 from workflows.de_an_contract import DeAnActionResult, DeAnStep
 
@@ -178,6 +179,15 @@ async def activity_worker(
         yield
 
 
+@pytest.fixture(autouse=True)
+def writes_as_regular_activities(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trap needs a result from the server: an activity's, as on the old path (a đề án
+    started before ``local-writes-v1``, a plan's answer, a write handed over after its local
+    attempts). On the lean path a step's write is a local activity, whose result never
+    arrives in a task of its own."""
+    before_the_lean_path(monkeypatch)
+
+
 def workflow_worker(client: Client, tq: str, runner: WorkflowRunner) -> Worker:
     # No cache: the task with the result and the update is a fresh replay, as after a crash.
     return Worker(
@@ -250,7 +260,7 @@ async def contract_with_the_approvals_result(
 async def test_an_update_arriving_with_a_result_is_refused_as_busy_and_accepted_when_sent_again(
     dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool
 ) -> None:
-    runner = SplitDelivery(SandboxedWorkflowRunner())
+    runner = SplitDelivery(SANDBOX)  # the production sandbox: the workflow class is shared
     async with contract_with_the_approvals_result(dev_env, db_pool, runner) as got:
         assert got.approved.stage is Stage.APPROVED
         with pytest.raises(WorkflowUpdateFailedError) as busy:

@@ -52,13 +52,7 @@ from tests.support.temporal import (
     new_task_queue,
     run_worker,
 )
-from workflows.de_an import (
-    INACTIVE_OFFICIALS_PATCH,
-    INACTIVE_RECHECK_PATCH,
-    REGISTRATION_IDENTITY_PATCH,
-    SEARCH_ATTRIBUTES_PATCH,
-    STEADY_TIMER_PATCH,
-)
+from workflows.de_an import IMPLIED_BY_LOCAL_WRITES, LOCAL_WRITES_PATCH
 
 TAX_CODE = "024079004618"  # hộ kinh doanh: the owner's citizen ID number
 OWNER = "Hộ kinh doanh Trần Thị Mận"
@@ -206,24 +200,26 @@ async def test_every_payload_in_the_history_is_encrypted_except_search_attribute
                 continue
             if payload.SerializeToString() not in searchable:
                 clear.append(f"{event.event_id} {event.WhichOneof('attributes')}: {payload}")
-    # Only the SDK's patch markers ({"id": "search-attributes-v1"}, ...) and the local
-    # activity marker's bookkeeping (activity ID and type, times): the core writes them
-    # outside the codec, and they hold nothing but patch IDs of workflows/de_an.py and the
-    # name verify_registration. The local activity's verdict itself is encrypted, and the
-    # statement never appears in clear.
+    # Only the SDK's patch marker ({"id": "local-writes-v1"}) and each local activity
+    # marker's bookkeeping (activity ID and type, attempt, times): the core writes them outside
+    # the codec, and they hold nothing but the patch ID and activity names of
+    # workflows/de_an.py. A local activity's result itself (the identity verdict, the rule
+    # packs, a step's answer) is encrypted, and the statement never appears in clear.
     assert all("marker_recorded" in line for line in clear)
     assert not any("kc1." in line for line in clear)
-    for patch in (
-        SEARCH_ATTRIBUTES_PATCH,
-        INACTIVE_OFFICIALS_PATCH,
-        INACTIVE_RECHECK_PATCH,
-        REGISTRATION_IDENTITY_PATCH,
-        STEADY_TIMER_PATCH,
-    ):
-        assert sum(patch in line for line in clear) == 1
-    # one clear payload of the local activity (its bookkeeping), not two (the verdict too)
+    assert sum(LOCAL_WRITES_PATCH in line for line in clear) == 1
+    for patch in IMPLIED_BY_LOCAL_WRITES:  # taken without markers of their own
+        assert not any(f'"{patch}"' in line for line in clear), patch
+    local = [
+        e
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    # one clear payload per local activity (its bookkeeping), not two (the result too)
     assert sum("verify_registration" in line for line in clear) == 1
-    assert len(clear) == 6
+    assert sum("record_step" in line for line in clear) >= 1
+    assert len(clear) == 1 + len(local)
 
 
 def _search_attribute_payloads(event: Any) -> list[Payload]:

@@ -30,6 +30,7 @@ The scenarios:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
@@ -547,3 +548,44 @@ def scenarios_of(set_name: str) -> set[str]:
     number = int(set_name.removeprefix("v"))
     later = {n for n, since in SCENARIOS_SINCE.items() if int(since[1:]) <= number}
     return set(FIRST_SCENARIOS) | later
+
+
+def failed_attempts(history: WorkflowHistory) -> list[int]:
+    """The attempt number of every activity execution the history records as failed: a
+    regular activity's ``ActivityTaskFailed`` (the attempt of its start) or a local activity's
+    marker that carries a failure (the attempt in the marker's data)."""
+    started = {
+        e.event_id: e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+    }
+    attempts = []
+    for e in history.events:
+        if e.HasField("activity_task_failed_event_attributes"):
+            attempts.append(started[e.activity_task_failed_event_attributes.started_event_id])
+        elif e.HasField("marker_recorded_event_attributes"):
+            marker = e.marker_recorded_event_attributes
+            if marker.marker_name == "core_local_activity" and marker.HasField("failure"):
+                data = json.loads(marker.details["data"].payloads[0].data)
+                attempts.append(int(data["attempt"]))
+    return attempts
+
+
+def took_patch(recorded: str, patch_id: str) -> bool:
+    """Whether a history's text (its markers or payloads) shows that the run took a patch:
+    its own marker, or, for a patch the lean path implies
+    (:data:`workflows.de_an.IMPLIED_BY_LOCAL_WRITES`), the lean path's marker."""
+    from workflows.de_an import IMPLIED_BY_LOCAL_WRITES, LOCAL_WRITES_PATCH
+
+    if patch_id in recorded:
+        return True
+    return patch_id in IMPLIED_BY_LOCAL_WRITES and LOCAL_WRITES_PATCH in recorded
+
+
+def before_the_lean_path(monkeypatch: Any) -> None:
+    """Run the workflow as the code before :data:`workflows.de_an.LOCAL_WRITES_PATCH` did:
+    the patch never asked, regular activities, every older patch asked for itself (the
+    workflow module passes through the sandbox, so the class is the worker's)."""
+    from workflows.de_an import DeAnWorkflow
+
+    monkeypatch.setattr(DeAnWorkflow, "_is_lean", lambda self: False)

@@ -16,6 +16,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import asyncpg
 import pytest_asyncio
@@ -150,10 +151,14 @@ async def run_worker(
     pool: asyncpg.Pool,
     task_queue: str,
     officials: OfficialsActivities | None = None,
+    sticky_timeout: timedelta = timedelta(seconds=10),
 ) -> AsyncIterator[Worker]:
     """The production activities on ``pool``; ``officials``: another officials reader (a test
     that times a deactivation between two reads). Updates naming an actor are checked as in
-    production, against the harness's key and register (tests/support/identity.py)."""
+    production, against the harness's key and register (tests/support/identity.py).
+    ``sticky_timeout``: how long the server holds a task for this worker's cache before any
+    worker may take it (short for a worker that another takes over; on the dev server: the
+    time-skipping server never hands a sticky task to another worker)."""
     records = DeAnRecordActivities(pool)
     payments = DeAnPaymentActivities(pool)
     notifications = DeAnNotificationActivities(pool)
@@ -173,6 +178,7 @@ async def run_worker(
         ],
         interceptors=[IdentityInterceptor(TEST_VERIFY_KEYS, HARNESS_REGISTER)],
         workflow_runner=UpdateOrderRunner(SANDBOX),
+        sticky_queue_schedule_to_start_timeout=sticky_timeout,
     )
     async with worker:
         yield worker

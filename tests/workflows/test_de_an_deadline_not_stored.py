@@ -7,11 +7,11 @@ from datetime import date
 
 import asyncpg
 import pytest_asyncio
-from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from domain.stages import Stage
 from tests.support.builders import TRUNG_TAM
+from tests.support.histories import failed_attempts
 from tests.support.lifecycle import contracted_provincial, today_of
 from tests.support.refusing_db import Refuse
 from workflows.de_an_contract import DeAnReportProgress
@@ -52,10 +52,7 @@ async def test_a_missed_deadline_the_database_refuses_is_kept_in_the_state_and_t
         == 0
     )
     history = await d.handle.fetch_history()
-    failed = [
-        e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
-    ]
-    assert len(failed) == 1  # tried once, not again and again
+    assert failed_attempts(history) == [1]  # tried once, not again and again
 
     # Still taking actions: the monthly report goes through and the read model catches up.
     await d.act(

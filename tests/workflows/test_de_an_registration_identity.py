@@ -50,7 +50,7 @@ from tests.support.identity import (
 from tests.support.lifecycle import today_of
 from tests.support.temporal import new_task_queue
 from tests.support.waiting import until
-from workflows.de_an import REGISTRATION_IDENTITY_PATCH, DeAnWorkflow
+from workflows.de_an import LOCAL_WRITES_PATCH, DeAnWorkflow
 from workflows.de_an_contract import DeAnInput, DeAnState
 
 
@@ -273,8 +273,9 @@ async def test_a_valid_start_registers_and_records_the_check_in_history(setup: S
     ).events
     markers = [e for e in events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
     names = [m.marker_recorded_event_attributes.marker_name for m in markers]
-    # the steady-timer patch as the run starts, the identity patch, then the check itself
-    assert names[:3] == ["core_patch", "core_patch", "core_local_activity"]
+    # the lean path's patch as the run starts (it implies the identity patch), then the check
+    assert names[:2] == ["core_patch", "core_local_activity"]
+    assert LOCAL_WRITES_PATCH.encode() in markers[0].SerializeToString()
 
 
 async def test_a_statement_made_by_hand_for_the_registration_is_accepted(setup: Setup) -> None:
@@ -316,5 +317,5 @@ async def test_the_history_of_a_refused_start_replays(setup: Setup) -> None:
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
     ]
-    assert [m.marker_name for m in markers] == ["core_patch", "core_patch", "core_local_activity"]
-    assert REGISTRATION_IDENTITY_PATCH.encode() in markers[1].SerializeToString()
+    assert [m.marker_name for m in markers] == ["core_patch", "core_local_activity"]
+    assert LOCAL_WRITES_PATCH.encode() in markers[0].SerializeToString()  # implies the check

@@ -10,7 +10,9 @@ were encrypted (the code of the first release); ``tests/histories/v1``: recorded
 ``tests/histories/v4``: recorded after ``resolve-findings-settled-v1``, with a đề án settled
 while its payments were on hold, resolved once settled and paid; ``tests/histories/v5``:
 recorded after ``steady-deadline-timer-v1`` (issue 14: the deadline timer runs on across steps
-that keep the next deadline) and the ``registered`` update. A
+that keep the next deadline) and the ``registered`` update; ``tests/histories/v6``: recorded
+after ``local-writes-v1`` (issue 14: the writes as local activities, one marker for every older
+patch). A
 change to the workflow that would break a running đề án fails here (see
 docs/upgrading-workflows.md).
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio import workflow
@@ -32,6 +35,7 @@ from tests.support.lifecycle import Driver
 from tests.support.temporal import suite_data_converter
 from workflows.de_an import (
     INACTIVE_RECHECK_PATCH,
+    LOCAL_WRITES_PATCH,
     PAST_DEADLINES_PATCH,
     RESOLVE_SETTLED_PATCH,
     SEARCH_ATTRIBUTES_PATCH,
@@ -58,10 +62,10 @@ def event_types(path: Path) -> list[str]:
 
 
 def test_every_scenario_is_recorded_before_and_after_the_patch() -> None:
-    for version in ("v0", "v1", "v2", "v3", "v4", "v5"):
+    for version in ("v0", "v1", "v2", "v3", "v4", "v5", "v6"):
         recorded = {p.stem for p in (HISTORIES / version).glob("*.json")}
         assert recorded == scenarios_of(version), version
-    assert scenarios_of("v5") == set(SCENARIOS)  # the latest set records every scenario
+    assert scenarios_of("v6") == set(SCENARIOS)  # the latest set records every scenario
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -73,7 +77,7 @@ async def texts_of(path: Path) -> str:
     return "\n".join(await payload_texts(load(path), suite_data_converter().payload_codec))
 
 
-@pytest.mark.parametrize("version", ["v0", "v1", "v2", "v3", "v4", "v5"])
+@pytest.mark.parametrize("version", ["v0", "v1", "v2", "v3", "v4", "v5", "v6"])
 async def test_the_histories_cover_refusals_adjustments_a_stop_and_a_missed_deadline(
     version: str,
 ) -> None:
@@ -83,7 +87,11 @@ async def test_the_histories_cover_refusals_adjustments_a_stop_and_a_missed_dead
     joined = "\n".join(text.values())
     for action in ("adjust", "stop", "reject", "resubmit", "record_refund", "pay_settlement"):
         assert f'"action":"{action}"' in joined, action
-    assert '"action":"deadline_missed"' in text["provincial-deadline-missed"]
+    if version < "v6":
+        assert '"action":"deadline_missed"' in text["provincial-deadline-missed"]
+    else:  # a local activity's input is not recorded: its marker names it, with its summary
+        missed = HISTORIES / version / "provincial-deadline-missed.json"
+        assert "record_missed_deadline" in "".join(payload_texts_plain(missed))
     assert "EVENT_TYPE_TIMER_FIRED" in raw["provincial-deadline-missed"]
     assert '"level":"quoc_gia"' in text["national-closed"]
     assert '"level":"dia_phuong"' in text["provincial-closed"]
@@ -93,6 +101,14 @@ async def test_the_histories_cover_refusals_adjustments_a_stop_and_a_missed_dead
     assert "de-an/BG-DP-HIST-01:pay_advance:1" in raw["provincial-closed"]
     assert "adjust:1300-bt" not in raw["national-closed"]
     assert "de-an/QG-HIST-01:adjust:1300" in raw["national-closed"]
+
+
+def local(event: Any) -> bool:
+    """A local activity's marker (the lean path's writes)."""
+    return bool(
+        event.HasField("marker_recorded_event_attributes")
+        and event.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    )
 
 
 def payload_texts_plain(path: Path) -> list[str]:
@@ -161,12 +177,14 @@ async def test_a_history_recorded_now_replays_and_reads_like_a_story(
         if not event.user_metadata.HasField("summary"):
             continue
         [text] = await converter.decode([event.user_metadata.summary], [str])
-        if event.HasField("activity_task_scheduled_event_attributes"):
+        if event.HasField("activity_task_scheduled_event_attributes") or local(event):
             summaries["activity"].append(text)
         elif event.HasField("timer_started_event_attributes"):
             summaries["timer"].append(text)
     scheduled = [
-        e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
+        e
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes") or local(e)
     ]
     timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
     assert len(summaries["activity"]) == len(scheduled) and len(summaries["timer"]) == len(timers)
@@ -288,3 +306,24 @@ async def test_the_v5_histories_keep_the_deadline_timer_across_steps_the_v4_ones
     assert fewer > 0
     for path in sorted(HISTORIES.glob("v[0-4]/*.json")):
         assert STEADY_TIMER_PATCH not in await texts_of(path), path
+
+
+def test_the_v6_histories_write_locally_and_carry_one_patch_marker() -> None:
+    """The lean path: no activity task for a write (a local activity's marker instead), the
+    patch ``local-writes-v1`` recorded once as the run starts and no older patch's marker; the
+    v5 twins, on the old path, schedule an activity for every write."""
+    for path in sorted(HISTORIES.glob("v6/*.json")):
+        events = json.loads(path.read_text("utf-8"))["events"]
+        kinds = [e["eventType"].removeprefix("EVENT_TYPE_") for e in events]
+        markers = [
+            e["markerRecordedEventAttributes"]["markerName"]
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+        ]
+        assert markers.count("core_patch") == 1, path
+        assert LOCAL_WRITES_PATCH in "".join(payload_texts_plain(path)), path
+        assert "ACTIVITY_TASK_SCHEDULED" not in kinds, path
+        assert markers.count("core_local_activity") >= 5, path
+        old = HISTORIES / "v5" / path.name
+        assert len(events) < len(json.loads(old.read_text("utf-8"))["events"]), path
+        assert "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED" in old.read_text("utf-8"), path

@@ -12,8 +12,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.builders import SO
+from tests.support.histories import before_the_lean_path
 from tests.support.lifecycle import TRAINING, Driver, contracted_provincial, paid_advance, today_of
-from workflows.de_an import STEADY_TIMER_PATCH
+from workflows.de_an import LOCAL_WRITES_PATCH, STEADY_TIMER_PATCH
 from workflows.de_an_contract import DeAnRecordVisit
 from workflows.de_an_decisions import pending_deadlines
 
@@ -59,7 +60,7 @@ async def test_steps_that_keep_the_next_deadline_leave_its_timer_running(
     assert pending_deadlines(await d.state())[0] == deadline
     assert count(after, EventType.EVENT_TYPE_TIMER_STARTED) == 1
     assert count(after, EventType.EVENT_TYPE_TIMER_CANCELED) == 0
-    assert has_marker(after, STEADY_TIMER_PATCH)
+    assert has_marker(after, LOCAL_WRITES_PATCH)  # the lean path takes the steady timer
 
 
 async def test_the_same_steps_cost_two_timer_events_each_without_the_patch(
@@ -72,6 +73,7 @@ async def test_the_same_steps_cost_two_timer_events_each_without_the_patch(
         return False if patch_id == STEADY_TIMER_PATCH else real(patch_id)
 
     monkeypatch.setattr(workflow, "patched", patched)
+    before_the_lean_path(monkeypatch)
     d, today = await contracted_for_next_year(ts_env, tq)
     await paid_advance(d, today, 30_000_000)
     await d.act(DeAnRecordVisit(actor=SO, visited_on=today, minutes_number="KT-01"))

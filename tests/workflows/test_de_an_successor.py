@@ -17,6 +17,7 @@ from temporalio.workflow import NondeterminismError
 
 from domain.places import UnitRegistry
 from tests.support.builders import SO, SO_BAC_NINH, UBND_BAC_NINH, dossier_on
+from tests.support.histories import before_the_lean_path, took_patch
 from tests.support.lifecycle import Driver, appraisal, approval, today_of
 from tests.support.temporal import suite_data_converter
 from workflows import de_an_decisions as decisions
@@ -56,7 +57,7 @@ async def test_a_bac_ninh_official_acts_on_a_former_bac_giang_de_an_and_the_tran
     assert len(transfers) == 1  # recorded once, at the successor's first act
     assert "Bắc Ninh" in transfers[0].summary and "01/07/2025" in transfers[0].summary
     history = await d.handle.fetch_history()
-    assert decisions.UNIT_SUCCESSOR_PATCH in markers(history)
+    assert took_patch(markers(history), decisions.UNIT_SUCCESSOR_PATCH)
 
 
 async def test_bac_giang_former_officials_can_no_longer_act_and_are_told_why(
@@ -87,13 +88,14 @@ async def test_a_history_recorded_before_the_change_replays_and_needed_the_patch
     ts_env: WorkflowEnvironment, tq: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The code before the change: no units known, the province's name alone decides, so a
-    # Bắc Giang official acted on the đề án after the merger.
+    # Bắc Giang official acted on the đề án after the merger (and no lean path yet).
     with monkeypatch.context() as before_the_change:
         before_the_change.setattr(common, "SHIPPED_UNITS", UnitRegistry())
+        before_the_lean_path(before_the_change)
         d, today = await registered_before_the_merger(ts_env, tq)
         await d.act(appraisal(SO, today))
         history = await d.handle.fetch_history()
-    assert decisions.UNIT_SUCCESSOR_PATCH not in markers(history)
+    assert not took_patch(markers(history), decisions.UNIT_SUCCESSOR_PATCH)
 
     # The current code decides that step as it was (the patch is not in the history).
     replayer = Replayer(workflows=[DeAnWorkflow], data_converter=suite_data_converter())

@@ -34,7 +34,7 @@ from tests.support.lifecycle import Driver, appraisal, approval, contract
 from tests.support.temporal import new_task_queue, run_worker
 from tests.support.waiting import until
 from workflows import de_an_decisions as decisions
-from workflows.de_an import DeAnWorkflow
+from workflows.de_an import LOCAL_WRITES_PATCH, DeAnWorkflow
 from workflows.de_an_actions import decide
 from workflows.de_an_contract import (
     DeAnAccept,
@@ -375,9 +375,10 @@ def test_search_attribute_values_are_normalised_and_hold_no_personal_data() -> N
 
 async def test_the_upgrade_guide_finds_de_an_by_the_patch_they_took(plan: Plan) -> None:
     """docs/upgrading-workflows.md step 4: the SDK marks the runs that took the patched
-    path in ``TemporalChangeVersion``; those without it are the ones still on the old path."""
+    path in ``TemporalChangeVersion``; those without it are the ones still on the old path.
+    A run started now takes the lean path, whose patch implies the older ones."""
     everyone = set(plan.ids.values())
-    patched = 'TemporalChangeVersion="search-attributes-v1"'
+    patched = f'TemporalChangeVersion="{LOCAL_WRITES_PATCH}"'
     assert await eventually_listed(plan, patched, everyone) == everyone
     old_path = 'WorkflowType="DeAnWorkflow" AND TemporalChangeVersion IS NULL'
     assert await listed(plan.client, f'{old_path} AND TaskQueue="{plan.task_queue}"') == set()

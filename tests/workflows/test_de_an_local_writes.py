@@ -1,0 +1,170 @@
+"""``local-writes-v1`` (issue 14) through the engine (time-skipping server, production worker,
+real PostgreSQL): an official's action is one workflow task whose write is a local activity;
+a đề án started before the change goes on with regular activities; a write the database keeps
+refusing through :data:`workflows.de_an.LOCAL_ATTEMPTS` attempts is handed to a regular activity,
+which ``khuyencong problems`` sees, and lands exactly once when the database is back."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+
+import asyncpg
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from khuyencong.problems import problems_of
+from tests.support.builders import SO, UBND, dossier_on
+from tests.support.histories import before_the_lean_path
+from tests.support.lifecycle import Driver, appraisal, approval, today_of
+from tests.support.temporal import new_task_queue, run_worker, suite_data_converter
+from tests.support.waiting import until
+from workflows import de_an as de_an_module
+from workflows.de_an import LOCAL_WRITES_PATCH, DeAnWorkflow
+
+SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
+
+# A retryable error (SQLSTATE 40001, serialization_failure: what a busy or failing-over
+# database answers) for one đề án's steps of one action, until the trigger is dropped.
+FAIL_STEP = """
+CREATE OR REPLACE FUNCTION test_fail_step() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.de_an_id = TG_ARGV[0] AND NEW.action = TG_ARGV[1] THEN
+        RAISE EXCEPTION 'cơ sở dữ liệu tạm thời không ghi được (kiểm thử)'
+            USING ERRCODE = 'serialization_failure';
+    END IF;
+    RETURN NEW;
+END $$
+"""
+
+
+def local_markers(history: WorkflowHistory) -> int:
+    return sum(
+        1
+        for e in history.events
+        if e.event_type == MARKER
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    )
+
+
+def scheduled(history: WorkflowHistory) -> list[str]:
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == SCHEDULED
+    ]
+
+
+def has_patch(history: WorkflowHistory, patch_id: str) -> bool:
+    return any(
+        patch_id.encode() in e.marker_recorded_event_attributes.SerializeToString()
+        for e in history.events
+        if e.event_type == MARKER
+    )
+
+
+async def replays(history: WorkflowHistory) -> None:
+    replayer = Replayer(workflows=[DeAnWorkflow], data_converter=suite_data_converter())
+    await replayer.replay_workflow(history)
+
+
+async def test_an_action_is_one_workflow_task_with_its_write_as_a_local_activity(
+    ts_env: WorkflowEnvironment, tq: str
+) -> None:
+    today = await today_of(ts_env)
+    d = await Driver.register(ts_env.client, tq, dossier_on(today), today)
+    await d.idle()
+    registered = await d.handle.fetch_history()
+    assert has_patch(registered, LOCAL_WRITES_PATCH)
+    assert scheduled(registered) == []  # rule packs, inactive officials, the step: local
+
+    await d.act(appraisal(SO, today))
+    history = await d.handle.fetch_history()
+    added = [e.event_type for e in history.events[len(registered.events) :]]
+    # The update's workflow task, its acceptance, the write's marker, the search attributes
+    # the step changed, its completion; no activity task, no second workflow task.
+    assert added == [
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        MARKER,
+        EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+    ]
+    assert local_markers(history) == local_markers(registered) + 1
+    await replays(history)
+
+
+async def test_a_de_an_started_before_the_change_goes_on_with_regular_activities(
+    dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dev server: it hands the đề án to the new worker once the old one's sticky queue
+    # has not answered for a second (the time-skipping server never does).
+    today = await today_of(dev_env)
+    task_queue = new_task_queue()
+    client = dev_env.client
+    with monkeypatch.context() as old_code:
+        before_the_lean_path(old_code)
+        async with run_worker(client, db_pool, task_queue, sticky_timeout=timedelta(seconds=1)):
+            d = await Driver.register(client, task_queue, dossier_on(today), today)
+            await (await d.idle()).act(appraisal(SO, today))
+    # A worker of the new code takes the đề án over (it replays the history first).
+    async with run_worker(client, db_pool, task_queue):
+        await d.act(approval(UBND, today, 200_000_000))
+        history = await d.handle.fetch_history()
+    assert not has_patch(history, LOCAL_WRITES_PATCH)
+    assert scheduled(history).count("record_step") == 3  # registration, appraisal, approval
+    assert local_markers(history) == 1  # the registration's identity check, as before
+    await replays(history)
+
+
+async def test_a_write_the_database_keeps_refusing_is_handed_to_a_regular_activity_and_lands_once(
+    dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(de_an_module, "LOCAL_ATTEMPTS", 2)  # handed over after ~1 s
+    today = await today_of(dev_env)
+    client = dev_env.client
+    async with run_worker(client, db_pool, new_task_queue()) as worker:
+        d = await Driver.register(client, worker.task_queue, dossier_on(today), today)
+        await d.idle()
+        await refused_for_a_while(d, client, db_pool, today)
+
+
+async def refused_for_a_while(
+    d: Driver, client: Client, db_pool: asyncpg.Pool, today: date
+) -> None:
+    code = (await d.state()).de_an_id
+    trigger = f"test_fail_{uuid.uuid4().hex[:8]}"
+    await db_pool.execute(FAIL_STEP)
+    await db_pool.execute(
+        f"CREATE TRIGGER {trigger} BEFORE INSERT ON de_an_event FOR EACH ROW "
+        f"EXECUTE FUNCTION test_fail_step('{code}', 'appraise')"
+    )
+    try:
+        sending = asyncio.create_task(d.act(appraisal(SO, today), update_id="appraise-while-down"))
+
+        async def listed() -> bool:
+            found = await problems_of(client, await d.handle.describe(), min_attempts=1)
+            return any(p.failing == "activity record_step" for p in found)
+
+        await until(listed, timeout=30, interval=0.2)
+        found = await problems_of(client, await d.handle.describe(), min_attempts=1)
+        assert "serialization" in found[0].last_error or "tạm thời" in found[0].last_error
+        assert not sending.done()
+    finally:
+        await db_pool.execute(f"DROP TRIGGER IF EXISTS {trigger} ON de_an_event")
+    result = await sending
+    assert result.stage.value == "appraised"
+    rows = await db_pool.fetchval(
+        "SELECT count(*) FROM de_an_event WHERE de_an_id = $1 AND action = 'appraise'", code
+    )
+    assert rows == 1
+    history = await d.handle.fetch_history()
+    assert "record_step" in scheduled(history)  # the hand-over, visible in the history
+    await replays(history)
