@@ -409,20 +409,26 @@ class DeAnWorkflow:
 
     async def _register(self) -> None:
         async with self._lock:
-            if self._patched(REGISTRATION_IDENTITY_PATCH):
-                await self._verify_registration()
-            if not self._state.rule_packs:
-                dossier = self._state.dossier
-                packs = await self._short_activity(
-                    LOAD_RULE_PACKS,
-                    DeAnRulePackQuery(level=dossier.level.value, province=dossier.province),
-                    list[RulePack],
-                    "Nạp bộ quy tắc (mức hỗ trợ, tạm ứng, thời hạn)",
+            if self._is_lean():
+                # The proof, the rule packs and the deactivated officials at once: three
+                # local activities scheduled in one activation (two reads and a check; nothing
+                # is written before the proof's verdict is in).
+                done = await asyncio.gather(
+                    self._verify_registration(),
+                    self._load_rule_packs(),
+                    self._load_inactive_officials("Nạp danh sách cán bộ đã bị vô hiệu hoá"),
+                    return_exceptions=True,  # all three end before the first refusal is raised
                 )
-                self._state.rule_packs = shared(packs)
-            if self._patched(INACTIVE_OFFICIALS_PATCH):
-                # Deactivations before this đề án existed never reach it as signals.
-                await self._load_inactive_officials("Nạp danh sách cán bộ đã bị vô hiệu hoá")
+                for ended in done:
+                    if isinstance(ended, BaseException):
+                        raise ended
+            else:
+                if self._patched(REGISTRATION_IDENTITY_PATCH):
+                    await self._verify_registration()
+                await self._load_rule_packs()
+                if self._patched(INACTIVE_OFFICIALS_PATCH):
+                    # Deactivations before this đề án existed never reach it as signals.
+                    await self._load_inactive_officials("Nạp danh sách cán bộ đã bị vô hiệu hoá")
             try:
                 outcome = decisions.decide_register(self._state, workflow.now())
             except Refusal as refusal:
@@ -467,6 +473,18 @@ class DeAnWorkflow:
                     verdict.field,
                 )
             )
+
+    async def _load_rule_packs(self) -> None:
+        if self._state.rule_packs:  # carried by the input (tests, a resumed run)
+            return
+        dossier = self._state.dossier
+        packs = await self._short_activity(
+            LOAD_RULE_PACKS,
+            DeAnRulePackQuery(level=dossier.level.value, province=dossier.province),
+            list[RulePack],
+            "Nạp bộ quy tắc (mức hỗ trợ, tạm ứng, thời hạn)",
+        )
+        self._state.rule_packs = shared(packs)
 
     async def _load_inactive_officials(self, summary: str) -> None:
         inactive = await self._short_activity(

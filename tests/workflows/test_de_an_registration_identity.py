@@ -317,5 +317,8 @@ async def test_the_history_of_a_refused_start_replays(setup: Setup) -> None:
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
     ]
-    assert [m.marker_name for m in markers] == ["core_patch", "core_local_activity"]
-    assert LOCAL_WRITES_PATCH.encode() in markers[0].SerializeToString()  # implies the check
+    # the lean path's patch (it implies the check), then the check and the two reads it ran
+    # beside (rule packs, deactivated officials); nothing written
+    assert [m.marker_name for m in markers] == ["core_patch"] + ["core_local_activity"] * 3
+    assert LOCAL_WRITES_PATCH.encode() in markers[0].SerializeToString()
+    assert not any(b"record_step" in m.SerializeToString() for m in markers)
