@@ -9,7 +9,9 @@ nothing is seen; this command asks the server which running đề án are stuck:
   raised, or replay met a nondeterminism error); the error is the last ``WorkflowTaskFailed``
   event of its history;
 - an **activity** on more than ``min_attempts`` attempts (``describe()``: its attempt and last
-  failure).
+  failure). A step's write is a local activity (``local-writes-v1``), which the server never
+  lists; one that still fails after its local attempts (``workflows.de_an.LOCAL_ATTEMPTS``,
+  ~15 s) is handed to the same activity as a regular one, and is listed here from then on.
 
 The running đề án come from visibility (``list_workflows``), so this needs a server with
 visibility (the dev server or a real cluster; not the time-skipping test server).

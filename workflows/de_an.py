@@ -159,7 +159,9 @@ IMPLIED_BY_LOCAL_WRITES = frozenset(
         decisions.UNIT_SUCCESSOR_PATCH,
     }
 )
-"""The patches a run on the lean path takes without asking (all those before it)."""
+"""The patches a run on the lean path takes without asking (all those before it). Frozen: a
+patch made after ``local-writes-v1`` is asked for itself, or a run that recorded the lean path
+before that patch existed would take the new path on replay."""
 
 LOCAL_ATTEMPTS = 5
 """Attempts of a local write (1 s, 2 s, 4 s, 8 s apart: ~15 s) before it is handed to a regular
