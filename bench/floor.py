@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 )"""
 INSERT_ROW = f"INSERT INTO {TABLE} (workflow_id, step) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 WORKFLOW = "BenchFloor"
+LOCAL_WORKFLOW = "BenchFloorLocal"
+"""The same shape, its write a local activity: the floor of the project's lean path."""
 UPDATE = "act"
 TASK_QUEUE_ENV = "BENCH_FLOOR_TASK_QUEUE"
 
@@ -96,13 +98,49 @@ class FloorWorkflow:
             raise ApplicationError(f"step {step} is not next ({self.steps} done)", type="Refused")
 
 
+@workflow.defn(name=LOCAL_WORKFLOW)
+class FloorLocalWorkflow:
+    """:class:`FloorWorkflow` with its write run as a local activity, in the update's own
+    workflow task: what one update that writes one row costs at least on this stack."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.busy = False
+
+    @workflow.run
+    async def run(self, item: str) -> int:
+        await workflow.wait_condition(
+            lambda: self.steps >= STEPS and workflow.all_handlers_finished()
+        )
+        return self.steps
+
+    @workflow.update(name=UPDATE)
+    async def act(self, step: int) -> int:
+        self.busy = True
+        try:
+            await workflow.execute_local_activity(
+                "bench_floor_write",
+                FloorRow(workflow.info().workflow_id, step),
+                start_to_close_timeout=timedelta(seconds=30),
+            )
+        finally:
+            self.busy = False
+        self.steps = step
+        return step
+
+    @act.validator
+    def check(self, step: int) -> None:
+        if self.busy or step != self.steps + 1:
+            raise ApplicationError(f"step {step} is not next ({self.steps} done)", type="Refused")
+
+
 async def run_worker(client: Client, pool: Any, task_queue: str, stop: asyncio.Event) -> None:
     from temporalio.worker import Worker
 
     worker = Worker(
         client,
         task_queue=task_queue,
-        workflows=[FloorWorkflow],
+        workflows=[FloorWorkflow, FloorLocalWorkflow],
         activities=[FloorActivities(pool).write],
     )
     async with worker:

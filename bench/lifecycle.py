@@ -6,7 +6,8 @@ embedded PostgreSQL, ``temporal server start-dev`` on SQLite, one production wor
 after the other:
 
 1. the floor (:mod:`bench.floor`): start + 12 updates per item, with ``officials`` concurrent
-   officials and with one;
+   officials and with one; with one, also the floor whose write is a local activity
+   (``BenchFloorLocal``, the floor of the project's lean path);
 2. the project's lifecycle through the admin client (``AdminClient.register`` + ``act``):
    registration + the 12 official actions of :data:`PATH`, with ``officials`` and with one;
 3. the same lifecycle through raw updates: :func:`khuyencong.registration.register` and
@@ -85,7 +86,7 @@ class Timings:
 class ModeResult:
     name: str
     kind: str
-    """``floor``, ``admin`` or ``raw``."""
+    """``floor``, ``floor-local`` (its write a local activity), ``admin`` or ``raw``."""
     officials: int
     items: int
     actions: int
@@ -240,11 +241,13 @@ def _command(desk: Desk, step: Step, today: date) -> DeAnCommand:
     return COMMANDS[step.action].model_validate({**step.payload(today), "actor": desk[step.who]})
 
 
-async def floor_item(bench: Bench, item: str, timings: Timings) -> None:
+async def floor_item(
+    bench: Bench, item: str, timings: Timings, workflow_type: str = floor.WORKFLOW
+) -> None:
     bench.floor_items.append(item)
     t = time.perf_counter()
     handle = await bench.floor_client.start_workflow(
-        floor.WORKFLOW, item, id=item, task_queue=bench.floor_queue, result_type=int
+        workflow_type, item, id=item, task_queue=bench.floor_queue, result_type=int
     )
     timings.registration.append((time.perf_counter() - t) * 1000)
     for step in range(1, floor.STEPS + 1):
@@ -336,11 +339,13 @@ async def run_mode(
 ) -> ModeResult:
     items = [f"BENCH-{prefix}-{i:04d}" for i in range(count)]
     lifecycle: Lifecycle
-    if kind == "floor":
+    floors = kind in ("floor", "floor-local")
+    if floors:
         items = [f"floor-{prefix}-{i:04d}" for i in range(count)]
+        workflow_type = floor.WORKFLOW if kind == "floor" else floor.LOCAL_WORKFLOW
 
         async def lifecycle(item: str, timings: Timings) -> None:
-            await floor_item(bench, item, timings)
+            await floor_item(bench, item, timings, workflow_type)
 
     elif kind == "admin":
 
@@ -359,11 +364,11 @@ async def run_mode(
     wall = time.perf_counter() - started
     after, busy_after = bench.cpu_all(), machine_busy_ms()
     ours = sum(after.values()) - sum(before.values())
-    worker_key = "floor" if kind == "floor" else "worker"
-    client = bench.floor_client if kind == "floor" else bench.desk.admin.client
-    sample = items[0] if kind == "floor" else workflow_id_for(items[0])
+    worker_key = "floor" if floors else "worker"
+    client = bench.floor_client if floors else bench.desk.admin.client
+    sample = items[0] if floors else workflow_id_for(items[0])
     events, size = await history_size(client, sample)
-    worker = bench.floor_worker if kind == "floor" else bench.worker
+    worker = bench.floor_worker if floors else bench.worker
     assert worker.process is not None
     return ModeResult(
         name=name,
@@ -536,6 +541,7 @@ async def run_bench(options: Options, root: Path | None = None) -> BenchResult:
         plan = [
             (f"floor, {c} officials", "floor", "FC", n, c),
             ("floor, 1 official", "floor", "F1", single, 1),
+            ("floor, local write, 1 off.", "floor-local", "L1", single, 1),
             (f"admin client, {c} officials", "admin", "AC", n, c),
             ("admin client, 1 official", "admin", "A1", single, 1),
             (f"raw updates, {c} officials", "raw", "RC", n, c),

@@ -7,7 +7,8 @@ Starts its own stack (embedded PostgreSQL, ``temporal server start-dev`` on SQLi
 or, with ``--journal default``, SQLite's default journal, a production worker and the floor's
 worker ``python -m bench.floor``), then runs, one after the other: the floor, the project's
 lifecycle through the admin client, the same through raw updates, each with ``--officials``
-concurrent officials over ``--count`` items and with one official over ``--single`` items;
+concurrent officials over ``--count`` items and with one official over ``--single`` items (and,
+with one official, the floor with its write as a local activity);
 with ``--open M``, M đề án left open after approval and the worker's RSS before and after.
 Prints the table (see :func:`bench.lifecycle.table`), then checks the rows PostgreSQL holds
 and exits 1 when they are not exactly what the runs made.

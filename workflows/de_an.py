@@ -748,40 +748,48 @@ class DeAnWorkflow:
         it.
         A refusal (a non-retryable failure) is raised as it came, either way."""
         try:
-            if self._is_lean():
-                try:
-                    return await workflow.execute_local_activity(
-                        name,
-                        arg,
-                        result_type=result_type,
-                        start_to_close_timeout=PERSIST_TIMEOUT,
-                        retry_policy=replace(PERSIST_RETRY, maximum_attempts=LOCAL_ATTEMPTS),
-                        summary=summary,
-                    )
-                except FailureError as err:
-                    # The SDK raises a local activity's own failure as it is, where a regular
-                    # one's comes wrapped: callers read ``ActivityError.cause`` either way.
-                    failed = err if isinstance(err, ActivityError) else wrapped(name, err)
-                    cause = failed.cause
-                    if isinstance(cause, ApplicationError) and cause.non_retryable:
-                        raise failed from cause
-                    workflow.logger.warning(
-                        "%s did not succeed locally in %d attempts (%s): handed to a regular "
-                        "activity",
-                        name,
-                        LOCAL_ATTEMPTS,
-                        cause or err,
-                    )
-            return await workflow.execute_activity(
-                name,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=PERSIST_TIMEOUT,
-                retry_policy=PERSIST_RETRY,
-                summary=summary,
-            )
-        finally:
-            self._resumed()  # a result or a failure: what follows emits commands either way
+            result = await self._run_short_activity(name, arg, result_type, summary)
+        except Exception:
+            self._resumed()  # a failure: what follows emits commands too
+            raise
+        # Not in a ``finally``: a coroutine closed by an eviction (GeneratorExit) is outside
+        # the workflow's event loop, where asking the history length raises.
+        self._resumed()
+        return result
+
+    async def _run_short_activity(self, name: str, arg: Any, result_type: Any, summary: str) -> Any:
+        """:meth:`_short_activity` without the bookkeeping of :meth:`_resumed`."""
+        if self._is_lean():
+            try:
+                return await workflow.execute_local_activity(
+                    name,
+                    arg,
+                    result_type=result_type,
+                    start_to_close_timeout=PERSIST_TIMEOUT,
+                    retry_policy=replace(PERSIST_RETRY, maximum_attempts=LOCAL_ATTEMPTS),
+                    summary=summary,
+                )
+            except FailureError as err:
+                # The SDK raises a local activity's own failure as it is, where a regular
+                # one's comes wrapped: callers read ``ActivityError.cause`` either way.
+                failed = err if isinstance(err, ActivityError) else wrapped(name, err)
+                cause = failed.cause
+                if isinstance(cause, ApplicationError) and cause.non_retryable:
+                    raise failed from cause
+                workflow.logger.warning(
+                    "%s did not succeed locally in %d attempts (%s): handed to a regular activity",
+                    name,
+                    LOCAL_ATTEMPTS,
+                    cause or err,
+                )
+        return await workflow.execute_activity(
+            name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=PERSIST_TIMEOUT,
+            retry_policy=PERSIST_RETRY,
+            summary=summary,
+        )
 
     async def _persist_decided(
         self, outcome: decisions.Outcome, *, registering: bool = False
