@@ -82,11 +82,7 @@ class FloorWorkflow:
     async def act(self, step: int) -> int:
         self.busy = True
         try:
-            await workflow.execute_activity(
-                "bench_floor_write",
-                FloorRow(workflow.info().workflow_id, step),
-                start_to_close_timeout=timedelta(seconds=30),
-            )
+            await self.write(FloorRow(workflow.info().workflow_id, step))
         finally:
             self.busy = False
         self.steps = step
@@ -96,42 +92,26 @@ class FloorWorkflow:
     def check(self, step: int) -> None:
         if self.busy or step != self.steps + 1:
             raise ApplicationError(f"step {step} is not next ({self.steps} done)", type="Refused")
+
+    async def write(self, row: FloorRow) -> None:
+        await workflow.execute_activity(
+            "bench_floor_write", row, start_to_close_timeout=timedelta(seconds=30)
+        )
 
 
 @workflow.defn(name=LOCAL_WORKFLOW)
-class FloorLocalWorkflow:
+class FloorLocalWorkflow(FloorWorkflow):
     """:class:`FloorWorkflow` with its write run as a local activity, in the update's own
     workflow task: what one update that writes one row costs at least on this stack."""
 
-    def __init__(self) -> None:
-        self.steps = 0
-        self.busy = False
-
     @workflow.run
     async def run(self, item: str) -> int:
-        await workflow.wait_condition(
-            lambda: self.steps >= STEPS and workflow.all_handlers_finished()
+        return await super().run(item)
+
+    async def write(self, row: FloorRow) -> None:
+        await workflow.execute_local_activity(
+            "bench_floor_write", row, start_to_close_timeout=timedelta(seconds=30)
         )
-        return self.steps
-
-    @workflow.update(name=UPDATE)
-    async def act(self, step: int) -> int:
-        self.busy = True
-        try:
-            await workflow.execute_local_activity(
-                "bench_floor_write",
-                FloorRow(workflow.info().workflow_id, step),
-                start_to_close_timeout=timedelta(seconds=30),
-            )
-        finally:
-            self.busy = False
-        self.steps = step
-        return step
-
-    @act.validator
-    def check(self, step: int) -> None:
-        if self.busy or step != self.steps + 1:
-            raise ApplicationError(f"step {step} is not next ({self.steps} done)", type="Refused")
 
 
 async def run_worker(client: Client, pool: Any, task_queue: str, stop: asyncio.Event) -> None:
