@@ -163,10 +163,6 @@ IMPLIED_BY_LOCAL_WRITES = frozenset(
 patch made after ``local-writes-v1`` is asked for itself, or a run that recorded the lean path
 before that patch existed would take the new path on replay."""
 
-LOCAL_ATTEMPTS = 5
-"""Attempts of a local write (1 s, 2 s, 4 s, 8 s apart: ~15 s) before it is handed to a regular
-activity (visible, retried without limit). Counted in attempts, not time: a local activity's
-time limits count from the workflow's clock, which a time-skipping test server moves."""
 
 VERIFY_TIMEOUT = timedelta(seconds=10)
 VERIFY_RETRY = RetryPolicy(
@@ -180,6 +176,11 @@ PLAN_GIVE_UP = timedelta(minutes=10)
 """An adjustment waits this long for its plan (this đề án's other actions wait behind it),
 then is refused as ``PlanUnavailable``: the official tries again later."""
 
+LOCAL_ATTEMPTS = 5
+"""Attempts of a local write (1 s, 2 s, 4 s, 8 s apart: ~15 s) before it is handed to a regular
+activity (visible, retried without limit). Counted in attempts, not time: a local activity's
+time limits count from the workflow's clock, which a time-skipping test server moves."""
+
 # A database write takes milliseconds; an attempt that has not finished in 10 s is retried
 # (a dead worker is noticed after this long). Transient errors retry without limit: a step
 # the workflow has decided must reach PostgreSQL, and the idempotency key makes retries safe.
@@ -190,6 +191,8 @@ PERSIST_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=["InvalidStep"],
 )
+LOCAL_RETRY = replace(PERSIST_RETRY, maximum_attempts=LOCAL_ATTEMPTS)
+"""A local write's policy: the regular one's, bounded to :data:`LOCAL_ATTEMPTS`."""
 
 
 def refusal_error(refusal: Refusal) -> ApplicationError:
@@ -766,7 +769,7 @@ class DeAnWorkflow:
                     arg,
                     result_type=result_type,
                     start_to_close_timeout=PERSIST_TIMEOUT,
-                    retry_policy=replace(PERSIST_RETRY, maximum_attempts=LOCAL_ATTEMPTS),
+                    retry_policy=LOCAL_RETRY,
                     summary=summary,
                 )
             except FailureError as err:
@@ -774,12 +777,15 @@ class DeAnWorkflow:
                 # one's comes wrapped: callers read ``ActivityError.cause`` either way.
                 failed = err if isinstance(err, ActivityError) else wrapped(name, err)
                 cause = failed.cause
-                if isinstance(cause, ApplicationError) and cause.non_retryable:
-                    raise failed from cause
+                if isinstance(cause, ApplicationError) and (
+                    cause.non_retryable
+                    or cause.type in (LOCAL_RETRY.non_retryable_error_types or ())
+                ):
+                    raise failed from cause  # a refusal: the regular activity would refuse too
                 workflow.logger.warning(
                     "%s did not succeed locally in %d attempts (%s): handed to a regular activity",
                     name,
-                    LOCAL_ATTEMPTS,
+                    LOCAL_RETRY.maximum_attempts,
                     cause or err,
                 )
         return await workflow.execute_activity(

@@ -91,10 +91,7 @@ async def inject(
         threshold = (len(fault_log.lines) + 1) / (sum(fault_log.planned.values()) + 1)
         due = bool(faults) and progress() >= threshold
         if pace is not None:
-            if due:
-                pace.clear()
-            else:
-                pace.set()
+            (pace.clear if due else pace.set)()
         if due:
             if time.monotonic() - last > 1.0:
                 fault = faults.pop()
@@ -108,8 +105,6 @@ async def inject(
                 fault_log.lines.append(line)
                 log.info("fault", fault=fault, detail=detail)
                 last = time.monotonic()
-                if pace is not None:
-                    pace.set()
         try:
             await asyncio.wait_for(finished.wait(), 0.2)
         except TimeoutError:

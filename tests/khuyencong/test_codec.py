@@ -43,7 +43,7 @@ from khuyencong.codec_server import TOKEN_ENV, CodecServer
 from khuyencong.registration import RegistrationEntry, register_all
 from khuyencong.settings import Settings
 from tests.support.builders import SO, TRUNG_TAM, UBND, dossier_on, new_code
-from tests.support.histories import payloads_in
+from tests.support.histories import is_local_activity, payloads_in
 from tests.support.lifecycle import Driver, appraisal, approval, today_of
 from tests.support.temporal import (
     TEST_CODEC_KEYS,
@@ -210,12 +210,7 @@ async def test_every_payload_in_the_history_is_encrypted_except_search_attribute
     assert sum(LOCAL_WRITES_PATCH in line for line in clear) == 1
     for patch in IMPLIED_BY_LOCAL_WRITES:  # taken without markers of their own
         assert not any(f'"{patch}"' in line for line in clear), patch
-    local = [
-        e
-        for e in history.events
-        if e.HasField("marker_recorded_event_attributes")
-        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
-    ]
+    local = [e for e in history.events if is_local_activity(e)]
     # one clear payload per local activity (its bookkeeping), not two (the result too)
     assert sum("verify_registration" in line for line in clear) == 1
     assert sum("record_step" in line for line in clear) >= 1

@@ -55,6 +55,7 @@ from tests.support.builders import (
     dossier_on,
 )
 from tests.support.lifecycle import Driver, action_of, appraisal, approval, contract, today_of
+from workflows.de_an import IMPLIED_BY_LOCAL_WRITES, LOCAL_WRITES_PATCH, DeAnWorkflow
 from workflows.de_an_contract import (
     DeAnAccept,
     DeAnAdjust,
@@ -563,20 +564,33 @@ def failed_attempts(history: WorkflowHistory) -> list[int]:
     for e in history.events:
         if e.HasField("activity_task_failed_event_attributes"):
             attempts.append(started[e.activity_task_failed_event_attributes.started_event_id])
-        elif e.HasField("marker_recorded_event_attributes"):
-            marker = e.marker_recorded_event_attributes
-            if marker.marker_name == "core_local_activity" and marker.HasField("failure"):
-                data = json.loads(marker.details["data"].payloads[0].data)
-                attempts.append(int(data["attempt"]))
+        elif is_local_activity(e) and e.marker_recorded_event_attributes.HasField("failure"):
+            data = json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)
+            attempts.append(int(data["attempt"]))
     return attempts
+
+
+def is_local_activity(event: Any) -> bool:
+    """A local activity's marker (on the lean path: a step's read or write)."""
+    return bool(
+        event.HasField("marker_recorded_event_attributes")
+        and event.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    )
+
+
+def has_marker(history: WorkflowHistory, patch_id: str) -> bool:
+    """The history recorded the marker of ``patch_id``."""
+    return any(
+        e.HasField("marker_recorded_event_attributes")
+        and patch_id.encode() in e.marker_recorded_event_attributes.SerializeToString()
+        for e in history.events
+    )
 
 
 def took_patch(recorded: str, patch_id: str) -> bool:
     """Whether a history's text (its markers or payloads) shows that the run took a patch:
     its own marker, or, for a patch the lean path implies
     (:data:`workflows.de_an.IMPLIED_BY_LOCAL_WRITES`), the lean path's marker."""
-    from workflows.de_an import IMPLIED_BY_LOCAL_WRITES, LOCAL_WRITES_PATCH
-
     if patch_id in recorded:
         return True
     return patch_id in IMPLIED_BY_LOCAL_WRITES and LOCAL_WRITES_PATCH in recorded
@@ -586,6 +600,4 @@ def before_the_lean_path(monkeypatch: Any) -> None:
     """Run the workflow as the code before :data:`workflows.de_an.LOCAL_WRITES_PATCH` did:
     the patch never asked, regular activities, every older patch asked for itself (the
     workflow module passes through the sandbox, so the class is the worker's)."""
-    from workflows.de_an import DeAnWorkflow
-
     monkeypatch.setattr(DeAnWorkflow, "_is_lean", lambda self: False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import date, timedelta
 
 import asyncpg
@@ -19,7 +20,7 @@ from temporalio.worker import Replayer
 
 from khuyencong.problems import problems_of
 from tests.support.builders import SO, UBND, dossier_on
-from tests.support.histories import before_the_lean_path
+from tests.support.histories import before_the_lean_path, has_marker, is_local_activity
 from tests.support.lifecycle import Driver, appraisal, approval, today_of
 from tests.support.temporal import new_task_queue, run_worker, suite_data_converter
 from tests.support.waiting import until
@@ -44,12 +45,7 @@ END $$
 
 
 def local_markers(history: WorkflowHistory) -> int:
-    return sum(
-        1
-        for e in history.events
-        if e.event_type == MARKER
-        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
-    )
+    return sum(1 for e in history.events if is_local_activity(e))
 
 
 def scheduled(history: WorkflowHistory) -> list[str]:
@@ -58,14 +54,6 @@ def scheduled(history: WorkflowHistory) -> list[str]:
         for e in history.events
         if e.event_type == SCHEDULED
     ]
-
-
-def has_patch(history: WorkflowHistory, patch_id: str) -> bool:
-    return any(
-        patch_id.encode() in e.marker_recorded_event_attributes.SerializeToString()
-        for e in history.events
-        if e.event_type == MARKER
-    )
 
 
 async def replays(history: WorkflowHistory) -> None:
@@ -80,7 +68,7 @@ async def test_an_action_is_one_workflow_task_with_its_write_as_a_local_activity
     d = await Driver.register(ts_env.client, tq, dossier_on(today), today)
     await d.idle()
     registered = await d.handle.fetch_history()
-    assert has_patch(registered, LOCAL_WRITES_PATCH)
+    assert has_marker(registered, LOCAL_WRITES_PATCH)
     assert scheduled(registered) == []  # rule packs, inactive officials, the step: local
 
     await d.act(appraisal(SO, today))
@@ -118,7 +106,7 @@ async def test_a_de_an_started_before_the_change_goes_on_with_regular_activities
     async with run_worker(client, db_pool, task_queue):
         await d.act(approval(UBND, today, 200_000_000))
         history = await d.handle.fetch_history()
-    assert not has_patch(history, LOCAL_WRITES_PATCH)
+    assert not has_marker(history, LOCAL_WRITES_PATCH)
     assert scheduled(history).count("record_step") == 3  # registration, appraisal, approval
     assert local_markers(history) == 1  # the registration's identity check, as before
     await replays(history)
@@ -127,7 +115,10 @@ async def test_a_de_an_started_before_the_change_goes_on_with_regular_activities
 async def test_a_write_the_database_keeps_refusing_is_handed_to_a_regular_activity_and_lands_once(
     dev_env: WorkflowEnvironment, db_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(de_an_module, "LOCAL_ATTEMPTS", 2)  # handed over after ~1 s
+    # handed over after 2 attempts, ~1 s
+    monkeypatch.setattr(
+        de_an_module, "LOCAL_RETRY", replace(de_an_module.LOCAL_RETRY, maximum_attempts=2)
+    )
     today = await today_of(dev_env)
     client = dev_env.client
     async with run_worker(client, db_pool, new_task_queue()) as worker:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from temporalio import workflow
@@ -30,7 +29,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from tests.support.histories import SCENARIOS, payload_texts, payloads_in, scenarios_of
+from tests.support.histories import (
+    SCENARIOS,
+    is_local_activity,
+    payload_texts,
+    payloads_in,
+    scenarios_of,
+)
 from tests.support.lifecycle import Driver
 from tests.support.temporal import suite_data_converter
 from workflows.de_an import (
@@ -103,14 +108,6 @@ async def test_the_histories_cover_refusals_adjustments_a_stop_and_a_missed_dead
     assert "de-an/QG-HIST-01:adjust:1300" in raw["national-closed"]
 
 
-def local(event: Any) -> bool:
-    """A local activity's marker (the lean path's writes)."""
-    return bool(
-        event.HasField("marker_recorded_event_attributes")
-        and event.marker_recorded_event_attributes.marker_name == "core_local_activity"
-    )
-
-
 def payload_texts_plain(path: Path) -> list[str]:
     return [p.data.decode("utf-8", "replace") for e in load(path).events for p in payloads_in(e)]
 
@@ -177,14 +174,14 @@ async def test_a_history_recorded_now_replays_and_reads_like_a_story(
         if not event.user_metadata.HasField("summary"):
             continue
         [text] = await converter.decode([event.user_metadata.summary], [str])
-        if event.HasField("activity_task_scheduled_event_attributes") or local(event):
+        if event.HasField("activity_task_scheduled_event_attributes") or is_local_activity(event):
             summaries["activity"].append(text)
         elif event.HasField("timer_started_event_attributes"):
             summaries["timer"].append(text)
     scheduled = [
         e
         for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes") or local(e)
+        if e.HasField("activity_task_scheduled_event_attributes") or is_local_activity(e)
     ]
     timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
     assert len(summaries["activity"]) == len(scheduled) and len(summaries["timer"]) == len(timers)

@@ -12,7 +12,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.builders import SO
-from tests.support.histories import before_the_lean_path
+from tests.support.histories import before_the_lean_path, has_marker
 from tests.support.lifecycle import TRAINING, Driver, contracted_provincial, paid_advance, today_of
 from workflows.de_an import LOCAL_WRITES_PATCH, STEADY_TIMER_PATCH
 from workflows.de_an_contract import DeAnRecordVisit
@@ -21,14 +21,6 @@ from workflows.de_an_decisions import pending_deadlines
 
 def count(history: WorkflowHistory, kind: EventType.ValueType) -> int:
     return sum(1 for e in history.events if e.event_type == kind)
-
-
-def has_marker(history: WorkflowHistory, patch_id: str) -> bool:
-    return any(
-        e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and patch_id.encode() in e.SerializeToString()
-        for e in history.events
-    )
 
 
 async def contracted_for_next_year(ts_env: WorkflowEnvironment, tq: str) -> tuple[Driver, date]:
