@@ -23,7 +23,14 @@ from domain.model import Level
 from domain.rules import RulePack, load_packs, packs_for
 from tests.support.builders import SO, TRUNG_TAM, UBND, dossier_on
 from workflows import de_an_decisions as rules
-from workflows.de_an_contract import DeAnAppraise, DeAnApprove, DeAnState
+from workflows.de_an_contract import (
+    TIMELINE_KEPT,
+    DeAnAppraise,
+    DeAnApprove,
+    DeAnRecordVisit,
+    DeAnSignContract,
+    DeAnState,
+)
 
 TODAY = date(2019, 6, 10)
 NOW = datetime(2019, 6, 10, 3, 0, tzinfo=UTC)
@@ -42,6 +49,19 @@ def approved(packs: list[Any]) -> DeAnState:
         approved_support=200_000_000,
     )
     return rules.decide_approve(state, approve, NOW).state
+
+
+def visited(packs: list[Any], visits: int) -> DeAnState:
+    """A đề án in progress after ``visits`` monitoring visits: a long life's state."""
+    state = approved(packs)
+    sign = DeAnSignContract(
+        actor=SO, contract_number="1/HĐ", signed_on=TODAY, contracted_support=200_000_000
+    )
+    state = rules.decide_sign_contract(state, sign, NOW).state
+    for n in range(visits):
+        visit = DeAnRecordVisit(actor=SO, visited_on=TODAY, minutes_number=f"KT-{n}")
+        state = rules.decide_record_visit(state, visit, NOW).state
+    return state
 
 
 def allocated(build: Any) -> tuple[int, Any]:
@@ -89,6 +109,16 @@ def main() -> None:
     ).state
     size, _ = allocated(lambda: rules.decide_appraise(base, appraise, NOW))
     print(f"one decision (appraise), what its outcome holds: {size / 1024:.1f} KB")
+    # A long life: the timeline keeps its last TIMELINE_KEPT entries, the step keys all.
+    for visits in (10, 100):
+        size, long = allocated(lambda: visited(packs, visits))  # noqa: B023 (called at once)
+        fields = long.model_dump(mode="json")
+        print(
+            f"after {visits} monitoring visits ({long.seq} steps): in memory {size / 1024:.1f} KB; "
+            f"JSON timeline {len(json.dumps(fields['timeline'])) / 1024:.1f} KB "
+            f"({len(long.timeline)} entries kept of {long.seq}, TIMELINE_KEPT {TIMELINE_KEPT}), "
+            f"step keys {len(json.dumps(fields['step_keys'])) / 1024:.1f} KB"
+        )
 
 
 if __name__ == "__main__":

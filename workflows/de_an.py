@@ -317,7 +317,8 @@ class DeAnWorkflow:
     the plan is asked, and a raise it cannot hold fails the update (``EnvelopeExceeded``,
     ``PlanClosed``, ``PlanUnavailable``) with the đề án's state unchanged.
 
-    Queries: ``state`` (everything), ``timeline`` (who did what, when).
+    Queries: ``state`` (everything), ``timeline`` (who did what, when: the last
+    ``TIMELINE_KEPT`` steps; PostgreSQL's ``de_an_event`` holds them all).
 
     Timers: the monthly progress report, the settlement dossier and the settlement deadline;
     a missed one is recorded as an event and a notification row.
@@ -935,6 +936,8 @@ class DeAnWorkflow:
 
     @workflow.query
     def timeline(self) -> list[DeAnTimelineEntry]:
+        """The last :data:`TIMELINE_KEPT` entries (the whole timeline is the read model's
+        ``de_an_event`` rows: ``khuyencong de-an show``)."""
         return self._state.timeline
 
 

@@ -395,6 +395,11 @@ class DeAnTimelineEntry(_Model):
     stage: Stage
     actor: str | None = None
     summary: str
+    seq: int = Field(
+        default=0,
+        description="The step's number (DeAnState.seq after it); 0 in entries recorded "
+        "before the timeline was bounded",
+    )
 
 
 class DeAnState(_Model):
@@ -464,7 +469,11 @@ class DeAnState(_Model):
         default=None,
         description="The dates after a change_timing adjustment; None: as registered",
     )
-    timeline: list[DeAnTimelineEntry] = Field(default_factory=list)
+    timeline: list[DeAnTimelineEntry] = Field(
+        default_factory=list,
+        description="The last TIMELINE_KEPT entries, newest last; every step is a row of the "
+        "read model (de_an_event), which is the đề án's whole timeline",
+    )
     applied_update_ids: list[str] = Field(
         default_factory=list,
         description="The last APPLIED_UPDATE_IDS_KEPT update IDs applied, kept across "
@@ -513,6 +522,22 @@ APPLIED_UPDATE_IDS_KEPT = 256
 """How many applied update IDs a đề án remembers (issue 14: the list grew with every action).
 A sender retries an action whose answer it lost within seconds or minutes, never after 256
 other actions on the same đề án; within one run the server answers a repeated ID itself."""
+
+
+TIMELINE_KEPT = 20
+"""How many timeline entries the workflow state keeps (issue 14: the timeline grew with every
+step, in the memory of every worker caching the đề án and in every continue-as-new input).
+The whole timeline is in PostgreSQL: each step's write inserts its ``de_an_event`` row in the
+same workflow task (``khuyencong de-an show``, the web desk and the audit read it there); the
+state keeps the recent entries for the ``timeline`` query and for a sender checking whether
+its action was applied."""
+
+
+def remember_entry(timeline: list[DeAnTimelineEntry], entry: DeAnTimelineEntry) -> None:
+    """Append ``entry`` to ``timeline`` (in place), the oldest dropped beyond
+    :data:`TIMELINE_KEPT`."""
+    timeline.append(entry)
+    del timeline[:-TIMELINE_KEPT]
 
 
 def remember_update(applied: list[str], update_id: str) -> list[str]:

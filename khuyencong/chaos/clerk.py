@@ -146,11 +146,7 @@ class Clerk:
     async def _perform(self, code: str, step: Step, today: date, dossier: DeAnDossier) -> None:
         command = self.command(step, code, today, dossier)
         what = f"{code}: {step.action.value} by {step.who}"
-        before = (
-            None
-            if step.refusal
-            else sum(1 for t in (await self.state(code)).timeline if t.action is step.action)
-        )
+        before = None if step.refusal else (await self.state(code)).seq
         failed_once = False
         started = time.monotonic()
         delay = 0.2
@@ -195,10 +191,12 @@ class Clerk:
         self.stats.steps_done += 1
 
     async def _applied(self, code: str, action: Action, before: int | None) -> bool:
+        """Whether ``action`` was recorded as a step after step ``before`` (the state's
+        bounded timeline holds the last steps, more than one official action adds)."""
         if before is None:
             return False
         timeline = (await self.state(code)).timeline
-        return sum(1 for t in timeline if t.action is action) > before
+        return any(t.action is action and t.seq > before for t in timeline)
 
     async def live(self, path: LifePath, code: str, today: date) -> None:
         """Take one đề án through ``path``, step after step."""

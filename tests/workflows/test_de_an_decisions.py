@@ -20,11 +20,13 @@ from tests.support.builders import KE_TOAN_BG, SO, SO_2, TRUNG_TAM, UBND, dossie
 from workflows import de_an_decisions as rules
 from workflows.de_an_actions import decide
 from workflows.de_an_contract import (
+    TIMELINE_KEPT,
     DeAnAccept,
     DeAnAdjust,
     DeAnAppraise,
     DeAnApprove,
     DeAnConfirmProgress,
+    DeAnInput,
     DeAnPayAdvance,
     DeAnPaySettlement,
     DeAnRecordRefund,
@@ -96,6 +98,32 @@ def test_each_step_gets_the_next_sequence_number_and_a_business_key() -> None:
     assert outcome.state.seq == state.seq + 1 == outcome.step.snapshot.seq
     assert outcome.step.key == f"{state.de_an_id}:appraise:tinh:BB-7"
     assert outcome.step.stage_from is Stage.REGISTERED and outcome.step.stage_to is Stage.APPRAISED
+
+
+def test_the_state_keeps_the_last_steps_of_the_timeline_numbered_and_the_newest_last() -> None:
+    state = contracted()
+    for n in range(TIMELINE_KEPT + 5):
+        visit = DeAnRecordVisit(actor=SO, visited_on=TODAY, minutes_number=f"KT-{n}")
+        state = rules.decide_record_visit(state, visit, NOW).state
+    assert len(state.timeline) == TIMELINE_KEPT
+    assert [e.seq for e in state.timeline] == list(
+        range(state.seq - TIMELINE_KEPT + 1, state.seq + 1)
+    )
+    assert all(e.action is Action.RECORD_VISIT for e in state.timeline)
+    # Every step is still known by its key (duplicates are refused however old).
+    assert len(state.step_keys) == state.seq
+
+
+def test_a_run_continued_with_a_timeline_grown_before_the_bound_starts_with_its_last_steps() -> (
+    None
+):
+    state = registered()
+    entry = state.timeline[-1]
+    state.timeline = [entry.model_copy(update={"summary": str(n)}) for n in range(50)]
+    resumed = rules.resumed_state(
+        DeAnInput(dossier=state.dossier, registered_by=state.registered_by, resume=state)
+    )
+    assert [e.summary for e in resumed.timeline] == [str(n) for n in range(30, 50)]
 
 
 def test_the_approval_fixes_the_rule_pack_in_force_on_the_decision_date() -> None:

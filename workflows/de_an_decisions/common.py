@@ -28,6 +28,7 @@ from workflows.de_an_contract import (
     DeAnState,
     DeAnStep,
     DeAnTimelineEntry,
+    remember_entry,
 )
 from workflows.de_an_rows import DetailRow
 
@@ -406,14 +407,16 @@ def finish(
     event's ``details`` (the command and ``extra``) and the typed detail ``row``."""
     after.seq = before.seq + 1
     after.step_keys.append(key)
-    after.timeline.append(
+    remember_entry(
+        after.timeline,
         DeAnTimelineEntry(
             at=now,
             action=action,
             stage=after.stage,
             actor=actor.describe() if actor else None,
             summary=summary,
-        )
+            seq=after.seq,
+        ),
     )
     details: dict[str, Any] = (
         command.model_dump(mode="json", exclude={"actor"}) if command is not None else {}
@@ -422,14 +425,16 @@ def finish(
     taken_over = _taken_over(after, actor, command, now)
     if taken_over is not None:
         after.answering_province = taken_over.to_name
-        after.timeline.append(
+        remember_entry(
+            after.timeline,
             DeAnTimelineEntry(
                 at=now,
                 action=action,
                 stage=after.stage,
                 actor=actor.describe() if actor else None,
                 summary=f"Chuyển thẩm quyền: {taken_over.describe()}",
-            )
+                seq=after.seq,
+            ),
         )
         details["jurisdiction_transfer"] = taken_over.model_dump(mode="json")
     step = DeAnStep(
