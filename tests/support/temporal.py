@@ -152,6 +152,7 @@ async def run_worker(
     task_queue: str,
     officials: OfficialsActivities | None = None,
     sticky_timeout: timedelta = timedelta(seconds=10),
+    max_cached_workflows: int = 1000,
 ) -> AsyncIterator[Worker]:
     """The production activities on ``pool``; ``officials``: another officials reader (a test
     that times a deactivation between two reads). Updates naming an actor are checked as in
@@ -179,6 +180,7 @@ async def run_worker(
         interceptors=[IdentityInterceptor(TEST_VERIFY_KEYS, HARNESS_REGISTER)],
         workflow_runner=UpdateOrderRunner(SANDBOX),
         sticky_queue_schedule_to_start_timeout=sticky_timeout,
+        max_cached_workflows=max_cached_workflows,
     )
     async with worker:
         yield worker

@@ -18,14 +18,16 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from domain.stages import Stage
 from khuyencong.problems import problems_of
-from tests.support.builders import SO, UBND, dossier_on
+from tests.support.builders import KE_TOAN_BG, SO, TRUNG_TAM, UBND, dossier_on
 from tests.support.histories import before_the_lean_path, has_marker, is_local_activity
-from tests.support.lifecycle import Driver, appraisal, approval, today_of
+from tests.support.lifecycle import Driver, appraisal, approval, contracted_training, today_of
 from tests.support.temporal import new_task_queue, run_worker, suite_data_converter
 from tests.support.waiting import until
 from workflows import de_an as de_an_module
 from workflows.de_an import IMPLIED_BY_LOCAL_WRITES, LOCAL_WRITES_PATCH, DeAnWorkflow
+from workflows.de_an_contract import DeAnPayAdvance, DeAnRequestAdvance
 
 SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
@@ -87,6 +89,29 @@ async def test_an_action_is_one_workflow_task_with_its_write_as_a_local_activity
     ]
     assert local_markers(history) == local_markers(registered) + 1
     await replays(history)
+
+
+async def test_a_worker_that_caches_no_workflow_replays_every_step_and_refuses_none_as_busy(
+    ts_env: WorkflowEnvironment, db_pool: asyncpg.Pool
+) -> None:
+    # Every workflow task replays the whole history (what a restarted worker does): the
+    # validators' busy checks, which compare history lengths seen while replaying, must let
+    # each action through at its first try, as with a warm cache.
+    today = await today_of(ts_env)
+    task_queue = new_task_queue()
+    async with run_worker(ts_env.client, db_pool, task_queue, max_cached_workflows=0):
+        d = await contracted_training(ts_env.client, task_queue, today)
+        await d.act(DeAnRequestAdvance(actor=TRUNG_TAM, amount=50_000_000, requested_on=today))
+        paid = await d.act(
+            DeAnPayAdvance(actor=KE_TOAN_BG, request_no=1, paid_on=today, voucher_number="A1")
+        )
+        state = await d.state()
+    assert paid.stage is Stage.IN_PROGRESS
+    assert (state.seq, state.advanced) == (6, 50_000_000)
+    rows = await db_pool.fetchval(
+        "SELECT count(*) FROM de_an_event WHERE de_an_id = $1", state.de_an_id
+    )
+    assert rows == 6  # register, appraise, approve, sign, request, pay: each once
 
 
 async def test_a_de_an_started_before_the_change_goes_on_with_regular_activities(
