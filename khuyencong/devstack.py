@@ -378,12 +378,33 @@ def banner(
     ]
     if exports:
         lines[-2:-2] = [
-            "Other terminals (khuyencong commands, the admin tool) need the same keys:",
+            "Other terminals (khuyencong commands, the admin tool) need the same stack and keys:",
             "",
             *(f"  {line}" for line in exports),
             "",
         ]
     return "\n".join(lines)
+
+
+def stack_exports(settings: Settings, ui_port: int | None) -> list[str]:
+    """Shell lines that point another terminal (CLI, admin tool) at this stack where its
+    defaults would not: another Temporal port, another UI port (the links ``de-an show``
+    prints), another data dir (where the CLI finds the embedded PostgreSQL)."""
+    defaults = Settings.from_env({})
+    wanted = {
+        "KHUYENCONG_TEMPORAL_ADDRESS": (settings.temporal_address, defaults.temporal_address),
+        "KHUYENCONG_NAMESPACE": (settings.namespace, defaults.namespace),
+        "KHUYENCONG_UI_URL": (
+            f"http://{HOST}:{ui_port}" if ui_port else settings.ui_url,
+            defaults.ui_url,
+        ),
+        "KHUYENCONG_DATA_DIR": (str(settings.data_dir), str(defaults.data_dir)),
+    }
+    return [
+        f"export {name}={shlex.quote(value)}"
+        for name, (value, default) in wanted.items()
+        if value != default
+    ]
 
 
 def demo_official_lines() -> list[str]:
@@ -596,7 +617,7 @@ async def run_dev(
                             report,
                             database,
                             codec.url,
-                            dev_keys.exports(),
+                            stack_exports(settings, ui_port) + dev_keys.exports(),
                             plan=plan,
                             web_url=web_url,
                         )

@@ -5,6 +5,7 @@ session's server (the embedded default is what the other tests run on)."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import tempfile
 import uuid
@@ -16,7 +17,7 @@ import asyncpg
 from db.pool import drop_database, with_database
 from khuyencong.client import connect
 from khuyencong.demo_data import DEMO_OFFICIALS
-from khuyencong.devstack import dev_secrets
+from khuyencong.devstack import dev_secrets, stack_exports
 from khuyencong.plans.service import DEMO_PLAN_SIZE, plan_state
 from khuyencong.settings import Settings
 from tests.support.devstack import free_port, run_dev_until
@@ -61,6 +62,10 @@ async def test_khuyencong_dev_seeds_the_demo_once_and_stops_cleanly(pg_url: str)
         first = await run_once(settings, ports, the_plan_waits_for_its_decision)
         assert "Demo       Bắc Giang 2019: 25 started, 0 already existing" in first
         assert "Web desk   http://127.0.0.1:" in first
+        # Another terminal is told where this stack runs (its ports and data dir differ
+        # from the defaults) as well as its keys.
+        assert f"export KHUYENCONG_TEMPORAL_ADDRESS=127.0.0.1:{ports[0]}" in first
+        assert f"export KHUYENCONG_UI_URL=http://127.0.0.1:{ports[1]}" in first
         assert f"{DEMO_PLAN_SIZE} đề án chờ thẩm định và quyết định" in first
 
         again = await run_once(settings, ports, the_plan_waits_for_its_decision)
@@ -76,3 +81,22 @@ async def test_khuyencong_dev_seeds_the_demo_once_and_stops_cleanly(pg_url: str)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
         await drop_database(url)
+
+
+def exported(lines: list[str]) -> dict[str, str]:
+    """The variables ``export`` lines set, as a shell would read them."""
+    return dict(shlex.split(line)[1].split("=", 1) for line in lines)
+
+
+def test_the_banner_points_other_terminals_at_the_stack_where_their_defaults_would_not() -> None:
+    stack = Settings.from_env(
+        {}, temporal_address="127.0.0.1:17999", data_dir=Path("/srv/khuyen cong")
+    )
+    other = Settings.from_env(exported(stack_exports(stack, 18999)))
+    assert other.temporal_address == "127.0.0.1:17999"
+    assert other.ui_url == "http://127.0.0.1:18999"  # the links de-an show prints
+    assert other.data_dir == Path("/srv/khuyen cong")  # where the CLI finds PostgreSQL
+
+
+def test_a_stack_on_the_default_ports_and_data_dir_needs_no_export() -> None:
+    assert stack_exports(Settings.from_env({}), 8233) == []
