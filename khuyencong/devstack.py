@@ -387,24 +387,18 @@ def banner(
 
 
 def stack_exports(settings: Settings, ui_port: int | None) -> list[str]:
-    """Shell lines that point another terminal (CLI, admin tool) at this stack where its
-    defaults would not: another Temporal port, another UI port (the links ``de-an show``
-    prints), another data dir (where the CLI finds the embedded PostgreSQL)."""
-    defaults = Settings.from_env({})
-    wanted = {
-        "KHUYENCONG_TEMPORAL_ADDRESS": (settings.temporal_address, defaults.temporal_address),
-        "KHUYENCONG_NAMESPACE": (settings.namespace, defaults.namespace),
-        "KHUYENCONG_UI_URL": (
-            f"http://{HOST}:{ui_port}" if ui_port else settings.ui_url,
-            defaults.ui_url,
-        ),
-        "KHUYENCONG_DATA_DIR": (str(settings.data_dir), str(defaults.data_dir)),
+    """Shell lines that point another terminal (CLI, admin tool) at this stack: its Temporal
+    address and namespace, its UI (the links ``de-an show`` prints) and its data dir (where
+    the CLI finds the embedded PostgreSQL and the dev keys). Always printed: a terminal's own
+    defaults depend on its directory and profile, not on this stack."""
+    ui_url = f"http://{HOST}:{ui_port}" if ui_port else settings.ui_url
+    values = {
+        "KHUYENCONG_TEMPORAL_ADDRESS": settings.temporal_address,
+        "KHUYENCONG_NAMESPACE": settings.namespace,
+        "KHUYENCONG_UI_URL": ui_url,
+        "KHUYENCONG_DATA_DIR": str(settings.data_dir),
     }
-    return [
-        f"export {name}={shlex.quote(value)}"
-        for name, (value, default) in wanted.items()
-        if value != default
-    ]
+    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
 
 
 def demo_official_lines() -> list[str]:

@@ -318,7 +318,7 @@ class DeAnWorkflow:
     ``PlanClosed``, ``PlanUnavailable``) with the đề án's state unchanged.
 
     Queries: ``state`` (everything), ``timeline`` (who did what, when: the last
-    ``TIMELINE_KEPT`` steps; PostgreSQL's ``de_an_event`` holds them all).
+    ``TIMELINE_KEPT`` entries; PostgreSQL's ``de_an_event`` holds every step).
 
     Timers: the monthly progress report, the settlement dossier and the settlement deadline;
     a missed one is recorded as an event and a notification row.

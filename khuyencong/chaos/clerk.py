@@ -191,8 +191,9 @@ class Clerk:
         self.stats.steps_done += 1
 
     async def _applied(self, code: str, action: Action, before: int | None) -> bool:
-        """Whether ``action`` was recorded as a step after step ``before`` (the state's
-        bounded timeline holds the last steps, more than one official action adds)."""
+        """Whether ``action`` was recorded as a step after step ``before``. The state's
+        timeline holds the last 20 entries: between ``before`` and now only this action's
+        retries and a timer or two add steps to a đề án the clerk drives alone."""
         if before is None:
             return False
         timeline = (await self.state(code)).timeline

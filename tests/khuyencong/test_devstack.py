@@ -62,8 +62,7 @@ async def test_khuyencong_dev_seeds_the_demo_once_and_stops_cleanly(pg_url: str)
         first = await run_once(settings, ports, the_plan_waits_for_its_decision)
         assert "Demo       Bắc Giang 2019: 25 started, 0 already existing" in first
         assert "Web desk   http://127.0.0.1:" in first
-        # Another terminal is told where this stack runs (its ports and data dir differ
-        # from the defaults) as well as its keys.
+        # Another terminal is told where this stack runs as well as its keys.
         assert f"export KHUYENCONG_TEMPORAL_ADDRESS=127.0.0.1:{ports[0]}" in first
         assert f"export KHUYENCONG_UI_URL=http://127.0.0.1:{ports[1]}" in first
         assert f"{DEMO_PLAN_SIZE} đề án chờ thẩm định và quyết định" in first
@@ -88,15 +87,14 @@ def exported(lines: list[str]) -> dict[str, str]:
     return dict(shlex.split(line)[1].split("=", 1) for line in lines)
 
 
-def test_the_banner_points_other_terminals_at_the_stack_where_their_defaults_would_not() -> None:
+def test_the_banner_points_other_terminals_at_the_stack_whatever_their_own_defaults() -> None:
     stack = Settings.from_env(
         {}, temporal_address="127.0.0.1:17999", data_dir=Path("/srv/khuyen cong")
     )
-    other = Settings.from_env(exported(stack_exports(stack, 18999)))
+    # A terminal elsewhere, whose profile points at another server, reads the lines.
+    profile = {"KHUYENCONG_TEMPORAL_ADDRESS": "temporal.example.gov.vn:7233"}
+    other = Settings.from_env(profile | exported(stack_exports(stack, 18999)))
     assert other.temporal_address == "127.0.0.1:17999"
+    assert other.namespace == stack.namespace
     assert other.ui_url == "http://127.0.0.1:18999"  # the links de-an show prints
     assert other.data_dir == Path("/srv/khuyen cong")  # where the CLI finds PostgreSQL
-
-
-def test_a_stack_on_the_default_ports_and_data_dir_needs_no_export() -> None:
-    assert stack_exports(Settings.from_env({}), 8233) == []

@@ -22,12 +22,24 @@ from domain.stages import Stage
 from khuyencong.problems import problems_of
 from tests.support.builders import KE_TOAN_BG, SO, TRUNG_TAM, UBND, dossier_on
 from tests.support.histories import before_the_lean_path, has_marker, is_local_activity
-from tests.support.lifecycle import Driver, appraisal, approval, contracted_training, today_of
+from tests.support.lifecycle import (
+    Driver,
+    action_of,
+    appraisal,
+    approval,
+    contract,
+    today_of,
+)
 from tests.support.temporal import new_task_queue, run_worker, suite_data_converter
 from tests.support.waiting import until
 from workflows import de_an as de_an_module
 from workflows.de_an import IMPLIED_BY_LOCAL_WRITES, LOCAL_WRITES_PATCH, DeAnWorkflow
-from workflows.de_an_contract import DeAnPayAdvance, DeAnRequestAdvance
+from workflows.de_an_contract import (
+    DeAnActionResult,
+    DeAnCommand,
+    DeAnPayAdvance,
+    DeAnRequestAdvance,
+)
 
 SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
@@ -96,17 +108,27 @@ async def test_a_worker_that_caches_no_workflow_replays_every_step_and_refuses_n
 ) -> None:
     # Every workflow task replays the whole history (what a restarted worker does): the
     # validators' busy checks, which compare history lengths seen while replaying, must let
-    # each action through at its first try, as with a warm cache.
+    # each action through at its first try, as with a warm cache. Sent bare, so a DeAnBusy
+    # fails the test (the harness's sends would wait it out).
     today = await today_of(ts_env)
     task_queue = new_task_queue()
+    support = 100_000_000  # a training đề án, all of it supportable (advances up to 70 %)
+    dossier = dossier_on(today, support_item="training", cost=support, requested_support=support)
+    steps: list[DeAnCommand] = [
+        appraisal(SO, today),
+        approval(UBND, today, support),
+        contract(SO, today, support),
+        DeAnRequestAdvance(actor=TRUNG_TAM, amount=50_000_000, requested_on=today),
+        DeAnPayAdvance(actor=KE_TOAN_BG, request_no=1, paid_on=today, voucher_number="A1"),
+    ]
     async with run_worker(ts_env.client, db_pool, task_queue, max_cached_workflows=0):
-        d = await contracted_training(ts_env.client, task_queue, today)
-        await d.act(DeAnRequestAdvance(actor=TRUNG_TAM, amount=50_000_000, requested_on=today))
-        paid = await d.act(
-            DeAnPayAdvance(actor=KE_TOAN_BG, request_no=1, paid_on=today, voucher_number="A1")
-        )
+        d = await Driver.register(ts_env.client, task_queue, dossier, today)
+        for command in steps:
+            result = await d.handle.execute_update(
+                action_of(command).value, command, result_type=DeAnActionResult
+            )
         state = await d.state()
-    assert paid.stage is Stage.IN_PROGRESS
+    assert result.stage is Stage.IN_PROGRESS
     assert (state.seq, state.advanced) == (6, 50_000_000)
     rows = await db_pool.fetchval(
         "SELECT count(*) FROM de_an_event WHERE de_an_id = $1", state.de_an_id
