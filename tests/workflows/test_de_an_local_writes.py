@@ -13,11 +13,14 @@ from datetime import date, timedelta
 
 import asyncpg
 import pytest
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from activities.officials import OfficialsActivities
 from domain.stages import Stage
 from khuyencong.problems import problems_of
 from tests.support.builders import KE_TOAN_BG, SO, TRUNG_TAM, UBND, dossier_on
@@ -37,6 +40,7 @@ from workflows.de_an import IMPLIED_BY_LOCAL_WRITES, LOCAL_WRITES_PATCH, DeAnWor
 from workflows.de_an_contract import (
     DeAnActionResult,
     DeAnCommand,
+    DeAnInactiveOfficialsQuery,
     DeAnPayAdvance,
     DeAnRequestAdvance,
 )
@@ -134,6 +138,63 @@ async def test_a_worker_that_caches_no_workflow_replays_every_step_and_refuses_n
         "SELECT count(*) FROM de_an_event WHERE de_an_id = $1", state.de_an_id
     )
     assert rows == 6  # register, appraise, approve, sign, request, pay: each once
+
+
+class SecondReadHeld(OfficialsActivities):
+    """The registration's second read of the deactivated officials (the old path's last
+    activity) held until the test opens the gate."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.calls = 0
+        self.gate = asyncio.Event()
+        self.entered = asyncio.Event()
+
+    @activity.defn(name="load_inactive_officials")
+    async def load_inactive_officials(self, query: DeAnInactiveOfficialsQuery) -> list[str]:
+        self.calls += 1
+        if self.calls == 2:
+            self.entered.set()
+            await self.gate.wait()
+        return await super().load_inactive_officials(query)
+
+
+@pytest.mark.parametrize("cached", [0, 1000])
+async def test_an_old_de_an_refused_while_registering_is_accepted_at_once_by_a_restarted_worker(
+    dev_env: WorkflowEnvironment,
+    db_pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+    cached: int,
+) -> None:
+    # A đề án registered on regular activities: its last workflow task processed a result
+    # and emitted nothing. A fresh worker (a deploy, a crash), caching or not, replays that
+    # task before the next action's: the action must not be taken for one that arrived with
+    # the result (DeAnBusy), which every resend would meet again.
+    today = await today_of(dev_env)
+    task_queue = new_task_queue()
+    client = dev_env.client
+    officials = SecondReadHeld(db_pool)
+    command = appraisal(SO, today)
+    with monkeypatch.context() as old_code:
+        before_the_lean_path(old_code)
+        async with run_worker(
+            client, db_pool, task_queue, officials, sticky_timeout=timedelta(seconds=1)
+        ):
+            d = await Driver.register(client, task_queue, dossier_on(today), today)
+            await asyncio.wait_for(officials.entered.wait(), 10)
+            with pytest.raises(WorkflowUpdateFailedError) as registering:
+                await d.handle.execute_update(
+                    action_of(command).value, command, result_type=DeAnActionResult
+                )
+            assert isinstance(registering.value.cause, ApplicationError)
+            assert registering.value.cause.type == "DeAnBusy"
+            officials.gate.set()
+            await d.idle()
+    async with run_worker(client, db_pool, task_queue, max_cached_workflows=cached):
+        appraised = await d.handle.execute_update(
+            action_of(command).value, command, result_type=DeAnActionResult
+        )
+    assert appraised.stage is Stage.APPRAISED
 
 
 async def test_a_de_an_started_before_the_change_goes_on_with_regular_activities(
