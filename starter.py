@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from khuyencong.cli_runner import run_to_end
+from khuyencong.cli_runner import exit_process, run_to_end
 from khuyencong.client import connect
 from khuyencong.dossier_file import load_file
 from khuyencong.registration import RegisterReport, RegistrationEntry, register_all
@@ -53,4 +53,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())  # skips the interpreter's teardown: see khuyencong.cli_runner

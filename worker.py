@@ -44,7 +44,7 @@ from db.officials import load_register
 from khuyencong.activation_order import UpdateOrderRunner
 from khuyencong.activity_context import ActivityContextInterceptor
 from khuyencong.audit.history import history_exporter
-from khuyencong.cli_runner import run_to_end
+from khuyencong.cli_runner import exit_process, run_to_end
 from khuyencong.client import connect
 from khuyencong.database import open_database
 from khuyencong.identity import IdentityKeys, OfficialsRegister
@@ -264,18 +264,21 @@ async def _shutdown(worker: Worker, running: asyncio.Task[None], settings: Setti
 
 
 def main() -> None:
-    """Entry point of ``python worker.py`` and ``khuyencong worker``."""
+    """Entry point of ``python worker.py`` (``khuyencong worker`` runs :func:`run_worker`
+    through the CLI). Ends through :func:`khuyencong.cli_runner.exit_process`: status 2 with
+    one line for a worker that cannot start, 0 after a graceful stop."""
     try:
         settings = Settings.from_env()
     except StartupError as exc:
         print(exc, file=sys.stderr)
-        sys.exit(2)
+        exit_process(2)
     configure_logging(settings.log_format, settings.log_level)
     try:
         run_to_end(lambda: run_worker(settings))  # no pause at exit: see cli_runner
     except StartupError as exc:
         print(exc, file=sys.stderr)
-        sys.exit(2)
+        exit_process(2)
+    exit_process(0)
 
 
 if __name__ == "__main__":

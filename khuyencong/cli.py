@@ -35,7 +35,7 @@ import typer
 import typer.main
 from typer.core import TyperGroup
 
-from khuyencong.cli_runner import fail, load_settings, run
+from khuyencong.cli_runner import exit_code, exit_process, fail, load_settings, run
 from khuyencong.settings import StartupError
 
 LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -218,5 +218,11 @@ def register(
         raise typer.Exit(1)
 
 
-def main() -> None:  # pragma: no cover - console script shim
-    sys.exit(app())
+def main() -> None:
+    """The ``khuyencong`` console script: the app, then an exit that skips the interpreter's
+    teardown (:func:`khuyencong.cli_runner.exit_process`)."""
+    try:
+        app()
+    except SystemExit as done:
+        exit_process(exit_code(done))
+    exit_process(0)
