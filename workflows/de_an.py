@@ -350,10 +350,13 @@ class DeAnWorkflow:
         # Accepted updates whose handler has not returned (item 4 of issue 10: a second
         # official's concurrent action is refused before history instead of failing after).
         self._in_flight = 0
-        # History length of the workflow task in which this workflow last resumed on a
-        # result (activity, timer, signal to the plan) and so emitted commands: an update
-        # that arrives later in that same task is refused (khuyencong/activation_order.py).
-        self._resumed_in_task = -1
+        # The workflow task in which this workflow last resumed on a result (activity,
+        # timer, signal to the plan) and so emitted commands: an update that arrives later in
+        # that same task is refused (khuyencong/activation_order.py). A task is its history
+        # length *and* its start time: a rejected update's task is dropped, and the next
+        # attempt's task reuses its event IDs, so the length alone would refuse every
+        # attempt after a result processed in a dropped task (:meth:`_in_resumed_task`).
+        self._resumed_in_task: tuple[int, datetime] | None = None
         # Whether the main loop's deadline timer runs on across steps (STEADY_TIMER_PATCH),
         # asked as run() starts.
         self._steady_timer = False
@@ -572,7 +575,17 @@ class DeAnWorkflow:
 
     def _resumed(self) -> None:
         """This workflow task carries commands from a result (see :meth:`_check`)."""
-        self._resumed_in_task = workflow.info().get_current_history_length()
+        self._resumed_in_task = self._this_task()
+
+    @staticmethod
+    def _this_task() -> tuple[int, datetime]:
+        """The current workflow task: its history length and its start time."""
+        return workflow.info().get_current_history_length(), workflow.now()
+
+    def _in_resumed_task(self) -> bool:
+        """Whether this activation belongs to the task that last resumed on a result. Asked
+        by validators only (never on replay)."""
+        return self._resumed_in_task == self._this_task()
 
     def _is_lean(self) -> bool:
         """Whether this run takes the lean path (the one place :data:`LOCAL_WRITES_PATCH` is
@@ -595,7 +608,12 @@ class DeAnWorkflow:
         again a moment later, under the same update ID) while:
 
         - the registration is not recorded yet: the rules would judge a state without its
-          rule packs;
+          rule packs. Once its step is recorded, an update is judged even while the re-read
+          of deactivated officials that follows is pending (a đề án started before the lean
+          path reads it in a task of its own): its handler waits for that read and decides
+          again, so an official deactivated meanwhile is still refused. Refusing it instead
+          could refuse it forever: a worker that replays the history (a restart) hands the
+          workflow that read's result and the update in one activation, updates first;
         - another action is in flight: the rules would judge the state it is about to
           replace, so a second official's identical action would be accepted and then fail
           in history; refused now, it is judged afresh on the state that action leaves;
@@ -618,11 +636,13 @@ class DeAnWorkflow:
 
     def _busy_reason(self) -> str | None:
         code = self._state.dossier.code
-        if not self._registered:
+        recorded = self._registered or self._state.seq > 0  # the registration step applied
+        if not recorded:
             return f"đề án {code} đang được đăng ký; hãy gửi lại sau giây lát"
-        if self._in_flight or self._lock.locked():
+        # While only the registration's last read is pending, the lock is the registration's.
+        if self._in_flight or (self._lock.locked() and self._registered):
             return f"đề án {code} đang ghi nhận một thao tác khác; hãy gửi lại sau giây lát"
-        if self._resumed_in_task == workflow.info().get_current_history_length():
+        if self._in_resumed_task():
             return f"đề án {code} vừa ghi nhận một bước; hãy gửi lại sau giây lát"
         return None
 
@@ -910,7 +930,7 @@ class DeAnWorkflow:
         """Refuses (``DeAnBusy``) only an update arriving in a workflow task that already
         resumed on a result (the acceptance would follow that task's commands, an order no
         replay reproduces: :meth:`_check`). Not refused while registering: that is its use."""
-        if self._resumed_in_task == workflow.info().get_current_history_length():
+        if self._in_resumed_task():
             code = self._state.dossier.code
             raise refusal_error(
                 Refusal(

@@ -231,9 +231,8 @@ async def contract_with_the_approvals_result(
     async with activity_worker(client, pool, tq, records):
         async with workflow_worker(client, tq, runner):
             d = await Driver.register(client, tq, dossier_on(today), today)
-            # The registration's last read done first: an appraisal sent while it runs is
-            # refused as busy and resent, which under this split delivery can repeat until
-            # the harness gives up; the trap this test sets is the approval's.
+            # The registration done first (its last read included): the trap this test sets
+            # is the approval's.
             await d.idle()
             await d.act(appraisal(SO, today))
             records.gate.clear()

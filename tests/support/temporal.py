@@ -32,7 +32,7 @@ from temporalio.common import HeaderCodecBehavior
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
 
 from activities.notifications import DeAnNotificationActivities
 from activities.officials import OfficialsActivities
@@ -153,6 +153,7 @@ async def run_worker(
     officials: OfficialsActivities | None = None,
     sticky_timeout: timedelta = timedelta(seconds=10),
     max_cached_workflows: int = 1000,
+    runner: WorkflowRunner | None = None,
 ) -> AsyncIterator[Worker]:
     """The production activities on ``pool``; ``officials``: another officials reader (a test
     that times a deactivation between two reads). Updates naming an actor are checked as in
@@ -178,7 +179,7 @@ async def run_worker(
             harness_verify_registration(),
         ],
         interceptors=[IdentityInterceptor(TEST_VERIFY_KEYS, HARNESS_REGISTER)],
-        workflow_runner=UpdateOrderRunner(SANDBOX),
+        workflow_runner=runner or UpdateOrderRunner(SANDBOX),
         sticky_queue_schedule_to_start_timeout=sticky_timeout,
         max_cached_workflows=max_cached_workflows,
     )

@@ -7,21 +7,32 @@ which ``khuyencong problems`` sees, and lands exactly once when the database is 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 import uuid
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
-from temporalio import activity
+from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
+from temporalio.worker import (
+    Replayer,
+    WorkflowInstance,
+    WorkflowInstanceDetails,
+    WorkflowRunner,
+)
 
 from activities.officials import OfficialsActivities
 from domain.stages import Stage
+from khuyencong.activation_order import UpdateOrderRunner
 from khuyencong.problems import problems_of
 from tests.support.builders import KE_TOAN_BG, SO, TRUNG_TAM, UBND, dossier_on
 from tests.support.histories import before_the_lean_path, has_marker, is_local_activity
@@ -35,6 +46,7 @@ from tests.support.lifecycle import (
 )
 from tests.support.temporal import new_task_queue, run_worker, suite_data_converter
 from tests.support.waiting import until
+from worker import SANDBOX
 from workflows import de_an as de_an_module
 from workflows.de_an import IMPLIED_BY_LOCAL_WRITES, LOCAL_WRITES_PATCH, DeAnWorkflow
 from workflows.de_an_contract import (
@@ -159,37 +171,116 @@ class SecondReadHeld(OfficialsActivities):
         return await super().load_inactive_officials(query)
 
 
+class FirstUpdateSlow(WorkflowRunner):
+    """The production runner, slow (1 s) on the first activation that carries an update, so
+    that the result the test releases meanwhile arrives while that task runs."""
+
+    def __init__(self, released: threading.Event) -> None:
+        self.inner = UpdateOrderRunner(SANDBOX)
+        self.released = released
+        self.armed = True
+
+    def prepare_workflow(self, defn: Any) -> None:
+        self.inner.prepare_workflow(defn)
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _FirstUpdateSlow(self.inner.create_instance(det), self)
+
+    def set_worker_level_failure_exception_types(self, types: Any) -> None:
+        self.inner.set_worker_level_failure_exception_types(types)
+
+
+class _FirstUpdateSlow(WorkflowInstance):
+    def __init__(self, inner: WorkflowInstance, runner: FirstUpdateSlow) -> None:
+        self._inner = inner
+        self._runner = runner
+
+    def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        if self._runner.armed and any(job.HasField("do_update") for job in act.jobs):
+            self._runner.armed = False
+            self._runner.released.set()
+            time.sleep(1.0)  # this worker's thread: the task stays open meanwhile
+        return self._inner.activate(act)
+
+    def get_serialization_context(self, command_info: Any) -> Any:
+        return self._inner.get_serialization_context(command_info)
+
+    def get_external_store_context(self, command_info: Any) -> Any:
+        return self._inner.get_external_store_context(command_info)
+
+    def get_info(self) -> Any:
+        return self._inner.get_info()
+
+
+def busy_as_released_before(self: DeAnWorkflow) -> str | None:
+    """The validator's busy rule of the release before: refused while the registration's
+    last read ran, and a task known by its history length alone."""
+    code = self._state.dossier.code
+    if not self._registered:
+        return f"đề án {code} đang được đăng ký; hãy gửi lại sau giây lát"
+    if self._in_flight or self._lock.locked():
+        return f"đề án {code} đang ghi nhận một thao tác khác; hãy gửi lại sau giây lát"
+    task = self._resumed_in_task
+    if task is not None and task[0] == workflow.info().get_current_history_length():
+        return f"đề án {code} vừa ghi nhận một bước; hãy gửi lại sau giây lát"
+    return None
+
+
 @pytest.mark.parametrize("cached", [0, 1000])
-async def test_an_old_de_an_refused_while_registering_is_accepted_at_once_by_a_restarted_worker(
+async def test_an_old_de_an_whose_action_met_its_registration_s_last_read_takes_it_after_a_restart(
     dev_env: WorkflowEnvironment,
     db_pool: asyncpg.Pool,
     monkeypatch: pytest.MonkeyPatch,
     cached: int,
 ) -> None:
-    # A đề án registered on regular activities: its last workflow task processed a result
-    # and emitted nothing. A fresh worker (a deploy, a crash), caching or not, replays that
-    # task before the next action's: the action must not be taken for one that arrived with
-    # the result (DeAnBusy), which every resend would meet again.
+    # Recorded by the release before: a đề án on regular activities, an appraisal refused
+    # (DeAnBusy) while its registration's last read ran, that read's result arriving during
+    # the refusal's task, so the task is kept; then the read's own task, with no command.
+    # A restarted worker, caching or not, gets that read's result and the next appraisal in
+    # one activation, the update first: the old rule refused it as busy at every send, for
+    # ever. Sent bare: it must be taken at the first send.
     today = await today_of(dev_env)
     task_queue = new_task_queue()
     client = dev_env.client
     officials = SecondReadHeld(db_pool)
+    released = threading.Event()
     command = appraisal(SO, today)
     with monkeypatch.context() as old_code:
         before_the_lean_path(old_code)
+        old_code.setattr(DeAnWorkflow, "_busy_reason", busy_as_released_before)
         async with run_worker(
-            client, db_pool, task_queue, officials, sticky_timeout=timedelta(seconds=1)
+            client,
+            db_pool,
+            task_queue,
+            officials,
+            sticky_timeout=timedelta(seconds=1),
+            runner=FirstUpdateSlow(released),
         ):
             d = await Driver.register(client, task_queue, dossier_on(today), today)
             await asyncio.wait_for(officials.entered.wait(), 10)
-            with pytest.raises(WorkflowUpdateFailedError) as registering:
-                await d.handle.execute_update(
+            sending = asyncio.create_task(
+                d.handle.execute_update(
                     action_of(command).value, command, result_type=DeAnActionResult
                 )
+            )
+            assert await asyncio.to_thread(released.wait, 10)
+            officials.gate.set()  # the read ends while the appraisal's task runs
+            with pytest.raises(WorkflowUpdateFailedError) as registering:
+                await sending
             assert isinstance(registering.value.cause, ApplicationError)
             assert registering.value.cause.type == "DeAnBusy"
-            officials.gate.set()
             await d.idle()
+    kinds = [e.event_type for e in (await d.handle.fetch_history()).events]
+    task = [
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    ]
+    read = [
+        EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+    ]
+    assert kinds[-8:] == task + read + task  # the refusal's task kept, the read's, no command
     async with run_worker(client, db_pool, task_queue, max_cached_workflows=cached):
         appraised = await d.handle.execute_update(
             action_of(command).value, command, result_type=DeAnActionResult
