@@ -22,7 +22,7 @@ import asyncio
 import random
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -55,9 +55,14 @@ from workflows.de_an_contract import DeAnActionResult, DeAnState
 
 UPDATE_TIMEOUT = 60.0
 """An update that has not answered after this long is counted as stuck."""
+RECENT = 12
+"""Moves remembered per đề án for the report of a trapped one."""
 TRAPPED_AFTER = 60
-"""Actions in a row refused on one open đề án before it is reported as trapped (no way out
-that the rules allow) and left for a new one."""
+"""Actions in a row refused on one open đề án before the fuzzer looks for a way out: a move the
+oracle accepts (:data:`WAY_OUT_TRIES` proposals). One found is sent (a state with a narrow exit,
+such as an advance request only the right accountant can pay, is not a trap); none found, the
+đề án is reported as trapped (no way out that the rules allow) and left for a new one."""
+WAY_OUT_TRIES = 2000
 
 TEMPLATES: list[tuple[str, Level, str, ContentArea, int, int, int]] = [
     # (name, level, support item, content area, cost, requested, counterpart)
@@ -116,6 +121,8 @@ class FuzzCounts:
     events_left_by_refusal: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
     trapped: list[str] = field(default_factory=list)
+    ways_out: int = 0
+    """Long-refused đề án given a move the oracle found (:data:`TRAPPED_AFTER`)."""
     answered_from_earlier: list[str] = field(default_factory=list)
     """Answered as accepted, but nothing was applied: the update ID had been used before."""
     transport: Counter[str] = field(default_factory=Counter)
@@ -201,6 +208,8 @@ class Fuzzer:
         self.codes: list[str] = []
         self.per_slot: Counter[int] = Counter()
         self.roster = {k: (v[0], v[1]) for k, v in ROSTER.items()}
+        # The last moves on each đề án and what they met: a trapped one is reported with them.
+        self.recent: defaultdict[str, deque[str]] = defaultdict(lambda: deque(maxlen=RECENT))
 
     async def register(self, slot: int, rng: random.Random) -> tuple[str, set[tuple[str, str]]]:
         """A new đề án for ``slot``, from the slot's own random stream (reproducible)."""
@@ -238,12 +247,26 @@ class Fuzzer:
         while self.counts.actions < self.total:
             handle = self.client.get_workflow_handle(workflow_id_for(code))
             state = await self.state(handle)
+            way_out = None
+            if idle >= TRAPPED_AFTER and not state.stage.terminal:
+                way_out = self.way_out(code, state, papers)
+            if way_out is not None:
+                self.counts.ways_out += 1
+                self.counts.actions += 1
+                if not await self.one(rng, code, handle, state, papers, way_out):
+                    # What it met is counted (refused wrongly, or answered from an earlier
+                    # update); the same search would find the same move: a new đề án.
+                    code, papers = await self.register(slot, rng)
+                idle = 0
+                continue
             if idle >= TRAPPED_AFTER:
                 self.counts.trapped.append(
                     f"{code}: {idle} actions without one accepted at stage {state.stage.value}"
                     f" (payments on hold: {state.payments_on_hold}, open findings: "
                     f"{len(state.open_findings)}, settlement payout "
-                    f"{state.settlement.payout if state.settlement else None})"
+                    f"{state.settlement.payout if state.settlement else None}, advances "
+                    f"{[(a.amount, a.paid_on is not None) for a in state.advances]}); last "
+                    f"moves: {' | '.join(self.recent[code])}"
                 )
                 state = await self.state(handle)
             if state.stage.terminal or idle >= TRAPPED_AFTER:
@@ -254,6 +277,19 @@ class Fuzzer:
             accepted = await self.one(rng, code, handle, state, papers)
             idle = 0 if accepted else idle + 1
 
+    def way_out(self, code: str, state: DeAnState, papers: set[tuple[str, str]]) -> Move | None:
+        """A move the oracle accepts on ``state``, from proposals of a stream of their own
+        (reproducible: seeded by the đề án and its step), or None: no way out it knows."""
+        search = random.Random(f"{code}:{state.seq}")
+        for _ in range(WAY_OUT_TRIES):
+            move = propose(search, state, self.today, self.roster)
+            actor = _actor_dict(self.desk, move.who)
+            if self.oracle.judge(
+                state, move.action, actor, move.payload, self.today, papers
+            ).accept:
+                return move
+        return None
+
     async def one(
         self,
         rng: random.Random,
@@ -261,15 +297,22 @@ class Fuzzer:
         handle: WorkflowHandle[Any, Any],
         state: DeAnState,
         papers: set[tuple[str, str]],
+        move: Move | None = None,
     ) -> bool:
+        """Send ``move`` (default: a random proposal) and judge its answer."""
         c = self.counts
-        move = propose(rng, state, self.today, self.roster)
+        move = move or propose(rng, state, self.today, self.roster)
         actor = _actor_dict(self.desk, move.who)
         verdict = self.oracle.judge(state, move.action, actor, move.payload, self.today, papers)
         c.stages[state.stage.value] += 1
         c.by_action[move.action.value] += 1
         before = _history_length(await self.quiet(handle))
         outcome, refusal = await self.send(rng, code, handle, move)
+        self.recent[code].append(
+            f"{move.action.value} by {move.who} → {refusal or outcome} (oracle "
+            + ("accept" if verdict.accept else ",".join(sorted(set(verdict.breaks))))
+            + ")"
+        )
         if outcome == "transport":
             return False
         if outcome == "accepted":
@@ -415,6 +458,7 @@ def render_fuzz(c: FuzzCounts, seed: int, elapsed: float) -> str:
         f"{'stuck (update or activity)':44} {len(c.stuck)}",
         f"{'trapped (open, nothing accepted for long)':44} {len(c.trapped)}",
         f"{'answered from an earlier update (same ID)':44} {len(c.answered_from_earlier)}",
+        f"{'ways out the oracle found (long refused)':44} {c.ways_out}",
         "",
     ]
     for title, items in (
