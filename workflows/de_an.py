@@ -845,13 +845,13 @@ class DeAnWorkflow:
             )
         self._version += 1
         workflow.set_current_details(self._details())
-        if self._is_lean() or self._indexes_search_attributes():
+        if self._indexes_search_attributes():
             self._index(before)
 
-    @staticmethod
-    def _indexes_search_attributes() -> bool:
-        """The one place the patch is asked (see :data:`SEARCH_ATTRIBUTES_PATCH`)."""
-        return workflow.patched(SEARCH_ATTRIBUTES_PATCH)
+    def _indexes_search_attributes(self) -> bool:
+        """The one place the patch is asked (see :data:`SEARCH_ATTRIBUTES_PATCH`; taken
+        without a marker on the lean path)."""
+        return self._patched(SEARCH_ATTRIBUTES_PATCH)
 
     def _index(self, before: DeAnState) -> None:
         """Upsert the search attributes that this step changed (stage, approved support,

@@ -534,9 +534,13 @@ its action was applied."""
 
 
 def remember_entry(timeline: list[DeAnTimelineEntry], entry: DeAnTimelineEntry) -> None:
-    """Append ``entry`` to ``timeline`` (in place), the oldest dropped beyond
-    :data:`TIMELINE_KEPT`."""
+    """Append ``entry`` to ``timeline`` (in place), then :func:`keep_recent`."""
     timeline.append(entry)
+    keep_recent(timeline)
+
+
+def keep_recent(timeline: list[DeAnTimelineEntry]) -> None:
+    """Drop the oldest entries of ``timeline`` (in place) beyond :data:`TIMELINE_KEPT`."""
     del timeline[:-TIMELINE_KEPT]
 
 

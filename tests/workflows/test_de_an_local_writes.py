@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import uuid
 from dataclasses import replace
 from datetime import date, timedelta
@@ -171,35 +170,38 @@ class SecondReadHeld(OfficialsActivities):
         return await super().load_inactive_officials(query)
 
 
-class FirstUpdateSlow(WorkflowRunner):
-    """The production runner, slow (1 s) on the first activation that carries an update, so
-    that the result the test releases meanwhile arrives while that task runs."""
+class FirstUpdateHeld(WorkflowRunner):
+    """The production runner, holding the first activation that carries an update until the
+    test lets it go (``go``), so that a result the test releases meanwhile arrives while that
+    workflow task runs. ``holding`` is set once it holds."""
 
-    def __init__(self, released: threading.Event) -> None:
+    def __init__(self) -> None:
         self.inner = UpdateOrderRunner(SANDBOX)
-        self.released = released
+        self.holding = threading.Event()
+        self.go = threading.Event()
         self.armed = True
 
     def prepare_workflow(self, defn: Any) -> None:
         self.inner.prepare_workflow(defn)
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return _FirstUpdateSlow(self.inner.create_instance(det), self)
+        return _FirstUpdateHeld(self.inner.create_instance(det), self)
 
     def set_worker_level_failure_exception_types(self, types: Any) -> None:
         self.inner.set_worker_level_failure_exception_types(types)
 
 
-class _FirstUpdateSlow(WorkflowInstance):
-    def __init__(self, inner: WorkflowInstance, runner: FirstUpdateSlow) -> None:
+class _FirstUpdateHeld(WorkflowInstance):
+    def __init__(self, inner: WorkflowInstance, runner: FirstUpdateHeld) -> None:
         self._inner = inner
         self._runner = runner
 
     def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
         if self._runner.armed and any(job.HasField("do_update") for job in act.jobs):
             self._runner.armed = False
-            self._runner.released.set()
-            time.sleep(1.0)  # this worker's thread: the task stays open meanwhile
+            self._runner.holding.set()
+            # This worker's activation thread waits: the task stays open meanwhile.
+            assert self._runner.go.wait(10), "the test never let the held task go"
         return self._inner.activate(act)
 
     def get_serialization_context(self, command_info: Any) -> Any:
@@ -243,7 +245,7 @@ async def test_an_old_de_an_whose_action_met_its_registration_s_last_read_takes_
     task_queue = new_task_queue()
     client = dev_env.client
     officials = SecondReadHeld(db_pool)
-    released = threading.Event()
+    held = FirstUpdateHeld()
     command = appraisal(SO, today)
     with monkeypatch.context() as old_code:
         before_the_lean_path(old_code)
@@ -254,7 +256,7 @@ async def test_an_old_de_an_whose_action_met_its_registration_s_last_read_takes_
             task_queue,
             officials,
             sticky_timeout=timedelta(seconds=1),
-            runner=FirstUpdateSlow(released),
+            runner=held,
         ):
             d = await Driver.register(client, task_queue, dossier_on(today), today)
             await asyncio.wait_for(officials.entered.wait(), 10)
@@ -263,8 +265,14 @@ async def test_an_old_de_an_whose_action_met_its_registration_s_last_read_takes_
                     action_of(command).value, command, result_type=DeAnActionResult
                 )
             )
-            assert await asyncio.to_thread(released.wait, 10)
+            assert await asyncio.to_thread(held.holding.wait, 10)
             officials.gate.set()  # the read ends while the appraisal's task runs
+
+            async def read_recorded() -> bool:
+                return not (await d.handle.describe()).raw_description.pending_activities
+
+            await until(read_recorded)
+            held.go.set()
             with pytest.raises(WorkflowUpdateFailedError) as registering:
                 await sending
             assert isinstance(registering.value.cause, ApplicationError)

@@ -407,17 +407,19 @@ def finish(
     event's ``details`` (the command and ``extra``) and the typed detail ``row``."""
     after.seq = before.seq + 1
     after.step_keys.append(key)
-    remember_entry(
-        after.timeline,
-        DeAnTimelineEntry(
+
+    def note(text: str) -> None:
+        entry = DeAnTimelineEntry(
             at=now,
             action=action,
             stage=after.stage,
             actor=actor.describe() if actor else None,
-            summary=summary,
+            summary=text,
             seq=after.seq,
-        ),
-    )
+        )
+        remember_entry(after.timeline, entry)
+
+    note(summary)
     details: dict[str, Any] = (
         command.model_dump(mode="json", exclude={"actor"}) if command is not None else {}
     )
@@ -425,17 +427,7 @@ def finish(
     taken_over = _taken_over(after, actor, command, now)
     if taken_over is not None:
         after.answering_province = taken_over.to_name
-        remember_entry(
-            after.timeline,
-            DeAnTimelineEntry(
-                at=now,
-                action=action,
-                stage=after.stage,
-                actor=actor.describe() if actor else None,
-                summary=f"Chuyển thẩm quyền: {taken_over.describe()}",
-                seq=after.seq,
-            ),
-        )
+        note(f"Chuyển thẩm quyền: {taken_over.describe()}")
         details["jurisdiction_transfer"] = taken_over.model_dump(mode="json")
     step = DeAnStep(
         key=key,

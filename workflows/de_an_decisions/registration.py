@@ -11,7 +11,7 @@ from domain.model import Actor, DeAnDossier
 from domain.money import format_dong
 from domain.rules import RulePack, shared
 from domain.stages import Action, Stage
-from workflows.de_an_contract import TIMELINE_KEPT, DeAnInput, DeAnResubmit, DeAnState
+from workflows.de_an_contract import DeAnInput, DeAnResubmit, DeAnState, keep_recent
 from workflows.de_an_decisions.common import (
     Outcome,
     begin,
@@ -50,7 +50,7 @@ def resumed_state(input: DeAnInput) -> DeAnState:
     state = input.resume
     assert state is not None, "a new đề án starts from initial_state"
     state.rule_packs = shared(input.rule_packs or state.rule_packs)
-    del state.timeline[:-TIMELINE_KEPT]  # a run continued before the timeline was bounded
+    keep_recent(state.timeline)  # a run continued before the timeline was bounded
     if state.deadline_rules is None and state.rule_pack_id is not None:
         fixed = next((p for p in state.rule_packs if p.id == state.rule_pack_id), None)
         state.deadline_rules = fixed.deadlines if fixed is not None else None
